@@ -1,0 +1,145 @@
+/**
+ * The configuration file's shape (`cclake.config.yaml` or `.json`), validated with zod. Every
+ * section has a default, so an empty file — or no file — is the embedded local default: a lake in
+ * `./lake`, DuckDB as the engine, the HTML dashboard as the BI publisher.
+ */
+import { z } from 'zod';
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+const keyPrefix = z
+  .string()
+  .regex(/^([A-Za-z0-9=_.-]+\/)*$/, "expected a key prefix such as 'raw/' (segments ending in '/', or empty)");
+
+const isValidTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const LakeSchema = z.union([
+  z.strictObject({ local: z.strictObject({ path: z.string().min(1) }) }),
+  z.strictObject({
+    s3: z.strictObject({
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
+      prefix: keyPrefix.default(''),
+      region: z.string().optional(),
+      /** Objects larger than this go up as multipart uploads. */
+      multipartThresholdMiB: z.number().int().min(5).max(5120).default(64),
+      /** Object Lock for evidence reports (issue: compliance evidence). */
+      objectLock: z.strictObject({ mode: z.literal('COMPLIANCE'), retentionDays: z.number().int().positive() }).optional(),
+    }),
+  }),
+]);
+
+export const PriceRowSchema = z.strictObject({
+  /** Glob over the model id; `*` matches any run of characters. `*claude-sonnet-4*` matches Bedrock profile ids too. */
+  model: z.string().min(1),
+  validFrom: isoDate,
+  /** Exclusive; omitted means open-ended. */
+  validTo: isoDate.optional(),
+  /** USD per million tokens. */
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cacheRead: z.number().nonnegative(),
+  cacheCreation: z.number().nonnegative(),
+});
+
+export const ConfigSchema = z.strictObject({
+  lake: LakeSchema.default({ local: { path: './lake' } }),
+  raw: z
+    .strictObject({
+      prefix: keyPrefix.default('raw/'),
+      errorPrefix: keyPrefix.default('raw-errors/'),
+      /** `cclake`: CONTRACTS section 2 records; `bedrock-guidance`: the AWS sample's `metrics` table. */
+      profile: z.enum(['cclake', 'bedrock-guidance']).default('cclake'),
+      /** Delivery stream name used in raw object names written by `ingest` and `generate`. */
+      streamName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('cclake-telemetry'),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      /** Content attributes (prompts, responses, tool input) never reach the lake unless this is true. */
+      keepContentAttributes: z.boolean().default(false),
+    })
+    .prefault({}),
+  orgDirectory: z
+    .strictObject({
+      /** Lake key of the CSV (user_email,user_id,team,department,cost_center,valid_from,valid_to). */
+      key: z.string().default('reference/org-directory.csv'),
+    })
+    .prefault({}),
+  prices: z
+    .strictObject({
+      version: z.string().min(1),
+      rows: z.array(PriceRowSchema).min(1),
+    })
+    .optional(),
+  roi: z
+    .strictObject({
+      version: z.string().min(1).default('v1'),
+      loadedHourlyRateUsd: z.number().positive().default(100),
+      hoursSaved: z
+        .strictObject({
+          perAcceptedEdit: z.number().nonnegative().default(0.05),
+          perCommit: z.number().nonnegative().default(0.25),
+          perPullRequest: z.number().nonnegative().default(1),
+          perLineAdded: z.number().nonnegative().default(0),
+          perActiveHour: z.number().nonnegative().default(0),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  compliance: z
+    .strictObject({
+      /** Globs over model ids. */
+      approvedModels: z.array(z.string().min(1)).default(['*claude-sonnet-4*', '*claude-opus-4*', '*claude-haiku-4*', '*claude-3-5-haiku*']),
+      allowedResidencyPrefixes: z.array(z.enum(['us.', 'eu.', 'apac.', 'global.'])).default(['us.', 'global.']),
+      allowedRegions: z.array(z.string()).default([]),
+      mcpAllowlist: z.array(z.string()).default([]),
+      /** Share of cost that must carry a cost center, 0..1. */
+      attributionThreshold: z.number().min(0).max(1).default(0.95),
+    })
+    .prefault({}),
+  reporting: z
+    .strictObject({
+      timeZone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      rawDays: z.number().int().positive().default(90),
+      curatedDays: z.number().int().positive().default(730),
+      quarantineDays: z.number().int().positive().default(30),
+      /** Old curated generations stay readable this long after a switch. */
+      generationGraceMinutes: z.number().int().nonnegative().default(60),
+    })
+    .prefault({}),
+  engine: z.enum(['duckdb', 'athena']).default('duckdb'),
+  publisher: z.enum(['html', 'quicksight']).default('html'),
+  aws: z
+    .strictObject({
+      region: z.string().optional(),
+      glueDatabase: z.string().regex(/^[a-z0-9_]{1,255}$/, 'expected a Glue database name (lower case, digits, _)').default('cclake'),
+      athena: z
+        .strictObject({
+          workgroup: z.string().default('cclake'),
+          outputLocation: z.string().regex(/^s3:\/\/[^/]+\/.*$/, 'expected s3://bucket/prefix/').optional(),
+        })
+        .prefault({}),
+      quicksight: z
+        .strictObject({
+          accountId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id').optional(),
+          namespace: z.string().default('default'),
+          principals: z.array(z.string().startsWith('arn:')).default([]),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema>;
+export type PriceRow = z.output<typeof PriceRowSchema>;

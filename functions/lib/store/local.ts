@@ -1,0 +1,177 @@
+/**
+ * Local-folder object store. Writes go to a temp file under `<root>/.cclake-tmp/` and are renamed
+ * into place (atomic on one file system); create-if-absent uses link(2), which fails with EEXIST
+ * atomically, so two writers racing for one key cannot both win.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore } from './port';
+
+const TMP_DIR = '.cclake-tmp';
+
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+  readonly location: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.location = pathToFileURL(this.root).href + '/';
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async tempFile(): Promise<string> {
+    const dir = path.join(this.root, TMP_DIR);
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, `${process.pid}-${randomUUID()}`);
+  }
+
+  private async stage(body: Uint8Array | string): Promise<string> {
+    const tmp = await this.tempFile();
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return tmp;
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const target = this.pathOf(key);
+    const tmp = await this.stage(body);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(tmp, target);
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const target = this.pathOf(key);
+    const tmp = await this.stage(body);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.link(tmp, target);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async putFile(key: string, localPath: string): Promise<void> {
+    const target = this.pathOf(key);
+    const tmp = await this.tempFile();
+    await pipeline(createReadStream(localPath), createWriteStream(tmp));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(tmp, target);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return new Uint8Array(await fs.readFile(this.pathOf(key)));
+    } catch (err) {
+      throw this.mapError(err, key);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    if (!(start >= 0 && end >= start)) throw new Error(`invalid byte range ${start}-${end} for ${key}`);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw this.mapError(err, key);
+    }
+    try {
+      const { size } = await handle.stat();
+      const last = Math.min(end, size - 1);
+      if (start >= size) throw new Error(`byte range ${start}-${end} is past the end of ${key} (${size} bytes)`);
+      const buf = new Uint8Array(last - start + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, start);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async getToFile(key: string, localPath: string): Promise<void> {
+    try {
+      await fs.copyFile(this.pathOf(key), localPath);
+    } catch (err) {
+      throw this.mapError(err, key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await fs.stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the directory the prefix lies in, then filter: `raw/year=2026/mo` lists `raw/year=2026/`.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    if (dirKey) assertValidKey(dirKey);
+    const start = dirKey ? path.join(this.root, ...dirKey.split('/')) : this.root;
+    yield* this.walk(start, dirKey ? dirKey + '/' : '', prefix);
+  }
+
+  private async *walk(dir: string, keyPrefix: string, filter: string): AsyncIterable<ObjectInfo> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw err;
+    }
+    // S3 orders keys by their bytes; a directory `a` sorts as `a/` among its siblings.
+    const named = entries
+      .filter((e) => !(keyPrefix === '' && e.name === TMP_DIR))
+      .map((e) => ({ e, sortKey: keyPrefix + e.name + (e.isDirectory() ? '/' : '') }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const { e, sortKey } of named) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (sortKey.startsWith(filter) || filter.startsWith(sortKey)) yield* this.walk(full, sortKey, filter);
+      } else if (e.isFile() && sortKey.startsWith(filter)) {
+        const st = await fs.stat(full);
+        yield { key: sortKey, size: st.size, lastModified: st.mtime };
+      }
+    }
+  }
+
+  async delete(keys: readonly string[]): Promise<{ deleted: string[]; failed: DeleteFailure[] }> {
+    const deleted: string[] = [];
+    const failed: DeleteFailure[] = [];
+    for (const key of keys) {
+      try {
+        await fs.rm(this.pathOf(key), { force: true });
+        deleted.push(key);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        failed.push({ key, code: e.code ?? 'Error', message: e.message });
+      }
+    }
+    return { deleted, failed };
+  }
+
+  private mapError(err: unknown, key: string): unknown {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new ObjectNotFoundError(this.location, key);
+    return err;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The object store port: the lake's bytes live behind it, in a local folder or an S3 bucket/prefix.
+ * Keys are always relative to the lake root and use `/` separators.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface DeleteFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+export interface PutOptions {
+  contentType?: string;
+}
+
+export interface ObjectStore {
+  /** Where the lake is, for messages: `file:///abs/path/` or `s3://bucket/prefix/`. */
+  readonly location: string;
+  /** Writes the whole object atomically: readers see the old bytes or the new, never a part. */
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
+  /** Creates the object only when no object has the key. Returns false (and writes nothing) when one does. */
+  putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean>;
+  /** Uploads a local file (multipart on S3 above the configured threshold). */
+  putFile(key: string, localPath: string, options?: PutOptions): Promise<void>;
+  /** Throws ObjectNotFoundError when absent. */
+  get(key: string): Promise<Uint8Array>;
+  /** Bytes `start..end` inclusive, as HTTP ranges count them. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /** Downloads to a local file (for engines that read local files). */
+  getToFile(key: string, localPath: string): Promise<void>;
+  /** null when absent. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Every object whose key starts with `prefix`, in lexicographic key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deletes keys (absent keys count as deleted); per-key failures are returned, never swallowed. */
+  delete(keys: readonly string[]): Promise<{ deleted: string[]; failed: DeleteFailure[] }>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(
+    readonly location: string,
+    readonly key: string,
+  ) {
+    super(`object not found: ${location}${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export class DeleteFailedError extends Error {
+  constructor(readonly failures: DeleteFailure[]) {
+    super(
+      `could not delete ${failures.length} object(s): ` +
+        failures
+          .slice(0, 5)
+          .map((f) => `${f.key} (${f.code}: ${f.message})`)
+          .join('; '),
+    );
+    this.name = 'DeleteFailedError';
+  }
+}
+
+/** Rejects keys that could escape the lake root or that S3 and a file system would treat differently. */
+export function assertValidKey(key: string): void {
+  if (key === '' || key.startsWith('/') || key.includes('\\') || key.includes('\0')) {
+    throw new Error(`invalid object key ${JSON.stringify(key)}: keys are relative, '/'-separated paths`);
+  }
+  for (const part of key.split('/')) {
+    if (part === '..' || part === '.') throw new Error(`invalid object key ${JSON.stringify(key)}: '.' and '..' segments are not allowed`);
+  }
+}
+
+export async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of store.list(prefix)) out.push(o);
+  return out;
+}

@@ -1,0 +1,3 @@
+export * from './columns';
+export * from './raw-record';
+export * from './bedrock-guidance';
