@@ -1,3 +1,4 @@
 export * from './columns';
 export * from './raw-record';
 export * from './bedrock-guidance';
+export * from './org-directory';

@@ -1,0 +1,83 @@
+/**
+ * `cclake demo`: every stage that exists, in order, on the embedded default, then a look at what
+ * landed. Stages join here as they are built.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../lib/config/schema';
+import { DuckDBEngine } from '../lib/engine/duckdb';
+import { registerLakeViews } from '../lib/engine/lake-views';
+import { generate } from '../lib/jobs/generate';
+import { ingestFiles } from '../lib/jobs/ingest';
+import type { LocalObjectStore } from '../lib/store/local';
+import type { Io } from './main';
+import { formatTable, printGenerateSummary, printIngestSummary } from './output';
+
+export interface DemoOptions {
+  users: number;
+  days: number;
+  seed: string;
+  end: string;
+  faults: boolean;
+}
+
+/** The sample Claude Code OTLP/JSON exports shipped with cclake (the Firehose transform's input). */
+export function sampleExports(): string[] {
+  const dir = fileURLToPath(new URL('../../fixtures/otlp/', import.meta.url));
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') || f.endsWith('.jsonl'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+const LOOKS = [
+  {
+    title: 'Raw records by signal and name',
+    sql: `SELECT signal, name, count(*) AS records FROM events_raw GROUP BY ALL ORDER BY records DESC LIMIT 12`,
+  },
+  {
+    title: 'Daily active developers and token burn (raw zone, not yet deduplicated)',
+    sql: `SELECT CAST(event_time AS DATE) AS day,
+                 count(DISTINCT coalesce(lower(user_email), user_account_uuid, user_id)) AS active_developers,
+                 sum(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens) AS tokens,
+                 round(sum(cost_usd), 2) AS cost_usd
+          FROM events_raw WHERE name = 'claude_code.api_request'
+          GROUP BY ALL ORDER BY day DESC LIMIT 7`,
+  },
+  {
+    title: 'Requests by model',
+    sql: `SELECT model, count(*) AS requests, round(median(duration_ms)) AS p50_ms, round(sum(cost_usd), 2) AS cost_usd
+          FROM events_raw WHERE name = 'claude_code.api_request' GROUP BY ALL ORDER BY requests DESC`,
+  },
+];
+
+export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
+  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}`);
+  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults });
+  printGenerateSummary(io, store.location, gen);
+
+  const samples = sampleExports();
+  if (samples.length) {
+    io.out(`\n== 2. ingest: the sample Claude Code OTLP/JSON exports, through the Firehose transform's code`);
+    const ing = await ingestFiles(store, config, samples);
+    printIngestSummary(io, store.location, ing);
+  }
+
+  io.out(`\n== What is in the lake`);
+  const engine = await DuckDBEngine.open();
+  try {
+    await registerLakeViews(engine, store, config);
+    for (const look of LOOKS) {
+      io.out(`\n${look.title}:`);
+      io.out(formatTable(await engine.query(look.sql)));
+    }
+  } finally {
+    engine.close();
+  }
+  io.out(`\nLake: ${store.root}`);
+  const rel = path.relative(process.cwd(), store.root);
+  const lakeArg = rel === '' ? '.' : rel.startsWith('..') ? store.root : rel;
+  io.out(`Try:  npx cclake query --lake ${lakeArg} "SELECT name, count(*) FROM events_raw GROUP BY ALL"`);
+}

@@ -1,0 +1,164 @@
+/**
+ * `cclake`: the command line (CONTRACTS section 5). Each command loads the config, builds the
+ * ports, runs one job and prints its summary. Exit 0 on success, 1 on a failed job (one-line
+ * reason on stderr), 2 on bad usage or bad config.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
+import { runDemo } from './demo';
+import { formatRows, printGenerateSummary, printIngestSummary } from './output';
+import { DuckDBEngine } from '../lib/engine/duckdb';
+import { registerLakeViews } from '../lib/engine/lake-views';
+import { generate } from '../lib/jobs/generate';
+import { ingestFiles } from '../lib/jobs/ingest';
+import { storeFromConfig } from '../lib/store/from-config';
+import { LocalObjectStore } from '../lib/store/local';
+
+/** Bad usage: exit 2. */
+export class UsageError extends Error {}
+/** A job that ran and failed: exit 1. */
+export class JobError extends Error {}
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+const isoDate = (name: string) => (v: string) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) {
+    throw new InvalidArgumentError(`${name} must be a date YYYY-MM-DD, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+
+export function yesterdayUtc(now = Date.now()): string {
+  return new Date(now - 86_400_000).toISOString().slice(0, 10);
+}
+
+interface GlobalOpts {
+  config?: string;
+  lake?: string;
+}
+
+function load(opts: GlobalOpts): LoadedConfig {
+  return loadConfig({ configFile: opts.config, lake: opts.lake });
+}
+
+function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
+  const store = storeFromConfig(loaded.config);
+  if (!(store instanceof LocalObjectStore)) {
+    throw new UsageError(`'cclake ${command}' runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
+  }
+  return store;
+}
+
+function withGlobals(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--config <file>', 'config file (default: cclake.config.* here, else the embedded default)'))
+    .addOption(new Option('--lake <dir>', 'local lake folder (overrides the config)'));
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('cclake')
+    .description('Claude Code telemetry data lake: generate, ingest, compact, roll up, publish')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  withGlobals(program.command('generate'))
+    .description('write Firehose-shaped raw Parquet telemetry and the org directory it used')
+    .requiredOption('--users <n>', 'developers', positiveInt('--users'))
+    .requiredOption('--days <d>', 'days of activity', positiveInt('--days'))
+    .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
+    .option('--seed <s>', 'random seed (same seed, same lake)', '42')
+    .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
+    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean }) => {
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults });
+      printGenerateSummary(io, store.location, summary);
+    });
+
+  withGlobals(program.command('ingest'))
+    .description('turn OTLP/JSON exports (.json or .jsonl) into raw records, as the Firehose transform would')
+    .argument('<files...>', 'OTLP/JSON export files')
+    .action(async (files: string[], o: GlobalOpts) => {
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const summary = await ingestFiles(store, loaded.config, files);
+      printIngestSummary(io, store.location, summary);
+      if (summary.filesFailed.length > 0 || summary.errors.length > 0) {
+        const bad = new Set([...summary.filesFailed.map((f) => f.file), ...summary.errors.map((e) => e.file)]).size;
+        throw new JobError(`${bad} of ${files.length} file(s) had errors (listed above); everything else landed`);
+      }
+    });
+
+  withGlobals(program.command('query'))
+    .description('run SQL against the analyst views')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
+    .argument('<sql>', 'the SQL to run')
+    .action(async (sql: string, o: GlobalOpts & { format: 'csv' | 'json' }) => {
+      const loaded = load(o);
+      const store = localStoreOf(loaded, 'query');
+      const engine = await DuckDBEngine.open();
+      try {
+        const setup = await registerLakeViews(engine, store, loaded.config);
+        if (setup.skippedRawObjects.length) io.err(`note: ${setup.skippedRawObjects.length} raw object(s) are not Parquet and were left out of events_raw`);
+        let result;
+        try {
+          result = await engine.query(sql);
+        } catch (err) {
+          throw new JobError(`query failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+        io.out(formatRows(result, o.format));
+      } finally {
+        engine.close();
+      }
+    });
+
+  withGlobals(program.command('demo'))
+    .description('generate telemetry, then run every stage that exists, in order, and show where each output is')
+    .option('--users <n>', 'developers', positiveInt('--users'), 200)
+    .option('--days <d>', 'days of activity', positiveInt('--days'), 14)
+    .option('--seed <s>', 'random seed', '42')
+    .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
+    .option('--faults', 'inject delivery faults into the generated lake')
+    .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean }) => {
+      const loaded = load(o);
+      const store = localStoreOf(loaded, 'demo');
+      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults });
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is bad usage (it already printed why).
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      io.err(`cclake: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof RangeError) {
+      io.err(`cclake: ${err.message}`);
+      return 2;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(`cclake: ${message.split('\n')[0]}`);
+    if (process.env.CCLAKE_DEBUG && err instanceof Error) io.err(err.stack ?? '');
+    return 1;
+  }
+}

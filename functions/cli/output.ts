@@ -1,0 +1,56 @@
+/** How the CLI prints results: CSV / JSON for `query`, aligned tables and summaries for people. */
+import type { QueryResult } from '../lib/engine/duckdb';
+import type { GenerateSummary } from '../lib/jobs/generate';
+import type { IngestSummary } from '../lib/jobs/ingest';
+import type { Io } from './main';
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function formatRows(result: QueryResult, format: 'csv' | 'json'): string {
+  if (format === 'json') return JSON.stringify(result.rows, null, 2);
+  const header = result.columns.map((c) => csvCell(c.name)).join(',');
+  return [header, ...result.rows.map((r) => result.columns.map((c) => csvCell(r[c.name])).join(','))].join('\n');
+}
+
+export function formatTable(result: QueryResult): string {
+  const cells = result.rows.map((r) => result.columns.map((c) => {
+    const v = r[c.name];
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }));
+  const widths = result.columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => row[i]!.length)));
+  const numeric = result.columns.map((_, i) => result.rows.every((r) => typeof r[result.columns[i]!.name] === 'number' || r[result.columns[i]!.name] == null));
+  const line = (vals: string[]) => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(result.columns.map((c) => c.name)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+export function printGenerateSummary(io: Io, location: string, s: GenerateSummary): void {
+  io.out(`generated ${s.users} developers x ${s.from}..${s.to}: ${s.rows.toLocaleString('en-US')} records in ${s.objects} raw objects (${mb(s.bytes)}) in ${(s.durationMs / 1000).toFixed(1)} s`);
+  io.out(`  lake:          ${location}`);
+  io.out(`  org directory: ${location}${s.orgDirectoryKey}`);
+  if (s.faults && s.faultsKey) {
+    const f = s.faults;
+    io.out(
+      `  faults:        ${f.redeliveredObjects.length} redelivered, ${f.lateRows} late rows, ${f.skewedUsers.length} skewed clocks, ` +
+        `${f.newColumnObjects.length} new-column, ${f.narrowTypeObjects.length} narrow-type, ${f.emptyObjects.length} empty, ` +
+        `${f.corruptObjects.length} corrupt, ${f.wrongSchemaObjects.length} wrong-schema objects (labels: ${location}${s.faultsKey})`,
+    );
+  }
+}
+
+export function printIngestSummary(io: Io, location: string, s: IngestSummary): void {
+  io.out(
+    `ingested ${s.filesRead} file(s): ${s.recordsWritten.toLocaleString('en-US')} records in ${s.objectsWritten.length} raw object(s) at ${location}; ` +
+      `${s.contentAttributesDropped} content attribute(s) dropped` +
+      (s.unsupportedDatapoints ? `; ${s.unsupportedDatapoints} unsupported datapoint(s) counted` : ''),
+  );
+  for (const key of s.objectsWritten) io.out(`  ${key}`);
+  for (const e of s.errors) io.err(`error: ${e.file}: ${e.where}: ${e.reason}`);
+}

@@ -1,0 +1,353 @@
+/**
+ * One developer's day of Claude Code use, as the raw records the Firehose transform would emit:
+ * sessions of prompts, each prompt a burst of api_request events (with occasional api_error
+ * retries), tool decisions and results, plus the metric datapoints Claude Code exports every
+ * interval (token and cost usage, lines of code, commits, PRs, active time), delta or cumulative.
+ */
+import type { RawRecord } from '../../../schemas/raw-record';
+import { emptyRawRecord } from '../../../schemas/raw-record';
+import { ORGANIZATION_ID, teamOn, type Developer } from './population';
+import { Random } from './random';
+
+export interface ModelProfile {
+  id: string;
+  /** USD per million tokens, as Claude Code's client-side estimate uses list prices. */
+  price: { input: number; output: number; cacheRead: number; cacheCreation: number };
+  latencyMedianMs: number;
+  outputMedian: number;
+}
+
+const SONNET = { input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 };
+const HAIKU = { input: 1, output: 5, cacheRead: 0.1, cacheCreation: 1.25 };
+const OPUS = { input: 15, output: 75, cacheRead: 1.5, cacheCreation: 18.75 };
+
+export const MODELS = {
+  sonnet: { id: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', price: SONNET, latencyMedianMs: 6500, outputMedian: 450 },
+  sonnetGlobal: { id: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0', price: SONNET, latencyMedianMs: 6500, outputMedian: 450 },
+  sonnetEu: { id: 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0', price: SONNET, latencyMedianMs: 7000, outputMedian: 450 },
+  haiku: { id: 'us.anthropic.claude-haiku-4-5-20251001-v1:0', price: HAIKU, latencyMedianMs: 1800, outputMedian: 180 },
+  opus: { id: 'us.anthropic.claude-opus-4-1-20250805-v1:0', price: OPUS, latencyMedianMs: 14000, outputMedian: 700 },
+} satisfies Record<string, ModelProfile>;
+
+const TOOLS: readonly (readonly [string, number])[] = [
+  ['Read', 30], ['Edit', 18], ['Bash', 16], ['Grep', 10], ['Glob', 7], ['Write', 5], ['TodoWrite', 5], ['WebFetch', 2], ['Task', 3], ['mcp_tool', 4],
+];
+const EDIT_TOOLS = new Set(['Edit', 'Write']);
+const LANGUAGES: readonly (readonly [string, number])[] = [['TypeScript', 35], ['Python', 25], ['Go', 12], ['Java', 8], ['Markdown', 10], ['YAML', 5], ['Rust', 5]];
+const MCP_SERVERS: readonly (readonly [string, number])[] = [['github', 50], ['jira', 25], ['confluence', 15], ['custom', 10]];
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** What the day produced, plus the true arrival delay Firehose adds to each record. */
+export interface DayOutput {
+  rows: RawRecord[];
+  /** Parallel to rows: ms between event time and the record reaching Firehose (before faults). */
+  delaysMs: number[];
+}
+
+interface SessionCtx {
+  rng: Random;
+  dev: Developer;
+  day: string;
+  base: RawRecord;
+  out: DayOutput;
+  seq: number;
+}
+
+function identityRecord(dev: Developer, day: string, sessionId: string, project: string): RawRecord {
+  const r = emptyRawRecord();
+  r.user_id = dev.userId;
+  r.user_email = dev.email;
+  r.user_account_uuid = dev.email ? dev.accountUuid : null;
+  r.organization_id = dev.email ? ORGANIZATION_ID : null;
+  r.session_id = sessionId;
+  r.terminal_type = dev.terminal;
+  r.app_version = dev.appVersion;
+  r.service_name = 'claude-code';
+  r.os_type = dev.os;
+  r.host_arch = dev.arch;
+  if (dev.sendsResourceAttributes && !dev.unattributed) {
+    // OTEL_RESOURCE_ATTRIBUTES is set once on a laptop; after a team move it is often stale.
+    const t = dev.team;
+    r.department = t.department;
+    r.team_id = t.name;
+    r.cost_center = t.costCenter;
+  }
+  r.project = project;
+  r.environment = 'dev';
+  r.attributes = {};
+  return r;
+}
+
+function emit(ctx: SessionCtx, row: RawRecord): void {
+  ctx.out.rows.push(row);
+  // CloudWatch Logs subscription -> Firehose: usually 1-4 minutes, with a long tail.
+  ctx.out.delaysMs.push(Math.round(ctx.rng.lognormal(90_000, 0.6)));
+}
+
+function event(ctx: SessionCtx, name: string, t: number, promptId: string | null): RawRecord {
+  const r: RawRecord = { ...ctx.base, attributes: {} };
+  r.signal = 'event';
+  r.name = `claude_code.${name}`;
+  r.event_time = Math.round(t);
+  r.prompt_id = promptId;
+  r.event_sequence = ctx.seq++;
+  return r;
+}
+
+function metric(ctx: SessionCtx, name: string, t: number, start: number, value: number, type: string | null, temporality: 'delta' | 'cumulative'): RawRecord {
+  const r: RawRecord = { ...ctx.base, attributes: {} };
+  r.signal = 'metric';
+  r.name = `claude_code.${name}`;
+  r.event_time = Math.round(t);
+  r.start_time = Math.round(start);
+  r.value = value;
+  r.metric_type = type;
+  r.temporality = temporality;
+  return r;
+}
+
+function pickModel(rng: Random, dev: Developer, day: string): ModelProfile {
+  const team = teamOn(dev, day);
+  const sonnet = team.region === 'eu' ? (rng.chance(0.7) ? MODELS.sonnetEu : MODELS.sonnetGlobal) : rng.chance(0.9) ? MODELS.sonnet : MODELS.sonnetGlobal;
+  return rng.weighted<ModelProfile>([
+    [sonnet, 1 - dev.opusShare - 0.2],
+    [MODELS.haiku, 0.2],
+    [MODELS.opus, dev.opusShare],
+  ]);
+}
+
+const usd = (tokens: number, perMillion: number) => (tokens * perMillion) / 1e6;
+
+interface SeriesKey {
+  type?: string;
+  model?: string;
+  /** Other columns (and `attributes`) that identify the series, exactly as the transform would fill them. */
+  fields?: Partial<RawRecord>;
+}
+
+/** Accumulates a session's metric values per series and export interval, then emits datapoints. */
+class MetricAccumulator {
+  private readonly interval = new Map<string, { name: string; series: SeriesKey; value: number }>();
+  private readonly totals = new Map<string, number>();
+  private seriesStart: number;
+
+  constructor(
+    private readonly ctx: SessionCtx,
+    start: number,
+    private readonly temporality: 'delta' | 'cumulative',
+  ) {
+    this.seriesStart = start;
+  }
+
+  add(name: string, series: SeriesKey, value: number): void {
+    const key = `${name}|${series.type}|${series.model}|${series.fields ? JSON.stringify(series.fields) : ''}`;
+    const cur = this.interval.get(key);
+    if (cur) cur.value += value;
+    else this.interval.set(key, { name, series, value });
+  }
+
+  /** Export everything accumulated since the last flush at time `t` (Claude Code exports every 60 s). */
+  flush(t: number, intervalStart: number): void {
+    for (const [key, m] of this.interval) {
+      if (m.value === 0) continue;
+      let value = m.value;
+      let start = intervalStart;
+      if (this.temporality === 'cumulative') {
+        value = (this.totals.get(key) ?? 0) + m.value;
+        this.totals.set(key, value);
+        start = this.seriesStart;
+      }
+      const row = metric(this.ctx, m.name, t, start, roundValue(m.name, value), m.series.type ?? null, this.temporality);
+      row.model = m.series.model ?? null;
+      if (m.series.fields) Object.assign(row, m.series.fields, { attributes: { ...(m.series.fields.attributes ?? {}) } });
+      emit(this.ctx, row);
+    }
+    this.interval.clear();
+  }
+
+  /** The Claude Code process restarted: cumulative series start again from zero. */
+  restart(t: number): void {
+    this.totals.clear();
+    this.seriesStart = t;
+  }
+}
+
+const roundValue = (name: string, v: number) => (name === 'cost.usage' ? Math.round(v * 1e6) / 1e6 : v);
+
+export interface DayOptions {
+  /** A few sessions export metrics only (logs exporter disabled). */
+  metricsOnlyShare?: number;
+}
+
+/** Generates one developer's UTC day `day` (YYYY-MM-DD); `seed` makes it reproducible. */
+export function developerDay(seed: string | number, dev: Developer, day: string, options: DayOptions = {}): DayOutput {
+  const out: DayOutput = { rows: [], delaysMs: [] };
+  const rng = new Random(seed, 'day', dev.index, day);
+  const dayStart = Date.parse(`${day}T00:00:00Z`);
+  // Work happens on the developer's local weekday; a day in UTC covers parts of two local days.
+  const localDow = new Date(dayStart + dev.utcOffsetHours * HOUR + 12 * HOUR).getUTCDay();
+  const weekend = localDow === 0 || localDow === 6;
+  if (!rng.chance(weekend ? 0.08 : dev.weekdayActivity)) return out;
+
+  const sessions = Math.max(1, Math.min(8, rng.poisson(1.6 * dev.intensity)));
+  const team = teamOn(dev, day);
+  for (let s = 0; s < sessions; s++) {
+    // Local working hours 08:30-19:00, a little spread, converted to UTC and kept inside this UTC day.
+    const localStartH = 8.5 + rng.next() * 9.5;
+    let start = dayStart + (localStartH - dev.utcOffsetHours) * HOUR;
+    start = dayStart + (((start - dayStart) % (24 * HOUR)) + 24 * HOUR) % (24 * HOUR);
+    if (start > dayStart + 23 * HOUR) start -= 2 * HOUR;
+    const sessionId = rng.uuid();
+    const project = rng.pick(team.repos);
+    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, day, sessionId, project), out, seq: 1 };
+    simulateSession(ctx, start, dayStart + 24 * HOUR - 1, options.metricsOnlyShare ?? 0.03);
+  }
+  return out;
+}
+
+function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metricsOnlyShare: number): void {
+  const { rng, dev } = ctx;
+  const metricsOnly = rng.chance(metricsOnlyShare);
+  const events = !metricsOnly;
+  const acc = new MetricAccumulator(ctx, start, dev.temporality);
+  const prompts = Math.max(1, Math.min(40, Math.round(rng.lognormal(6 * Math.sqrt(dev.intensity), 0.7))));
+  let t = start;
+  let lastFlush = start;
+
+  if (events && rng.chance(0.06)) {
+    // Compliance evidence: a few sessions switch permission mode, occasionally to bypassPermissions.
+    const to = rng.chance(0.25) ? 'bypassPermissions' : rng.pick(['acceptEdits', 'plan', 'auto']);
+    const e = event(ctx, 'permission_mode_changed', t + 2000, null);
+    e.attributes = { from_mode: 'default', to_mode: to, trigger: 'shift_tab' };
+    emit(ctx, e);
+  }
+  acc.add('session.count', { fields: { attributes: { start_type: 'fresh' } } }, 1);
+
+  for (let p = 0; p < prompts && t < dayEnd - 10 * MINUTE; p++) {
+    const promptId = rng.uuid();
+    const promptStart = t;
+    if (events) {
+      const e = event(ctx, 'user_prompt', t, promptId);
+      e.prompt_length = Math.round(rng.lognormal(180, 1));
+      emit(ctx, e);
+    }
+    const model = pickModel(rng, dev, ctx.day);
+    const turns = 1 + rng.poisson(2.2);
+    for (let k = 0; k < turns; k++) {
+      t = request(ctx, acc, model, t + 300, promptId, events, k === 0 ? 'repl_main_thread' : rng.chance(0.1) ? 'compact' : 'repl_main_thread');
+      if (rng.chance(0.15)) t = request(ctx, acc, MODELS.haiku, t + 100, promptId, events, 'auxiliary');
+      if (k < turns - 1 || rng.chance(0.5)) t = tool(ctx, acc, t + 200, promptId, events);
+    }
+    // Active time: the user typing and reading, the CLI working.
+    acc.add('active_time.total', { type: 'cli' }, Math.round((t - promptStart) / 1000));
+    acc.add('active_time.total', { type: 'user' }, Math.round(rng.lognormal(40, 0.6)));
+    if (rng.chance(0.12)) acc.add('commit.count', {}, 1);
+    if (rng.chance(0.025)) acc.add('pull_request.count', {}, 1);
+    // Metrics are exported every 60 s; flush when a minute boundary passed.
+    if (t - lastFlush >= MINUTE) {
+      acc.flush(t, lastFlush);
+      lastFlush = t;
+    }
+    if (rng.chance(0.03)) acc.restart(t); // Claude Code restarted mid-session: cumulative series reset
+    t += rng.lognormal(2.5 * MINUTE, 0.9);
+  }
+  acc.flush(Math.min(t + MINUTE, dayEnd), lastFlush);
+}
+
+function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t: number, promptId: string, events: boolean, querySource: string): number {
+  const { rng } = ctx;
+  // Transient provider errors, retried by Claude Code with backoff.
+  let attempt = 1;
+  while (rng.chance(0.012) && attempt < 4) {
+    const status = rng.weighted([[529, 5], [429, 3], [500, 2]] as const);
+    const dur = rng.lognormal(1200, 0.5);
+    if (events) {
+      const e = event(ctx, 'api_error', t + dur, promptId);
+      e.model = model.id;
+      e.status_code = status;
+      e.error = status === 529 ? 'Overloaded' : status === 429 ? 'Too many requests' : 'Internal server error';
+      e.attempt = attempt;
+      e.duration_ms = Math.round(dur);
+      e.query_source = querySource;
+      emit(ctx, e);
+    }
+    t += dur + 1000 * 2 ** attempt;
+    attempt++;
+  }
+  const input = Math.round(rng.lognormal(40, 1.2)) + 3;
+  const cacheRead = rng.chance(0.85) ? Math.round(rng.lognormal(38_000, 0.7)) : 0;
+  const cacheCreation = rng.chance(0.6) ? Math.round(rng.lognormal(2_500, 1)) : 0;
+  const output = Math.max(1, Math.round(rng.lognormal(model.outputMedian, 0.9)));
+  const cost =
+    usd(input, model.price.input) + usd(output, model.price.output) + usd(cacheRead, model.price.cacheRead) + usd(cacheCreation, model.price.cacheCreation);
+  const duration = Math.round(rng.lognormal(model.latencyMedianMs, 0.55) * (0.6 + output / (model.outputMedian * 2.5)));
+  const ttft = Math.round(Math.min(duration * 0.9, rng.lognormal(1100, 0.45)));
+  const end = t + duration;
+  if (events) {
+    const e = event(ctx, 'api_request', end, promptId);
+    e.model = model.id;
+    e.input_tokens = input;
+    e.output_tokens = output;
+    e.cache_read_tokens = cacheRead;
+    e.cache_creation_tokens = cacheCreation;
+    e.cost_usd = Math.round(cost * 1e6) / 1e6;
+    e.duration_ms = duration;
+    e.ttft_ms = ttft;
+    e.query_source = querySource;
+    e.speed = 'normal';
+    e.request_id = `req_bdrk_${rng.hex(24)}`;
+    if (attempt > 1) e.attempt = attempt;
+    emit(ctx, e);
+  }
+  acc.add('token.usage', { type: 'input', model: model.id }, input);
+  acc.add('token.usage', { type: 'output', model: model.id }, output);
+  acc.add('token.usage', { type: 'cacheRead', model: model.id }, cacheRead);
+  acc.add('token.usage', { type: 'cacheCreation', model: model.id }, cacheCreation);
+  acc.add('cost.usage', { model: model.id }, cost);
+  return end;
+}
+
+function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: string, events: boolean): number {
+  const { rng } = ctx;
+  const name = rng.weighted(TOOLS);
+  const edit = EDIT_TOOLS.has(name);
+  const needsPermission = edit || name === 'Bash' || name === 'mcp_tool';
+  const reject = needsPermission && rng.chance(edit ? 0.08 : 0.04);
+  const source = needsPermission ? (reject ? 'user_reject' : rng.weighted([['user_temporary', 5], ['user_permanent', 2], ['config', 3]] as const)) : 'config';
+  const toolUseId = `toolu_${rng.hex(24)}`;
+  const wait = needsPermission && source.startsWith('user') ? rng.lognormal(4000, 0.8) : 0;
+  if (events) {
+    const d = event(ctx, 'tool_decision', t + wait, promptId);
+    d.tool_name = name;
+    d.decision = reject ? 'reject' : 'accept';
+    d.decision_source = source;
+    d.attributes = { tool_use_id: toolUseId };
+    emit(ctx, d);
+  }
+  if (edit) {
+    const language = rng.weighted(LANGUAGES);
+    acc.add('code_edit_tool.decision', { fields: { tool_name: name, decision: reject ? 'reject' : 'accept', decision_source: source, language } }, 1);
+    if (!reject) {
+      acc.add('lines_of_code.count', { type: 'added' }, Math.round(rng.lognormal(14, 1)));
+      if (rng.chance(0.6)) acc.add('lines_of_code.count', { type: 'removed' }, Math.round(rng.lognormal(5, 1)));
+    }
+  }
+  if (reject) return t + wait;
+  const duration = Math.round(rng.lognormal(name === 'Bash' ? 2500 : name === 'Task' ? 40_000 : 120, 1));
+  const success = rng.chance(name === 'Bash' ? 0.88 : 0.97);
+  if (events) {
+    const r = event(ctx, 'tool_result', t + wait + duration, promptId);
+    r.tool_name = name;
+    r.success = success;
+    r.duration_ms = duration;
+    r.decision = 'accept';
+    r.decision_source = source;
+    r.attributes = { tool_use_id: toolUseId, tool_result_size_bytes: String(Math.round(rng.lognormal(2000, 1.2))) };
+    if (!success) r.attributes.error_type = name === 'Bash' ? 'ShellError' : 'Error:ENOENT';
+    if (name === 'mcp_tool') r.attributes['mcp_server.name'] = rng.weighted(MCP_SERVERS);
+    emit(ctx, r);
+  }
+  return t + wait + duration;
+}

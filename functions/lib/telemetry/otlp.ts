@@ -1,0 +1,267 @@
+/**
+ * Flattens OTLP/JSON export requests into raw records (CONTRACTS section 2):
+ * ExportLogsServiceRequest (`resourceLogs`) -> one `event` row per log record, and
+ * ExportMetricsServiceRequest (`resourceMetrics`) -> one `metric` row per sum/gauge datapoint.
+ * Histogram-like metrics are counted as unsupported (Claude Code emits only counters).
+ */
+import { emptyRawRecord, type RawRecord } from '../../../schemas/raw-record';
+import { attrsFromAny, decodeAnyValue, fromPlain, mapAttributes, mergeUnder, type AnyValue, type AttrMap, type AttrValue } from './attributes';
+import { recordId } from './record-id';
+
+export interface DecodeIssue {
+  /** Where in the payload, e.g. `resourceLogs[0].scopeLogs[0].logRecords[4]`, `line 3`, `logEvents[2]`. */
+  where: string;
+  reason: string;
+}
+
+export interface FlattenOptions {
+  /** Keep content attributes (prompts, responses, tool input) in `attributes` instead of dropping them. */
+  keepContentAttributes?: boolean;
+}
+
+export interface FlattenResult {
+  records: RawRecord[];
+  /** Content attributes dropped (0 when they are kept). */
+  droppedContent: number;
+  errors: DecodeIssue[];
+  /** Datapoints of metric kinds the raw record cannot carry (histogram, exponential histogram, summary). */
+  unsupported: number;
+}
+
+export const emptyResult = (): FlattenResult => ({ records: [], droppedContent: 0, errors: [], unsupported: 0 });
+
+export function addInto(into: FlattenResult, r: FlattenResult): FlattenResult {
+  for (const x of r.records) into.records.push(x);
+  for (const e of r.errors) into.errors.push(e);
+  into.droppedContent += r.droppedContent;
+  into.unsupported += r.unsupported;
+  return into;
+}
+
+export const EVENT_PREFIX = 'claude_code.';
+
+export interface RecordParts {
+  signal: 'event' | 'metric';
+  name: string;
+  eventTime: number;
+  startTime?: number | null;
+  value?: number | null;
+  temporality?: 'delta' | 'cumulative' | null;
+}
+
+/** Keys turned into columns by the flatteners themselves (not by the otel column mapping). */
+const CONSUMED = new Set(['event.name', 'event.timestamp']);
+
+/** Builds one raw record (with its record_id) from its parts and merged attributes. */
+export function buildRecord(parts: RecordParts, attrs: AttrMap, opts: FlattenOptions): { record: RawRecord; droppedContent: number } {
+  const mapped = mapAttributes(attrs, { keepContentAttributes: opts.keepContentAttributes, consumed: CONSUMED });
+  const record: RawRecord = {
+    ...emptyRawRecord(),
+    ...mapped.columns,
+    signal: parts.signal,
+    name: parts.name,
+    event_time: parts.eventTime,
+    start_time: parts.startTime ?? null,
+    value: parts.value ?? null,
+    temporality: parts.temporality ?? null,
+    attributes: mapped.attributes,
+  };
+  record.record_id = recordId(record);
+  return { record, droppedContent: mapped.droppedContent };
+}
+
+// ---------------------------------------------------------------------------------------------
+// time helpers
+
+/** OTLP fixed64 nanoseconds (decimal string or JSON number) -> epoch ms; null when absent or 0 (unset). */
+export function nanosToMs(x: unknown): number | null {
+  if (typeof x === 'string') {
+    const s = x.trim();
+    if (!/^\d+$/.test(s)) return null;
+    const ms = Number(BigInt(s) / 1_000_000n);
+    return ms > 0 ? ms : null;
+  }
+  if (typeof x === 'number' && Number.isFinite(x) && x > 0) {
+    const ms = Math.floor(x / 1e6);
+    return ms > 0 ? ms : null;
+  }
+  return null;
+}
+
+/** `event.timestamp` (ISO 8601) -> epoch ms; a number is taken as epoch ms. */
+export function isoToMs(v: AttrValue | undefined): number | null {
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return null;
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) ? ms : null;
+  }
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// logs
+
+export interface LogRecordInput {
+  /** Record attributes already merged over resource attributes. */
+  attrs: AttrMap;
+  body: AttrValue | null;
+  /** LogRecord.eventName (newer OTLP field), when set. */
+  eventName?: unknown;
+  /** Fallback event times in order (timeUnixNano, observedTimeUnixNano, CloudWatch event time), epoch ms. */
+  fallbackTimes: (number | null)[];
+}
+
+/** The event name: `event.name` (prefixed `claude_code.` when it is the short form), else LogRecord.eventName, else the body string. */
+export function eventNameOf(input: LogRecordInput): string | null {
+  const en = input.attrs.get('event.name');
+  if (typeof en === 'string' && en.trim() !== '') {
+    const n = en.trim();
+    return n.startsWith(EVENT_PREFIX) ? n : EVENT_PREFIX + n;
+  }
+  if (typeof input.eventName === 'string' && input.eventName.trim() !== '') return input.eventName.trim();
+  if (typeof input.body === 'string' && input.body.trim() !== '') return input.body.trim();
+  return null;
+}
+
+/** One log record -> one event row, or the reason it cannot be one ("has no timestamp", "has no event name"). */
+export function logRecordToRaw(
+  input: LogRecordInput,
+  opts: FlattenOptions,
+): { record: RawRecord; droppedContent: number } | { reason: string } {
+  const name = eventNameOf(input);
+  if (!name) return { reason: 'has no event name (no event.name attribute, eventName or string body)' };
+  let eventTime = isoToMs(input.attrs.get('event.timestamp'));
+  for (const t of input.fallbackTimes) if (eventTime === null && t !== null) eventTime = t;
+  if (eventTime === null) return { reason: 'has no timestamp' };
+  return buildRecord({ signal: 'event', name, eventTime }, input.attrs, opts);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+
+export function flattenLogsRequest(req: Obj, opts: FlattenOptions = {}, at = ''): FlattenResult {
+  const out = emptyResult();
+  arr(req.resourceLogs).forEach((rl, i) => {
+    if (!isObj(rl)) return;
+    const resource = attrsFromAny(isObj(rl.resource) ? rl.resource.attributes : undefined);
+    // `instrumentationLibraryLogs` is the pre-1.0 name of `scopeLogs`.
+    const scopes = rl.scopeLogs !== undefined ? rl.scopeLogs : rl.instrumentationLibraryLogs;
+    const scopeField = rl.scopeLogs !== undefined ? 'scopeLogs' : 'instrumentationLibraryLogs';
+    arr(scopes).forEach((sl, j) => {
+      if (!isObj(sl)) return;
+      const container = `${at}resourceLogs[${i}].${scopeField}[${j}]`;
+      arr(sl.logRecords).forEach((lr, k) => {
+        const where = `${container}.logRecords[${k}]`;
+        if (!isObj(lr)) {
+          out.errors.push({ where, reason: `log record ${k} in ${container} is not an object` });
+          return;
+        }
+        const attrs = mergeUnder(resource, attrsFromAny(lr.attributes));
+        const body = isObj(lr.body) ? decodeAnyValue(lr.body as AnyValue) : fromPlain(lr.body);
+        const r = logRecordToRaw(
+          { attrs, body, eventName: lr.eventName, fallbackTimes: [nanosToMs(lr.timeUnixNano), nanosToMs(lr.observedTimeUnixNano)] },
+          opts,
+        );
+        if ('reason' in r) out.errors.push({ where, reason: `log record ${k} in ${container} ${r.reason}` });
+        else {
+          out.records.push(r.record);
+          out.droppedContent += r.droppedContent;
+        }
+      });
+    });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics
+
+/** aggregationTemporality 1 = DELTA, 2 = CUMULATIVE (names accepted defensively). */
+export function temporalityOf(x: unknown): 'delta' | 'cumulative' | null {
+  if (x === 1 || x === '1' || x === 'AGGREGATION_TEMPORALITY_DELTA') return 'delta';
+  if (x === 2 || x === '2' || x === 'AGGREGATION_TEMPORALITY_CUMULATIVE') return 'cumulative';
+  return null;
+}
+
+function numberOf(x: unknown): number | null {
+  if (typeof x === 'number') return Number.isFinite(x) ? x : null;
+  if (typeof x === 'string' && x.trim() !== '') {
+    const n = Number(x);
+    return Number.isFinite(n) ? n : null;
+  }
+  return null;
+}
+
+const UNSUPPORTED_KINDS = ['histogram', 'exponentialHistogram', 'summary'] as const;
+
+export function flattenMetricsRequest(req: Obj, opts: FlattenOptions = {}, at = ''): FlattenResult {
+  const out = emptyResult();
+  arr(req.resourceMetrics).forEach((rm, i) => {
+    if (!isObj(rm)) return;
+    const resource = attrsFromAny(isObj(rm.resource) ? rm.resource.attributes : undefined);
+    const scopes = rm.scopeMetrics !== undefined ? rm.scopeMetrics : rm.instrumentationLibraryMetrics;
+    const scopeField = rm.scopeMetrics !== undefined ? 'scopeMetrics' : 'instrumentationLibraryMetrics';
+    arr(scopes).forEach((sm, j) => {
+      if (!isObj(sm)) return;
+      const container = `${at}resourceMetrics[${i}].${scopeField}[${j}]`;
+      arr(sm.metrics).forEach((m, k) => {
+        const mWhere = `${container}.metrics[${k}]`;
+        if (!isObj(m) || typeof m.name !== 'string' || m.name === '') {
+          out.errors.push({ where: mWhere, reason: `metric ${k} in ${container} has no name` });
+          return;
+        }
+        const name = m.name;
+        let points: unknown[];
+        let temporality: 'delta' | 'cumulative' | null;
+        if (isObj(m.sum)) {
+          points = arr(m.sum.dataPoints);
+          temporality = temporalityOf(m.sum.aggregationTemporality);
+        } else if (isObj(m.gauge)) {
+          points = arr(m.gauge.dataPoints);
+          temporality = null;
+        } else {
+          const kind = UNSUPPORTED_KINDS.find((kd) => isObj(m[kd]));
+          const n = kind ? arr((m[kind] as Obj).dataPoints).length : 0;
+          out.unsupported += Math.max(n, 1);
+          return;
+        }
+        points.forEach((dp, d) => {
+          const where = `${mWhere}.dataPoints[${d}]`;
+          const what = `datapoint ${d} of ${name} in ${container}`;
+          if (!isObj(dp)) {
+            out.errors.push({ where, reason: `${what} is not an object` });
+            return;
+          }
+          const value = dp.asInt !== undefined ? numberOf(dp.asInt) : dp.asDouble !== undefined ? numberOf(dp.asDouble) : null;
+          if (value === null) {
+            // flags bit 0 = FLAG_NO_RECORDED_VALUE: an explicit gap, not an error.
+            if (typeof dp.flags === 'number' && (dp.flags & 1) === 1) {
+              out.unsupported++;
+              return;
+            }
+            const has = dp.asInt !== undefined || dp.asDouble !== undefined;
+            out.errors.push({ where, reason: `${what} ${has ? 'has a non-finite value' : 'has no value'}` });
+            return;
+          }
+          const eventTime = nanosToMs(dp.timeUnixNano);
+          if (eventTime === null) {
+            out.errors.push({ where, reason: `${what} has no timestamp` });
+            return;
+          }
+          const attrs = mergeUnder(resource, attrsFromAny(dp.attributes));
+          const r = buildRecord(
+            { signal: 'metric', name, eventTime, startTime: nanosToMs(dp.startTimeUnixNano), value, temporality },
+            attrs,
+            opts,
+          );
+          out.records.push(r.record);
+          out.droppedContent += r.droppedContent;
+        });
+      });
+    });
+  });
+  return out;
+}
