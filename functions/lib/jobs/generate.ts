@@ -4,7 +4,9 @@
  * 5-minute arrival windows; each window becomes one or more small Snappy Parquet objects under the
  * arrival hour, exactly as Firehose names them. `--faults` adds what real pipelines deliver too.
  */
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { TableDef } from '../../../schemas/columns';
 import { RAW_RECORD, type RawRecord } from '../../../schemas/raw-record';
 import type { Config } from '../config/schema';
@@ -27,7 +29,14 @@ export interface GenerateOptions {
   bufferSeconds?: number;
   /** Rows per object at most (Firehose also flushes on buffer size). */
   maxRowsPerObject?: number;
-  onProgress?: (dayIndex: number, days: number) => void;
+  /**
+   * Developers per partition. Partitions are generated independently (on worker threads when
+   * there are several) and each writes its own objects, as parallel Firehose buffers would. The
+   * output depends on this number, never on how many cores ran it.
+   */
+  usersPerPartition?: number;
+  /** Worker threads to use at most (default: available cores). 1 runs everything in this thread. */
+  concurrency?: number;
 }
 
 export interface FaultLabels {
@@ -39,9 +48,9 @@ export interface FaultLabels {
   corruptObjects: string[];
   /** Parquet objects whose `input_tokens` column is a string: incompatible with the table. */
   wrongSchemaObjects: string[];
-  /** Objects written by an older table version (token columns int32: must widen). */
+  /** Objects written before a table upgrade: token columns int32 (must widen to int64). */
   narrowTypeObjects: string[];
-  /** Objects with an extra column from a newer app version. */
+  /** Objects written after a table upgrade added a column (`workspace_id`). */
   newColumnObjects: string[];
   /** Rows that arrived at least an hour after their event time because of a delivery backlog. */
   lateRows: number;
@@ -77,35 +86,58 @@ const NARROW_TABLE = variant(RAW_RECORD, (cols) => cols.map((c) => (TOKEN_COLUMN
 const NEW_COLUMN_TABLE = variant(RAW_RECORD, (cols) => [...cols, { name: 'workspace_id', type: 'string' as const, doc: 'Added by a newer app version' }]);
 const WRONG_SCHEMA_TABLE = variant(RAW_RECORD, (cols) => cols.map((c) => (c.name === 'input_tokens' ? { ...c, type: 'string' as const } : c)));
 
+/** What one partition needs; plain data, so it can cross to a worker thread. */
+export interface PartitionPlan {
+  config: Config;
+  options: Omit<GenerateOptions, 'concurrency'>;
+  from: string;
+  partition: number;
+  /** Developer indexes [first, end). */
+  first: number;
+  end: number;
+}
+
+export interface PartitionResult {
+  activeUserDays: number;
+  rows: number;
+  objects: number;
+  bytes: number;
+  faults: FaultLabels | null;
+}
+
+const emptyFaults = (): FaultLabels => ({
+  redeliveredObjects: [],
+  emptyObjects: [],
+  corruptObjects: [],
+  wrongSchemaObjects: [],
+  narrowTypeObjects: [],
+  newColumnObjects: [],
+  lateRows: 0,
+  skewedUsers: [],
+});
+
 export async function generate(store: ObjectStore, config: Config, options: GenerateOptions): Promise<GenerateSummary> {
   const started = performance.now();
-  const { users, days, seed } = options;
+  const { users, days } = options;
   if (!Number.isInteger(users) || users < 1) throw new RangeError(`--users must be a positive integer, got ${users}`);
   if (!Number.isInteger(days) || days < 1) throw new RangeError(`--days must be a positive integer, got ${days}`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(options.end) || Number.isNaN(Date.parse(options.end))) {
     throw new RangeError(`--end must be a date YYYY-MM-DD, got ${JSON.stringify(options.end)}`);
   }
   const from = addDays(options.end, -(days - 1));
-  const bufferMs = (options.bufferSeconds ?? 300) * 1000;
-  const maxRows = options.maxRowsPerObject ?? 50_000;
-  const population = makePopulation(seed, users, from, days);
-  const faultRng = new Random(seed, 'faults');
-  const faults: FaultLabels | null = options.faults
-    ? { redeliveredObjects: [], emptyObjects: [], corruptObjects: [], wrongSchemaObjects: [], narrowTypeObjects: [], newColumnObjects: [], lateRows: 0, skewedUsers: [] }
-    : null;
-  const skew = new Map<number, number>();
-  const newerApp = new Set<number>();
-  if (faults) {
-    for (const dev of population.developers) {
-      if (faultRng.chance(0.03)) {
-        const ms = Math.round((faultRng.chance(0.5) ? 1 : -1) * faultRng.lognormal(6 * 60_000, 0.8));
-        skew.set(dev.index, ms);
-        faults.skewedUsers.push({ user_id: dev.userId, skewMs: ms });
-      }
-      if (faultRng.chance(0.1)) newerApp.add(dev.index);
-    }
-  }
+  const population = makePopulation(options.seed, users, from, days);
+  await store.put(config.orgDirectory.key, orgDirectoryCsv(population.directory), { contentType: 'text/csv' });
 
+  const { concurrency, ...partitionOptions } = options;
+  const perPartition = options.usersPerPartition ?? 2500;
+  const plans: PartitionPlan[] = [];
+  for (let first = 0, p = 0; first < users; first += perPartition, p++) {
+    plans.push({ config, options: partitionOptions, from, partition: p, first, end: Math.min(users, first + perPartition) });
+  }
+  const workers = Math.max(1, Math.min(plans.length, concurrency ?? availableParallelism()));
+  const results = workers === 1 ? await runInline(store, plans) : await runOnWorkers(store, plans, workers);
+
+  const faults = options.faults ? emptyFaults() : null;
   const summary: GenerateSummary = {
     from,
     to: options.end,
@@ -119,38 +151,143 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
     faultsKey: faults ? FAULT_LABELS_KEY : null,
     durationMs: 0,
   };
-  await store.put(config.orgDirectory.key, orgDirectoryCsv(population.directory), { contentType: 'text/csv' });
+  for (const r of results) {
+    summary.activeUserDays += r.activeUserDays;
+    summary.rows += r.rows;
+    summary.objects += r.objects;
+    summary.bytes += r.bytes;
+    if (faults && r.faults) {
+      for (const k of Object.keys(faults) as (keyof FaultLabels)[]) {
+        if (k === 'lateRows') faults.lateRows += r.faults.lateRows;
+        else (faults[k] as unknown[]).push(...(r.faults[k] as unknown[]));
+      }
+    }
+  }
+  if (faults) await store.put(FAULT_LABELS_KEY, JSON.stringify(faults, null, 2) + '\n', { contentType: 'application/json' });
+  summary.durationMs = Math.round(performance.now() - started);
+  return summary;
+}
 
-  // Arrival windows not yet written: window start (ms) -> rows, kept apart by the table version
-  // that wrote them (a newer app version's records carry an extra column).
-  const windows = new Map<number, { current: RawRecord[]; newer: RawRecord[] }>();
+/** Where a partition's objects go: the caller's store, directly or from a worker thread. */
+type ObjectSink = (key: string, bytes: Uint8Array) => Promise<void>;
+
+async function runInline(store: ObjectStore, plans: PartitionPlan[]): Promise<PartitionResult[]> {
+  const results: PartitionResult[] = [];
+  for (const plan of plans) results.push(await generatePartition((key, bytes) => store.put(key, bytes), plan));
+  return results;
+}
+
+type WorkerMessage =
+  | { type: 'object'; key: string; bytes: Uint8Array }
+  | { type: 'done'; result: PartitionResult }
+  | { type: 'failed'; error: string };
+
+/**
+ * A small pool: each worker takes the next partition until none are left. Workers only compute
+ * and encode; every object is written here, through the caller's store, so a worker never needs
+ * its own credentials or lake location.
+ */
+async function runOnWorkers(store: ObjectStore, plans: PartitionPlan[], workers: number): Promise<PartitionResult[]> {
+  const results: PartitionResult[] = new Array(plans.length);
+  let next = 0;
+  const workerUrl = new URL('../generator/worker-entry.mjs', import.meta.url);
+  const runOne = (plan: PartitionPlan) =>
+    new Promise<PartitionResult>((resolve, reject) => {
+      const w = new Worker(workerUrl, { workerData: plan });
+      let writes: Promise<void> = Promise.resolve();
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        void w.terminate();
+        reject(err);
+      };
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'object') writes = writes.then(() => store.put(m.key, m.bytes)).catch((err: Error) => fail(err));
+        else if (m.type === 'failed') fail(new Error(`generator partition ${plan.partition} failed: ${m.error}`));
+        else
+          void writes.then(() => {
+            if (settled) return;
+            settled = true;
+            resolve(m.result);
+          });
+      });
+      w.once('error', fail);
+      w.once('exit', (code) => code !== 0 && fail(new Error(`generator partition ${plan.partition} exited with code ${code}`)));
+    });
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < plans.length) {
+        const i = next++;
+        results[i] = await runOne(plans[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Generates developers [first, end) over the whole period and writes their raw objects. */
+export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): Promise<PartitionResult> {
+  const { config, options, from, partition } = plan;
+  const { users, days, seed } = options;
+  const bufferMs = (options.bufferSeconds ?? 300) * 1000;
+  const maxRows = options.maxRowsPerObject ?? 50_000;
+  const population = makePopulation(seed, users, from, days);
+  const developers = population.developers.slice(plan.first, plan.end);
+  const faults = options.faults ? emptyFaults() : null;
+
+  // Per-developer faults are drawn over the whole population, so they do not depend on partitioning.
+  const skew = new Map<number, number>();
+  const newerApp = new Set<number>();
+  if (faults) {
+    const devRng = new Random(seed, 'faults');
+    for (const dev of population.developers) {
+      const skewed = devRng.chance(0.03);
+      const ms = Math.round((devRng.chance(0.5) ? 1 : -1) * devRng.lognormal(6 * 60_000, 0.8));
+      const newer = devRng.chance(0.1);
+      if (dev.index < plan.first || dev.index >= plan.end) continue;
+      if (skewed) {
+        skew.set(dev.index, ms);
+        faults.skewedUsers.push({ user_id: dev.userId, skewMs: ms });
+      }
+      if (newer) newerApp.add(dev.index);
+    }
+  }
+  const faultRng = new Random(seed, 'faults', partition);
+  const writeRng = new Random(seed, 'objects', partition);
+  const result: PartitionResult = { activeUserDays: 0, rows: 0, objects: 0, bytes: 0, faults };
+
+  // Arrival windows not yet written: window start (ms) -> rows.
+  const windows = new Map<number, RawRecord[]>();
   const windowOf = (arrival: number) => Math.floor(arrival / bufferMs) * bufferMs;
-  const writeRng = new Random(seed, 'objects');
 
   const put = async (key: string, bytes: Uint8Array) => {
-    await store.put(key, bytes);
-    summary.objects++;
-    summary.bytes += bytes.length;
+    await sink(key, bytes);
+    result.objects++;
+    result.bytes += bytes.length;
   };
+  // Firehose converts every object with the Glue table as it is at delivery time, so schema drift
+  // is a cutover in time: objects before `narrowUntil` come from an older table version (token
+  // columns int32), objects after `widenFrom` from a newer one (an extra column).
+  const periodStart = Date.parse(`${from}T00:00:00Z`);
+  const periodMs = days * 24 * HOUR;
+  const narrowUntil = periodStart + Math.round(periodMs * 0.15);
+  const widenFrom = periodStart + Math.round(periodMs * 0.8);
 
-  const flushWindow = async (start: number, w: { current: RawRecord[]; newer: RawRecord[] }) => {
+  const flushWindow = async (start: number, rows: RawRecord[]) => {
     // Firehose stamps the object with the flush time; the buffer flushes when the interval ends.
     const flushAt = start + bufferMs + writeRng.int(0, 20_000);
-    const batches: { rows: RawRecord[]; table: TableDef; newer: boolean }[] = [];
-    for (let i = 0; i < w.current.length; i += maxRows) batches.push({ rows: w.current.slice(i, i + maxRows), table: RAW_RECORD, newer: false });
-    for (let i = 0; i < w.newer.length; i += maxRows) batches.push({ rows: w.newer.slice(i, i + maxRows), table: NEW_COLUMN_TABLE, newer: true });
-    for (const batch of batches) {
-      let table = batch.table;
-      const narrow = faults && !batch.newer && faultRng.chance(0.02);
-      if (narrow) table = NARROW_TABLE;
-      const bytes = writeRows(table, batch.rows, { codec: 'snappy' });
+    const table = !faults ? RAW_RECORD : flushAt < narrowUntil ? NARROW_TABLE : flushAt >= widenFrom ? NEW_COLUMN_TABLE : RAW_RECORD;
+    for (let i = 0; i < rows.length; i += maxRows) {
+      const batch = rows.slice(i, i + maxRows);
+      const bytes = writeRows(table, batch, { codec: 'snappy' });
       const key = rawObjectKey(config.raw.prefix, config.raw.streamName, flushAt, writeRng.uuid());
       await put(key, bytes);
-      summary.rows += batch.rows.length;
+      result.rows += batch.length;
       if (!faults) continue;
-      if (narrow) faults.narrowTypeObjects.push(key);
-      if (batch.newer) faults.newColumnObjects.push(key);
-      await injectObjectFaults(bytes, batch.rows, flushAt);
+      if (table === NARROW_TABLE) faults.narrowTypeObjects.push(key);
+      if (table === NEW_COLUMN_TABLE) faults.newColumnObjects.push(key);
+      await injectObjectFaults(bytes, batch, flushAt);
     }
   };
 
@@ -189,10 +326,10 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
 
   for (let d = 0; d < days; d++) {
     const day = addDays(from, d);
-    for (const dev of population.developers) {
+    for (const dev of developers) {
       const out = developerDay(seed, dev, day);
       if (out.rows.length === 0) continue;
-      summary.activeUserDays++;
+      result.activeUserDays++;
       placeRows(dev, out.rows, out.delaysMs);
     }
     // Every record of later days arrives after the next midnight, so earlier windows are complete.
@@ -202,7 +339,6 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
       await flushWindow(start, windows.get(start)!);
       windows.delete(start);
     }
-    options.onProgress?.(d + 1, days);
   }
   for (const start of [...windows.keys()].sort((a, b) => a - b)) await flushWindow(start, windows.get(start)!);
 
@@ -229,17 +365,14 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
         }
       }
       row.record_id = recordId(row);
+      // Newer app versions send a workspace id; it becomes a column once the table has one.
+      if (newer) (row as Record<string, unknown>).workspace_id = `ws-${dev.team.name}`;
       const start = windowOf(arrival);
-      let w = windows.get(start);
-      if (!w) windows.set(start, (w = { current: [], newer: [] }));
-      if (newer) {
-        (row as Record<string, unknown>).workspace_id = `ws-${dev.team.name}`;
-        w.newer.push(row);
-      } else w.current.push(row);
+      const w = windows.get(start);
+      if (w) w.push(row);
+      else windows.set(start, [row]);
     }
   }
 
-  if (faults) await store.put(FAULT_LABELS_KEY, JSON.stringify(faults, null, 2) + '\n', { contentType: 'application/json' });
-  summary.durationMs = Math.round(performance.now() - started);
-  return summary;
+  return result;
 }

@@ -35,13 +35,9 @@ export class LocalObjectStore implements ObjectStore {
 
   private async stage(body: Uint8Array | string): Promise<string> {
     const tmp = await this.tempFile();
-    const handle = await fs.open(tmp, 'w');
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    // No fsync: the rename makes the object appear whole or not at all, and a killed process
+    // loses nothing already written to the page cache. Surviving power loss is not this store's job.
+    await fs.writeFile(tmp, body);
     return tmp;
   }
 
