@@ -135,6 +135,18 @@ describe('errors name the field path and the bad value', () => {
     },
     { name: 'bad raw prefix', yaml: 'raw:\n  prefix: raw\n', field: 'raw.prefix', value: '"raw"' },
     { name: 'wrong engine', yaml: 'engine: spark\n', field: 'engine', value: '"spark"' },
+    {
+      name: 'impossible price date',
+      yaml: 'prices:\n  version: v1\n  rows:\n    - {model: "*sonnet*", validFrom: 2026-02-30, input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75}\n',
+      field: 'prices.rows.0.validFrom',
+      value: '"2026-02-30"',
+    },
+    {
+      name: 'price row ending before it starts',
+      yaml: 'prices:\n  version: v1\n  rows:\n    - {model: "*sonnet*", validFrom: 2026-03-01, validTo: 2026-01-01, input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75}\n',
+      field: 'prices.rows.0.validTo',
+      value: '"2026-01-01"',
+    },
     { name: 'non-integer retention', yaml: 'retention:\n  rawDays: 7.5\n', field: 'retention.rawDays', value: '7.5' },
   ];
   for (const c of cases) {

@@ -297,7 +297,7 @@ describe('raw record: one definition, one type mapping everywhere', () => {
   // KNOWN BUG (functions/lib/engine/duckdb.ts toPlain): DuckDB hands an empty MAP over as [] and
   // toPlain only recognises non-empty arrays of {key, value} as maps, so an empty map reaches
   // `cclake query --format json` as [] instead of {}. Flip to it() once fixed.
-  it.fails('an empty map reads back through the engine as {} (not [])', async () => {
+  it('an empty map reads back through the engine as {} (not [])', async () => {
     const engine = await DuckDBEngine.open();
     try {
       const res = await engine.query(`SELECT attributes FROM read_parquet(${sqlString(file)}) WHERE record_id = 'r-falsy-0003'`);
@@ -361,7 +361,7 @@ describe('org directory and bedrock-guidance tables: same agreement', () => {
   // KNOWN BUG (functions/lib/parquet/io.ts fromArrowValue): a `date` column reads back as epoch ms
   // (Arrow DateDay -> Date -> getTime) instead of the 'YYYY-MM-DD' string rows carry it as
   // (schemas/columns.ts JsValueOf.date), so writeRows/readRows do not round-trip. Flip to it() once fixed.
-  it.fails('org directory: readRows gives dates back as YYYY-MM-DD, as rows carry them', () => {
+  it('org directory: readRows gives dates back as YYYY-MM-DD, as rows carry them', () => {
     const rows: OrgDirectoryRow[] = [
       { user_email: 'a@example.com', user_id: null, team: 'T', department: null, cost_center: null, valid_from: '2026-03-01', valid_to: null },
     ];

@@ -13,6 +13,7 @@ import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
+import { isIsoDate } from '../lib/util/dates';
 
 /** Bad usage: exit 2. */
 export class UsageError extends Error {}
@@ -30,7 +31,7 @@ const positiveInt = (name: string) => (v: string) => {
   return n;
 };
 const isoDate = (name: string) => (v: string) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) {
+  if (!isIsoDate(v)) {
     throw new InvalidArgumentError(`${name} must be a date YYYY-MM-DD, got ${JSON.stringify(v)}`);
   }
   return v;

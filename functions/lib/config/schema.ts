@@ -4,8 +4,9 @@
  * `./lake`, DuckDB as the engine, the HTML dashboard as the BI publisher.
  */
 import { z } from 'zod';
+import { isIsoDate } from '../util/dates';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+const isoDate = z.string().refine(isIsoDate, 'expected a real date YYYY-MM-DD');
 const keyPrefix = z
   .string()
   .regex(/^([A-Za-z0-9=_.-]+\/)*$/, "expected a key prefix such as 'raw/' (segments ending in '/', or empty)");
@@ -34,7 +35,8 @@ export const LakeSchema = z.union([
   }),
 ]);
 
-export const PriceRowSchema = z.strictObject({
+export const PriceRowSchema = z
+  .strictObject({
   /** Glob over the model id; `*` matches any run of characters. `*claude-sonnet-4*` matches Bedrock profile ids too. */
   model: z.string().min(1),
   validFrom: isoDate,
@@ -45,7 +47,12 @@ export const PriceRowSchema = z.strictObject({
   output: z.number().nonnegative(),
   cacheRead: z.number().nonnegative(),
   cacheCreation: z.number().nonnegative(),
-});
+  })
+  .superRefine((r, ctx) => {
+    if (r.validTo !== undefined && r.validTo <= r.validFrom) {
+      ctx.addIssue({ code: 'custom', message: `validTo must be after validFrom (${r.validFrom})`, path: ['validTo'], input: r.validTo });
+    }
+  });
 
 export const ConfigSchema = z.strictObject({
   lake: LakeSchema.default({ local: { path: './lake' } }),

@@ -2,26 +2,32 @@
  * The embedded SQL engine: DuckDB in-process, set up so it behaves like Athena where it can and
  * never reaches the network (httpfs cannot be downloaded here; bytes move through the ObjectStore).
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 
 export interface QueryResult {
   columns: { name: string; type: string }[];
   rows: Record<string, unknown>[];
 }
 
-/** Plain JSON-friendly values: safe integers as numbers, timestamps as ISO text, maps as objects. */
-export function toPlain(v: unknown): unknown {
+/**
+ * Plain JSON-friendly values, by the column's DuckDB type: safe integers as numbers (larger ones as
+ * decimal text), TIMESTAMP as ISO-8601 UTC, DATE as YYYY-MM-DD, MAP as an object (also when empty).
+ */
+export function toPlain(v: unknown, type: DuckDBType): unknown {
   if (v === null || v === undefined) return null;
+  switch (type.typeId) {
+    case DuckDBTypeId.DATE:
+      return (v as Date).toISOString().slice(0, 10);
+    case DuckDBTypeId.MAP:
+      return Object.fromEntries((v as { key: unknown; value: unknown }[]).map((e) => [String(e.key), toPlain(e.value, type.valueType)]));
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return (v as unknown[]).map((x) => toPlain(x, type.valueType));
+    case DuckDBTypeId.STRUCT:
+      return Object.fromEntries(type.entryNames.map((name, i) => [name, toPlain((v as Record<string, unknown>)[name], type.entryTypes[i]!)]));
+  }
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) {
-    // DuckDB MAP arrives as [{key, value}, ...].
-    if (v.length > 0 && v.every((e) => e && typeof e === 'object' && 'key' in e && 'value' in e && Object.keys(e).length === 2)) {
-      return Object.fromEntries(v.map((e: { key: unknown; value: unknown }) => [String(e.key), toPlain(e.value)]));
-    }
-    return v.map(toPlain);
-  }
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, toPlain(x)]));
   return v;
 }
 
@@ -54,14 +60,13 @@ export class DuckDBEngine {
   async query(sql: string, params?: Record<string, DuckDBValue> | DuckDBValue[]): Promise<QueryResult> {
     const reader = await this.conn.runAndReadAll(sql, params as never);
     const names = reader.columnNames();
-    const columns = reader.columnTypes().map((t, i) => ({ name: names[i]!, type: t.toString() }));
-    const dates = columns.filter((c) => c.type === 'DATE').map((c) => c.name);
-    const rows = reader.getRowObjectsJS().map((r) => {
-      const row = toPlain(r) as Record<string, unknown>;
-      for (const d of dates) if (typeof row[d] === 'string') row[d] = (row[d] as string).slice(0, 10);
+    const types = reader.columnTypes();
+    const rows = reader.getRowsJS().map((values) => {
+      const row: Record<string, unknown> = {};
+      values.forEach((v, i) => (row[names[i]!] = toPlain(v, types[i]!)));
       return row;
     });
-    return { columns, rows };
+    return { columns: names.map((name, i) => ({ name, type: types[i]!.toString() })), rows };
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  * effective-dated org directory that finance and the rollups attribute cost by.
  */
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
+import { addDays } from '../util/dates';
 import { Random } from './random';
 
 /** One CSV line of the org directory (schemas/org-directory.ts); '' for an open valid_to. */
@@ -135,11 +136,6 @@ export function teamOn(dev: Developer, day: string): Team {
   return dev.movesTo && dev.movesOnDay && day >= dev.movesOnDay ? dev.movesTo : dev.team;
 }
 
-export function addDays(day: string, n: number): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 

@@ -11,12 +11,13 @@ import type { TableDef } from '../../../schemas/columns';
 import { RAW_RECORD, type RawRecord } from '../../../schemas/raw-record';
 import type { Config } from '../config/schema';
 import { developerDay } from '../generator/activity';
-import { addDays, makePopulation, orgDirectoryCsv, type Developer } from '../generator/population';
+import { makePopulation, orgDirectoryCsv, type Developer } from '../generator/population';
 import { Random } from '../generator/random';
 import { writeRows } from '../parquet/io';
 import { rawObjectKey } from '../raw/keys';
 import type { ObjectStore } from '../store/port';
 import { recordId } from '../telemetry/record-id';
+import { addDays, isIsoDate } from '../util/dates';
 
 export interface GenerateOptions {
   users: number;
@@ -121,7 +122,7 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
   const { users, days } = options;
   if (!Number.isInteger(users) || users < 1) throw new RangeError(`--users must be a positive integer, got ${users}`);
   if (!Number.isInteger(days) || days < 1) throw new RangeError(`--days must be a positive integer, got ${days}`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(options.end) || Number.isNaN(Date.parse(options.end))) {
+  if (!isIsoDate(options.end)) {
     throw new RangeError(`--end must be a date YYYY-MM-DD, got ${JSON.stringify(options.end)}`);
   }
   const from = addDays(options.end, -(days - 1));

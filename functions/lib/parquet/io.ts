@@ -121,8 +121,9 @@ export function rowsToArrow<T extends object>(table: TableDef, rows: readonly T[
   return new arrow.Table(schema, new arrow.RecordBatch(schema, struct));
 }
 
-function fromArrowValue(v: unknown): unknown {
+function fromArrowValue(v: unknown, type: arrow.DataType): unknown {
   if (v === null || v === undefined) return null;
+  if (arrow.DataType.isDate(type)) return new Date(v instanceof Date ? v.getTime() : (v as number)).toISOString().slice(0, 10);
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof arrow.MapRow) return Object.fromEntries(v as unknown as Iterable<[string, string]>);
   if (v instanceof Date) return v.getTime();
@@ -133,10 +134,11 @@ function fromArrowValue(v: unknown): unknown {
 export function arrowToRows<T = Record<string, unknown>>(t: arrow.Table): T[] {
   const names = t.schema.fields.map((f) => f.name);
   const cols = names.map((n) => t.getChild(n)!);
+  const types = t.schema.fields.map((f) => f.type);
   const rows: T[] = new Array(t.numRows);
   for (let r = 0; r < t.numRows; r++) {
     const row: Record<string, unknown> = {};
-    for (let c = 0; c < names.length; c++) row[names[c]!] = fromArrowValue(cols[c]!.get(r));
+    for (let c = 0; c < names.length; c++) row[names[c]!] = fromArrowValue(cols[c]!.get(r), types[c]!);
     rows[r] = row as T;
   }
   return rows;
