@@ -22,6 +22,8 @@ export interface TableDef {
   readonly name: string;
   readonly doc: string;
   readonly columns: readonly ColumnDef[];
+  /** Hive-style partition columns: part of the key path (`dt=2026-11-20/`), not of the files. */
+  readonly partitionKeys?: readonly ColumnDef[];
 }
 
 /** JS value of each logical type as rows carry it in memory. */

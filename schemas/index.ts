@@ -2,3 +2,4 @@ export * from './columns';
 export * from './raw-record';
 export * from './bedrock-guidance';
 export * from './org-directory';
+export * from './curated-events';

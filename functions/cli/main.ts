@@ -6,9 +6,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, printGenerateSummary, printIngestSummary } from './output';
+import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary } from './output';
+import { catalogFor } from '../lib/catalog/from-store';
 import { DuckDBEngine } from '../lib/engine/duckdb';
 import { registerLakeViews } from '../lib/engine/lake-views';
+import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { storeFromConfig } from '../lib/store/from-config';
@@ -97,6 +99,18 @@ export function buildProgram(io: Io): Command {
         const bad = new Set([...summary.filesFailed.map((f) => f.file), ...summary.errors.map((e) => e.file)]).size;
         throw new JobError(`${bad} of ${files.length} file(s) had errors (listed above); everything else landed`);
       }
+    });
+
+  withGlobals(program.command('compact'))
+    .description('compact raw into curated event-date partitions (dedupe, late data, quarantine)')
+    .option('--dt <date>', 'commit only this event date (YYYY-MM-DD)', isoDate('--dt'))
+    .option('--rebuild', 'with --dt: rebuild that date from every raw object')
+    .action(async (o: GlobalOpts & { dt?: string; rebuild?: boolean }) => {
+      if (o.rebuild && !o.dt) throw new UsageError('--rebuild needs --dt YYYY-MM-DD');
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const summary = await compact(store, catalogFor(store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
+      printCompactSummary(io, store.location, summary);
     });
 
   withGlobals(program.command('query'))

@@ -1,5 +1,6 @@
 /** How the CLI prints results: CSV / JSON for `query`, aligned tables and summaries for people. */
 import type { QueryResult } from '../lib/engine/duckdb';
+import type { CompactSummary } from '../lib/jobs/compact';
 import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
 import type { Io } from './main';
@@ -53,4 +54,26 @@ export function printIngestSummary(io: Io, location: string, s: IngestSummary): 
   );
   for (const key of s.objectsWritten) io.out(`  ${key}`);
   for (const e of s.errors) io.err(`error: ${e.file}: ${e.where}: ${e.reason}`);
+}
+
+export function printCompactSummary(io: Io, location: string, s: CompactSummary): void {
+  if (s.status === 'locked') {
+    io.out(`compaction skipped: another run holds the lock (${s.lockedBy})`);
+    return;
+  }
+  const n = (x: number) => x.toLocaleString('en-US');
+  io.out(
+    `compacted ${s.objectsRead} raw object(s) of ${s.objectsListed} listed at ${location}: ${n(s.rowsIn)} rows in, ${n(s.duplicatesDropped)} duplicates dropped, ` +
+      `${n(s.lateRows)} late, ${n(s.rowsOut)} new rows out; ${s.quarantined.length} quarantined; ${s.generationsDeleted} old generation(s) deleted; ${(s.durationMs / 1000).toFixed(1)} s` +
+      (s.status === 'partial' ? ` (stopped early: ${s.deferredDts.length} date(s) left for the next run)` : ''),
+  );
+  for (const d of s.dts) {
+    io.out(
+      d.newRows === 0
+        ? `  dt=${d.dt}: nothing new (${n(d.rowsIn)} rows already live)`
+        : `  dt=${d.dt}: generation ${d.generation}, ${n(d.rowsOut)} rows (${n(d.newRows)} new, ${n(d.lateRows)} late) in ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB`,
+    );
+  }
+  for (const q of s.quarantined) io.err(`quarantined: ${q.key}: ${q.reason}`);
+  if (s.deferredDts.length) io.out(`  deferred: ${s.deferredDts.join(', ')}`);
 }

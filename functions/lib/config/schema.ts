@@ -124,6 +124,18 @@ export const ConfigSchema = z.strictObject({
       generationGraceMinutes: z.number().int().nonnegative().default(60),
     })
     .prefault({}),
+  compaction: z
+    .strictObject({
+      /** Curated Parquet files are cut near this size (zstd). */
+      targetFileSizeMiB: z.number().int().min(1).max(4096).default(256),
+      /** Raw hours re-listed each run, for objects Firehose delivers late into an older hour prefix. */
+      lookbackHours: z.number().int().min(1).max(24 * 14).default(48),
+      /** A run's lock expires after this long without the run finishing (then another may take over). */
+      leaseMinutes: z.number().int().min(1).max(24 * 60).default(20),
+      /** DuckDB's memory limit; beyond it sorts and joins spill to the temp directory. */
+      memoryLimitMiB: z.number().int().min(64).default(512),
+    })
+    .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),
   aws: z

@@ -37,7 +37,11 @@ export class DuckDBEngine {
     private readonly conn: DuckDBConnection,
   ) {}
 
-  static async open(options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<DuckDBEngine> {
+  /**
+   * `path` gives an on-disk database (for work larger than memory: its tables can be evicted);
+   * the default is in-memory.
+   */
+  static async open(options: { path?: string; threads?: number; memoryLimit?: string; tempDirectory?: string } = {}): Promise<DuckDBEngine> {
     const settings: Record<string, string> = {
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'true',
@@ -45,7 +49,7 @@ export class DuckDBEngine {
     if (options.threads) settings.threads = String(options.threads);
     if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
     if (options.tempDirectory) settings.temp_directory = options.tempDirectory;
-    const instance = await DuckDBInstance.create(':memory:', settings);
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
     const conn = await instance.connect();
     // ICU is linked in but only registers TimeZone once loaded, so it cannot go in the create settings.
     // UTC matches Athena, which has no session time zone for `timestamp` values.

@@ -1,18 +1,24 @@
 /**
- * The analyst views DuckDB serves over a local lake. So far: `events_raw` (the raw zone, typed by
- * the raw record schema) and `org_directory`. Later stages add the curated and contract views.
+ * The analyst views DuckDB serves over a local lake: `events` (the curated partitions the catalog
+ * points at, plus `dt` and `user_key`), `events_raw` (the raw zone, typed by the raw record schema,
+ * for looking at what arrived) and `org_directory`. Later stages add the contract views.
  */
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { duckdbColumns } from '../../../schemas/columns';
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
+import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
+import { StoreCatalog } from '../catalog/store-catalog';
 import type { Config } from '../config/schema';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
 import { sqlIdent, sqlString, type DuckDBEngine } from './duckdb';
 
 const MAGIC = Buffer.from('PAR1');
+
+/** CONTRACTS section 3 `user_key`: lower-cased email when present, else account uuid, else user id. */
+export const USER_KEY_SQL = `coalesce(nullif(lower(trim(user_email)), ''), user_account_uuid, user_id)`;
 
 /** A cheap check that a file can be a Parquet file (magic at both ends); footers are checked by the reader. */
 export function looksLikeParquet(file: string): boolean {
@@ -60,6 +66,21 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
     : emptyRaw;
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');
+
+  // `events`: the live generation of every curated partition, exactly what the catalog points at.
+  const pointers = await new StoreCatalog(store).listPartitions(CURATED_EVENTS.name);
+  const curatedFiles = pointers.flatMap((p) => p.files.map((f) => path.join(store.root, ...f.key.split('/'))));
+  const curatedColumns = duckdbColumns(CURATED_EVENTS)
+    .map((c) => sqlIdent(c.name))
+    .join(', ');
+  const curated = curatedFiles.length
+    ? `SELECT ${curatedColumns}, CAST(dt AS DATE) AS dt, ${USER_KEY_SQL} AS user_key
+       FROM read_parquet([${curatedFiles.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
+    : `SELECT ${duckdbColumns(CURATED_EVENTS)
+        .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
+        .join(', ')}, CAST(NULL AS DATE) AS dt, CAST(NULL AS VARCHAR) AS user_key WHERE false`;
+  await engine.run(`CREATE OR REPLACE VIEW events AS ${curated}`);
+  setup.views.push('events');
 
   const dir = path.join(store.root, ...config.orgDirectory.key.split('/'));
   if (existsSync(dir)) {

@@ -1,0 +1,107 @@
+/**
+ * A lease lock over the object store, taken by conditional create, with fencing numbers.
+ *
+ * Lock objects are numbered: `<prefix>000001.json`, `000002.json`, … The highest number is the
+ * current holder. A run takes a free lock by creating the next number with create-if-absent (S3
+ * `If-None-Match: *`, link(2) locally), so of two runs racing for it exactly one wins. A holder
+ * whose lease expired (or, on the same host, whose process is gone) is replaced the same way, by
+ * creating the next number; before each commit the holder checks that no higher number exists, so
+ * a run that lost its lease cannot commit over its successor.
+ */
+import { hostname } from 'node:os';
+import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
+
+interface LockBody {
+  owner: string;
+  host: string;
+  pid: number;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+export interface LockHolder {
+  key: string;
+  number: number;
+  body: LockBody;
+}
+
+export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: false; heldBy: LockBody };
+
+const NUMBER = /(\d{6,})\.json$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class LockLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockLostError';
+  }
+}
+
+export class LeaseLock {
+  private constructor(
+    private readonly store: ObjectStore,
+    private readonly prefix: string,
+    readonly holder: LockHolder,
+  ) {}
+
+  private static async current(store: ObjectStore, prefix: string): Promise<LockHolder | null> {
+    const keys = (await listAll(store, prefix)).map((o) => o.key).filter((k) => NUMBER.test(k));
+    for (const key of keys.sort().reverse()) {
+      try {
+        const body = JSON.parse(new TextDecoder().decode(await store.get(key))) as LockBody;
+        return { key, number: Number(NUMBER.exec(key)![1]), body };
+      } catch (err) {
+        if (!(err instanceof ObjectNotFoundError)) throw err; // released between list and get
+      }
+    }
+    return null;
+  }
+
+  static async acquire(store: ObjectStore, prefix: string, owner: string, leaseMs: number, now = Date.now()): Promise<AcquireResult> {
+    const current = await LeaseLock.current(store, prefix);
+    if (current) {
+      const expired = Date.parse(current.body.expiresAt) <= now;
+      const deadLocal = current.body.host === hostname() && current.body.pid !== process.pid && !processAlive(current.body.pid);
+      if (!expired && !deadLocal) return { acquired: false, heldBy: current.body };
+    }
+    const number = (current?.number ?? 0) + 1;
+    const key = `${prefix}${String(number).padStart(6, '0')}.json`;
+    const body: LockBody = {
+      owner,
+      host: hostname(),
+      pid: process.pid,
+      acquiredAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + leaseMs).toISOString(),
+    };
+    if (!(await store.putIfAbsent(key, JSON.stringify(body), { contentType: 'application/json' }))) {
+      const winner = await LeaseLock.current(store, prefix);
+      return { acquired: false, heldBy: winner?.body ?? body };
+    }
+    // Older lock objects are history now; remove them so listing stays small.
+    if (current) await store.delete([current.key]);
+    return { acquired: true, lock: new LeaseLock(store, prefix, { key, number, body }) };
+  }
+
+  /** Throws LockLostError when the lease ran out or a successor took over. Call before every commit. */
+  async assertHeld(now = Date.now()): Promise<void> {
+    if (Date.parse(this.holder.body.expiresAt) <= now) {
+      throw new LockLostError(`compaction lease ${this.holder.key} expired at ${this.holder.body.expiresAt}`);
+    }
+    const current = await LeaseLock.current(this.store, this.prefix);
+    if (!current || current.number !== this.holder.number) {
+      throw new LockLostError(`compaction lock ${this.holder.key} was taken over by ${current?.key ?? 'nobody (released)'}`);
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.store.delete([this.holder.key]);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Which raw objects compaction can read, and why the others go to quarantine. An object is
+ * readable when it is a Parquet file whose footer DuckDB can read, it has the columns every record
+ * needs, and each column it shares with the table has the table's type or one that widens to it
+ * (int32 -> int64, float -> double, any timestamp unit or INT96 -> timestamp). Columns the table
+ * does not know yet are carried along (a newer table version added them).
+ */
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { duckdbColumns, type TableDef } from '../../../schemas/columns';
+import { sqlString, type DuckDBEngine } from '../engine/duckdb';
+
+export type Verdict = { ok: true; columns: { name: string; type: string }[] } | { ok: false; reason: string };
+
+const REQUIRED = ['record_id', 'signal', 'name', 'event_time'];
+
+/** Types each table type accepts from a file, all of which cast to it without loss. */
+const WIDENS_TO: Record<string, readonly string[]> = {
+  VARCHAR: ['VARCHAR'],
+  BIGINT: ['BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'UINTEGER', 'USMALLINT', 'UTINYINT'],
+  INTEGER: ['INTEGER', 'SMALLINT', 'TINYINT', 'USMALLINT', 'UTINYINT'],
+  DOUBLE: ['DOUBLE', 'FLOAT'],
+  BOOLEAN: ['BOOLEAN'],
+  TIMESTAMP: ['TIMESTAMP', 'TIMESTAMP_MS', 'TIMESTAMP_S', 'TIMESTAMP_NS', 'TIMESTAMP WITH TIME ZONE'],
+  DATE: ['DATE'],
+  'MAP(VARCHAR, VARCHAR)': ['MAP(VARCHAR, VARCHAR)'],
+};
+
+function magicCheck(file: string): string | null {
+  const size = statSync(file).size;
+  if (size === 0) return 'empty object (0 bytes)';
+  if (size < 12) return `not a Parquet file (${size} bytes)`;
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(4);
+    readSync(fd, head, 0, 4, 0);
+    readSync(fd, tail, 0, 4, size - 4);
+    if (head.toString('latin1') !== 'PAR1') return 'not a Parquet file (no PAR1 magic at the start)';
+    if (tail.toString('latin1') !== 'PAR1') return 'truncated Parquet file (no footer: PAR1 magic missing at the end)';
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function validateRawFile(engine: DuckDBEngine, file: string, table: TableDef): Promise<Verdict> {
+  const magic = magicCheck(file);
+  if (magic) return { ok: false, reason: magic };
+  let columns: { name: string; type: string }[];
+  try {
+    const described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    columns = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+  } catch (err) {
+    return { ok: false, reason: `unreadable Parquet footer: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const have = new Map(columns.map((c) => [c.name, c.type]));
+  const missing = REQUIRED.filter((c) => !have.has(c));
+  if (missing.length) return { ok: false, reason: `missing required column(s) ${missing.join(', ')}` };
+  for (const col of duckdbColumns(table)) {
+    const found = have.get(col.name);
+    if (found === undefined) continue; // absent columns read as null
+    if (!(WIDENS_TO[col.type] ?? [col.type]).includes(found)) {
+      return { ok: false, reason: `incompatible type: column ${col.name} is ${found} in this object, the table has ${col.type}` };
+    }
+  }
+  return { ok: true, columns };
+}

@@ -1,0 +1,355 @@
+/**
+ * `cclake compact` and the hourly compaction function: Firehose's small raw files into curated,
+ * deduplicated event-date partitions, committed atomically, with nothing lost.
+ *
+ * A run, under the compaction lease lock:
+ *  1. lists raw objects it has not finished (only the day prefixes from watermark - lookback on);
+ *  2. validates each (Parquet footer, required columns, compatible types) and quarantines the rest;
+ *  3. stages the good rows in an on-disk DuckDB database (spills beyond the memory limit), with
+ *     each row's event date `dt` in the reporting time zone;
+ *  4. per `dt`: the rows whose record_id the live generation lacks, deduplicated, are merged with
+ *     the live generation into a new generation (zstd, sorted by event time then user), written
+ *     beside the live one, verified (row count = live + new; every footer readable), uploaded, and
+ *     committed by moving the catalog pointer;
+ *  5. marks a raw object finished only when every `dt` it feeds is committed, so a crash at any
+ *     point leaves work that the next run redoes without doubling anything;
+ *  6. deletes generations retired longer ago than the grace period, and orphans of crashed runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { duckdbColumns } from '../../../schemas/columns';
+import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
+import type { CatalogPort, PartitionPointer } from '../catalog/port';
+import { LeaseLock } from '../compaction/lock';
+import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
+import { validateRawFile } from '../compaction/validate';
+import type { Config } from '../config/schema';
+import { DuckDBEngine, sqlIdent, sqlString } from '../engine/duckdb';
+import { USER_KEY_SQL } from '../engine/lake-views';
+import { arrivalHourOf } from '../raw/keys';
+import { LocalObjectStore } from '../store/local';
+import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';
+
+export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
+export const QUARANTINE_PREFIX = 'quarantine/';
+const HOUR = 3_600_000;
+
+export interface CompactOptions {
+  /** Commit only this event date (other dates' rows wait for the next run). */
+  dt?: string;
+  /** With `dt`: rebuild that date from every raw object, ignoring the live generation. */
+  rebuild?: boolean;
+  now?: number;
+  /** Stop at a `dt` boundary rather than start a date that may not finish before this (epoch ms). */
+  deadlineMs?: number;
+  runId?: string;
+  /** Where to stage (Lambda: /tmp). */
+  tmpDir?: string;
+}
+
+export interface DtResult {
+  dt: string;
+  rowsIn: number;
+  newRows: number;
+  lateRows: number;
+  liveRowsBefore: number;
+  rowsOut: number;
+  generation: number | null;
+  files: number;
+  bytes: number;
+}
+
+export interface CompactSummary {
+  runId: string;
+  status: 'completed' | 'partial' | 'locked';
+  /** For `locked`: who holds the lock, until when. */
+  lockedBy?: string;
+  objectsListed: number;
+  objectsRead: number;
+  rowsIn: number;
+  duplicatesDropped: number;
+  lateRows: number;
+  rowsOut: number;
+  quarantined: { key: string; reason: string }[];
+  dts: DtResult[];
+  /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
+  deferredDts: string[];
+  generationsDeleted: number;
+  durationMs: number;
+}
+
+
+function dateIn(timeZone: string, ms: number): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+}
+
+const emptyState = (): CompactionState => ({ version: 1, watermarkHourMs: null, finished: [], retired: [], updatedAt: new Date(0).toISOString() });
+
+export async function compact(store: ObjectStore, catalog: CatalogPort, config: Config, options: CompactOptions = {}): Promise<CompactSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now();
+  const runId = options.runId ?? randomUUID().slice(0, 8);
+  if (options.rebuild && !options.dt) throw new RangeError('--rebuild needs --dt: it rebuilds one event date from raw');
+  const summary: CompactSummary = {
+    runId,
+    status: 'completed',
+    objectsListed: 0,
+    objectsRead: 0,
+    rowsIn: 0,
+    duplicatesDropped: 0,
+    lateRows: 0,
+    rowsOut: 0,
+    quarantined: [],
+    dts: [],
+    deferredDts: [],
+    generationsDeleted: 0,
+    durationMs: 0,
+  };
+
+  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `compact ${runId}`, config.compaction.leaseMinutes * 60_000, now);
+  if (!taken.acquired) {
+    summary.status = 'locked';
+    summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
+    summary.durationMs = Math.round(performance.now() - started);
+    return summary;
+  }
+  const lock = taken.lock;
+  const work = mkdtempSync(path.join(options.tmpDir ?? tmpdir(), 'cclake-compact-'));
+  const engine = await DuckDBEngine.open({
+    path: path.join(work, 'stage.duckdb'),
+    memoryLimit: `${config.compaction.memoryLimitMiB}MB`,
+    tempDirectory: path.join(work, 'spill'),
+    threads: availableParallelism(),
+  });
+  try {
+    await run();
+  } finally {
+    engine.close();
+    rmSync(work, { recursive: true, force: true });
+    await lock.release();
+  }
+  summary.durationMs = Math.round(performance.now() - started);
+  return summary;
+
+  async function run(): Promise<void> {
+    const state = (await loadState(store)) ?? emptyState();
+    const tz = config.reporting.timeZone;
+    const lookbackMs = config.compaction.lookbackHours * HOUR;
+
+    // 1. What is new.
+    let listed: ObjectInfo[];
+    if (state.watermarkHourMs === null || options.rebuild) {
+      listed = await listAll(store, config.raw.prefix);
+    } else {
+      listed = [];
+      for (const p of dayPrefixes(config.raw.prefix, state.watermarkHourMs - lookbackMs, now + 24 * HOUR)) listed.push(...(await listAll(store, p)));
+    }
+    const finished = new Set(state.finished);
+    const candidates = options.rebuild ? listed : listed.filter((o) => !finished.has(o.key));
+    summary.objectsListed = listed.length;
+
+    // 2. Bring each to a local file and validate it.
+    const files = await materialize(candidates.map((o) => o.key), 'raw');
+    const arrivalOf = (o: ObjectInfo) => arrivalHourOf(o.key) ?? o.lastModified.getTime();
+    const good: { key: string; file: string; arrivalDate: string; columns: { name: string; type: string }[] }[] = [];
+    const newlyFinished: string[] = [];
+    for (const o of candidates) {
+      const file = files.get(o.key)!;
+      const verdict = await validateRawFile(engine, file, CURATED_EVENTS);
+      if (verdict.ok) {
+        good.push({ key: o.key, file, arrivalDate: dateIn(tz, arrivalOf(o)), columns: verdict.columns });
+      } else {
+        await quarantine(o, file, verdict.reason);
+        newlyFinished.push(o.key);
+      }
+    }
+    summary.objectsRead = good.length;
+
+    // 3. Stage the good rows with their event date.
+    const present = new Map<string, string>();
+    for (const g of good) for (const c of g.columns) if (!present.has(c.name)) present.set(c.name, c.type);
+    const known = duckdbColumns(CURATED_EVENTS);
+    const knownNames = new Set(known.map((c) => c.name));
+    const extras = [...present.keys()].filter((n) => !knownNames.has(n));
+    const selectList = [
+      ...known.map((c) => (present.has(c.name) ? `CAST(r.${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${sqlIdent(c.name)}`),
+      ...extras.map((n) => `r.${sqlIdent(n)}`),
+    ].join(', ');
+    await engine.run('CREATE TABLE src (path VARCHAR, key VARCHAR, arrival_date DATE)');
+    for (let i = 0; i < good.length; i += 500) {
+      const chunk = good.slice(i, i + 500);
+      await engine.run(`INSERT INTO src VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
+    }
+    if (good.length) {
+      await engine.run(
+        `CREATE TABLE staged AS SELECT ${selectList},
+           CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE) AS _dt, s.key AS _key, s.arrival_date AS _arrival
+         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true) r
+         JOIN src s ON r.filename = s.path`,
+        { tz },
+      );
+    } else {
+      await engine.run(`CREATE TABLE staged AS SELECT ${known.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')},
+        CAST(NULL AS DATE) AS _dt, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS DATE) AS _arrival WHERE false`);
+    }
+    const byDt = (
+      await engine.query(`SELECT strftime(_dt, '%Y-%m-%d') AS dt, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late FROM staged GROUP BY ALL ORDER BY dt`)
+    ).rows.map((r) => ({ dt: r.dt as string, rows: r.n as number, late: r.late as number }));
+
+    // 4. One new generation per event date.
+    const committed = new Set<string>();
+    let slowestDtMs = 0;
+    for (const { dt, rows, late } of byDt) {
+      if (options.dt && dt !== options.dt) {
+        summary.deferredDts.push(dt);
+        continue;
+      }
+      const dtStarted = performance.now();
+      if (options.deadlineMs !== undefined && Date.now() + Math.max(slowestDtMs * 1.5, 5_000) > options.deadlineMs) {
+        summary.deferredDts.push(dt);
+        summary.status = 'partial';
+        continue;
+      }
+      const result = await compactDt(dt, rows, late);
+      summary.dts.push(result);
+      summary.rowsIn += result.rowsIn;
+      summary.rowsOut += result.newRows;
+      summary.lateRows += result.lateRows;
+      summary.duplicatesDropped += result.rowsIn - result.newRows;
+      committed.add(dt);
+      slowestDtMs = Math.max(slowestDtMs, performance.now() - dtStarted);
+    }
+
+    // 5. Objects whose every date is committed are finished.
+    if (!options.rebuild) {
+      const objectDts = (await engine.query(`SELECT key, list(DISTINCT strftime(_dt, '%Y-%m-%d')) FILTER (_dt IS NOT NULL) AS dts FROM src LEFT JOIN staged ON staged._key = src.key GROUP BY key`)).rows;
+      for (const r of objectDts) if ((r.dts as string[] | null ?? []).every((d) => committed.has(d))) newlyFinished.push(r.key as string);
+      const hours = newlyFinished.map((k) => arrivalHourOf(k)).filter((h): h is number => h !== null);
+      const watermark = Math.max(state.watermarkHourMs ?? -Infinity, ...hours);
+      state.watermarkHourMs = Number.isFinite(watermark) ? watermark : state.watermarkHourMs;
+      const horizon = (state.watermarkHourMs ?? 0) - lookbackMs - 24 * HOUR;
+      state.finished = [...new Set([...state.finished, ...newlyFinished])].filter((k) => (arrivalHourOf(k) ?? Infinity) >= horizon);
+    }
+
+    // 6. Retired generations past their grace period, and orphans of crashed runs.
+    await collectGarbage(state, [...committed]);
+    await lock.assertHeld();
+    state.updatedAt = new Date(now).toISOString();
+    await saveState(store, state);
+
+    async function compactDt(dt: string, rowsIn: number, lateRows: number): Promise<DtResult> {
+      const live = options.rebuild ? null : await catalog.getPartition(CURATED_EVENTS.name, dt);
+      const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
+      const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true)` : null;
+      await engine.run(
+        `CREATE OR REPLACE TABLE new_rows AS SELECT * EXCLUDE (_dt, _key, _arrival) FROM staged
+         WHERE _dt = CAST($dt AS DATE) ${liveSql ? `AND record_id NOT IN (SELECT record_id FROM ${liveSql})` : ''}
+         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY _key) = 1`,
+        { dt },
+      );
+      const newRows = (await engine.query('SELECT count(*) AS n FROM new_rows')).rows[0]!.n as number;
+      const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: live?.rows ?? 0, generation: live?.generation ?? null, files: 0, bytes: 0 };
+      if (newRows === 0) return base; // everything was already live: nothing to rewrite
+
+      const out = path.join(work, `gen-${dt}`);
+      const merged = liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME SELECT * FROM new_rows` : 'SELECT * FROM new_rows';
+      await engine.run(
+        `COPY (SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id)
+         TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
+      );
+      // Verify before anyone can see it: every footer readable, rows = live + new.
+      const written = readdirSync(out).filter((f) => f.endsWith('.parquet')).sort();
+      const expected = (live?.rows ?? 0) + newRows;
+      const files: PartitionPointer['files'] = [];
+      const generation = (live?.generation ?? 0) + 1;
+      const location = `${CURATED_EVENTS_PREFIX}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
+      let total = 0;
+      for (const [i, f] of written.entries()) {
+        const file = path.join(out, f);
+        const rows = (await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`)).rows[0]!.n as number;
+        total += rows;
+        files.push({ key: `${location}part-${String(i).padStart(5, '0')}.parquet`, bytes: statSync(file).size, rows });
+      }
+      if (total !== expected) {
+        throw new Error(`verification failed for dt=${dt}: wrote ${total} rows, expected ${expected} (live ${live?.rows ?? 0} + new ${newRows}); nothing was committed`);
+      }
+      for (const [i, f] of written.entries()) await store.putFile(files[i]!.key, path.join(out, f));
+      rmSync(out, { recursive: true, force: true });
+
+      await lock.assertHeld();
+      await catalog.putPartition({ table: CURATED_EVENTS.name, dt, location, generation, files, rows: total, committedAt: new Date().toISOString(), runId });
+      if (live && live.location !== location) state.retired.push({ table: CURATED_EVENTS.name, dt, location: live.location, retiredAt: new Date().toISOString() });
+      return { ...base, rowsOut: total, generation, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
+    }
+  }
+
+  /** Local files for lake keys: the lake's own files when it is a local folder, else downloads. */
+  async function materialize(keys: string[], label: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (store instanceof LocalObjectStore) {
+      for (const k of keys) out.set(k, path.join(store.root, ...k.split('/')));
+      return out;
+    }
+    const dir = path.join(work, label);
+    mkdirSync(dir, { recursive: true });
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(8, keys.length) }, async () => {
+        while (next < keys.length) {
+          const i = next++;
+          const file = path.join(dir, `${i}.parquet`);
+          await store.getToFile(keys[i]!, file);
+          out.set(keys[i]!, file);
+        }
+      }),
+    );
+    return out;
+  }
+
+  async function quarantine(o: ObjectInfo, file: string, reason: string): Promise<void> {
+    const key = `${QUARANTINE_PREFIX}${o.key}`;
+    await store.putFile(key, file);
+    const body = { key: o.key, error: reason, size: o.size, firstSeen: o.lastModified.toISOString(), quarantinedAt: new Date().toISOString(), runId };
+    await store.put(`${key}.reason.json`, JSON.stringify(body, null, 2) + '\n', { contentType: 'application/json' });
+    summary.quarantined.push({ key: o.key, reason });
+  }
+
+  async function collectGarbage(state: CompactionState, touchedDts: string[]): Promise<void> {
+    const graceMs = config.retention.generationGraceMinutes * 60_000;
+    const keep: CompactionState['retired'] = [];
+    for (const r of state.retired) {
+      if (Date.parse(r.retiredAt) + graceMs > now) {
+        keep.push(r);
+        continue;
+      }
+      await deletePrefix(r.location);
+      summary.generationsDeleted++;
+    }
+    state.retired = keep;
+    // A crashed run may have written a generation it never committed: delete it once it is older
+    // than the grace period (a generation that young might belong to a run still writing it).
+    for (const dt of touchedDts) {
+      const live = await catalog.getPartition(CURATED_EVENTS.name, dt);
+      const waiting = new Set(state.retired.filter((r) => r.dt === dt).map((r) => r.location));
+      const gens = new Map<string, number>();
+      for (const o of await listAll(store, `${CURATED_EVENTS_PREFIX}dt=${dt}/`)) {
+        const loc = o.key.slice(0, o.key.indexOf('/', `${CURATED_EVENTS_PREFIX}dt=${dt}/`.length) + 1);
+        gens.set(loc, Math.max(gens.get(loc) ?? 0, o.lastModified.getTime()));
+      }
+      for (const [loc, newest] of gens) {
+        if (loc === live?.location || waiting.has(loc) || newest + graceMs > now) continue;
+        await deletePrefix(loc);
+        summary.generationsDeleted++;
+      }
+    }
+  }
+
+  async function deletePrefix(prefix: string): Promise<void> {
+    const keys = (await listAll(store, prefix)).map((o) => o.key);
+    const { failed } = await store.delete(keys);
+    if (failed.length) throw new Error(`could not delete ${failed.length} object(s) of ${prefix}: ${failed[0]!.code} ${failed[0]!.message}`);
+  }
+}
