@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/config/schema';
 import { DuckDBEngine } from '../lib/engine/duckdb';
 import { registerLakeViews } from '../lib/engine/lake-views';
+import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
+import { catalogFor } from '../lib/catalog/from-store';
 import { ingestFiles } from '../lib/jobs/ingest';
 import type { LocalObjectStore } from '../lib/store/local';
 import type { Io } from './main';
-import { formatTable, printGenerateSummary, printIngestSummary } from './output';
+import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -34,22 +36,21 @@ export function sampleExports(): string[] {
 
 const LOOKS = [
   {
-    title: 'Raw records by signal and name',
-    sql: `SELECT signal, name, count(*) AS records FROM events_raw GROUP BY ALL ORDER BY records DESC LIMIT 12`,
+    title: 'Curated events by signal and name',
+    sql: `SELECT signal, name, count(*) AS records FROM events GROUP BY ALL ORDER BY records DESC LIMIT 12`,
   },
   {
-    title: 'Daily active developers and token burn (raw zone, not yet deduplicated)',
-    sql: `SELECT CAST(event_time AS DATE) AS day,
-                 count(DISTINCT coalesce(lower(user_email), user_account_uuid, user_id)) AS active_developers,
+    title: 'Daily active developers and token burn (curated, deduplicated; CONTRACTS numbers arrive with the rollups)',
+    sql: `SELECT dt, count(DISTINCT user_key) AS active_developers,
                  sum(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens) AS tokens,
                  round(sum(cost_usd), 2) AS cost_usd
-          FROM events_raw WHERE name = 'claude_code.api_request'
-          GROUP BY ALL ORDER BY day DESC LIMIT 7`,
+          FROM events WHERE name = 'claude_code.api_request'
+          GROUP BY ALL ORDER BY dt DESC LIMIT 7`,
   },
   {
     title: 'Requests by model',
     sql: `SELECT model, count(*) AS requests, round(median(duration_ms)) AS p50_ms, round(sum(cost_usd), 2) AS cost_usd
-          FROM events_raw WHERE name = 'claude_code.api_request' GROUP BY ALL ORDER BY requests DESC`,
+          FROM events WHERE name = 'claude_code.api_request' GROUP BY ALL ORDER BY requests DESC`,
   },
 ];
 
@@ -65,6 +66,10 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
     printIngestSummary(io, store.location, ing);
   }
 
+  io.out(`\n== 3. compact: raw -> curated event-date partitions (deduplicated; bad objects quarantined)`);
+  const comp = await compact(store, catalogFor(store), config);
+  printCompactSummary(io, store.location, comp);
+
   io.out(`\n== What is in the lake`);
   const engine = await DuckDBEngine.open();
   try {
@@ -79,5 +84,5 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   io.out(`\nLake: ${store.root}`);
   const rel = path.relative(process.cwd(), store.root);
   const lakeArg = rel === '' ? '.' : rel.startsWith('..') ? store.root : rel;
-  io.out(`Try:  npx cclake query --lake ${lakeArg} "SELECT name, count(*) FROM events_raw GROUP BY ALL"`);
+  io.out(`Try:  npx cclake query --lake ${lakeArg} "SELECT dt, count(DISTINCT user_key) AS dau FROM events GROUP BY dt ORDER BY dt"`);
 }

@@ -1,0 +1,38 @@
+/**
+ * Hourly compaction function (EventBridge Scheduler). Thin: read the config, run the compaction
+ * job with a deadline a minute before Lambda's, log the run summary as one JSON line, return it.
+ * A manual invocation may pass `{ "dt": "YYYY-MM-DD", "rebuild": true }`.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { catalogFor } from '../lib/catalog/from-store';
+import { configFromEnv } from '../lib/config/from-env';
+import { compact, type CompactSummary } from '../lib/jobs/compact';
+import { storeFromConfig } from '../lib/store/from-config';
+import { isIsoDate } from '../lib/util/dates';
+
+const logger = new Logger({ serviceName: 'cclake-compact' });
+/** Time kept back from Lambda's limit to finish the current date, save state and release the lock. */
+const SAFETY_MS = 60_000;
+
+export interface CompactEvent {
+  dt?: string;
+  rebuild?: boolean;
+}
+
+export const handler = async (event: CompactEvent | undefined, context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>): Promise<CompactSummary> => {
+  const dt = event?.dt;
+  if (dt !== undefined && !isIsoDate(dt)) throw new Error(`event.dt must be a date YYYY-MM-DD, got ${JSON.stringify(dt)}`);
+  const config = configFromEnv();
+  const store = storeFromConfig(config);
+  const summary = await compact(store, catalogFor(store), config, {
+    dt,
+    rebuild: event?.rebuild === true,
+    deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
+    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
+    tmpDir: process.env.CCLAKE_TMP_DIR ?? '/tmp',
+  });
+  const { dts, ...totals } = summary;
+  logger.info('compaction run', { ...totals, dts: dts.map((d) => ({ dt: d.dt, newRows: d.newRows, rowsOut: d.rowsOut, files: d.files, bytes: d.bytes })) });
+  return summary;
+};
