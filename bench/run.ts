@@ -3,6 +3,7 @@
  * machine and printed one block per benchmark. Unit tests never time anything; this does.
  */
 import { cpus, totalmem } from 'node:os';
+import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchGenerate } from './generate';
 
 export interface BenchResult {
@@ -13,6 +14,9 @@ export interface BenchResult {
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   generate: () => benchGenerate(),
+  'compact-throughput': () => benchCompactThroughput(),
+  'dau-query': () => benchDauQuery(),
+  'compact-memory': () => benchCompactMemory(),
 };
 
 async function main(): Promise<void> {

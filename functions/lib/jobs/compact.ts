@@ -183,18 +183,40 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const chunk = good.slice(i, i + 500);
       await engine.run(`INSERT INTO src VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
     }
+    // Staging order does not matter (slices are sorted later), and not keeping it saves memory.
+    await engine.run('SET preserve_insertion_order = false');
     if (good.length) {
       await engine.run(
         `CREATE TABLE staged AS SELECT ${selectList},
-           CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE) AS _dt, s.key AS _key, s.arrival_date AS _arrival
-         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true) r
+           CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE) AS _dt, s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
+         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true) r
          JOIN src s ON r.filename = s.path`,
         { tz },
       );
     } else {
       await engine.run(`CREATE TABLE staged AS SELECT ${known.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')},
-        CAST(NULL AS DATE) AS _dt, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS DATE) AS _arrival WHERE false`);
+        CAST(NULL AS DATE) AS _dt, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS DATE) AS _arrival WHERE false`);
     }
+    // Objects with rows no partition can hold (no event time or id) are quarantined whole.
+    const incomplete = (
+      await engine.query(`SELECT _key AS key, count(*) AS n FROM staged WHERE event_time IS NULL OR record_id IS NULL OR signal IS NULL OR name IS NULL GROUP BY ALL`)
+    ).rows;
+    for (const r of incomplete) {
+      const g = good.find((x) => x.key === r.key)!;
+      await quarantine(candidates.find((o) => o.key === r.key)!, g.file, `${r.n} row(s) without event_time, record_id, signal or name`);
+      newlyFinished.push(g.key);
+    }
+    if (incomplete.length) {
+      await engine.run(`DELETE FROM staged WHERE _key IN (${incomplete.map((r) => sqlString(r.key as string)).join(', ')})`);
+      await engine.run(`DELETE FROM src WHERE key IN (${incomplete.map((r) => sqlString(r.key as string)).join(', ')})`);
+      summary.objectsRead -= incomplete.length;
+    }
+    // Redelivered copies inside this batch: only the few duplicated ids are ranked, never all rows.
+    await engine.run(`CREATE TABLE drop_rows AS SELECT _key, _row FROM (
+        SELECT _key, _row, row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) AS rn FROM staged
+        WHERE record_id IN (SELECT record_id FROM staged GROUP BY record_id HAVING count(*) > 1))
+      WHERE rn > 1`);
+    await engine.run('SET preserve_insertion_order = true');
     const byDt = (
       await engine.query(`SELECT strftime(_dt, '%Y-%m-%d') AS dt, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late FROM staged GROUP BY ALL ORDER BY dt`)
     ).rows.map((r) => ({ dt: r.dt as string, rows: r.n as number, late: r.late as number }));
@@ -244,37 +266,66 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const live = options.rebuild ? null : await catalog.getPartition(CURATED_EVENTS.name, dt);
       const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
       const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true)` : null;
+      // Ids of this date already live: a semi-join whose build side is this batch's ids, not the partition's.
       await engine.run(
-        `CREATE OR REPLACE TABLE new_rows AS SELECT * EXCLUDE (_dt, _key, _arrival) FROM staged
-         WHERE _dt = CAST($dt AS DATE) ${liveSql ? `AND record_id NOT IN (SELECT record_id FROM ${liveSql})` : ''}
-         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY _key) = 1`,
-        { dt },
+        `CREATE OR REPLACE TABLE live_hit AS ${
+          liveSql
+            ? `SELECT record_id FROM ${liveSql} WHERE record_id IN (SELECT record_id FROM staged WHERE _dt = CAST($dt AS DATE))`
+            : `SELECT CAST(NULL AS VARCHAR) AS record_id WHERE false`
+        }`,
+        liveSql ? { dt } : undefined,
       );
-      const newRows = (await engine.query('SELECT count(*) AS n FROM new_rows')).rows[0]!.n as number;
+      const fresh = `SELECT * EXCLUDE (_dt, _key, _row, _arrival) FROM staged s
+        WHERE _dt = CAST($dt AS DATE)
+          AND NOT EXISTS (SELECT 1 FROM drop_rows d WHERE d._key = s._key AND d._row = s._row)
+          AND record_id NOT IN (SELECT record_id FROM live_hit)`;
+      const newRows = (await engine.query(`SELECT count(*) AS n FROM (${fresh})`, { dt })).rows[0]!.n as number;
       const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: live?.rows ?? 0, generation: live?.generation ?? null, files: 0, bytes: 0 };
       if (newRows === 0) return base; // everything was already live: nothing to rewrite
 
+      // The new generation is built sorted, one time slice at a time, so a sort never holds more
+      // than a slice (sized from the memory limit) whatever the partition's size; the slices are
+      // appended in order to a table that is then written out as it is.
+      const merged = liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ${fresh}` : fresh;
+      await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${merged}) WHERE false`, { dt });
+      const total = (live?.rows ?? 0) + newRows;
+      const sliceRows = Math.max(50_000, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 2048));
+      const slices = Math.ceil(total / sliceRows);
+      const bounds: (number | null)[] = [null];
+      if (slices > 1) {
+        const qs = Array.from({ length: slices - 1 }, (_, i) => (i + 1) / slices);
+        const cut = await engine.query(`SELECT list_transform(quantile_disc(event_time, [${qs.join(', ')}]), x -> epoch_ms(x)) AS ts FROM (${merged})`, { dt });
+        for (const t of cut.rows[0]!.ts as number[]) bounds.push(t);
+      }
+      bounds.push(null);
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        const lo = bounds[i] === null ? 'true' : `event_time >= epoch_ms(${bounds[i]})`;
+        const hi = bounds[i + 1] === null ? 'true' : `event_time < epoch_ms(${bounds[i + 1]})`;
+        if (lo !== 'true' && hi !== 'true' && bounds[i] === bounds[i + 1]) continue;
+        await engine.run(`INSERT INTO gen SELECT * FROM (${merged}) WHERE ${lo} AND ${hi} ORDER BY event_time, ${USER_KEY_SQL}, record_id`, { dt });
+      }
       const out = path.join(work, `gen-${dt}`);
-      const merged = liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME SELECT * FROM new_rows` : 'SELECT * FROM new_rows';
       await engine.run(
-        `COPY (SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id)
-         TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
+        `COPY gen TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
       );
+      await engine.run('DROP TABLE gen');
       // Verify before anyone can see it: every footer readable, rows = live + new.
-      const written = readdirSync(out).filter((f) => f.endsWith('.parquet')).sort();
-      const expected = (live?.rows ?? 0) + newRows;
+      const written = readdirSync(out)
+        .filter((f) => f.endsWith('.parquet'))
+        .sort((a, b) => Number(/\d+/.exec(a)?.[0] ?? 0) - Number(/\d+/.exec(b)?.[0] ?? 0));
+      const expected = total;
       const files: PartitionPointer['files'] = [];
       const generation = (live?.generation ?? 0) + 1;
       const location = `${CURATED_EVENTS_PREFIX}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
-      let total = 0;
+      let counted = 0;
       for (const [i, f] of written.entries()) {
         const file = path.join(out, f);
         const rows = (await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`)).rows[0]!.n as number;
-        total += rows;
+        counted += rows;
         files.push({ key: `${location}part-${String(i).padStart(5, '0')}.parquet`, bytes: statSync(file).size, rows });
       }
-      if (total !== expected) {
-        throw new Error(`verification failed for dt=${dt}: wrote ${total} rows, expected ${expected} (live ${live?.rows ?? 0} + new ${newRows}); nothing was committed`);
+      if (counted !== expected) {
+        throw new Error(`verification failed for dt=${dt}: wrote ${counted} rows, expected ${expected} (live ${live?.rows ?? 0} + new ${newRows}); nothing was committed`);
       }
       for (const [i, f] of written.entries()) await store.putFile(files[i]!.key, path.join(out, f));
       rmSync(out, { recursive: true, force: true });

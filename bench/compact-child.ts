@@ -1,0 +1,13 @@
+/** Child process for the compaction bench: compacts one lake, prints timing, summary and peak RSS as JSON. */
+import { catalogFor } from '../functions/lib/catalog/from-store';
+import { parseConfig } from '../functions/lib/config/load';
+import { compact } from '../functions/lib/jobs/compact';
+import { LocalObjectStore } from '../functions/lib/store/local';
+
+const lake = process.argv[2]!;
+const store = new LocalObjectStore(lake);
+const t = performance.now();
+const summary = await compact(store, catalogFor(store), parseConfig({}));
+const seconds = (performance.now() - t) / 1000;
+// maxRSS is in KiB on Linux.
+console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, dts: summary.dts.map((d) => ({ files: d.files })) } }));
