@@ -10,4 +10,4 @@ const t = performance.now();
 const summary = await compact(store, catalogFor(store), parseConfig({}));
 const seconds = (performance.now() - t) / 1000;
 // maxRSS is in KiB on Linux.
-console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, dts: summary.dts.map((d) => ({ files: d.files })) } }));
+console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, phasesMs: summary.phasesMs, dts: summary.dts.map((d) => ({ files: d.files })) } }));

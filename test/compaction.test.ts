@@ -4,7 +4,7 @@
  * time zone, late data reopening a date, incremental runs, schema union, quarantine, the lock,
  * `--dt` / `--rebuild`, the deadline, and the end-to-end numbers of a faulty generated lake.
  */
-import { cpSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,7 +305,9 @@ describe('the compaction lock', () => {
     const gone = spawnCli(['--version']);
     const deadPid = gone.child.pid!;
     await gone.done;
-    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    // Same machine: same host name and (where the lock records it) the same kernel boot id.
+    const boot = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : null;
+    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot, pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
     const s = await run(store);
     expect(s.status).toBe('completed');
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);

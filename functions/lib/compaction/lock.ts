@@ -5,15 +5,19 @@
  * current holder. A run takes a free lock by creating the next number with create-if-absent (S3
  * `If-None-Match: *`, link(2) locally), so of two runs racing for it exactly one wins. A holder
  * whose lease expired (or, on the same host, whose process is gone) is replaced the same way, by
- * creating the next number; before each commit the holder checks that no higher number exists, so
+ * creating the next number (a dead process counts only on the same kernel boot, never merely the
+ * same host name); before each commit the holder checks that no higher number exists, so
  * a run that lost its lease cannot commit over its successor.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 
 interface LockBody {
   owner: string;
   host: string;
+  /** Kernel boot id: tells this machine apart from others that share a host name (Lambda sandboxes). */
+  boot: string | null;
   pid: number;
   acquiredAt: string;
   expiresAt: string;
@@ -28,6 +32,14 @@ export interface LockHolder {
 export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: false; heldBy: LockBody };
 
 const NUMBER = /(\d{6,})\.json$/;
+
+function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null; // not Linux: only lease expiry frees a lock
+  }
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -69,7 +81,9 @@ export class LeaseLock {
     const current = await LeaseLock.current(store, prefix);
     if (current) {
       const expired = Date.parse(current.body.expiresAt) <= now;
-      const deadLocal = current.body.host === hostname() && current.body.pid !== process.pid && !processAlive(current.body.pid);
+      // A holder on this very machine (same kernel boot) whose process is gone left the lock behind.
+      const boot = bootId();
+      const deadLocal = boot !== null && current.body.boot === boot && current.body.pid !== process.pid && !processAlive(current.body.pid);
       if (!expired && !deadLocal) return { acquired: false, heldBy: current.body };
     }
     const number = (current?.number ?? 0) + 1;
@@ -77,6 +91,7 @@ export class LeaseLock {
     const body: LockBody = {
       owner,
       host: hostname(),
+      boot: bootId(),
       pid: process.pid,
       acquiredAt: new Date(now).toISOString(),
       expiresAt: new Date(now + leaseMs).toISOString(),

@@ -48,7 +48,7 @@ export async function validateRawFile(engine: DuckDBEngine, file: string, table:
   if (magic) return { ok: false, reason: magic };
   let columns: { name: string; type: string }[];
   try {
-    const described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    const described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`);
     columns = described.rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
   } catch (err) {
     return { ok: false, reason: `unreadable Parquet footer: ${(err as Error).message.split('\n')[0]}` };

@@ -62,7 +62,7 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
     .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
     .join(', ')} WHERE false`;
   const source = files.length
-    ? `SELECT ${typedRawColumns()} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`
+    ? `SELECT ${typedRawColumns()} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`
     : emptyRaw;
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');

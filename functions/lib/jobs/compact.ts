@@ -78,6 +78,8 @@ export interface CompactSummary {
   /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
   deferredDts: string[];
   generationsDeleted: number;
+  /** Where the time went: list, validate, stage, dedupe, sort, write, verify+upload+commit, gc. */
+  phasesMs: Record<string, number>;
   durationMs: number;
 }
 
@@ -106,10 +108,19 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     dts: [],
     deferredDts: [],
     generationsDeleted: 0,
+    phasesMs: {},
     durationMs: 0,
   };
+  let phaseStart = performance.now();
+  /** Adds the time since the previous mark to `phase`. */
+  const mark = (phase: string) => {
+    const t = performance.now();
+    summary.phasesMs[phase] = Math.round((summary.phasesMs[phase] ?? 0) + t - phaseStart);
+    phaseStart = t;
+  };
 
-  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `compact ${runId}`, config.compaction.leaseMinutes * 60_000, now);
+  // The lease runs on the real clock (`now` may be set to simulate a later run of the data).
+  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `compact ${runId}`, config.compaction.leaseMinutes * 60_000);
   if (!taken.acquired) {
     summary.status = 'locked';
     summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
@@ -150,6 +161,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const finished = new Set(state.finished);
     const candidates = options.rebuild ? listed : listed.filter((o) => !finished.has(o.key));
     summary.objectsListed = listed.length;
+    mark('list');
 
     // 2. Bring each to a local file and validate it.
     const files = await materialize(candidates.map((o) => o.key), 'raw');
@@ -167,6 +179,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       }
     }
     summary.objectsRead = good.length;
+    mark('validate');
 
     // 3. Stage the good rows with their event date.
     const present = new Map<string, string>();
@@ -189,7 +202,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       await engine.run(
         `CREATE TABLE staged AS SELECT ${selectList},
            CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE) AS _dt, s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
-         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true) r
+         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r
          JOIN src s ON r.filename = s.path`,
         { tz },
       );
@@ -197,6 +210,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       await engine.run(`CREATE TABLE staged AS SELECT ${known.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')},
         CAST(NULL AS DATE) AS _dt, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS DATE) AS _arrival WHERE false`);
     }
+    mark('stage');
     // Objects with rows no partition can hold (no event time or id) are quarantined whole.
     const incomplete = (
       await engine.query(`SELECT _key AS key, count(*) AS n FROM staged WHERE event_time IS NULL OR record_id IS NULL OR signal IS NULL OR name IS NULL GROUP BY ALL`)
@@ -217,6 +231,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         WHERE record_id IN (SELECT record_id FROM staged GROUP BY record_id HAVING count(*) > 1))
       WHERE rn > 1`);
     await engine.run('SET preserve_insertion_order = true');
+    mark('dedupe');
     const byDt = (
       await engine.query(`SELECT strftime(_dt, '%Y-%m-%d') AS dt, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late FROM staged GROUP BY ALL ORDER BY dt`)
     ).rows.map((r) => ({ dt: r.dt as string, rows: r.n as number, late: r.late as number }));
@@ -249,23 +264,33 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     if (!options.rebuild) {
       const objectDts = (await engine.query(`SELECT key, list(DISTINCT strftime(_dt, '%Y-%m-%d')) FILTER (_dt IS NOT NULL) AS dts FROM src LEFT JOIN staged ON staged._key = src.key GROUP BY key`)).rows;
       for (const r of objectDts) if ((r.dts as string[] | null ?? []).every((d) => committed.has(d))) newlyFinished.push(r.key as string);
-      const hours = newlyFinished.map((k) => arrivalHourOf(k)).filter((h): h is number => h !== null);
-      const watermark = Math.max(state.watermarkHourMs ?? -Infinity, ...hours);
+      const hourOf = (key: string) => arrivalHourOf(key) ?? candidates.find((o) => o.key === key)!.lastModified.getTime();
+      const done = new Set(newlyFinished);
+      const finishedHours = newlyFinished.map(hourOf);
+      const unfinishedHours = candidates.filter((o) => !done.has(o.key)).map((o) => hourOf(o.key));
+      // The next run lists from (watermark - lookback): never past an object still waiting.
+      let watermark = Math.max(state.watermarkHourMs ?? -Infinity, ...finishedHours);
+      if (unfinishedHours.length) watermark = Math.min(watermark, ...unfinishedHours);
       state.watermarkHourMs = Number.isFinite(watermark) ? watermark : state.watermarkHourMs;
       const horizon = (state.watermarkHourMs ?? 0) - lookbackMs - 24 * HOUR;
       state.finished = [...new Set([...state.finished, ...newlyFinished])].filter((k) => (arrivalHourOf(k) ?? Infinity) >= horizon);
     }
 
     // 6. Retired generations past their grace period, and orphans of crashed runs.
+    mark('other');
     await collectGarbage(state, [...committed]);
+    mark('gc');
     await lock.assertHeld();
     state.updatedAt = new Date(now).toISOString();
     await saveState(store, state);
 
     async function compactDt(dt: string, rowsIn: number, lateRows: number): Promise<DtResult> {
-      const live = options.rebuild ? null : await catalog.getPartition(CURATED_EVENTS.name, dt);
+      // A rebuild ignores the live rows but still replaces the live generation the normal way
+      // (numbered after it, retired for the grace period), so running queries keep their files.
+      const current = await catalog.getPartition(CURATED_EVENTS.name, dt);
+      const live = options.rebuild ? null : current;
       const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
-      const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true)` : null;
+      const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)` : null;
       // Ids of this date already live: a semi-join whose build side is this batch's ids, not the partition's.
       await engine.run(
         `CREATE OR REPLACE TABLE live_hit AS ${
@@ -280,7 +305,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
           AND NOT EXISTS (SELECT 1 FROM drop_rows d WHERE d._key = s._key AND d._row = s._row)
           AND record_id NOT IN (SELECT record_id FROM live_hit)`;
       const newRows = (await engine.query(`SELECT count(*) AS n FROM (${fresh})`, { dt })).rows[0]!.n as number;
-      const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: live?.rows ?? 0, generation: live?.generation ?? null, files: 0, bytes: 0 };
+      mark('dedupe');
+      const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: current?.rows ?? 0, generation: current?.generation ?? null, files: 0, bytes: 0 };
       if (newRows === 0) return base; // everything was already live: nothing to rewrite
 
       // The new generation is built sorted, one time slice at a time, so a sort never holds more
@@ -304,23 +330,25 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         if (lo !== 'true' && hi !== 'true' && bounds[i] === bounds[i + 1]) continue;
         await engine.run(`INSERT INTO gen SELECT * FROM (${merged}) WHERE ${lo} AND ${hi} ORDER BY event_time, ${USER_KEY_SQL}, record_id`, { dt });
       }
+      mark('sort');
       const out = path.join(work, `gen-${dt}`);
       await engine.run(
         `COPY gen TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
       );
       await engine.run('DROP TABLE gen');
+      mark('write');
       // Verify before anyone can see it: every footer readable, rows = live + new.
       const written = readdirSync(out)
         .filter((f) => f.endsWith('.parquet'))
         .sort((a, b) => Number(/\d+/.exec(a)?.[0] ?? 0) - Number(/\d+/.exec(b)?.[0] ?? 0));
       const expected = total;
       const files: PartitionPointer['files'] = [];
-      const generation = (live?.generation ?? 0) + 1;
+      const generation = (current?.generation ?? 0) + 1;
       const location = `${CURATED_EVENTS_PREFIX}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
       let counted = 0;
       for (const [i, f] of written.entries()) {
         const file = path.join(out, f);
-        const rows = (await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`)).rows[0]!.n as number;
+        const rows = (await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`)).rows[0]!.n as number;
         counted += rows;
         files.push({ key: `${location}part-${String(i).padStart(5, '0')}.parquet`, bytes: statSync(file).size, rows });
       }
@@ -332,7 +360,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
 
       await lock.assertHeld();
       await catalog.putPartition({ table: CURATED_EVENTS.name, dt, location, generation, files, rows: total, committedAt: new Date().toISOString(), runId });
-      if (live && live.location !== location) state.retired.push({ table: CURATED_EVENTS.name, dt, location: live.location, retiredAt: new Date().toISOString() });
+      mark('verify+commit');
+      if (current && current.location !== location) state.retired.push({ table: CURATED_EVENTS.name, dt, location: current.location, retiredAt: new Date().toISOString() });
       return { ...base, rowsOut: total, generation, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
     }
   }
