@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    // Fixture lakes are generated in beforeAll hooks; a loaded 2-core machine needs the headroom.
+    hookTimeout: 240_000,
     pool: 'forks',
   },
 });

@@ -349,8 +349,9 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 1. generate: 20 developers, 2 days ending 2026-11-20, seed 42');
     expect(r.stdout).toMatch(/generated 20 developers x 2026-11-19\.\.2026-11-20: /);
     expect(r.stdout).toContain('== 2. ingest');
+    expect(r.stdout).toContain('== 3. compact');
     expect(r.stdout).toContain('== What is in the lake');
-    for (const title of ['Raw records by signal and name:', 'Daily active developers and token burn', 'Requests by model:']) expect(r.stdout).toContain(title);
+    for (const title of ['Curated events by signal and name:', 'Daily active developers and token burn', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);
     expect(r.stdout).toMatch(/Try: +npx cclake query --lake \S+/);
     expect(r.stdout).toContain('claude_code.api_request');
@@ -359,5 +360,7 @@ describe('cclake demo', () => {
     const generated = generatedCounts(r.stdout).records;
     const ingested = ingestedRecords(r.stdout);
     expect(await queryJson(lake, 'SELECT count(*) AS n FROM events_raw')).toEqual([{ n: generated + ingested }]);
+    // the demo compacted everything it wrote: no faults, so curated holds every record once
+    expect(await queryJson(lake, 'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events')).toEqual([{ n: generated + ingested, d: generated + ingested }]);
   });
 });

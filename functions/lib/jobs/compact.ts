@@ -201,10 +201,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     if (good.length) {
       await engine.run(
         `CREATE TABLE staged AS SELECT ${selectList},
-           CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE) AS _dt, s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
+           ${tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)'} AS _dt, s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
          FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r
          JOIN src s ON r.filename = s.path`,
-        { tz },
+        tz === 'UTC' ? undefined : { tz },
       );
     } else {
       await engine.run(`CREATE TABLE staged AS SELECT ${known.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')},
@@ -315,7 +315,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const merged = liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ${fresh}` : fresh;
       await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${merged}) WHERE false`, { dt });
       const total = (live?.rows ?? 0) + newRows;
-      const sliceRows = Math.max(50_000, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 2048));
+      const sliceRows = Math.max(50_000, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 1024));
       const slices = Math.ceil(total / sliceRows);
       const bounds: (number | null)[] = [null];
       if (slices > 1) {
