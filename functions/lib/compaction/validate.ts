@@ -5,9 +5,9 @@
  * (int32 -> int64, float -> double, any timestamp unit or INT96 -> timestamp). Columns the table
  * does not know yet are carried along (a newer table version added them).
  */
-import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { duckdbColumns, type TableDef } from '../../../schemas/columns';
 import { sqlString, type DuckDBEngine } from '../engine/duckdb';
+import { parquetMagicProblem } from '../parquet/magic';
 
 export type Verdict = { ok: true; columns: { name: string; type: string }[] } | { ok: false; reason: string };
 
@@ -25,26 +25,9 @@ const WIDENS_TO: Record<string, readonly string[]> = {
   'MAP(VARCHAR, VARCHAR)': ['MAP(VARCHAR, VARCHAR)'],
 };
 
-function magicCheck(file: string): string | null {
-  const size = statSync(file).size;
-  if (size === 0) return 'empty object (0 bytes)';
-  if (size < 12) return `not a Parquet file (${size} bytes)`;
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
-    readSync(fd, head, 0, 4, 0);
-    readSync(fd, tail, 0, 4, size - 4);
-    if (head.toString('latin1') !== 'PAR1') return 'not a Parquet file (no PAR1 magic at the start)';
-    if (tail.toString('latin1') !== 'PAR1') return 'truncated Parquet file (no footer: PAR1 magic missing at the end)';
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export async function validateRawFile(engine: DuckDBEngine, file: string, table: TableDef): Promise<Verdict> {
-  const magic = magicCheck(file);
+  const magic = parquetMagicProblem(file);
   if (magic) return { ok: false, reason: magic };
   let columns: { name: string; type: string }[];
   try {

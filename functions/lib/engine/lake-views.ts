@@ -3,7 +3,7 @@
  * points at, plus `dt` and `user_key`), `events_raw` (the raw zone, typed by the raw record schema,
  * for looking at what arrived) and `org_directory`. Later stages add the contract views.
  */
-import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { duckdbColumns } from '../../../schemas/columns';
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
@@ -11,29 +11,17 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { StoreCatalog } from '../catalog/store-catalog';
 import type { Config } from '../config/schema';
+import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
 import { sqlIdent, sqlString, type DuckDBEngine } from './duckdb';
-
-const MAGIC = Buffer.from('PAR1');
 
 /** CONTRACTS section 3 `user_key`: lower-cased email when present, else account uuid, else user id. */
 export const USER_KEY_SQL = `coalesce(nullif(lower(trim(user_email)), ''), user_account_uuid, user_id)`;
 
 /** A cheap check that a file can be a Parquet file (magic at both ends); footers are checked by the reader. */
 export function looksLikeParquet(file: string): boolean {
-  const size = statSync(file).size;
-  if (size < 12) return false;
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
-    readSync(fd, head, 0, 4, 0);
-    readSync(fd, tail, 0, 4, size - 4);
-    return head.equals(MAGIC) && tail.equals(MAGIC);
-  } finally {
-    closeSync(fd);
-  }
+  return parquetMagicProblem(file) === null;
 }
 
 export interface ViewSetup {
