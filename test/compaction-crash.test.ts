@@ -107,6 +107,7 @@ describe('compaction under SIGKILL', () => {
     let kills = 0;
     const env = { TMPDIR: childTmp };
     const config = loadConfig({ configFile }).config;
+    let lastCompletedMs = 0;
     for (let i = 0; kills < MIN_KILLS && i < MAX_ITERATIONS; i++) {
       let added = 0;
       if (i % 3 === 1 && nextBatch < batches.length) {
@@ -124,12 +125,16 @@ describe('compaction under SIGKILL', () => {
         }
       }
       // Every fifth run is left alone, so later kills hit incremental runs over committed dates.
-      const delayMs = i % 5 === 4 ? Infinity : Math.round(rnd() * measuredMs);
+      // A run with new data may take as long as the measured full run; a run after a completed one
+      // with nothing added takes about as long as that one did, so kills are drawn from its length.
+      const window = added > 0 || !lastCompletedMs ? measuredMs : lastCompletedMs;
+      const delayMs = i % 5 === 4 ? Infinity : Math.round(rnd() * window);
       const { child, done } = spawnCli(['compact', '--config', configFile, '--lake', lake.root], env);
       const timer = Number.isFinite(delayMs) ? setTimeout(() => child.kill('SIGKILL'), delayMs) : undefined;
       const r = await done;
       clearTimeout(timer);
       const step: Step = { i, delayMs, added, ms: r.ms, outcome: r.signal === 'SIGKILL' ? 'killed' : r.code === 0 && !/compaction skipped/.test(r.stdout) ? 'completed' : 'failed' };
+      lastCompletedMs = step.outcome === 'completed' ? r.ms : 0;
       if (step.outcome === 'killed') kills++;
       else step.detail = (r.stdout.split('\n')[0] ?? '') + (r.code !== 0 ? ` exit ${r.code}: ${r.stderr.trim().split('\n')[0]}` : '');
       steps.push(step);

@@ -35,6 +35,8 @@ import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';
 
 export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
 export const QUARANTINE_PREFIX = 'quarantine/';
+/** Staging bucket width: copies of a record share its event time, so they always share a bucket. */
+const BUCKET_MS = 15 * 60_000;
 const HOUR = 3_600_000;
 
 export interface CompactOptions {
@@ -181,7 +183,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     summary.objectsRead = good.length;
     mark('validate');
 
-    // 3. Stage the good rows with their event date.
+    // 3. Stage: one streaming pass writes the good rows to temporary Parquet partitioned by event
+    //    date and 15-minute bucket. Copies of one record share its event time, hence its bucket, so
+    //    every later step works one slice of buckets at a time: memory follows the slice, not the
+    //    partition, and no step ever scans the whole batch twice.
     const present = new Map<string, string>();
     for (const g of good) for (const c of g.columns) if (!present.has(c.name)) present.set(c.name, c.type);
     const known = duckdbColumns(CURATED_EVENTS);
@@ -196,45 +201,61 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const chunk = good.slice(i, i + 500);
       await engine.run(`INSERT INTO src VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
     }
+    const rawSql = () =>
+      `read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
+    if (good.length) {
+      // Objects with rows no partition can hold (no event time or id) are quarantined whole.
+      const incomplete = (
+        await engine.query(`SELECT s.key AS key, count(*) AS n FROM ${rawSql()} WHERE r.event_time IS NULL OR r.record_id IS NULL OR r.signal IS NULL OR r.name IS NULL GROUP BY ALL`)
+      ).rows;
+      for (const r of incomplete) {
+        const i = good.findIndex((x) => x.key === r.key);
+        await quarantine(candidates.find((o) => o.key === r.key)!, good[i]!.file, `${r.n} row(s) without event_time, record_id, signal or name`);
+        newlyFinished.push(good[i]!.key);
+        good.splice(i, 1);
+        await engine.run(`DELETE FROM src WHERE key = ${sqlString(r.key as string)}`);
+      }
+      summary.objectsRead = good.length;
+    }
+    const stagedDir = path.join(work, 'staged');
     // Staging order does not matter (slices are sorted later), and not keeping it saves memory.
     await engine.run('SET preserve_insertion_order = false');
     if (good.length) {
+      const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
       await engine.run(
-        `CREATE TABLE staged AS SELECT ${selectList},
-           ${tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)'} AS _dt, s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
-         FROM read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r
-         JOIN src s ON r.filename = s.path`,
+        `COPY (SELECT ${selectList}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
+                 s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
+               FROM ${rawSql()})
+         TO ${sqlString(stagedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (_dt, _b))`,
         tz === 'UTC' ? undefined : { tz },
       );
-    } else {
-      await engine.run(`CREATE TABLE staged AS SELECT ${known.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')},
-        CAST(NULL AS DATE) AS _dt, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS DATE) AS _arrival WHERE false`);
     }
-    mark('stage');
-    // Objects with rows no partition can hold (no event time or id) are quarantined whole.
-    const incomplete = (
-      await engine.query(`SELECT _key AS key, count(*) AS n FROM staged WHERE event_time IS NULL OR record_id IS NULL OR signal IS NULL OR name IS NULL GROUP BY ALL`)
-    ).rows;
-    for (const r of incomplete) {
-      const g = good.find((x) => x.key === r.key)!;
-      await quarantine(candidates.find((o) => o.key === r.key)!, g.file, `${r.n} row(s) without event_time, record_id, signal or name`);
-      newlyFinished.push(g.key);
-    }
-    if (incomplete.length) {
-      await engine.run(`DELETE FROM staged WHERE _key IN (${incomplete.map((r) => sqlString(r.key as string)).join(', ')})`);
-      await engine.run(`DELETE FROM src WHERE key IN (${incomplete.map((r) => sqlString(r.key as string)).join(', ')})`);
-      summary.objectsRead -= incomplete.length;
-    }
-    // Redelivered copies inside this batch: only the few duplicated ids are ranked, never all rows.
-    await engine.run(`CREATE TABLE drop_rows AS SELECT _key, _row FROM (
-        SELECT _key, _row, row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) AS rn FROM staged
-        WHERE record_id IN (SELECT record_id FROM staged GROUP BY record_id HAVING count(*) > 1))
-      WHERE rn > 1`);
     await engine.run('SET preserve_insertion_order = true');
+    mark('stage');
+    // Per (date, bucket, object): row counts, read from the staged files' narrow columns.
+    await engine.run(
+      good.length
+        ? `CREATE TABLE st AS SELECT strftime(_dt, '%Y-%m-%d') AS dt, _b AS b, _key AS key, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late
+           FROM read_parquet(${sqlString(path.join(stagedDir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'_dt': DATE, '_b': BIGINT})
+           GROUP BY ALL`
+        : `CREATE TABLE st (dt VARCHAR, b BIGINT, key VARCHAR, n BIGINT, late BIGINT)`,
+    );
+    const byDt = (await engine.query(`SELECT dt, sum(n) AS n, sum(late) AS late FROM st GROUP BY ALL ORDER BY dt`)).rows.map((r) => ({
+      dt: r.dt as string,
+      rows: Number(r.n),
+      late: Number(r.late),
+    }));
+    /** The staged files of one date, by bucket. */
+    const stagedBuckets = (dt: string): Map<number, string[]> => {
+      const out = new Map<number, string[]>();
+      const dir = path.join(stagedDir, `_dt=${dt}`);
+      for (const b of readdirSync(dir)) {
+        const n = Number(b.slice('_b='.length));
+        out.set(n, readdirSync(path.join(dir, b)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, b, f)));
+      }
+      return out;
+    };
     mark('dedupe');
-    const byDt = (
-      await engine.query(`SELECT strftime(_dt, '%Y-%m-%d') AS dt, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late FROM staged GROUP BY ALL ORDER BY dt`)
-    ).rows.map((r) => ({ dt: r.dt as string, rows: r.n as number, late: r.late as number }));
 
     // 4. One new generation per event date.
     const committed = new Set<string>();
@@ -262,7 +283,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
 
     // 5. Objects whose every date is committed are finished.
     if (!options.rebuild) {
-      const objectDts = (await engine.query(`SELECT key, list(DISTINCT strftime(_dt, '%Y-%m-%d')) FILTER (_dt IS NOT NULL) AS dts FROM src LEFT JOIN staged ON staged._key = src.key GROUP BY key`)).rows;
+      const objectDts = (await engine.query(`SELECT src.key AS key, list(DISTINCT st.dt) FILTER (st.dt IS NOT NULL) AS dts FROM src LEFT JOIN st ON st.key = src.key GROUP BY src.key`)).rows;
       for (const r of objectDts) if ((r.dts as string[] | null ?? []).every((d) => committed.has(d))) newlyFinished.push(r.key as string);
       const hourOf = (key: string) => arrivalHourOf(key) ?? candidates.find((o) => o.key === key)!.lastModified.getTime();
       const done = new Set(newlyFinished);
@@ -291,45 +312,66 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const live = options.rebuild ? null : current;
       const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
       const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)` : null;
-      // Ids of this date already live: a semi-join whose build side is this batch's ids, not the partition's.
-      await engine.run(
-        `CREATE OR REPLACE TABLE live_hit AS ${
-          liveSql
-            ? `SELECT record_id FROM ${liveSql} WHERE record_id IN (SELECT record_id FROM staged WHERE _dt = CAST($dt AS DATE))`
-            : `SELECT CAST(NULL AS VARCHAR) AS record_id WHERE false`
-        }`,
-        liveSql ? { dt } : undefined,
-      );
-      const fresh = `SELECT * EXCLUDE (_dt, _key, _row, _arrival) FROM staged s
-        WHERE _dt = CAST($dt AS DATE)
-          AND NOT EXISTS (SELECT 1 FROM drop_rows d WHERE d._key = s._key AND d._row = s._row)
-          AND record_id NOT IN (SELECT record_id FROM live_hit)`;
-      const newRows = (await engine.query(`SELECT count(*) AS n FROM (${fresh})`, { dt })).rows[0]!.n as number;
+      const buckets = stagedBuckets(dt);
+      // Slices: runs of consecutive buckets (new and live) holding about `sliceRows` rows each.
+      const counts = new Map<number, number>();
+      for (const r of (await engine.query(`SELECT b, n FROM st WHERE dt = $dt`, { dt })).rows) counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
+      if (liveSql) {
+        for (const r of (await engine.query(`SELECT epoch_ms(event_time) // ${BUCKET_MS} AS b, count(*) AS n FROM ${liveSql} GROUP BY ALL`)).rows) {
+          counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
+        }
+      }
+      const sliceRows = Math.max(50_000, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 1024));
+      const slices: { first: number; last: number }[] = [];
+      let acc = 0;
+      for (const b of [...counts.keys()].sort((x, y) => x - y)) {
+        const n = counts.get(b)!;
+        const cur = slices[slices.length - 1];
+        if (cur && acc + n <= sliceRows) {
+          cur.last = b;
+          acc += n;
+        } else {
+          slices.push({ first: b, last: b });
+          acc = n;
+        }
+      }
+      const sliceSql = (i: number) => {
+        const sl = slices[i]!;
+        const lo = i === 0 ? 'true' : `event_time >= make_timestamp(${sl.first * BUCKET_MS * 1000})`;
+        const hi = i === slices.length - 1 ? 'true' : `event_time < make_timestamp(${(sl.last + 1) * BUCKET_MS * 1000})`;
+        const files: string[] = [];
+        for (let b = sl.first; b <= sl.last; b++) files.push(...(buckets.get(b) ?? []));
+        const liveSlice = liveSql ? `SELECT * FROM ${liveSql} WHERE ${lo} AND ${hi}` : null;
+        const newSql = files.length ? `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)` : null;
+        const notLive = liveSlice ? `WHERE record_id NOT IN (SELECT record_id FROM (${liveSlice}))` : '';
+        return { liveSlice, newSql, notLive };
+      };
+      // New distinct ids per slice, counted apart from the merge so verification is independent.
+      let newRows = 0;
+      for (let i = 0; i < slices.length; i++) {
+        const { newSql, notLive } = sliceSql(i);
+        if (newSql) newRows += Number((await engine.query(`SELECT count(DISTINCT record_id) AS n FROM ${newSql} ${notLive}`)).rows[0]!.n);
+      }
       mark('dedupe');
       const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: current?.rows ?? 0, generation: current?.generation ?? null, files: 0, bytes: 0 };
       if (newRows === 0) return base; // everything was already live: nothing to rewrite
 
-      // The new generation is built sorted, one time slice at a time, so a sort never holds more
-      // than a slice (sized from the memory limit) whatever the partition's size; the slices are
-      // appended in order to a table that is then written out as it is.
-      const merged = liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ${fresh}` : fresh;
-      await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${merged}) WHERE false`, { dt });
+      // The new generation is built sorted, slice by slice, appended in order to a table that is
+      // then written out as it is. Live-only slices are already sorted and are copied as they are.
+      const allNew = [...buckets.values()].flat();
+      const newSchema = `SELECT * EXCLUDE (_key, _row, _arrival) FROM read_parquet([${allNew.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)`;
+      await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ` : ''}${newSchema}) WHERE false`);
+      for (let i = 0; i < slices.length; i++) {
+        const { liveSlice, newSql, notLive } = sliceSql(i);
+        if (!newSql) {
+          await engine.run(`INSERT INTO gen BY NAME ${liveSlice}`);
+          continue;
+        }
+        const fresh = `SELECT * EXCLUDE (_key, _row, _arrival) FROM ${newSql} ${notLive} QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) = 1`;
+        const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
+        await engine.run(`INSERT INTO gen BY NAME SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id`);
+      }
       const total = (live?.rows ?? 0) + newRows;
-      const sliceRows = Math.max(50_000, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 1024));
-      const slices = Math.ceil(total / sliceRows);
-      const bounds: (number | null)[] = [null];
-      if (slices > 1) {
-        const qs = Array.from({ length: slices - 1 }, (_, i) => (i + 1) / slices);
-        const cut = await engine.query(`SELECT list_transform(quantile_disc(event_time, [${qs.join(', ')}]), x -> epoch_ms(x)) AS ts FROM (${merged})`, { dt });
-        for (const t of cut.rows[0]!.ts as number[]) bounds.push(t);
-      }
-      bounds.push(null);
-      for (let i = 0; i + 1 < bounds.length; i++) {
-        const lo = bounds[i] === null ? 'true' : `event_time >= epoch_ms(${bounds[i]})`;
-        const hi = bounds[i + 1] === null ? 'true' : `event_time < epoch_ms(${bounds[i + 1]})`;
-        if (lo !== 'true' && hi !== 'true' && bounds[i] === bounds[i + 1]) continue;
-        await engine.run(`INSERT INTO gen SELECT * FROM (${merged}) WHERE ${lo} AND ${hi} ORDER BY event_time, ${USER_KEY_SQL}, record_id`, { dt });
-      }
       mark('sort');
       const out = path.join(work, `gen-${dt}`);
       await engine.run(
