@@ -367,7 +367,14 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
           await engine.run(`INSERT INTO gen BY NAME ${liveSlice}`);
           continue;
         }
-        const fresh = `SELECT * EXCLUDE (_key, _row, _arrival) FROM ${newSql} ${notLive} QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) = 1`;
+        // Copies of a record are identical rows: rank only the duplicated ids, on three narrow
+        // columns, and leave out all but the first copy (the full rows go through one sort only).
+        await engine.run(`CREATE OR REPLACE TABLE dup AS SELECT _key, _row FROM (
+            SELECT _key, _row, row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) AS rn FROM ${newSql}
+            WHERE record_id IN (SELECT record_id FROM ${newSql} GROUP BY record_id HAVING count(*) > 1))
+          WHERE rn > 1`);
+        const fresh = `SELECT * EXCLUDE (_key, _row, _arrival) FROM ${newSql} n ${notLive ? `${notLive} AND` : 'WHERE'}
+          NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)`;
         const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
         await engine.run(`INSERT INTO gen BY NAME SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id`);
       }
