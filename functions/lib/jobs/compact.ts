@@ -220,6 +220,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const stagedDir = path.join(work, 'staged');
     // Staging order does not matter (slices are sorted later), and not keeping it saves memory.
     await engine.run('SET preserve_insertion_order = false');
+    // A partitioned write buffers rows per open partition outside the memory limit (524,288 rows
+    // each by default): flush a day's ~96 buckets often enough that together they stay within it.
+    const flushRows = Math.max(2_048, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 4 / (96 * 1024)));
+    await engine.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
     if (good.length) {
       const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
       await engine.run(
