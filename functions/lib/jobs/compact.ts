@@ -196,11 +196,15 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       ...known.map((c) => (present.has(c.name) ? `CAST(r.${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${sqlIdent(c.name)}`),
       ...extras.map((n) => `r.${sqlIdent(n)}`),
     ].join(', ');
-    await engine.run('CREATE TABLE src (path VARCHAR, key VARCHAR, arrival_date DATE)');
+    // One row per raw object; staged rows carry its small integer id, not its key.
+    await engine.run('CREATE TABLE src (path VARCHAR, id INTEGER, key VARCHAR, arrival_date DATE)');
     for (let i = 0; i < good.length; i += 500) {
       const chunk = good.slice(i, i + 500);
-      await engine.run(`INSERT INTO src VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
+      await engine.run(`INSERT INTO src VALUES ${chunk.map((g, j) => `(${sqlString(g.file)}, ${i + j}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
     }
+    // The raw rows must never become a join's build side (that would hold the whole batch in a
+    // hash table): with join reordering off, the small `src` table written on the right is built.
+    await engine.run(`SET disabled_optimizers = 'join_order'`);
     const rawSql = () =>
       `read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
     if (good.length) {
@@ -228,21 +232,22 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
       await engine.run(
         `COPY (SELECT ${selectList}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
-                 s.key AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
+                 s.id AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
                FROM ${rawSql()})
          TO ${sqlString(stagedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (_dt, _b))`,
         tz === 'UTC' ? undefined : { tz },
       );
     }
     await engine.run('SET preserve_insertion_order = true');
+    await engine.run('RESET disabled_optimizers');
     mark('stage');
     // Per (date, bucket, object): row counts, read from the staged files' narrow columns.
     await engine.run(
       good.length
-        ? `CREATE TABLE st AS SELECT strftime(_dt, '%Y-%m-%d') AS dt, _b AS b, _key AS key, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late
+        ? `CREATE TABLE st AS SELECT strftime(_dt, '%Y-%m-%d') AS dt, _b AS b, _key AS id, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late
            FROM read_parquet(${sqlString(path.join(stagedDir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'_dt': DATE, '_b': BIGINT})
            GROUP BY ALL`
-        : `CREATE TABLE st (dt VARCHAR, b BIGINT, key VARCHAR, n BIGINT, late BIGINT)`,
+        : `CREATE TABLE st (dt VARCHAR, b BIGINT, id INTEGER, n BIGINT, late BIGINT)`,
     );
     const byDt = (await engine.query(`SELECT dt, sum(n) AS n, sum(late) AS late FROM st GROUP BY ALL ORDER BY dt`)).rows.map((r) => ({
       dt: r.dt as string,
@@ -287,7 +292,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
 
     // 5. Objects whose every date is committed are finished.
     if (!options.rebuild) {
-      const objectDts = (await engine.query(`SELECT src.key AS key, list(DISTINCT st.dt) FILTER (st.dt IS NOT NULL) AS dts FROM src LEFT JOIN st ON st.key = src.key GROUP BY src.key`)).rows;
+      const objectDts = (await engine.query(`SELECT src.key AS key, list(DISTINCT st.dt) FILTER (st.dt IS NOT NULL) AS dts FROM src LEFT JOIN st ON st.id = src.id GROUP BY src.key`)).rows;
       for (const r of objectDts) if ((r.dts as string[] | null ?? []).every((d) => committed.has(d))) newlyFinished.push(r.key as string);
       const hourOf = (key: string) => arrivalHourOf(key) ?? candidates.find((o) => o.key === key)!.lastModified.getTime();
       const done = new Set(newlyFinished);
