@@ -168,13 +168,13 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // 2. Bring each to a local file and validate it.
     const files = await materialize(candidates.map((o) => o.key), 'raw');
     const arrivalOf = (o: ObjectInfo) => arrivalHourOf(o.key) ?? o.lastModified.getTime();
-    const good: { key: string; file: string; arrivalDate: string; columns: { name: string; type: string }[] }[] = [];
+    const good: { key: string; file: string; size: number; arrivalDate: string; columns: { name: string; type: string }[] }[] = [];
     const newlyFinished: string[] = [];
     for (const o of candidates) {
       const file = files.get(o.key)!;
       const verdict = await validateRawFile(engine, file, CURATED_EVENTS);
       if (verdict.ok) {
-        good.push({ key: o.key, file, arrivalDate: dateIn(tz, arrivalOf(o)), columns: verdict.columns });
+        good.push({ key: o.key, file, size: o.size, arrivalDate: dateIn(tz, arrivalOf(o)), columns: verdict.columns });
       } else {
         await quarantine(o, file, verdict.reason);
         newlyFinished.push(o.key);
@@ -192,10 +192,12 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const known = duckdbColumns(CURATED_EVENTS);
     const knownNames = new Set(known.map((c) => c.name));
     const extras = [...present.keys()].filter((n) => !knownNames.has(n));
-    const selectList = [
-      ...known.map((c) => (present.has(c.name) ? `CAST(r.${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${sqlIdent(c.name)}`),
-      ...extras.map((n) => `r.${sqlIdent(n)}`),
-    ].join(', ');
+    /** The staged columns for a batch of files: every column any file has, null where this batch lacks it. */
+    const selectList = (batch: typeof good) => {
+      const here = new Set(batch.flatMap((g) => g.columns.map((c) => c.name)));
+      const col = (name: string, type: string) => (here.has(name) ? `CAST(r.${sqlIdent(name)} AS ${type})` : `CAST(NULL AS ${type})`) + ` AS ${sqlIdent(name)}`;
+      return [...known.map((c) => col(c.name, c.type)), ...extras.map((n) => col(n, present.get(n)!))].join(', ');
+    };
     // One row per raw object; staged rows carry its small integer id, not its key.
     await engine.run('CREATE TABLE src (path VARCHAR, id INTEGER, key VARCHAR, arrival_date DATE)');
     for (let i = 0; i < good.length; i += 500) {
@@ -205,8 +207,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // The raw rows must never become a join's build side (that would hold the whole batch in a
     // hash table): with join reordering off, the small `src` table written on the right is built.
     await engine.run(`SET disabled_optimizers = 'join_order'`);
-    const rawSql = () =>
-      `read_parquet([${good.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
+    const rawSql = (batch: typeof good = good) =>
+      `read_parquet([${batch.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
     if (good.length) {
       // Objects with rows no partition can hold (no event time or id) are quarantined whole.
       const incomplete = (
@@ -228,13 +230,22 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // each by default): flush a day's ~96 buckets often enough that together they stay within it.
     const flushRows = Math.max(2_048, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 4 / (96 * 1024)));
     await engine.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
-    if (good.length) {
-      const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
+    // In batches of raw bytes (a quarter of the memory budget), each appending to the same
+    // partitioned layout: one write over thousands of files at once holds far more than its limit.
+    const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
+    const batchBytes = (config.compaction.memoryLimitMiB * 1024 * 1024) / 4;
+    for (let i = 0; i < good.length; ) {
+      const batch: typeof good = [];
+      let bytes = 0;
+      while (i < good.length && (batch.length === 0 || bytes + good[i]!.size <= batchBytes)) {
+        bytes += good[i]!.size;
+        batch.push(good[i++]!);
+      }
       await engine.run(
-        `COPY (SELECT ${selectList}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
+        `COPY (SELECT ${selectList(batch)}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
                  s.id AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
-               FROM ${rawSql()})
-         TO ${sqlString(stagedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (_dt, _b))`,
+               FROM ${rawSql(batch)})
+         TO ${sqlString(stagedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (_dt, _b), APPEND)`,
         tz === 'UTC' ? undefined : { tz },
       );
     }
