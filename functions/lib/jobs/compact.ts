@@ -230,6 +230,9 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // each by default): flush a day's ~96 buckets often enough that together they stay within it.
     const flushRows = Math.max(2_048, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 4 / (96 * 1024)));
     await engine.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
+    // Each open partition file holds a Parquet writer with buffers for every column; a day has ~96
+    // buckets, so keep only a few open at once (more, smaller staging files; no more memory).
+    await engine.run('SET partitioned_write_max_open_files = 4');
     // In batches of raw bytes (a quarter of the memory budget), each appending to the same
     // partitioned layout: one write over thousands of files at once holds far more than its limit.
     const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
