@@ -209,11 +209,25 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     await engine.run(`SET disabled_optimizers = 'join_order'`);
     const rawSql = (batch: typeof good = good) =>
       `read_parquet([${batch.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
+    // Raw files are read in batches of bytes (a quarter of the memory budget): one read over
+    // thousands of files at once keeps every file's metadata and buffers, far beyond the limit.
+    const batchBytes = (config.compaction.memoryLimitMiB * 1024 * 1024) / 4;
+    const batchesOf = (list: typeof good) => {
+      const out: (typeof good)[] = [];
+      for (const g of list) {
+        const last = out[out.length - 1];
+        if (last && last.reduce((n, x) => n + x.size, 0) + g.size <= batchBytes) last.push(g);
+        else out.push([g]);
+      }
+      return out;
+    };
     if (good.length) {
       // Objects with rows no partition can hold (no event time or id) are quarantined whole.
-      const incomplete = (
-        await engine.query(`SELECT s.key AS key, count(*) AS n FROM ${rawSql()} WHERE r.event_time IS NULL OR r.record_id IS NULL OR r.signal IS NULL OR r.name IS NULL GROUP BY ALL`)
-      ).rows;
+      const incomplete: Record<string, unknown>[] = [];
+      for (const batch of batchesOf(good)) {
+        const q = `SELECT s.key AS key, count(*) AS n FROM ${rawSql(batch)} WHERE r.event_time IS NULL OR r.record_id IS NULL OR r.signal IS NULL OR r.name IS NULL GROUP BY ALL`;
+        incomplete.push(...(await engine.query(q)).rows);
+      }
       for (const r of incomplete) {
         const i = good.findIndex((x) => x.key === r.key);
         await quarantine(candidates.find((o) => o.key === r.key)!, good[i]!.file, `${r.n} row(s) without event_time, record_id, signal or name`);
@@ -233,17 +247,9 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // Each open partition file holds a Parquet writer with buffers for every column; a day has ~96
     // buckets, so keep only a few open at once (more, smaller staging files; no more memory).
     await engine.run('SET partitioned_write_max_open_files = 4');
-    // In batches of raw bytes (a quarter of the memory budget), each appending to the same
-    // partitioned layout: one write over thousands of files at once holds far more than its limit.
+    // Batch by batch, each appending to the same partitioned layout.
     const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
-    const batchBytes = (config.compaction.memoryLimitMiB * 1024 * 1024) / 4;
-    for (let i = 0; i < good.length; ) {
-      const batch: typeof good = [];
-      let bytes = 0;
-      while (i < good.length && (batch.length === 0 || bytes + good[i]!.size <= batchBytes)) {
-        bytes += good[i]!.size;
-        batch.push(good[i++]!);
-      }
+    for (const batch of batchesOf(good)) {
       await engine.run(
         `COPY (SELECT ${selectList(batch)}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
                  s.id AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
