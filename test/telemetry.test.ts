@@ -6,6 +6,7 @@ import { decodePayload, UNKNOWN_SIGNAL } from '../functions/lib/telemetry/decode
 import { flattenEmf } from '../functions/lib/telemetry/emf';
 import { canonicalIdentity, recordId } from '../functions/lib/telemetry/record-id';
 import { RAW_RECORD, type RawRecord } from '../schemas/raw-record';
+import { cloudWatchPayload } from './helpers/cloudwatch';
 
 const FIX = new URL('../fixtures/otlp/', import.meta.url);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(name, FIX)));
@@ -313,17 +314,7 @@ describe('CloudWatch Logs subscription payloads', () => {
     resource: { 'service.name': 'claude-code', department: 'eng' },
   };
   const cwLogNoTs = { body: 'claude_code.user_prompt', attributes: { 'event.name': 'user_prompt', prompt_length: 5 }, resource: {} };
-  const payload = (events: unknown[], messageType = 'DATA_MESSAGE') =>
-    gzipSync(
-      JSON.stringify({
-        messageType,
-        owner: '123456789012',
-        logGroup: '/aws/claude-code/metrics',
-        logStream: 'otel-stream',
-        subscriptionFilters: ['cclake'],
-        logEvents: events.map((m, i) => ({ id: String(31953106606966983378809025079804211143289615424298221568n + BigInt(i)), timestamp: 1773151399000 + i, message: typeof m === 'string' ? m : JSON.stringify(m) })),
-      }),
-    );
+  const payload = (events: unknown[], messageType = 'DATA_MESSAGE') => cloudWatchPayload(events, messageType, 1773151399000);
 
   it('decodes EMF and awscloudwatchlogs log-record messages', () => {
     const r = decodePayload(payload([emf, cwLog, cwLogNoTs]));

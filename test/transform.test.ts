@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { decodePayload } from '../functions/lib/telemetry/decode';
 import { fromFirehoseJson, LAMBDA_RESPONSE_LIMIT, SIZE_LIMIT_REASON, transformBatch } from '../functions/lib/telemetry/firehose';
 import { handler } from '../functions/transform/handler';
 import { RAW_RECORD } from '../schemas/raw-record';
+import { cloudWatchPayload } from './helpers/cloudwatch';
 
 const FIX = new URL('../fixtures/otlp/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIX));
@@ -20,17 +20,7 @@ function event(datas: (Uint8Array | string)[]): FirehoseTransformationEvent {
   };
 }
 
-const cwPayload = (messages: unknown[], messageType = 'DATA_MESSAGE') =>
-  gzipSync(
-    JSON.stringify({
-      messageType,
-      owner: '123456789012',
-      logGroup: '/aws/claude-code/metrics',
-      logStream: 'otel-stream',
-      subscriptionFilters: ['cclake'],
-      logEvents: messages.map((m, i) => ({ id: String(1000 + i), timestamp: 1773151440000 + i, message: JSON.stringify(m) })),
-    }),
-  );
+const cwPayload = (messages: unknown[], messageType = 'DATA_MESSAGE') => cloudWatchPayload(messages, messageType);
 
 const emf = (i: number, pad = '') => ({
   OTelLib: 'com.anthropic.claude_code',
