@@ -128,7 +128,6 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   let dir = '';
   let template: Template;
   let fn: Resource & { Properties: JsonObject };
-  let fnLogicalId = '';
   let compactFn: Resource & { Properties: JsonObject };
   let packageMs = 0;
 
@@ -146,7 +145,6 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const fns = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     const found = fns.find(([, r]) => r.Properties?.FunctionName === FUNCTION_NAME);
     if (!found) throw new Error(`no ${FUNCTION_NAME} in ${fns.map(([id]) => id).join(', ')}`);
-    [fnLogicalId] = found;
     fn = found[1] as Resource & { Properties: JsonObject };
     const compact = fns.find(([, r]) => r.Properties?.FunctionName === COMPACT_NAME);
     if (!compact) throw new Error(`no ${COMPACT_NAME} in ${fns.map(([id]) => id).join(', ')}`);

@@ -55,7 +55,7 @@ interface SessionCtx {
   seq: number;
 }
 
-function identityRecord(dev: Developer, day: string, sessionId: string, project: string): RawRecord {
+function identityRecord(dev: Developer, sessionId: string, project: string): RawRecord {
   const r = emptyRawRecord();
   r.user_id = dev.userId;
   r.user_email = dev.email;
@@ -201,7 +201,7 @@ export function developerDay(seed: string | number, dev: Developer, day: string,
     if (start > dayStart + 23 * HOUR) start -= 2 * HOUR;
     const sessionId = rng.uuid();
     const project = rng.pick(team.repos);
-    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, day, sessionId, project), out, seq: 1 };
+    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, sessionId, project), out, seq: 1 };
     simulateSession(ctx, start, dayStart + 24 * HOUR - 1, options.metricsOnlyShare ?? 0.03);
   }
   return out;
