@@ -5,9 +5,11 @@ import { compact } from '../functions/lib/jobs/compact';
 import { LocalObjectStore } from '../functions/lib/store/local';
 
 const lake = process.argv[2]!;
+/** Optional second argument: DuckDB memory limit in MiB (default: the config default). */
+const memoryLimitMiB = process.argv[3] ? Number(process.argv[3]) : undefined;
 const store = new LocalObjectStore(lake);
 const t = performance.now();
-const summary = await compact(store, catalogFor(store), parseConfig({}));
+const summary = await compact(store, catalogFor(store), parseConfig(memoryLimitMiB ? { compaction: { memoryLimitMiB } } : {}));
 const seconds = (performance.now() - t) / 1000;
 // maxRSS is in KiB on Linux.
 console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, phasesMs: summary.phasesMs, dts: summary.dts.map((d) => ({ files: d.files })) } }));
