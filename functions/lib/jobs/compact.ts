@@ -60,6 +60,8 @@ export interface DtResult {
   liveRowsBefore: number;
   rowsOut: number;
   generation: number | null;
+  /** Lake prefix of the generation live after this run (null: the date has no partition yet). */
+  location: string | null;
   files: number;
   bytes: number;
 }
@@ -214,10 +216,16 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const batchBytes = (config.compaction.memoryLimitMiB * 1024 * 1024) / 4;
     const batchesOf = (list: typeof good) => {
       const out: (typeof good)[] = [];
+      let bytes = 0;
       for (const g of list) {
         const last = out[out.length - 1];
-        if (last && last.reduce((n, x) => n + x.size, 0) + g.size <= batchBytes) last.push(g);
-        else out.push([g]);
+        if (last && bytes + g.size <= batchBytes) {
+          last.push(g);
+          bytes += g.size;
+        } else {
+          out.push([g]);
+          bytes = g.size;
+        }
       }
       return out;
     };
@@ -287,7 +295,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     mark('dedupe');
 
     // 4. One new generation per event date.
-    const committed = new Set<string>();
+    /** Committed dates, with the location live for each after this run (null: the date has no pointer). */
+    const committed = new Map<string, string | null>();
     let slowestDtMs = 0;
     for (const { dt, rows, late } of byDt) {
       if (options.dt && dt !== options.dt) {
@@ -306,7 +315,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       summary.rowsOut += result.newRows;
       summary.lateRows += result.lateRows;
       summary.duplicatesDropped += result.rowsIn - result.newRows;
-      committed.add(dt);
+      committed.set(dt, result.location);
       slowestDtMs = Math.max(slowestDtMs, performance.now() - dtStarted);
     }
 
@@ -328,7 +337,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
 
     // 6. Retired generations past their grace period, and orphans of crashed runs.
     mark('other');
-    await collectGarbage(state, [...committed]);
+    await collectGarbage(state, committed);
     mark('gc');
     await lock.assertHeld();
     state.updatedAt = new Date(now).toISOString();
@@ -382,7 +391,18 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         if (newSql) newRows += Number((await engine.query(`SELECT count(DISTINCT record_id) AS n FROM ${newSql} ${notLive}`)).rows[0]!.n);
       }
       mark('dedupe');
-      const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: current?.rows ?? 0, generation: current?.generation ?? null, files: 0, bytes: 0 };
+      const base: DtResult = {
+        dt,
+        rowsIn,
+        newRows,
+        lateRows,
+        liveRowsBefore: live?.rows ?? 0,
+        rowsOut: current?.rows ?? 0,
+        generation: current?.generation ?? null,
+        location: current?.location ?? null,
+        files: 0,
+        bytes: 0,
+      };
       if (newRows === 0) return base; // everything was already live: nothing to rewrite
 
       // The new generation is built sorted, slice by slice, appended in order to a table that is
@@ -440,7 +460,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       await catalog.putPartition({ table: CURATED_EVENTS.name, dt, location, generation, files, rows: total, committedAt: new Date().toISOString(), runId });
       mark('verify+commit');
       if (current && current.location !== location) state.retired.push({ table: CURATED_EVENTS.name, dt, location: current.location, retiredAt: new Date().toISOString() });
-      return { ...base, rowsOut: total, generation, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
+      return { ...base, rowsOut: total, generation, location, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
     }
   }
 
@@ -475,7 +495,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     summary.quarantined.push({ key: o.key, reason });
   }
 
-  async function collectGarbage(state: CompactionState, touchedDts: string[]): Promise<void> {
+  async function collectGarbage(state: CompactionState, committed: Map<string, string | null>): Promise<void> {
     const graceMs = config.retention.generationGraceMinutes * 60_000;
     const keep: CompactionState['retired'] = [];
     for (const r of state.retired) {
@@ -489,8 +509,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     state.retired = keep;
     // A crashed run may have written a generation it never committed: delete it once it is older
     // than the grace period (a generation that young might belong to a run still writing it).
-    for (const dt of touchedDts) {
-      const live = await catalog.getPartition(CURATED_EVENTS.name, dt);
+    for (const [dt, location] of committed) {
       const waiting = new Set(state.retired.filter((r) => r.dt === dt).map((r) => r.location));
       const gens = new Map<string, number>();
       for (const o of await listAll(store, `${CURATED_EVENTS_PREFIX}dt=${dt}/`)) {
@@ -498,7 +517,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         gens.set(loc, Math.max(gens.get(loc) ?? 0, o.lastModified.getTime()));
       }
       for (const [loc, newest] of gens) {
-        if (loc === live?.location || waiting.has(loc) || newest + graceMs > now) continue;
+        if (loc === location || waiting.has(loc) || newest + graceMs > now) continue;
         await deletePrefix(loc);
         summary.generationsDeleted++;
       }

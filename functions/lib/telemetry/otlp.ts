@@ -142,35 +142,49 @@ type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
 
+/**
+ * Visits every scope of every resource of an OTLP request (`resourceLogs`/`resourceMetrics`),
+ * with the resource's attributes and the scope's path for error messages. `legacyScopes` is the
+ * pre-1.0 name of the scope list (`instrumentationLibraryLogs`, `instrumentationLibraryMetrics`).
+ */
+function forEachScope(
+  resources: unknown,
+  resourcesField: string,
+  scopesField: string,
+  legacyScopesField: string,
+  at: string,
+  visit: (resource: ReturnType<typeof attrsFromAny>, scope: Obj, container: string) => void,
+): void {
+  arr(resources).forEach((r, i) => {
+    if (!isObj(r)) return;
+    const resource = attrsFromAny(isObj(r.resource) ? r.resource.attributes : undefined);
+    const field = r[scopesField] !== undefined ? scopesField : legacyScopesField;
+    arr(r[field]).forEach((scope, j) => {
+      if (isObj(scope)) visit(resource, scope, `${at}${resourcesField}[${i}].${field}[${j}]`);
+    });
+  });
+}
+
 export function flattenLogsRequest(req: Obj, opts: FlattenOptions = {}, at = ''): FlattenResult {
   const out = emptyResult();
-  arr(req.resourceLogs).forEach((rl, i) => {
-    if (!isObj(rl)) return;
-    const resource = attrsFromAny(isObj(rl.resource) ? rl.resource.attributes : undefined);
-    // `instrumentationLibraryLogs` is the pre-1.0 name of `scopeLogs`.
-    const scopes = rl.scopeLogs !== undefined ? rl.scopeLogs : rl.instrumentationLibraryLogs;
-    const scopeField = rl.scopeLogs !== undefined ? 'scopeLogs' : 'instrumentationLibraryLogs';
-    arr(scopes).forEach((sl, j) => {
-      if (!isObj(sl)) return;
-      const container = `${at}resourceLogs[${i}].${scopeField}[${j}]`;
-      arr(sl.logRecords).forEach((lr, k) => {
-        const where = `${container}.logRecords[${k}]`;
-        if (!isObj(lr)) {
-          out.errors.push({ where, reason: `log record ${k} in ${container} is not an object` });
-          return;
-        }
-        const attrs = mergeUnder(resource, attrsFromAny(lr.attributes));
-        const body = isObj(lr.body) ? decodeAnyValue(lr.body as AnyValue) : fromPlain(lr.body);
-        const r = logRecordToRaw(
-          { attrs, body, eventName: lr.eventName, fallbackTimes: [nanosToMs(lr.timeUnixNano), nanosToMs(lr.observedTimeUnixNano)] },
-          opts,
-        );
-        if ('reason' in r) out.errors.push({ where, reason: `log record ${k} in ${container} ${r.reason}` });
-        else {
-          out.records.push(r.record);
-          out.droppedContent += r.droppedContent;
-        }
-      });
+  forEachScope(req.resourceLogs, 'resourceLogs', 'scopeLogs', 'instrumentationLibraryLogs', at, (resource, sl, container) => {
+    arr(sl.logRecords).forEach((lr, k) => {
+      const where = `${container}.logRecords[${k}]`;
+      if (!isObj(lr)) {
+        out.errors.push({ where, reason: `log record ${k} in ${container} is not an object` });
+        return;
+      }
+      const attrs = mergeUnder(resource, attrsFromAny(lr.attributes));
+      const body = isObj(lr.body) ? decodeAnyValue(lr.body as AnyValue) : fromPlain(lr.body);
+      const r = logRecordToRaw(
+        { attrs, body, eventName: lr.eventName, fallbackTimes: [nanosToMs(lr.timeUnixNano), nanosToMs(lr.observedTimeUnixNano)] },
+        opts,
+      );
+      if ('reason' in r) out.errors.push({ where, reason: `log record ${k} in ${container} ${r.reason}` });
+      else {
+        out.records.push(r.record);
+        out.droppedContent += r.droppedContent;
+      }
     });
   });
   return out;
@@ -199,67 +213,59 @@ const UNSUPPORTED_KINDS = ['histogram', 'exponentialHistogram', 'summary'] as co
 
 export function flattenMetricsRequest(req: Obj, opts: FlattenOptions = {}, at = ''): FlattenResult {
   const out = emptyResult();
-  arr(req.resourceMetrics).forEach((rm, i) => {
-    if (!isObj(rm)) return;
-    const resource = attrsFromAny(isObj(rm.resource) ? rm.resource.attributes : undefined);
-    const scopes = rm.scopeMetrics !== undefined ? rm.scopeMetrics : rm.instrumentationLibraryMetrics;
-    const scopeField = rm.scopeMetrics !== undefined ? 'scopeMetrics' : 'instrumentationLibraryMetrics';
-    arr(scopes).forEach((sm, j) => {
-      if (!isObj(sm)) return;
-      const container = `${at}resourceMetrics[${i}].${scopeField}[${j}]`;
-      arr(sm.metrics).forEach((m, k) => {
-        const mWhere = `${container}.metrics[${k}]`;
-        if (!isObj(m) || typeof m.name !== 'string' || m.name === '') {
-          out.errors.push({ where: mWhere, reason: `metric ${k} in ${container} has no name` });
+  forEachScope(req.resourceMetrics, 'resourceMetrics', 'scopeMetrics', 'instrumentationLibraryMetrics', at, (resource, sm, container) => {
+    arr(sm.metrics).forEach((m, k) => {
+      const mWhere = `${container}.metrics[${k}]`;
+      if (!isObj(m) || typeof m.name !== 'string' || m.name === '') {
+        out.errors.push({ where: mWhere, reason: `metric ${k} in ${container} has no name` });
+        return;
+      }
+      const name = m.name;
+      let points: unknown[];
+      let temporality: 'delta' | 'cumulative' | null;
+      if (isObj(m.sum)) {
+        points = arr(m.sum.dataPoints);
+        temporality = temporalityOf(m.sum.aggregationTemporality);
+      } else if (isObj(m.gauge)) {
+        points = arr(m.gauge.dataPoints);
+        temporality = null;
+      } else {
+        const kind = UNSUPPORTED_KINDS.find((kd) => isObj(m[kd]));
+        const n = kind ? arr((m[kind] as Obj).dataPoints).length : 0;
+        out.unsupported += Math.max(n, 1);
+        return;
+      }
+      points.forEach((dp, d) => {
+        const where = `${mWhere}.dataPoints[${d}]`;
+        const what = `datapoint ${d} of ${name} in ${container}`;
+        if (!isObj(dp)) {
+          out.errors.push({ where, reason: `${what} is not an object` });
           return;
         }
-        const name = m.name;
-        let points: unknown[];
-        let temporality: 'delta' | 'cumulative' | null;
-        if (isObj(m.sum)) {
-          points = arr(m.sum.dataPoints);
-          temporality = temporalityOf(m.sum.aggregationTemporality);
-        } else if (isObj(m.gauge)) {
-          points = arr(m.gauge.dataPoints);
-          temporality = null;
-        } else {
-          const kind = UNSUPPORTED_KINDS.find((kd) => isObj(m[kd]));
-          const n = kind ? arr((m[kind] as Obj).dataPoints).length : 0;
-          out.unsupported += Math.max(n, 1);
+        const value = dp.asInt !== undefined ? numberOf(dp.asInt) : dp.asDouble !== undefined ? numberOf(dp.asDouble) : null;
+        if (value === null) {
+          // flags bit 0 = FLAG_NO_RECORDED_VALUE: an explicit gap, not an error.
+          if (typeof dp.flags === 'number' && (dp.flags & 1) === 1) {
+            out.unsupported++;
+            return;
+          }
+          const has = dp.asInt !== undefined || dp.asDouble !== undefined;
+          out.errors.push({ where, reason: `${what} ${has ? 'has a non-finite value' : 'has no value'}` });
           return;
         }
-        points.forEach((dp, d) => {
-          const where = `${mWhere}.dataPoints[${d}]`;
-          const what = `datapoint ${d} of ${name} in ${container}`;
-          if (!isObj(dp)) {
-            out.errors.push({ where, reason: `${what} is not an object` });
-            return;
-          }
-          const value = dp.asInt !== undefined ? numberOf(dp.asInt) : dp.asDouble !== undefined ? numberOf(dp.asDouble) : null;
-          if (value === null) {
-            // flags bit 0 = FLAG_NO_RECORDED_VALUE: an explicit gap, not an error.
-            if (typeof dp.flags === 'number' && (dp.flags & 1) === 1) {
-              out.unsupported++;
-              return;
-            }
-            const has = dp.asInt !== undefined || dp.asDouble !== undefined;
-            out.errors.push({ where, reason: `${what} ${has ? 'has a non-finite value' : 'has no value'}` });
-            return;
-          }
-          const eventTime = nanosToMs(dp.timeUnixNano);
-          if (eventTime === null) {
-            out.errors.push({ where, reason: `${what} has no timestamp` });
-            return;
-          }
-          const attrs = mergeUnder(resource, attrsFromAny(dp.attributes));
-          const r = buildRecord(
-            { signal: 'metric', name, eventTime, startTime: nanosToMs(dp.startTimeUnixNano), value, temporality },
-            attrs,
-            opts,
-          );
-          out.records.push(r.record);
-          out.droppedContent += r.droppedContent;
-        });
+        const eventTime = nanosToMs(dp.timeUnixNano);
+        if (eventTime === null) {
+          out.errors.push({ where, reason: `${what} has no timestamp` });
+          return;
+        }
+        const attrs = mergeUnder(resource, attrsFromAny(dp.attributes));
+        const r = buildRecord(
+          { signal: 'metric', name, eventTime, startTime: nanosToMs(dp.startTimeUnixNano), value, temporality },
+          attrs,
+          opts,
+        );
+        out.records.push(r.record);
+        out.droppedContent += r.droppedContent;
       });
     });
   });
