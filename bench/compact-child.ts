@@ -1,5 +1,5 @@
 /** Child process for the compaction bench: compacts one lake, prints timing, summary and peak RSS as JSON. */
-import { catalogFor } from '../functions/lib/catalog/from-store';
+import { catalogFromConfig } from '../functions/lib/catalog/from-config';
 import { parseConfig } from '../functions/lib/config/load';
 import { compact } from '../functions/lib/jobs/compact';
 import { LocalObjectStore } from '../functions/lib/store/local';
@@ -9,7 +9,8 @@ const lake = process.argv[2]!;
 const memoryLimitMiB = process.argv[3] ? Number(process.argv[3]) : undefined;
 const store = new LocalObjectStore(lake);
 const t = performance.now();
-const summary = await compact(store, catalogFor(store), parseConfig(memoryLimitMiB ? { compaction: { memoryLimitMiB } } : {}));
+const config = parseConfig(memoryLimitMiB ? { compaction: { memoryLimitMiB } } : {});
+const summary = await compact(store, catalogFromConfig(config, store), config);
 const seconds = (performance.now() - t) / 1000;
 // maxRSS is in KiB on Linux.
 console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, phasesMs: summary.phasesMs, dts: summary.dts.map((d) => ({ files: d.files })) } }));

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalogFor } from '../functions/lib/catalog/from-store';
+import { catalogFromConfig } from '../functions/lib/catalog/from-config';
 import { parseConfig } from '../functions/lib/config/load';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { registerLakeViews } from '../functions/lib/engine/lake-views';
@@ -112,7 +112,7 @@ export async function benchDauQuery(users = 300, days = 30): Promise<BenchResult
   const src = await cachedRawLake('month', users, days);
   const lake = freshCopy(src, 'dau');
   const store = new LocalObjectStore(lake);
-  await compact(store, catalogFor(store), config);
+  await compact(store, catalogFromConfig(config, store), config);
   const engine = await DuckDBEngine.open();
   try {
     await registerLakeViews(engine, store, config);

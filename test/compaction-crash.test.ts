@@ -16,7 +16,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CURATED_EVENTS } from '../schemas/curated-events';
-import { StoreCatalog } from '../functions/lib/catalog/store-catalog';
+import { PartitionCommits } from '../functions/lib/catalog/commits';
+import { LocalCatalog } from '../functions/lib/catalog/local';
 import { loadConfig } from '../functions/lib/config/load';
 import { registerLakeViews } from '../functions/lib/engine/lake-views';
 import { FAULT_LABELS_KEY, generate, type FaultLabels } from '../functions/lib/jobs/generate';
@@ -169,8 +170,11 @@ describe('compaction under SIGKILL', () => {
     expect(comparison.eventsMissing, summary).toEqual([]);
     expect(comparison.eventsExtra, summary).toEqual([]);
 
-    // Every pointer references files that exist and are not store temp files.
-    const pointers = await new StoreCatalog(lake).listPartitions(CURATED_EVENTS.name);
+    // Every commit references files that exist and are not store temp files, and the catalog
+    // partitions (what the `events` view reads) point at exactly the committed generations.
+    const pointers = await new PartitionCommits(lake).list(CURATED_EVENTS.name);
+    const published = await new LocalCatalog(lake, config2.aws.glueDatabase).listPartitions(CURATED_EVENTS.name);
+    expect(published.map((p) => [p.values[0], p.location])).toEqual(pointers.map((p) => [p.dt, p.location]));
     expect(pointers.length).toBeGreaterThanOrEqual(5); // 4 generated dates (+ a skewed neighbour) and the fixture's date
     for (const p of pointers) {
       for (const f of p.files) {

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/main';
-import { catalogFor } from '../functions/lib/catalog/from-store';
+import { PartitionCommits } from '../functions/lib/catalog/commits';
+import { catalogFromConfig } from '../functions/lib/catalog/from-config';
 import { parseConfig } from '../functions/lib/config/load';
 import type { Config } from '../functions/lib/config/schema';
 import { STATE_KEY, loadState } from '../functions/lib/compaction/state';
@@ -43,9 +44,9 @@ afterAll(() => tmp.cleanup());
 
 const lakeStore = () => new LocalObjectStore(tmp.make());
 const cfg = (over: Record<string, unknown> = {}): Config => parseConfig(over);
-const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) => compact(store, catalogFor(store), config, options);
+const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) => compact(store, catalogFromConfig(config, store), config, options);
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.record_id)).sort();
-const pointer = (store: LocalObjectStore, dt: string) => catalogFor(store).getPartition('events', dt);
+const pointer = (store: LocalObjectStore, dt: string) => new PartitionCommits(store).get('events_curated', dt);
 
 async function describeColumns(files: string[]): Promise<Map<string, string>> {
   const engine = await DuckDBEngine.open();
@@ -83,7 +84,7 @@ describe('event-date partitions in the reporting time zone', () => {
   const rows = [rec('2026-11-20T03:00:00Z', 'u1'), rec('2026-11-20T12:00:00Z', 'u2'), rec('2026-11-19T20:00:00Z', 'u3')];
   const byDt = async (store: LocalObjectStore) => {
     const out: Record<string, string[]> = {};
-    for (const p of await catalogFor(store).listPartitions('events')) out[p.dt] = ids(await curatedRows(store, p.dt));
+    for (const p of await new PartitionCommits(store).list('events_curated')) out[p.dt] = ids(await curatedRows(store, p.dt));
     return out;
   };
 
@@ -404,7 +405,7 @@ describe('deadline', () => {
     expect(s1.status).toBe('partial');
     expect(s1.dts).toEqual([]);
     expect(s1.deferredDts).toEqual(['2026-11-19', '2026-11-20']);
-    expect(await catalogFor(store).listPartitions('events')).toEqual([]);
+    expect(await new PartitionCommits(store).list('events_curated')).toEqual([]);
     expect(await listAll(store, 'curated/')).toEqual([]);
     const s2 = await run(store);
     expect([s2.status, s2.objectsRead, s2.rowsOut]).toEqual(['completed', 2, 3]);

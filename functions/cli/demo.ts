@@ -10,11 +10,12 @@ import { DuckDBEngine } from '../lib/engine/duckdb';
 import { registerLakeViews } from '../lib/engine/lake-views';
 import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
-import { catalogFor } from '../lib/catalog/from-store';
+import { catalogFromConfig } from '../lib/catalog/from-config';
 import { ingestFiles } from '../lib/jobs/ingest';
+import { syncPartitions } from '../lib/jobs/partitions';
 import type { LocalObjectStore } from '../lib/store/local';
 import type { Io } from './main';
-import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary } from './output';
+import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -67,8 +68,13 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   }
 
   io.out(`\n== 3. compact: raw -> curated event-date partitions (deduplicated; bad objects quarantined)`);
-  const comp = await compact(store, catalogFor(store), config);
+  const catalog = catalogFromConfig(config, store);
+  const comp = await compact(store, catalog, config);
   printCompactSummary(io, store.location, comp);
+
+  io.out(`\n== 4. partitions: the catalog (Glue's stand-in, read by the local views) in line with the lake`);
+  const parts = await syncPartitions(store, catalog, config);
+  printPartitionsSummary(io, catalog.location, parts);
 
   io.out(`\n== What is in the lake`);
   const engine = await DuckDBEngine.open();

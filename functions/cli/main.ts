@@ -6,13 +6,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary } from './output';
-import { catalogFor } from '../lib/catalog/from-store';
+import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary } from './output';
+import { catalogFromConfig } from '../lib/catalog/from-config';
 import { DuckDBEngine } from '../lib/engine/duckdb';
 import { registerLakeViews } from '../lib/engine/lake-views';
 import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
+import { syncPartitions } from '../lib/jobs/partitions';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
 import { isIsoDate } from '../lib/util/dates';
@@ -109,8 +110,27 @@ export function buildProgram(io: Io): Command {
       if (o.rebuild && !o.dt) throw new UsageError('--rebuild needs --dt YYYY-MM-DD');
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
-      const summary = await compact(store, catalogFor(store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
+      const summary = await compact(store, catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
       printCompactSummary(io, store.location, summary);
+    });
+
+  withGlobals(program.command('partitions'))
+    .description('bring the catalog (Glue, or the local catalog) in line with the lake: tables, partitions, retention')
+    .option('--dry-run', 'print the catalog requests it would send, as JSON, and change nothing')
+    .action(async (o: GlobalOpts & { dryRun?: boolean }) => {
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const catalog = catalogFromConfig(loaded.config, store);
+      const summary = await syncPartitions(store, catalog, loaded.config, { dryRun: o.dryRun });
+      if (o.dryRun) {
+        io.out(JSON.stringify(summary.requests.length ? summary.requests : { nothingToDo: true, catalog: catalog.location }, null, 2));
+        for (const w of summary.warnings) io.err(`warning: ${w}`);
+        return;
+      }
+      printPartitionsSummary(io, catalog.location, summary);
+      if (summary.failures.length) {
+        throw new JobError(`${summary.failures.length} catalog entr${summary.failures.length === 1 ? 'y' : 'ies'} failed (listed above); run again to retry`);
+      }
     });
 
   withGlobals(program.command('query'))

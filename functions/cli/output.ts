@@ -3,6 +3,7 @@ import type { QueryResult } from '../lib/engine/duckdb';
 import type { CompactSummary } from '../lib/jobs/compact';
 import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
+import type { PartitionsSummary } from '../lib/jobs/partitions';
 import type { Io } from './main';
 
 function csvCell(v: unknown): string {
@@ -74,6 +75,23 @@ export function printCompactSummary(io: Io, location: string, s: CompactSummary)
         : `  dt=${d.dt}: generation ${d.generation}, ${n(d.rowsOut)} rows (${n(d.newRows)} new, ${n(d.lateRows)} late) in ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB`,
     );
   }
+  if (s.catalogPublished) io.out(`  catalog: ${s.catalogPublished} partition(s) point at the committed generations`);
+  for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
   for (const q of s.quarantined) io.err(`quarantined: ${q.key}: ${q.reason}`);
   if (s.deferredDts.length) io.out(`  deferred: ${s.deferredDts.join(', ')}`);
+}
+
+export function printPartitionsSummary(io: Io, location: string, s: PartitionsSummary): void {
+  if (s.status === 'locked') {
+    io.out(`partitions skipped: a compaction or partitions run holds the lake lock (${s.lockedBy})`);
+    return;
+  }
+  const changed = s.requests.length;
+  io.out(`catalog ${location}: ${changed ? `${changed} request(s) sent` : 'already in line with the lake, nothing to do'}; ${s.objectsDeleted} object(s) past retention deleted; ${(s.durationMs / 1000).toFixed(1)} s`);
+  for (const t of s.tables) {
+    const table = t.tableAction === 'unchanged' ? 'table unchanged' : t.tableAction === 'create' ? 'table created' : `table updated${t.addedColumns.length ? ` (added ${t.addedColumns.join(', ')})` : ''}`;
+    io.out(`  ${t.table}: ${table}; partitions ${t.created} created, ${t.updated} moved, ${t.deleted} dropped, ${t.unchanged} unchanged`);
+  }
+  for (const w of s.warnings) io.err(`warning: ${w}`);
+  for (const f of s.failures) io.err(`failed: ${f.table} (${f.values.join('/')}): ${f.code}: ${f.message}`);
 }

@@ -5,7 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { catalogFor } from '../lib/catalog/from-store';
+import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { compact, type CompactSummary } from '../lib/jobs/compact';
 import { storeFromConfig } from '../lib/store/from-config';
@@ -25,7 +25,7 @@ export const handler = async (event: CompactEvent | undefined, context: Pick<Con
   if (dt !== undefined && !isIsoDate(dt)) throw new Error(`event.dt must be a date YYYY-MM-DD, got ${JSON.stringify(dt)}`);
   const config = configFromEnv();
   const store = storeFromConfig(config);
-  const summary = await compact(store, catalogFor(store), config, {
+  const summary = await compact(store, catalogFromConfig(config, store), config, {
     dt,
     rebuild: event?.rebuild === true,
     deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,

@@ -12,7 +12,7 @@ import type { TableDef } from '../../schemas/columns';
 import { duckdbColumns } from '../../schemas/columns';
 import { CURATED_EVENTS } from '../../schemas/curated-events';
 import { emptyRawRecord, RAW_RECORD, type RawRecord } from '../../schemas/raw-record';
-import { StoreCatalog } from '../../functions/lib/catalog/store-catalog';
+import { PartitionCommits } from '../../functions/lib/catalog/commits';
 import { DuckDBEngine, sqlIdent, sqlString } from '../../functions/lib/engine/duckdb';
 import { writeRows } from '../../functions/lib/parquet/io';
 import { rawObjectKey } from '../../functions/lib/raw/keys';
@@ -79,9 +79,9 @@ export const WRONG_SCHEMA_TABLE = variant((cols) => cols.map((c) => (c.name === 
 
 export const fileOf = (store: LocalObjectStore, key: string) => path.join(store.root, ...key.split('/'));
 
-/** Live curated files of every partition (or one), as the catalog points at them. */
+/** Live curated files of every partition (or one), as the partition commits name them. */
 export async function liveFiles(store: LocalObjectStore, dt?: string): Promise<string[]> {
-  const pointers = await new StoreCatalog(store).listPartitions(CURATED_EVENTS.name);
+  const pointers = await new PartitionCommits(store).list(CURATED_EVENTS.name);
   return pointers.filter((p) => !dt || p.dt === dt).flatMap((p) => p.files.map((f) => fileOf(store, f.key)));
 }
 

@@ -1,7 +1,9 @@
 /**
- * The analyst views DuckDB serves over a local lake: `events` (the curated partitions the catalog
- * points at, plus `dt` and `user_key`), `events_raw` (the raw zone, typed by the raw record schema,
- * for looking at what arrived) and `org_directory`. Later stages add the contract views.
+ * The analyst views DuckDB serves over a local lake: `events` (the curated partitions the local
+ * catalog lists, read the way Athena reads Glue's: every file under each partition's location
+ * except `_` and `.` names, plus `dt` and `user_key`), `events_raw` (every raw object, typed by the
+ * raw record schema, for looking at what arrived, including hours not registered yet) and
+ * `org_directory`. Later stages add the contract views.
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +11,8 @@ import { duckdbColumns } from '../../../schemas/columns';
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
-import { StoreCatalog } from '../catalog/store-catalog';
+import { LocalCatalog } from '../catalog/local';
+import { curatedEventsTable } from '../catalog/tables';
 import type { Config } from '../config/schema';
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
@@ -37,6 +40,19 @@ function typedRawColumns(): string {
     .join(', ');
 }
 
+/** The data files of every partition of a catalog table, as Athena would read them (none when the table is absent). */
+export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStore, table: string): Promise<string[]> {
+  if (!(await catalog.getTable(table))) return [];
+  const out: string[] = [];
+  for (const p of await catalog.listPartitions(table)) {
+    for (const o of await listAll(store, p.location)) {
+      // Athena reads a location recursively and skips files and folders named `_...` or `.…`.
+      if (!o.key.slice(p.location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) out.push(o.key);
+    }
+  }
+  return out;
+}
+
 export async function registerLakeViews(engine: DuckDBEngine, store: LocalObjectStore, config: Config): Promise<ViewSetup> {
   const setup: ViewSetup = { views: [], skippedRawObjects: [] };
   const files: string[] = [];
@@ -55,9 +71,11 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');
 
-  // `events`: the live generation of every curated partition, exactly what the catalog points at.
-  const pointers = await new StoreCatalog(store).listPartitions(CURATED_EVENTS.name);
-  const curatedFiles = pointers.flatMap((p) => p.files.map((f) => path.join(store.root, ...f.key.split('/'))));
+  // `events`: every curated partition the catalog lists, at the location it names.
+  const curatedFiles: string[] = [];
+  for (const key of await catalogFiles(new LocalCatalog(store, config.aws.glueDatabase), store, curatedEventsTable().name)) {
+    curatedFiles.push(path.join(store.root, ...key.split('/')));
+  }
   const curatedColumns = duckdbColumns(CURATED_EVENTS)
     .map((c) => sqlIdent(c.name))
     .join(', ');

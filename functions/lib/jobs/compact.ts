@@ -10,10 +10,12 @@
  *  4. per `dt`: the rows whose record_id the live generation lacks, deduplicated, are merged with
  *     the live generation into a new generation (zstd, sorted by event time then user), written
  *     beside the live one, verified (row count = live + new; every footer readable), uploaded, and
- *     committed by moving the catalog pointer;
+ *     committed by writing the partition commit; then the catalog partitions (Glue, or the local
+ *     catalog) are pointed at the committed generations (the partitions stage repairs a failure);
  *  5. marks a raw object finished only when every `dt` it feeds is committed, so a crash at any
  *     point leaves work that the next run redoes without doubling anything;
- *  6. deletes generations retired longer ago than the grace period, and orphans of crashed runs.
+ *  6. deletes generations retired longer ago than the grace period, and orphans of crashed runs,
+ *     never one a catalog partition still points at.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -22,7 +24,10 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { duckdbColumns } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
-import type { CatalogPort, PartitionPointer } from '../catalog/port';
+import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
+import type { CatalogPort, PartitionSpec } from '../catalog/port';
+import { publishPartitions } from '../catalog/sync';
+import { curatedEventsTable } from '../catalog/tables';
 import { LeaseLock } from '../compaction/lock';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
 import { validateRawFile } from '../compaction/validate';
@@ -82,6 +87,10 @@ export interface CompactSummary {
   /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
   deferredDts: string[];
   generationsDeleted: number;
+  /** Catalog partitions pointed at this run's generations. */
+  catalogPublished: number;
+  /** Catalog updates that failed (the data is committed; the partitions stage repairs the catalog). */
+  catalogErrors: string[];
   /** Where the time went: list, validate, stage, dedupe, sort, write, verify+upload+commit, gc. */
   phasesMs: Record<string, number>;
   durationMs: number;
@@ -112,6 +121,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     dts: [],
     deferredDts: [],
     generationsDeleted: 0,
+    catalogPublished: 0,
+    catalogErrors: [],
     phasesMs: {},
     durationMs: 0,
   };
@@ -132,6 +143,9 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     return summary;
   }
   const lock = taken.lock;
+  const commits = new PartitionCommits(store);
+  /** Catalog partitions for the dates this run committed. */
+  const toPublish: PartitionSpec[] = [];
   const work = mkdtempSync(path.join(options.tmpDir ?? tmpdir(), 'cclake-compact-'));
   const engine = await DuckDBEngine.open({
     path: path.join(work, 'stage.duckdb'),
@@ -319,6 +333,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       slowestDtMs = Math.max(slowestDtMs, performance.now() - dtStarted);
     }
 
+    await publish();
+
     // 5. Objects whose every date is committed are finished.
     if (!options.rebuild) {
       const objectDts = (await engine.query(`SELECT src.key AS key, list(DISTINCT st.dt) FILTER (st.dt IS NOT NULL) AS dts FROM src LEFT JOIN st ON st.id = src.id GROUP BY src.key`)).rows;
@@ -346,7 +362,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     async function compactDt(dt: string, rowsIn: number, lateRows: number): Promise<DtResult> {
       // A rebuild ignores the live rows but still replaces the live generation the normal way
       // (numbered after it, retired for the grace period), so running queries keep their files.
-      const current = await catalog.getPartition(CURATED_EVENTS.name, dt);
+      const current = await commits.get(CURATED_EVENTS.name, dt);
       const live = options.rebuild ? null : current;
       const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
       const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)` : null;
@@ -403,7 +419,12 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         files: 0,
         bytes: 0,
       };
-      if (newRows === 0) return base; // everything was already live: nothing to rewrite
+      if (newRows === 0) {
+        // Everything was already live: nothing to rewrite. A run killed between its commit and its
+        // catalog update left this date's catalog partition behind; bring it up to date.
+        if (current) toPublish.push(partitionOfCommit(current));
+        return base;
+      }
 
       // The new generation is built sorted, slice by slice, appended in order to a table that is
       // then written out as it is. Live-only slices are already sorted and are copied as they are.
@@ -440,7 +461,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         .filter((f) => f.endsWith('.parquet'))
         .sort((a, b) => Number(/\d+/.exec(a)?.[0] ?? 0) - Number(/\d+/.exec(b)?.[0] ?? 0));
       const expected = total;
-      const files: PartitionPointer['files'] = [];
+      const files: PartitionCommit['files'] = [];
       const generation = (current?.generation ?? 0) + 1;
       const location = `${CURATED_EVENTS_PREFIX}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
       let counted = 0;
@@ -457,7 +478,9 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       rmSync(out, { recursive: true, force: true });
 
       await lock.assertHeld();
-      await catalog.putPartition({ table: CURATED_EVENTS.name, dt, location, generation, files, rows: total, committedAt: new Date().toISOString(), runId });
+      const commit: PartitionCommit = { table: CURATED_EVENTS.name, dt, location, generation, files, rows: total, committedAt: new Date().toISOString(), runId };
+      await commits.put(commit);
+      toPublish.push(partitionOfCommit(commit));
       mark('verify+commit');
       if (current && current.location !== location) state.retired.push({ table: CURATED_EVENTS.name, dt, location: current.location, retiredAt: new Date().toISOString() });
       return { ...base, rowsOut: total, generation, location, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
@@ -487,6 +510,17 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     return out;
   }
 
+  /** Points the catalog at the generations this run committed; a failure leaves the commits standing. */
+  async function publish(): Promise<void> {
+    try {
+      const failed = await publishPartitions(catalog, curatedEventsTable(), toPublish);
+      summary.catalogPublished = toPublish.length - failed.length;
+      summary.catalogErrors.push(...failed.map((f) => `${CURATED_EVENTS.name} dt=${f.values.join('/')}: ${f.code}: ${f.message}`));
+    } catch (err) {
+      summary.catalogErrors.push(`${catalog.location}: ${(err as Error).message}`);
+    }
+  }
+
   async function quarantine(o: ObjectInfo, file: string, reason: string): Promise<void> {
     const key = `${QUARANTINE_PREFIX}${o.key}`;
     await store.putFile(key, file);
@@ -499,7 +533,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const graceMs = config.retention.generationGraceMinutes * 60_000;
     const keep: CompactionState['retired'] = [];
     for (const r of state.retired) {
-      if (Date.parse(r.retiredAt) + graceMs > now) {
+      if (Date.parse(r.retiredAt) + graceMs > now || (await catalogPointsAt(r.dt, r.location))) {
         keep.push(r);
         continue;
       }
@@ -521,6 +555,18 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         await deletePrefix(loc);
         summary.generationsDeleted++;
       }
+    }
+  }
+
+  /** Whether the catalog's partition for `dt` still reads `location` (then it must stay). */
+  async function catalogPointsAt(dt: string, location: string): Promise<boolean> {
+    try {
+      return (await catalog.getPartition(CURATED_EVENTS.name, [dt]))?.location === location;
+    } catch (err) {
+      // No table at all: nothing reads the location. Otherwise we cannot tell: keep it for a later run.
+      const table = await catalog.getTable(CURATED_EVENTS.name).catch(() => 'unknown' as const);
+      if (table !== null) summary.catalogErrors.push(`kept ${location}: could not read the catalog partition: ${(err as Error).message}`);
+      return table !== null;
     }
   }
 

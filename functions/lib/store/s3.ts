@@ -10,7 +10,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -21,6 +20,7 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { errorFacts, isTransient, retryPolicy, ServiceOperationError, withRetry, type RetryOptions, type RetryPolicy } from '../util/retry';
 import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions } from './port';
 
 const MiB = 1024 * 1024;
@@ -29,16 +29,7 @@ const MIN_PART_BYTES = 5 * MiB;
 const MAX_PARTS = 10_000;
 const DELETE_BATCH = 1000;
 
-export interface RetryOptions {
-  /** Total attempts including the first; default 6. */
-  maxAttempts?: number;
-  /** Backoff cap for the first retry; doubles each attempt. Default 200 ms. */
-  baseDelayMs?: number;
-  /** Upper bound for any single backoff. Default 10 s. */
-  maxDelayMs?: number;
-  /** Injectable so tests need not wait. */
-  sleep?: (ms: number) => Promise<void>;
-}
+export type { RetryOptions };
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
@@ -52,82 +43,22 @@ export interface S3ObjectStoreOptions {
   retry?: RetryOptions;
 }
 
-/** Error names (S3 codes, SDK and Node errors) worth another attempt. */
-const TRANSIENT_NAMES = new Set([
+/** S3's own error codes worth another attempt, beyond the generic throttling and timeout ones. */
+const S3_TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'SlowDown',
   'InternalError',
   'ServiceUnavailable',
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
   // The signer corrects its clock offset from this response, so the next attempt can succeed.
   'RequestTimeTooSkewed',
   // A concurrent conditional write on the same key was in flight; S3 asks the caller to retry.
   'ConditionalRequestConflict',
 ]);
-const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-]);
-
-interface ErrorFacts {
-  name: string;
-  message: string;
-  status: number | undefined;
-  code: string | undefined;
-}
-
-function factsOf(err: unknown): ErrorFacts {
-  const e = (err ?? {}) as { name?: unknown; message?: unknown; code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: number } };
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  // Prefer S3's Code; a bare Node error (`Error` with code ECONNRESET) is better known by its code.
-  const plainName = typeof e.name === 'string' ? e.name : 'Error';
-  const name = typeof e.Code === 'string' ? e.Code : plainName === 'Error' && code ? code : plainName;
-  return { name, message: typeof e.message === 'string' ? e.message : String(err), status: e.$metadata?.httpStatusCode, code };
-}
-
-function isTransient(err: unknown): boolean {
-  const { name, status, code } = factsOf(err);
-  return TRANSIENT_NAMES.has(name) || (status !== undefined && TRANSIENT_STATUS.has(status)) || (code !== undefined && NETWORK_CODES.has(code));
-}
-
-/** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))). */
-function backoffMs(attempt: number, baseDelayMs: number, maxDelayMs: number): number {
-  return Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
-}
 
 /** A request that failed for good: names the operation and the object, keeps S3's error code and status. */
-export class S3OperationError extends Error {
-  /** S3's error code (`AccessDenied`, `SlowDown`, ...) or the underlying error's name. */
-  readonly code: string;
-  readonly status: number | undefined;
-
-  constructor(
-    readonly operation: string,
-    readonly target: string,
-    readonly attempts: number,
-    cause: unknown,
-  ) {
-    const facts = factsOf(cause);
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    super(`${operation} ${target} failed${tries}: ${facts.name}: ${facts.message}`, { cause });
+export class S3OperationError extends ServiceOperationError {
+  constructor(operation: string, target: string, attempts: number, cause: unknown) {
+    super(operation, target, attempts, cause);
     this.name = 'S3OperationError';
-    this.code = facts.name;
-    this.status = facts.status;
   }
 }
 
@@ -146,7 +77,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly prefix: string;
   private readonly multipartThresholdBytes: number;
   private readonly partSizeBytes: number;
-  private readonly retry: Required<RetryOptions>;
+  private readonly retry: RetryPolicy;
 
   constructor(options: S3ObjectStoreOptions) {
     const { prefix } = options;
@@ -159,12 +90,7 @@ export class S3ObjectStore implements ObjectStore {
     this.location = `s3://${options.bucket}/${prefix}`;
     this.multipartThresholdBytes = options.multipartThresholdBytes ?? 64 * MiB;
     this.partSizeBytes = Math.max(MIN_PART_BYTES, options.partSizeBytes ?? 8 * MiB);
-    this.retry = {
-      maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 6),
-      baseDelayMs: options.retry?.baseDelayMs ?? 200,
-      maxDelayMs: options.retry?.maxDelayMs ?? 10_000,
-      sleep: options.retry?.sleep ?? ((ms) => delay(ms)),
-    };
+    this.retry = retryPolicy(options.retry);
   }
 
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
@@ -334,7 +260,7 @@ export class S3ObjectStore implements ObjectStore {
         if (e.Key !== undefined) failures.set(e.Key, { code: e.Code ?? 'Unknown', message: e.Message ?? '' });
       }
     } catch (err) {
-      const { name, message } = factsOf(err instanceof S3OperationError ? err.cause : err);
+      const { name, message } = errorFacts(err instanceof S3OperationError ? err.cause : err);
       for (const key of batch) failures.set(key, { code: name, message });
     }
     return failures;
@@ -358,18 +284,11 @@ export class S3ObjectStore implements ObjectStore {
    * Runs one request, retrying transient failures with full-jitter exponential backoff. Any final
    * failure (non-transient, or out of attempts) becomes an S3OperationError naming what failed.
    */
-  private async withRetry<T>(operation: string, key: string, attempt: () => Promise<T>): Promise<T> {
-    const { maxAttempts, baseDelayMs, maxDelayMs, sleep } = this.retry;
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (n >= maxAttempts || !isTransient(err)) {
-          throw new S3OperationError(operation, `s3://${this.bucket}/${key}`, n, err);
-        }
-        await sleep(backoffMs(n, baseDelayMs, maxDelayMs));
-      }
-    }
+  private withRetry<T>(operation: string, key: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetry(this.retry, attempt, {
+      retryable: (err) => isTransient(err, S3_TRANSIENT_NAMES),
+      giveUp: (err, attempts) => new S3OperationError(operation, `s3://${this.bucket}/${key}`, attempts, err),
+    });
   }
 }
 
