@@ -31,6 +31,13 @@ export interface LockHolder {
 
 export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: false; heldBy: LockBody };
 
+/**
+ * The lock of the jobs that rewrite curated partitions and move catalog partitions (compaction and
+ * the partitions stage): one holder at a time, so a partition is never pointed back at a
+ * generation that is about to be deleted.
+ */
+export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
+
 const NUMBER = /(\d{6,})\.json$/;
 
 function bootId(): string | null {

@@ -28,7 +28,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort, PartitionSpec } from '../catalog/port';
 import { publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
-import { LeaseLock } from '../compaction/lock';
+import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
 import { validateRawFile } from '../compaction/validate';
 import type { Config } from '../config/schema';
@@ -38,7 +38,7 @@ import { arrivalHourOf } from '../raw/keys';
 import { LocalObjectStore } from '../store/local';
 import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';
 
-export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
+export { COMPACT_LOCK_PREFIX } from '../compaction/lock';
 export const QUARANTINE_PREFIX = 'quarantine/';
 /** Staging bucket width: copies of a record share its event time, so they always share a bucket. */
 const BUCKET_MS = 15 * 60_000;

@@ -21,13 +21,12 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
 import { curatedEventsTable, rawTable } from '../catalog/tables';
-import { LeaseLock } from '../compaction/lock';
+import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
 import { dayPrefixes } from '../compaction/state';
 import type { Config } from '../config/schema';
 import { arrivalHourOf, hourPrefix } from '../raw/keys';
 import { listAll, type ObjectStore } from '../store/port';
 import { addDays } from '../util/dates';
-import { COMPACT_LOCK_PREFIX } from './compact';
 
 const HOUR = 3_600_000;
 
