@@ -1,10 +1,11 @@
 /**
  * Packaging: `osls package` (serverless.yml + serverless-esbuild) must produce a deployable
- * CloudFormation template, a self-contained transform bundle and a compaction bundle that carries
- * DuckDB's linux-x64 native binding. Runs offline, with no AWS credentials: the template is
- * asserted as generated, then each zip is unpacked outside the repo and its handler run in a fresh
- * Node process (as Lambda would, with the function's configured environment): the transform
- * against a Firehose transformation event, the compaction over a small generated local lake.
+ * CloudFormation template, a self-contained transform bundle, a compaction bundle that carries
+ * DuckDB's linux-x64 native binding and a self-contained partitions (catalog) bundle. Runs offline,
+ * with no AWS credentials: the template is asserted as generated, then each zip is unpacked outside
+ * the repo and its handler run in a fresh Node process (as Lambda would, with the function's
+ * configured environment): the transform against a Firehose transformation event, the compaction
+ * over a small generated local lake, the partitions function over a generated and compacted lake.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,9 +21,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAGE = 'test';
 const FUNCTION_NAME = `cclake-${STAGE}-transform`;
 const COMPACT_NAME = `cclake-${STAGE}-compact`;
+const PARTITIONS_NAME = `cclake-${STAGE}-partitions`;
 /** serverless.yml's default lake bucket (params.default.lakeBucket) for the test stage. */
 const LAKE_BUCKET = `cclake-${STAGE}-lake`;
 const lakeArn = (suffix = '') => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${LAKE_BUCKET}${suffix}` });
+/** serverless.yml's default Glue database (params.default.glueDatabase). */
+const GLUE_DATABASE = 'cclake';
+const glueArn = (resource: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
+/** The Glue resources a call on `table` is authorised on: the catalog, the database, the table. */
+const glueTableArns = (...tables: string[]) => [glueArn('catalog'), glueArn(`database/${GLUE_DATABASE}`), ...tables.map((t) => glueArn(`table/${GLUE_DATABASE}/${t}`))];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -84,30 +91,61 @@ function apiRequestLogs(): Buffer {
 }
 
 // Runs the bundle like the Lambda runtime: a fresh Node process, cwd = the unpacked zip, no repo
-// node_modules reachable, env = the function's configured variables. The response goes to a file
-// (stdout carries the function's own log lines).
+// node_modules reachable, env = the function's configured variables, the Lambda context fields the
+// handlers read. The response goes to a file (stdout carries the function's own log lines).
 const RUN_HANDLER = `
-const [handlerFile, eventFile, outFile] = process.argv.slice(1);
+const [handlerFile, eventFile, requestId, outFile] = process.argv.slice(1);
 const { readFileSync, writeFileSync } = await import('node:fs');
 const { pathToFileURL } = await import('node:url');
 const mod = await import(pathToFileURL(handlerFile).href);
 if (typeof mod.handler !== 'function') throw new Error('no handler export');
-const res = await mod.handler(JSON.parse(readFileSync(eventFile, 'utf8')), {});
+const context = { awsRequestId: requestId, getRemainingTimeInMillis: () => 600000 };
+const res = await mod.handler(JSON.parse(readFileSync(eventFile, 'utf8')), context);
 writeFileSync(outFile, JSON.stringify(res));
 `;
 
-// The same for the compaction handler, with the Lambda context it reads.
-const RUN_COMPACT = `
-const [handlerFile, requestId, outFile] = process.argv.slice(1);
-const { writeFileSync } = await import('node:fs');
-const { pathToFileURL } = await import('node:url');
-const mod = await import(pathToFileURL(handlerFile).href);
-if (typeof mod.handler !== 'function') throw new Error('no handler export');
-const res = await mod.handler({}, { awsRequestId: requestId, getRemainingTimeInMillis: () => 600000 });
-writeFileSync(outFile, JSON.stringify(res));
-`;
+interface Invocation {
+  /** The unpacked zip (the working directory) and the handler file in it. */
+  unpacked: string;
+  handlerFile: string;
+  event: unknown;
+  requestId: string;
+  /** The function's configured variables plus any overrides (CCLAKE_CONFIG for a local lake). */
+  env: Record<string, string>;
+  /** Scratch folder for the event and the response. */
+  workDir: string;
+}
 
-/** Every file under a directory, path -> contents (catalog pointers, curated generations). */
+/** Invokes a bundled handler once; its response and its stdout (the powertools lines). */
+async function invokeBundle<T>(inv: Invocation): Promise<{ result: T; stdout: string }> {
+  const base = join(inv.workDir, `invoke-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(`${base}.event.json`, JSON.stringify(inv.event));
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUN_HANDLER, inv.handlerFile, `${base}.event.json`, inv.requestId, `${base}.out.json`], {
+    cwd: inv.unpacked,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...inv.env },
+    timeout: 60_000,
+  });
+  return { result: JSON.parse(readFileSync(`${base}.out.json`, 'utf8')) as T, stdout };
+}
+
+/** The powertools JSON line with this message in a handler's stdout. */
+function logLine(stdout: string, message: string): Record<string, unknown> | undefined {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.message === message);
+}
+
+/** A small lake: 3 developers, `days` days (ending `end`) of raw Firehose objects, generated by the CLI. */
+async function generateLake(lake: string, end: string, days: number, seed: string): Promise<void> {
+  await run(process.execPath, ['bin/cclake.mjs', 'generate', '--lake', lake, '--users', '3', '--days', String(days), '--end', end, '--seed', seed], {
+    cwd: ROOT,
+    timeout: 60_000,
+  });
+}
+
+/** Every file under a directory, path -> contents (catalog files, commits, curated generations). */
 function snapshot(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
   return Object.fromEntries(listFiles(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
@@ -124,12 +162,39 @@ function packagesIn(files: string[]): string[] {
   return [...new Set(names)].sort();
 }
 
+type FunctionResource = Resource & { Properties: JsonObject };
+
+/** The properties every cclake function declares: its handler file, Node 22, architecture, size. */
+const functionBasics = (name: string, arch: 'arm64' | 'x86_64', memorySize: number, timeout: number) => ({
+  Handler: `functions/${name}/handler.handler`,
+  Runtime: 'nodejs22.x',
+  Architectures: [arch],
+  MemorySize: memorySize,
+  Timeout: timeout,
+});
+const envOf = (f: FunctionResource) => (f.Properties.Environment as { Variables: Record<string, string> }).Variables;
+
 describe('serverless package (osls + serverless-esbuild)', () => {
   let dir = '';
   let template: Template;
-  let fn: Resource & { Properties: JsonObject };
-  let compactFn: Resource & { Properties: JsonObject };
+  let fn: FunctionResource;
+  let compactFn: FunctionResource;
+  let partitionsFn: FunctionResource;
   let packageMs = 0;
+  const unpacked = new Map<string, Promise<string>>();
+
+  /** The function's zip, unpacked once into its own folder (tests share it). */
+  function unpackFunction(f: FunctionResource, expectedZip: string): Promise<string> {
+    const zipName = String((f.Properties.Code as JsonObject).S3Key).split('/').pop()!;
+    expect(zipName).toBe(expectedZip);
+    let done = unpacked.get(zipName);
+    if (!done) {
+      const dest = join(dir, `unpacked-${zipName.replace(/\.zip$/, '')}`);
+      done = unzip(join(dir, 'pkg', zipName), dest).then(() => dest);
+      unpacked.set(zipName, done);
+    }
+    return done;
+  }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cclake-sls-'));
@@ -143,35 +208,38 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     packageMs = Date.now() - t0;
     template = JSON.parse(readFileSync(join(dir, 'pkg', 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
     const fns = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-    const found = fns.find(([, r]) => r.Properties?.FunctionName === FUNCTION_NAME);
-    if (!found) throw new Error(`no ${FUNCTION_NAME} in ${fns.map(([id]) => id).join(', ')}`);
-    fn = found[1] as Resource & { Properties: JsonObject };
-    const compact = fns.find(([, r]) => r.Properties?.FunctionName === COMPACT_NAME);
-    if (!compact) throw new Error(`no ${COMPACT_NAME} in ${fns.map(([id]) => id).join(', ')}`);
-    compactFn = compact[1] as Resource & { Properties: JsonObject };
+    const named = (name: string) => {
+      const found = fns.find(([, r]) => r.Properties?.FunctionName === name);
+      if (!found) throw new Error(`no ${name} in ${fns.map(([id]) => id).join(', ')}`);
+      return found[1] as FunctionResource;
+    };
+    fn = named(FUNCTION_NAME);
+    compactFn = named(COMPACT_NAME);
+    partitionsFn = named(PARTITIONS_NAME);
   }, 180_000);
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The function's own log group, created by the stack with the configured retention, before it. */
+  function expectOwnLogGroup(f: FunctionResource, functionName: string, logGroupId: string): void {
+    const group = template.Resources[logGroupId];
+    expect(group?.Type).toBe('AWS::Logs::LogGroup');
+    expect(group?.Properties).toMatchObject({ LogGroupName: `/aws/lambda/${functionName}`, RetentionInDays: 30 });
+    expect(asList(f.DependsOn)).toContain(logGroupId);
+  }
+
   it('declares the transform function: nodejs22.x on arm64, 256 MB, 60 s, its env', () => {
     expect(fn.Properties).toMatchObject({
-      Handler: 'functions/transform/handler.handler',
-      Runtime: 'nodejs22.x',
-      Architectures: ['arm64'],
-      MemorySize: 256,
-      Timeout: 60,
+      ...functionBasics('transform', 'arm64', 256, 60),
       Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'cclake-transform', CCLAKE_KEEP_CONTENT: 'false' } },
     });
     console.info(`osls package: ${packageMs} ms, transform.zip ${statSync(join(dir, 'pkg', 'transform.zip')).size} bytes`);
   });
 
   it('creates its log group with the configured retention', () => {
-    const groups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    const group = groups.find((r) => r.Properties?.LogGroupName === `/aws/lambda/${FUNCTION_NAME}`);
-    expect(group?.Properties?.RetentionInDays).toBe(30);
-    expect(asList(fn.DependsOn)).toContain('TransformLogGroup');
+    expectOwnLogGroup(fn, FUNCTION_NAME, 'TransformLogGroup');
   });
 
   it('grants no wildcard actions; the transform role may only write its own logs', () => {
@@ -179,6 +247,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(all.length).toBeGreaterThan(0);
     for (const st of all) {
       expect(st.NotAction, JSON.stringify(st)).toBeUndefined();
+      expect(st.NotResource, JSON.stringify(st)).toBeUndefined();
       // The framework's deployment-bucket policy denies s3:* without TLS; a Deny grants nothing.
       if (st.Effect === 'Deny') continue;
       expect(st.Effect).toBe('Allow');
@@ -187,94 +256,164 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     }
 
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['CompactRole', 'CompactSchedulerRole', 'TransformRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['CompactRole', 'CompactSchedulerRole', 'PartitionsRole', 'PartitionsSchedulerRole', 'TransformRole']);
     expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['TransformRole', 'Arn'] });
     const allowed = statements(template.Resources.TransformRole!.Properties?.Policies ?? null).flatMap((st) => asList(st.Action));
     expect(allowed.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
+  it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
+    const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
+    expect(glue.length).toBe(2); // compact-catalog, partitions-catalog
+    const allowed = glueTableArns('events_raw', 'events_curated');
+    for (const st of glue) {
+      for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
+      for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
+      expect(JSON.stringify(st.Resource)).not.toMatch(/\*/);
+    }
+  });
+
+  it('declares the Glue database the jobs keep their tables in', () => {
+    const dbs = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Glue::Database');
+    expect(dbs.map(([id]) => id)).toEqual(['GlueDatabase']);
+    expect(dbs[0]![1].Properties).toMatchObject({ CatalogId: { Ref: 'AWS::AccountId' }, DatabaseInput: { Name: GLUE_DATABASE } });
+    // Tables and partitions are the code's (from schemas/ and the lake's commits), not the stack's.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Glue::Table' || r.Type === 'AWS::Glue::Partition')).toEqual([]);
+  });
+
   it('declares the compact function: x86_64 (DuckDB binding), 2048 MB, 900 s, 10 GiB /tmp, one at a time', () => {
     expect(compactFn.Properties).toMatchObject({
-      Handler: 'functions/compact/handler.handler',
-      Runtime: 'nodejs22.x',
-      Architectures: ['x86_64'],
-      MemorySize: 2048,
-      Timeout: 900,
+      ...functionBasics('compact', 'x86_64', 2048, 900),
       EphemeralStorage: { Size: 10240 },
       ReservedConcurrentExecutions: 1,
       Role: { 'Fn::GetAtt': ['CompactRole', 'Arn'] },
     });
-    const vars = (compactFn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    const vars = envOf(compactFn);
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('cclake-compact');
-    // The default config: a minimal S3 lake in the stage's lake bucket, the same bucket the role names.
-    expect(JSON.parse(vars.CCLAKE_CONFIG!)).toEqual({ lake: { s3: { bucket: LAKE_BUCKET, prefix: '' } } });
+    // The default config: a minimal S3 lake in the stage's lake bucket, the same bucket the role
+    // names, and the Glue database the stack creates.
+    expect(JSON.parse(vars.CCLAKE_CONFIG!)).toEqual({ lake: { s3: { bucket: LAKE_BUCKET, prefix: '' } }, aws: { glueDatabase: GLUE_DATABASE } });
     expect(vars.CCLAKE_KEEP_CONTENT).toBeUndefined();
 
-    const group = Object.values(template.Resources).find((r) => r.Type === 'AWS::Logs::LogGroup' && r.Properties?.LogGroupName === `/aws/lambda/${COMPACT_NAME}`);
-    expect(group?.Properties?.RetentionInDays).toBe(30);
-    expect(asList(compactFn.DependsOn)).toContain('CompactLogGroup');
+    expectOwnLogGroup(compactFn, COMPACT_NAME, 'CompactLogGroup');
   });
 
-  it('runs compaction hourly (UTC) from EventBridge Scheduler, through a role that may only invoke it', () => {
-    const schedules = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(1);
+  it('declares the partitions function: arm64 (no native module), 512 MB, 300 s, one at a time, the same config', () => {
+    expect(partitionsFn.Properties).toMatchObject({
+      ...functionBasics('partitions', 'arm64', 512, 300),
+      ReservedConcurrentExecutions: 1,
+      Role: { 'Fn::GetAtt': ['PartitionsRole', 'Arn'] },
+    });
+    const vars = envOf(partitionsFn);
+    expect(vars.POWERTOOLS_SERVICE_NAME).toBe('cclake-partitions');
+    expect(vars.CCLAKE_CONFIG).toBe(envOf(compactFn).CCLAKE_CONFIG);
+
+    expectOwnLogGroup(partitionsFn, PARTITIONS_NAME, 'PartitionsLogGroup');
+  });
+
+  it.each([
+    { job: 'compact', expression: 'cron(0 * * * ? *)', functionId: 'CompactLambdaFunction', roleId: 'CompactSchedulerRole' },
+    // Half an hour after compaction starts: its 15-minute limit has passed, the lock is free.
+    { job: 'partitions', expression: 'cron(30 * * * ? *)', functionId: 'PartitionsLambdaFunction', roleId: 'PartitionsSchedulerRole' },
+  ])('runs $job hourly ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, expression, functionId, roleId }) => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
-    const [, schedule] = schedules[0]!;
-    expect(schedule.Properties).toMatchObject({
-      Name: `cclake-${STAGE}-compact-hourly`,
-      ScheduleExpression: 'rate(1 hour)',
+    const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
+    expect(schedules.length).toBe(2);
+    const name = `cclake-${STAGE}-${job}-hourly`;
+    const schedule = schedules.find((r) => r.Properties?.Name === name);
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: expression,
       ScheduleExpressionTimezone: 'UTC',
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: { 'Fn::GetAtt': ['CompactLambdaFunction', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['CompactSchedulerRole', 'Arn'] }, Input: '{}' },
+      Target: { Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, Input: '{}' },
     });
 
-    const role = template.Resources.CompactSchedulerRole!.Properties!;
-    const trust = statements(role.AssumeRolePolicyDocument ?? null);
-    expect(trust).toEqual([
-      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+    const role = template.Resources[roleId]!.Properties!;
+    // Confused-deputy protection: only this account's schedule of that name may assume the role.
+    expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/default/${name}` } },
+        },
+      },
     ]);
-    expect(statements(role.Policies ?? null)).toEqual([
-      { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': ['CompactLambdaFunction', 'Arn'] }] },
-    ]);
+    expect(statements(role.Policies ?? null)).toEqual([{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [functionId, 'Arn'] }] }]);
   });
 
-  it('scopes the compact role to its log group and the lake prefixes compaction reads and writes', () => {
-    const role = template.Resources.CompactRole!.Properties!;
+  /**
+   * A function role's statements (Sids left out), once its trust is checked to be Lambda's alone
+   * and its first grant to be writing its own log group.
+   */
+  function functionRoleGrants(roleId: string, logGroupId: string): JsonObject[] {
+    const role = template.Resources[roleId]!.Properties!;
     expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    const all = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
-    expect(all).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': ['CompactLogGroup', 'Arn'] }] },
-      {
-        Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: [lakeArn()],
-        Condition: { StringLike: { 's3:prefix': ['raw/*', 'curated/events/*', '_cclake/locks/compact/*'] } },
-      },
+    const [logs, ...rest] = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
+    expect(logs).toEqual({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }] });
+    return rest;
+  }
+  const listLake = (prefixes: string[]) => ({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()], Condition: { StringLike: { 's3:prefix': prefixes } } });
+
+  it('scopes the compact role to its log group, the lake prefixes compaction reads and writes, and the curated Glue table', () => {
+    expect(functionRoleGrants('CompactRole', 'CompactLogGroup')).toEqual([
+      // Unconditional: a GET of a missing commit must come back 404, not 403 (see serverless.yml).
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
-        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/catalog/*'].map(lakeArn),
+        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/commits/*'].map(lakeArn),
       },
       { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/curated/events/*', '/_cclake/locks/compact/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+        Resource: glueTableArns('events_curated'),
+      },
+    ]);
+  });
+
+  it('scopes the partitions role to its log group, the lock, the commits, retention deletes and the two Glue tables', () => {
+    expect(functionRoleGrants('PartitionsRole', 'PartitionsLogGroup')).toEqual([
+      listLake(['raw/*', 'curated/events/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
+      // It reads no data, only the lock and the commits.
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/_cclake/locks/compact/*', '/_cclake/commits/*'].map(lakeArn) },
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/_cclake/locks/compact/*')] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:DeleteObject'],
+        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/_cclake/commits/*'].map(lakeArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:BatchUpdatePartition',
+          'glue:BatchDeletePartition',
+        ],
+        Resource: glueTableArns('events_raw', 'events_curated'),
+      },
     ]);
   });
 
   it('ships a self-contained ESM bundle that answers a Firehose transformation event', async () => {
-    const code = fn.Properties.Code as JsonObject;
-    const zipName = String(code.S3Key).split('/').pop()!;
-    expect(zipName).toBe('transform.zip');
-    const unpacked = join(dir, 'unpacked');
-    await unzip(join(dir, 'pkg', zipName), unpacked);
-
-    const files = listFiles(unpacked).sort();
+    const dest = await unpackFunction(fn, 'transform.zip');
+    const files = listFiles(dest).sort();
     expect(files).toEqual(['functions/transform/handler.mjs', 'functions/transform/handler.mjs.map']);
     // DuckDB is external for every function, but only the bundles that import it get its packages.
     expect(files.filter((f) => f.startsWith('node_modules/'))).toEqual([]);
-    const handlerFile = join(unpacked, 'functions/transform/handler.mjs');
+    const handlerFile = join(dest, 'functions/transform/handler.mjs');
     expect(existsSync(handlerFile)).toBe(true);
 
     const event: FirehoseTransformationEvent = {
@@ -286,18 +425,14 @@ describe('serverless package (osls + serverless-esbuild)', () => {
         { recordId: 'rec-garbage', approximateArrivalTimestamp: 1773151400001, data: Buffer.from('\u0000not telemetry {').toString('base64') },
       ],
     };
-    const eventFile = join(dir, 'event.json');
-    const outFile = join(dir, 'response.json');
-    writeFileSync(eventFile, JSON.stringify(event));
-
-    const fnEnv = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUN_HANDLER, handlerFile, eventFile, outFile], {
-      cwd: unpacked,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...fnEnv },
-      timeout: 30_000,
+    const { result: res, stdout } = await invokeBundle<FirehoseTransformationResult>({
+      unpacked: dest,
+      handlerFile,
+      event,
+      requestId: 'transform-1',
+      env: envOf(fn),
+      workDir: dir,
     });
-
-    const res = JSON.parse(readFileSync(outFile, 'utf8')) as FirehoseTransformationResult;
     expect(res.records.map((r) => r.recordId)).toEqual(['rec-otlp', 'rec-garbage']);
 
     const [ok, failed] = res.records;
@@ -313,88 +448,153 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(failed).toEqual({ recordId: 'rec-garbage', result: 'ProcessingFailed', data: event.records[1]!.data });
 
     // The powertools summary line, with the service name from the function's environment.
-    const log = stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.message === 'firehose transform');
-    expect(log).toMatchObject({ service: 'cclake-transform', recordsIn: 2, ok: 1, processingFailed: 1, rowsOut: 2 });
+    expect(logLine(stdout, 'firehose transform')).toMatchObject({ service: 'cclake-transform', recordsIn: 2, ok: 1, processingFailed: 1, rowsOut: 2 });
   });
 
-  it('ships the compaction bundle with DuckDB linux-x64; it compacts a lake once, and a retry adds nothing', async () => {
-    const code = compactFn.Properties.Code as JsonObject;
-    const zipName = String(code.S3Key).split('/').pop()!;
-    expect(zipName).toBe('compact.zip');
-    const zip = join(dir, 'pkg', zipName);
-    const unpacked = join(dir, 'unpacked-compact');
-    await unzip(zip, unpacked);
+  /** Runs the bundled compact handler over a local lake, with the function's environment. */
+  async function invokeCompact(lake: string, staging: string, requestId: string) {
+    const dest = await unpackFunction(compactFn, 'compact.zip');
+    return invokeBundle<Record<string, Json>>({
+      unpacked: dest,
+      handlerFile: join(dest, 'functions/compact/handler.mjs'),
+      event: {},
+      requestId,
+      env: { ...envOf(compactFn), CCLAKE_CONFIG: JSON.stringify({ lake: { local: { path: lake } } }), CCLAKE_TMP_DIR: staging /* Lambda: /tmp */ },
+      workDir: dir,
+    });
+  }
 
-    const files = listFiles(unpacked).sort();
+  it('ships the compaction bundle with DuckDB linux-x64; it compacts a lake once, and a retry adds nothing', async () => {
+    const dest = await unpackFunction(compactFn, 'compact.zip');
+    const files = listFiles(dest).sort();
     expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/compact/handler.mjs', 'functions/compact/handler.mjs.map']);
     // Only DuckDB (and its libc probe) beside the bundle; the x64 glibc binding, no other platform's.
     expect(packagesIn(files)).toEqual(['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64', 'detect-libc']);
-    const binding = join(unpacked, 'node_modules/@duckdb/node-bindings-linux-x64/duckdb.node');
+    const binding = join(dest, 'node_modules/@duckdb/node-bindings-linux-x64/duckdb.node');
     expect(existsSync(binding)).toBe(true);
-    expect(existsSync(join(unpacked, 'node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so'))).toBe(true);
+    expect(existsSync(join(dest, 'node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so'))).toBe(true);
     const elf = readFileSync(binding).subarray(0, 20);
     expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
     expect(elf.readUInt16LE(18)).toBe(62); // e_machine EM_X86_64
     // The bundle imports DuckDB rather than inlining it.
-    const handlerFile = join(unpacked, 'functions/compact/handler.mjs');
-    expect(readFileSync(handlerFile, 'utf8')).toMatch(/from ["']@duckdb\/node-api["']/);
-    const unzippedBytes = files.reduce((n, f) => n + statSync(join(unpacked, f)).size, 0);
-    console.info(`compact.zip ${statSync(zip).size} bytes (${unzippedBytes} unzipped; Lambda allows 262144000)`);
+    expect(readFileSync(join(dest, 'functions/compact/handler.mjs'), 'utf8')).toMatch(/from ["']@duckdb\/node-api["']/);
+    const unzippedBytes = files.reduce((n, f) => n + statSync(join(dest, f)).size, 0);
+    console.info(`compact.zip ${statSync(join(dir, 'pkg', 'compact.zip')).size} bytes (${unzippedBytes} unzipped; Lambda allows 262144000)`);
     expect(unzippedBytes).toBeLessThan(250 * 1024 * 1024);
 
-    // A small lake: 3 developers, one day of raw Firehose objects.
     const lake = join(dir, 'lake');
-    await run(process.execPath, ['bin/cclake.mjs', 'generate', '--lake', lake, '--users', '3', '--days', '1', '--end', '2026-11-20', '--seed', 's'], {
-      cwd: ROOT,
-      timeout: 60_000,
-    });
+    await generateLake(lake, '2026-11-20', 1, 's');
     const staging = join(dir, 'staging');
     mkdirSync(staging);
 
-    const fnEnv = (compactFn.Properties.Environment as { Variables: Record<string, string> }).Variables;
-    const invoke = async (requestId: string, outName: string) => {
-      const outFile = join(dir, outName);
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUN_COMPACT, handlerFile, requestId, outFile], {
-        cwd: unpacked,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          TZ: 'UTC',
-          ...fnEnv,
-          CCLAKE_CONFIG: JSON.stringify({ lake: { local: { path: lake } } }),
-          CCLAKE_TMP_DIR: staging, // Lambda: /tmp
-        },
-        timeout: 60_000,
-      });
-      return { summary: JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, Json>, stdout };
-    };
+    const first = await invokeCompact(lake, staging, 'aaaabbbb-cccc');
+    expect(first.result).toMatchObject({ runId: 'aaaabbbb', status: 'completed', quarantined: [], deferredDts: [], catalogPublished: 1, catalogErrors: [] });
+    expect(first.result.rowsOut as number).toBeGreaterThan(0);
+    expect(first.result.dts).toEqual([expect.objectContaining({ dt: '2026-11-20', generation: 1, newRows: first.result.rowsOut })]);
+    expect(logLine(first.stdout, 'compaction run')).toMatchObject({ service: 'cclake-compact', status: 'completed', rowsOut: first.result.rowsOut });
 
-    const first = await invoke('aaaabbbb-cccc', 'compact-1.json');
-    expect(first.summary).toMatchObject({ runId: 'aaaabbbb', status: 'completed', quarantined: [], deferredDts: [] });
-    expect(first.summary.rowsOut as number).toBeGreaterThan(0);
-    expect(first.summary.dts).toEqual([expect.objectContaining({ dt: '2026-11-20', generation: 1, newRows: first.summary.rowsOut })]);
-    const log = first.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.message === 'compaction run');
-    expect(log).toMatchObject({ service: 'cclake-compact', status: 'completed', rowsOut: first.summary.rowsOut });
-
+    // The commit point of the date, and (a local lake) the local catalog pointed at it.
+    const commits = snapshot(join(lake, '_cclake/commits'));
     const catalog = snapshot(join(lake, '_cclake/catalog'));
     const curated = snapshot(join(lake, 'curated'));
-    expect(Object.keys(catalog)).toEqual(['events/dt=2026-11-20.json']);
+    expect(Object.keys(commits)).toEqual(['events_curated/dt=2026-11-20.json']);
+    expect(Object.keys(catalog).sort()).toEqual(['cclake/events_curated/_table.json', 'cclake/events_curated/partitions/dt=2026-11-20.json']);
     expect(Object.keys(curated).length).toBeGreaterThan(0);
 
     // Lambda retries a failed asynchronous invocation with the same request id: nothing is redone.
-    const retry = await invoke('aaaabbbb-cccc', 'compact-2.json');
-    expect(retry.summary).toMatchObject({ runId: 'aaaabbbb', status: 'completed', rowsOut: 0, dts: [] });
+    const retry = await invokeCompact(lake, staging, 'aaaabbbb-cccc');
+    expect(retry.result).toMatchObject({ runId: 'aaaabbbb', status: 'completed', rowsOut: 0, dts: [] });
+    expect(snapshot(join(lake, '_cclake/commits'))).toEqual(commits);
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(snapshot(join(lake, 'curated'))).toEqual(curated);
     // The lock was released and the staging folder cleaned up.
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
     expect(readdirSync(staging)).toEqual([]);
   }, 120_000);
+
+  it('ships the partitions bundle without DuckDB; it rebuilds a lost local catalog from the lake, and a second run sends nothing', async () => {
+    const dest = await unpackFunction(partitionsFn, 'partitions.zip');
+    const files = listFiles(dest).sort();
+    // Nothing beside the bundle: no DuckDB (or any other node_modules), so arm64 is fine.
+    expect(files).toEqual(['functions/partitions/handler.mjs', 'functions/partitions/handler.mjs.map']);
+    const handlerFile = join(dest, 'functions/partitions/handler.mjs');
+    const bundle = readFileSync(handlerFile, 'utf8');
+    expect(bundle).not.toMatch(/@duckdb\//);
+    expect(bundle).not.toMatch(/\bduckdb\.node\b/);
+    console.info(`partitions.zip ${statSync(join(dir, 'pkg', 'partitions.zip')).size} bytes`);
+
+    // A lake compacted by the bundled compactor: the four days up to two days back (inside every
+    // default retention; four days hold at least two weekdays, when the generated developers work).
+    const end = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    const lake = join(dir, 'lake-partitions');
+    await generateLake(lake, end, 4, 'p');
+    const staging = join(dir, 'staging-partitions');
+    mkdirSync(staging);
+    const compacted = await invokeCompact(lake, staging, 'cccc0000-1111');
+    expect(compacted.result).toMatchObject({ status: 'completed', catalogErrors: [] });
+    const dts = (compacted.result.dts as { dt: string }[]).map((d) => d.dt).sort();
+    expect(dts.length).toBeGreaterThan(0);
+    const commitOf = (dt: string) => JSON.parse(readFileSync(join(lake, `_cclake/commits/events_curated/dt=${dt}.json`), 'utf8')) as { location: string; generation: number };
+    // The catalog is lost (a new Glue database, a deleted folder): the lake alone must rebuild it.
+    rmSync(join(lake, '_cclake/catalog'), { recursive: true, force: true });
+
+    const env = { ...envOf(partitionsFn), CCLAKE_CONFIG: JSON.stringify({ lake: { local: { path: lake } } }) };
+    const invoke = (event: unknown, requestId: string) =>
+      invokeBundle<{ status: string; runId: string; tables: Record<string, Json>[]; requests: { operation: string }[]; objectsDeleted: number; failures: Json[]; warnings: string[] }>({
+        unpacked: dest,
+        handlerFile,
+        event,
+        requestId,
+        env,
+        workDir: dir,
+      });
+
+    // A malformed event fails with a clear message, before touching anything.
+    await expect(invoke({ dryRun: 'yes' }, 'bad00000-0000')).rejects.toThrow(/event\.dryRun must be true or false, got "yes"/);
+
+    // A dry run: the requests it would send, and no change.
+    const dry = await invoke({ dryRun: true }, 'dddd0000-0000');
+    expect(dry.result.status).toBe('dry-run');
+    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition']);
+    expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
+
+    const first = await invoke({}, 'eeeeffff-0000');
+    expect(first.result).toMatchObject({ runId: 'eeeeffff', status: 'completed', objectsDeleted: 0, failures: [], warnings: [] });
+    const [raw, curatedTable] = first.result.tables;
+    expect(raw).toMatchObject({ table: 'events_raw', tableAction: 'create', updated: 0, deleted: 0, unchanged: 0 });
+    expect(raw!.created as number).toBeGreaterThan(0);
+    expect(curatedTable).toMatchObject({ table: 'events_curated', tableAction: 'create', created: dts.length, updated: 0, deleted: 0, unchanged: 0 });
+    expect(logLine(first.stdout, 'partitions run')).toMatchObject({
+      service: 'cclake-partitions',
+      status: 'completed',
+      requests: first.result.requests.length,
+      objectsDeleted: 0,
+      failures: [],
+      tables: first.result.tables,
+    });
+
+    // The local catalog lists the curated dates, each pointed at its committed generation, and one
+    // raw partition per arrival hour.
+    const root = join(lake, '_cclake/catalog', GLUE_DATABASE);
+    expect(listFiles(join(root, 'events_curated')).sort()).toEqual(['_table.json', ...dts.map((dt) => `partitions/dt=${dt}.json`)]);
+    for (const dt of dts) {
+      const partition = JSON.parse(readFileSync(join(root, `events_curated/partitions/dt=${dt}.json`), 'utf8')) as Record<string, Json>;
+      const commit = commitOf(dt);
+      expect(partition).toMatchObject({ values: [dt], location: commit.location, parameters: { 'cclake.generation': String(commit.generation) } });
+    }
+    const rawPartitions = listFiles(join(root, 'events_raw/partitions'));
+    expect(rawPartitions.length).toBe(raw!.created);
+    for (const p of rawPartitions) expect(p).toMatch(/^year=\d{4}\/month=\d\d\/day=\d\d\/hour=\d\d\.json$/);
+
+    // Nothing changed in the lake since: the next run sends no request and writes nothing.
+    const catalog = snapshot(join(lake, '_cclake/catalog'));
+    const second = await invoke({}, 'eeeeffff-1111');
+    expect(second.result).toMatchObject({ status: 'completed', requests: [], objectsDeleted: 0, failures: [] });
+    expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual([
+      ['events_raw', 'unchanged', 0, 0, 0],
+      ['events_curated', 'unchanged', 0, 0, 0],
+    ]);
+    expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
+    expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
+  }, 180_000);
 });

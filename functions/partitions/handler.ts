@@ -1,0 +1,59 @@
+/**
+ * Hourly catalog function (EventBridge Scheduler, after compaction). Thin: read the config, bring
+ * the catalog (Glue for an S3 lake, the local catalog files for a local one) in line with the lake,
+ * log the run summary as one JSON line, return it. A manual invocation may pass
+ * `{ "dryRun": true }` to get the requests it would send without changing anything.
+ *
+ * Entries the catalog refused after retries fail the invocation (the error names them), so they
+ * show in the function's error metrics; the next hourly run retries them.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { catalogFromConfig } from '../lib/catalog/from-config';
+import { configFromEnv } from '../lib/config/from-env';
+import { syncPartitions, type PartitionsSummary } from '../lib/jobs/partitions';
+import { storeFromConfig } from '../lib/store/from-config';
+
+const logger = new Logger({ serviceName: 'cclake-partitions' });
+/** How many failed entries the error message names before it only counts the rest. */
+const NAMED_FAILURES = 10;
+
+export interface PartitionsEvent {
+  dryRun?: boolean;
+}
+
+/** The event as the function accepts it: absent, `{}` or `{ "dryRun": boolean }`, nothing else. */
+export function parsePartitionsEvent(event: unknown): PartitionsEvent {
+  if (event === undefined || event === null) return {};
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new Error(`the partitions event must be an object such as {} or { "dryRun": true }, got ${JSON.stringify(event)}`);
+  }
+  const { dryRun, ...rest } = event as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`the partitions event accepts only "dryRun", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new Error(`event.dryRun must be true or false, got ${JSON.stringify(dryRun)}`);
+  return dryRun === undefined ? {} : { dryRun };
+}
+
+export const handler = async (event: PartitionsEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<PartitionsSummary> => {
+  const { dryRun } = parsePartitionsEvent(event);
+  const config = configFromEnv();
+  const store = storeFromConfig(config);
+  const summary = await syncPartitions(store, catalogFromConfig(config, store), config, {
+    dryRun,
+    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
+  });
+  const { requests, ...totals } = summary;
+  const line = { ...totals, requests: requests.length };
+  if (summary.failures.length) logger.error('partitions run', line);
+  else if (summary.status === 'locked') logger.warn('partitions run', line);
+  else logger.info('partitions run', line);
+
+  const { failures } = summary;
+  if (failures.length) {
+    const named = failures.slice(0, NAMED_FAILURES).map((f) => `${f.table} ${f.values.join('/')}: ${f.code}: ${f.message}`);
+    const more = failures.length > NAMED_FAILURES ? ` (+${failures.length - NAMED_FAILURES} more)` : '';
+    throw new Error(`${failures.length} catalog entr${failures.length === 1 ? 'y' : 'ies'} failed: ${named.join('; ')}${more}`);
+  }
+  return summary;
+};
