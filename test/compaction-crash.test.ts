@@ -182,7 +182,7 @@ describe('compaction under SIGKILL', () => {
         expect(f.key).not.toContain('.cclake-tmp');
         expect(existsSync(fileOf(lake, f.key)), `${p.dt}: ${f.key} is missing\n${context()}`).toBe(true);
       }
-      expect(p.files.reduce((s, f) => s + f.rows, 0)).toBe(p.rows);
+      expect(p.files.reduce((s, f) => s + (f.rows ?? 0), 0)).toBe(p.rows);
     }
     expect(pointers.some((p) => p.generation > 1), 'late data reopened at least one date').toBe(true);
 

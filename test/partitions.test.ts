@@ -82,7 +82,8 @@ describe('a lake generated over 60 days with late data', () => {
     expect(run.failures).toEqual([]);
     const curated = run.tables.find((t) => t.table === CURATED)!;
     expect([curated.tableAction, curated.created, curated.updated, curated.deleted]).toEqual(['unchanged', 0, 1, 0]);
-    expect(run.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'BatchUpdatePartition']);
+    // events_raw created with its hours, one events_curated partition moved, user_daily created (no days yet).
+    expect(run.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'BatchUpdatePartition', 'CreateTable']);
 
     // Catalog partitions == committed dates, each at its committed generation, every file there.
     const all = await commits.list(CURATED);
@@ -97,7 +98,7 @@ describe('a lake generated over 60 days with late data', () => {
     try {
       await registerLakeViews(engine, store, config);
       const n = await engine.query(`SELECT count(*) AS n, count(DISTINCT record_id) AS ids, count(*) FILTER (WHERE record_id = '${late.record_id}') AS late FROM events`);
-      expect(n.rows[0]).toEqual({ n: all.reduce((s, c) => s + c.rows, 0), ids: all.reduce((s, c) => s + c.rows, 0), late: 1 });
+      expect(n.rows[0]).toEqual({ n: all.reduce((s, c) => s + (c.rows ?? 0), 0), ids: all.reduce((s, c) => s + (c.rows ?? 0), 0), late: 1 });
     } finally {
       engine.close();
     }
@@ -127,7 +128,8 @@ describe('partitions stage on a small lake', () => {
     const io = { out: [] as string[], err: [] as string[] };
     expect(await main(['partitions', '--lake', store.root, '--dry-run'], { out: (s) => io.out.push(s), err: (s) => io.err.push(s) })).toBe(0);
     const printed = JSON.parse(io.out.join('\n')) as { operation: string; input: { table: unknown } }[];
-    expect(printed.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition']);
+    expect(printed.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable']);
+    expect(printed.map((r) => (r.input as { table: string | { name: string } }).table).map((t) => (typeof t === 'string' ? t : t.name))).toEqual(['events_raw', 'events_raw', 'user_daily']);
     expect((printed[1]!.input as unknown as { partitions: { values: string[] }[] }).partitions.map((p) => p.values)).toEqual([
       ['2026', '11', '20', '01'],
       ['2026', '11', '20', '02'],
@@ -252,7 +254,7 @@ describe('through the Glue adapter (mocked Glue client)', () => {
       const run = await syncPartitions(store, catalog, cfg(), { now: Date.parse('2026-11-20T04:00:00Z') });
       expect(run.failures).toEqual([]);
       const created = glue.commandCalls(CreateTableCommand).map((c) => c.args[0].input.TableInput!.Name);
-      expect(created).toEqual(['events_raw', 'events_curated']);
+      expect(created).toEqual(['events_raw', 'events_curated', 'user_daily']);
       const curatedCreate = glue.commandCalls(BatchCreatePartitionCommand).find((c) => c.args[0].input.TableName === CURATED)!.args[0].input;
       const commit = (await new PartitionCommits(store).get(CURATED, '2026-11-20'))!;
       expect(curatedCreate.PartitionInputList![0]!.StorageDescriptor!.Location).toBe(`s3://lake-bucket/prod/${commit.location}`);

@@ -265,7 +265,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
     expect(glue.length).toBe(2); // compact-catalog, partitions-catalog
-    const allowed = glueTableArns('events_raw', 'events_curated');
+    const allowed = glueTableArns('events_raw', 'events_curated', 'user_daily');
     for (const st of glue) {
       for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
@@ -379,16 +379,16 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     ]);
   });
 
-  it('scopes the partitions role to its log group, the lock, the commits, retention deletes and the two Glue tables', () => {
+  it('scopes the partitions role to its log group, the lock, the commits, retention deletes and its Glue tables', () => {
     expect(functionRoleGrants('PartitionsRole', 'PartitionsLogGroup')).toEqual([
-      listLake(['raw/*', 'curated/events/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
+      listLake(['raw/*', 'curated/events/*', 'rollups/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
       // It reads no data, only the lock and the commits.
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/_cclake/locks/compact/*', '/_cclake/commits/*'].map(lakeArn) },
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/_cclake/locks/compact/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:DeleteObject'],
-        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/_cclake/commits/*'].map(lakeArn),
       },
       {
         Effect: 'Allow',
@@ -402,7 +402,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated'),
+        Resource: glueTableArns('events_raw', 'events_curated', 'user_daily'),
       },
     ]);
   });
@@ -555,7 +555,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // A dry run: the requests it would send, and no change.
     const dry = await invoke({ dryRun: true }, 'dddd0000-0000');
     expect(dry.result.status).toBe('dry-run');
-    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition']);
+    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', 'CreateTable']);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
     const first = await invoke({}, 'eeeeffff-0000');
@@ -593,6 +593,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual([
       ['events_raw', 'unchanged', 0, 0, 0],
       ['events_curated', 'unchanged', 0, 0, 0],
+      ['user_daily', 'unchanged', 0, 0, 0],
     ]);
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary } from './output';
+import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { DuckDBEngine } from '../lib/engine/duckdb';
 import { registerLakeViews } from '../lib/engine/lake-views';
@@ -14,6 +14,8 @@ import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
+import { rollup } from '../lib/jobs/rollup';
+import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
 import { isIsoDate } from '../lib/util/dates';
@@ -130,6 +132,26 @@ export function buildProgram(io: Io): Command {
       printPartitionsSummary(io, catalog.location, summary);
       if (summary.failures.length) {
         throw new JobError(`${summary.failures.length} catalog entr${summary.failures.length === 1 ? 'y' : 'ies'} failed (listed above); run again to retry`);
+      }
+    });
+
+  withGlobals(program.command('rollup'))
+    .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
+    .option('--dt <date>', 'compute this day', isoDate('--dt'))
+    .option('--from <date>', 'first day of a range', isoDate('--from'))
+    .option('--to <date>', 'last day of a range', isoDate('--to'))
+    .action(async (o: GlobalOpts & { dt?: string; from?: string; to?: string }) => {
+      if (o.dt && (o.from || o.to)) throw new UsageError('give --dt or --from/--to, not both');
+      if (o.to && !o.from) throw new UsageError('--to needs --from');
+      if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const engine = await engineFromConfig(loaded.config, store);
+      try {
+        const summary = await rollup(store, catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        printRollupSummary(io, store.location, summary);
+      } finally {
+        engine.close();
       }
     });
 

@@ -4,6 +4,7 @@ import type { CompactSummary } from '../lib/jobs/compact';
 import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
 import type { PartitionsSummary } from '../lib/jobs/partitions';
+import type { RollupSummary } from '../lib/jobs/rollup';
 import type { Io } from './main';
 
 function csvCell(v: unknown): string {
@@ -94,4 +95,22 @@ export function printPartitionsSummary(io: Io, location: string, s: PartitionsSu
   }
   for (const w of s.warnings) io.err(`warning: ${w}`);
   for (const f of s.failures) io.err(`failed: ${f.table} (${f.values.join('/')}): ${f.code}: ${f.message}`);
+}
+
+export function printRollupSummary(io: Io, location: string, s: RollupSummary): void {
+  if (s.status === 'locked') {
+    io.out(`rollup skipped: another run holds the lake lock (${s.lockedBy})`);
+    return;
+  }
+  io.out(`rolled up ${s.days.length} table-day(s) at ${location} in ${(s.durationMs / 1000).toFixed(1)} s; ${s.generationsDeleted} old generation(s) deleted`);
+  for (const f of s.modelsApplied) io.out(`  applied model ${f}`);
+  for (const f of s.viewsApplied) io.out(`  applied view ${f}`);
+  const byTable = new Map<string, typeof s.days>();
+  for (const d of s.days) byTable.set(d.table, [...(byTable.get(d.table) ?? []), d]);
+  for (const [table, days] of byTable) {
+    const reasons = [...new Set(days.map((d) => d.reason))].join(', ');
+    const rows = days.reduce((n, d) => n + (d.rows ?? 0), 0);
+    io.out(`  ${table}: ${days.length} day(s) ${days[0]!.dt}..${days.at(-1)!.dt} (${reasons}), ${rows.toLocaleString('en-US')} rows`);
+  }
+  for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
 }

@@ -19,10 +19,14 @@ export interface PartitionCommit {
   /** Lake key prefix of the live generation, ending in '/'. */
   location: string;
   generation: number;
-  files: { key: string; bytes: number; rows: number }[];
-  rows: number;
+  files: { key: string; bytes: number; rows: number | null }[];
+  /** null where the writer could not count them (an Athena UNLOAD). */
+  rows: number | null;
   committedAt: string;
   runId: string;
+  /** For a rollup day: the curated generation it was computed from, and by which model. */
+  source?: { table: string; generation: number };
+  model?: { file: string; version: number; checksum: string };
 }
 
 const keyOf = (table: string, dt: string) => `${COMMITS_PREFIX}${table}/dt=${dt}.json`;
@@ -64,6 +68,10 @@ export function partitionOfCommit(commit: PartitionCommit): PartitionSpec {
   return {
     values: [commit.dt],
     location: commit.location,
-    parameters: { 'cclake.generation': String(commit.generation), 'cclake.rows': String(commit.rows), 'cclake.run_id': commit.runId },
+    parameters: {
+      'cclake.generation': String(commit.generation),
+      ...(commit.rows === null ? {} : { 'cclake.rows': String(commit.rows) }),
+      'cclake.run_id': commit.runId,
+    },
   };
 }

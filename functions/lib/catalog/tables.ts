@@ -7,6 +7,7 @@ import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
 import { hiveType, type ColumnDef, type TableDef } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
+import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import type { Config } from '../config/schema';
 import type { CatalogColumn, TableSpec } from './port';
 
@@ -41,6 +42,17 @@ export function curatedEventsTable(): TableSpec {
   return spec(CURATED_EVENTS, CURATED_EVENTS.name, CURATED_EVENTS_PREFIX, CURATED_EVENTS.partitionKeys);
 }
 
+/** Lake key prefix of a rollup table. */
+export const rollupPrefix = (name: string) => `rollups/${name}/`;
+
+/** The tables cclake rewrites a partition (`dt`) at a time: curated events and the rollups, with their schemas. */
+export function generationTables(): { spec: TableSpec; def: TableDef }[] {
+  return [
+    { spec: curatedEventsTable(), def: CURATED_EVENTS },
+    ...ROLLUP_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
+  ];
+}
+
 export function catalogTables(config: Config): TableSpec[] {
-  return [rawTable(config), curatedEventsTable()];
+  return [rawTable(config), ...generationTables().map((t) => t.spec)];
 }

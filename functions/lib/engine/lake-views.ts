@@ -7,12 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { duckdbColumns } from '../../../schemas/columns';
+import { duckdbColumns, duckdbType } from '../../../schemas/columns';
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { LocalCatalog } from '../catalog/local';
-import { curatedEventsTable } from '../catalog/tables';
+import { generationTables } from '../catalog/tables';
 import type { Config } from '../config/schema';
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
@@ -71,33 +71,30 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');
 
-  // `events`: every curated partition the catalog lists, at the location it names.
-  const curatedFiles: string[] = [];
-  for (const key of await catalogFiles(new LocalCatalog(store, config.aws.glueDatabase), store, curatedEventsTable().name)) {
-    curatedFiles.push(path.join(store.root, ...key.split('/')));
+  // Every generation table (curated events, rollups) as the catalog lists it, under its catalog name.
+  const catalog = new LocalCatalog(store, config.aws.glueDatabase);
+  for (const { spec, def } of generationTables()) {
+    const files = (await catalogFiles(catalog, store, spec.name)).map((key) => path.join(store.root, ...key.split('/')));
+    const keys = def.partitionKeys ?? [];
+    const select = files.length
+      ? `SELECT ${duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')}${keys.map((k) => `, CAST(${sqlIdent(k.name)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.name)}`).join('')}
+         FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
+      : `SELECT ${[...def.columns, ...keys].map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+    await engine.run(`CREATE OR REPLACE VIEW ${sqlIdent(spec.name)} AS ${select}`);
+    setup.views.push(spec.name);
   }
-  const curatedColumns = duckdbColumns(CURATED_EVENTS)
-    .map((c) => sqlIdent(c.name))
-    .join(', ');
-  const curated = curatedFiles.length
-    ? `SELECT ${curatedColumns}, CAST(dt AS DATE) AS dt, ${USER_KEY_SQL} AS user_key
-       FROM read_parquet([${curatedFiles.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
-    : `SELECT ${duckdbColumns(CURATED_EVENTS)
-        .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
-        .join(', ')}, CAST(NULL AS DATE) AS dt, CAST(NULL AS VARCHAR) AS user_key WHERE false`;
-  await engine.run(`CREATE OR REPLACE VIEW events AS ${curated}`);
+  // `events`: the curated events with `user_key` (CONTRACTS section 3).
+  await engine.run(`CREATE OR REPLACE VIEW events AS SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)}`);
   setup.views.push('events');
 
+  // The org directory (always a view: empty when the lake has none, so attribution falls back).
   const dir = path.join(store.root, ...config.orgDirectory.key.split('/'));
-  if (existsSync(dir)) {
-    await engine.run(
-      `CREATE OR REPLACE VIEW org_directory AS SELECT * FROM read_csv(${sqlString(dir)}, header = true, columns = {` +
-        duckdbColumns(ORG_DIRECTORY)
-          .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
-          .join(', ') +
-        '})',
-    );
-    setup.views.push('org_directory');
-  }
+  const directory = existsSync(dir)
+    ? `SELECT * FROM read_csv(${sqlString(dir)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
+        .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
+        .join(', ')}})`
+    : `SELECT ${duckdbColumns(ORG_DIRECTORY).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+  await engine.run(`CREATE OR REPLACE VIEW org_directory AS ${directory}`);
+  setup.views.push('org_directory');
   return setup;
 }

@@ -6,8 +6,8 @@
  *     (a changed type or partition key) refused before anything is touched.
  *  2. Raw partitions, one per Firehose arrival hour: registered as hours appear (only hours since
  *     the newest registered one, minus the compaction lookback, are listed: cost follows new data).
- *  3. Curated partitions: made to point at the generation each partition commit names (the
- *     compactor publishes right after committing; this repairs any gap, and rebuilds a lost catalog).
+ *  3. Curated and rollup partitions: made to point at the generation each partition commit names
+ *     (the writer publishes right after committing; this repairs any gap, rebuilds a lost catalog).
  *  4. Retention: partitions older than the configured days are deleted from the catalog first, then
  *     their objects, so no partition ever points at missing files.
  *
@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
-import { curatedEventsTable, rawTable } from '../catalog/tables';
+import { generationTables, rawTable } from '../catalog/tables';
 import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
 import { dayPrefixes } from '../compaction/state';
 import type { Config } from '../config/schema';
@@ -109,7 +109,8 @@ export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, c
   }
   try {
     // Plan everything first: a refused drift throws here, before any change.
-    const plans = [await planRaw(), await planCurated()];
+    const plans = [await planRaw()];
+    for (const t of generationTables()) plans.push(await planGenerations(t.spec));
     for (const plan of plans) {
       summary.tables.push(plan.result);
       const ops: CatalogOp[] = [
@@ -218,8 +219,8 @@ export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, c
     return plan;
   }
 
-  async function planCurated(): Promise<TablePlan> {
-    const desiredTable = curatedEventsTable();
+  /** A table whose partitions are generations named by commits: curated events, the rollups. */
+  async function planGenerations(desiredTable: TableSpec): Promise<TablePlan> {
     const existing = await catalog.getTable(desiredTable.name);
     const plan = newPlan(desiredTable, existing);
     const registered = existing ? await catalog.listPartitions(desiredTable.name) : [];

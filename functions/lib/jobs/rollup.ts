@@ -1,0 +1,225 @@
+/**
+ * `cclake rollup` and the daily rollup function: applies the versioned SQL and computes the rollup
+ * tables a day at a time, incrementally.
+ *
+ *  1. The ledger: an applied model file that was edited is refused (checksum); new model files are
+ *     checked (their output columns must be the rollup table's, from `schemas/`) and recorded;
+ *     views whose checksum changed are re-applied and recorded.
+ *  2. Which days: by default, every day whose curated partition changed since its rollup was
+ *     computed (a new generation — late data — or no rollup yet), or whose rollup came from an older
+ *     model version. So a run reads the days that changed, not the history. `dt`/`from`-`to` force days.
+ *  3. Per day and table: the model's rows are unloaded to a new generation beside the live one,
+ *     committed (a partition commit naming the curated generation it came from), and the catalog
+ *     partition is pointed at it: never a half-written day, never a doubled one on retry.
+ *  4. Generations replaced longer ago than the grace period are deleted.
+ *
+ * It runs under the lake lock shared with compaction and the partitions stage (all three move
+ * partitions of generation tables).
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { CURATED_EVENTS } from '../../../schemas/curated-events';
+import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { duckdbColumns } from '../../../schemas/columns';
+import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
+import type { CatalogPort } from '../catalog/port';
+import { publishPartitions } from '../catalog/sync';
+import { generationTables, rollupPrefix } from '../catalog/tables';
+import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
+import type { Config } from '../config/schema';
+import type { QueryEngine } from '../engine/port';
+import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
+import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
+import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
+import { addDays } from '../util/dates';
+
+export interface RollupOptions {
+  dt?: string;
+  from?: string;
+  to?: string;
+  now?: number;
+  runId?: string;
+  sql?: SqlTree;
+}
+
+export interface RollupDay {
+  dt: string;
+  table: string;
+  rows: number | null;
+  generation: number;
+  location: string;
+  /** Why the day was computed. */
+  reason: 'new' | 'late data' | 'model changed' | 'requested';
+  durationMs: number;
+}
+
+export interface RollupSummary {
+  runId: string;
+  status: 'completed' | 'locked';
+  lockedBy?: string;
+  modelsApplied: string[];
+  viewsApplied: string[];
+  days: RollupDay[];
+  generationsDeleted: number;
+  catalogErrors: string[];
+  durationMs: number;
+}
+
+interface RollupState {
+  version: 1;
+  retired: { table: string; dt: string; location: string; retiredAt: string }[];
+}
+const STATE_KEY = '_cclake/rollup/state.json';
+
+/** Every placeholder of a model is the day. */
+const dayParams = (m: ModelFile, dt: string) => Array.from({ length: m.placeholders }, () => dt);
+
+export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: QueryEngine & { refresh?: () => Promise<unknown> }, config: Config, options: RollupOptions = {}): Promise<RollupSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now();
+  const runId = options.runId ?? randomUUID().slice(0, 8);
+  const summary: RollupSummary = { runId, status: 'completed', modelsApplied: [], viewsApplied: [], days: [], generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
+  const tree = options.sql ?? readSqlTree();
+  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `rollup ${runId}`, config.compaction.leaseMinutes * 60_000);
+  if (!taken.acquired) {
+    summary.status = 'locked';
+    summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
+    summary.durationMs = Math.round(performance.now() - started);
+    return summary;
+  }
+  const lock = taken.lock;
+  const commits = new PartitionCommits(store);
+  try {
+    await applyLedger();
+    const models = currentModels(tree);
+    const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
+    for (const def of ROLLUP_TABLES) {
+      const model = models.get(def.name);
+      if (!model) throw new Error(`no model computes rollup table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
+      const done = new Map((await commits.list(def.name)).map((c) => [c.dt, c]));
+      for (const { dt, reason } of daysToCompute(curated, done, model)) {
+        summary.days.push(await computeDay(def.name, model, dt, reason, curated.get(dt) ?? null, done.get(dt) ?? null));
+      }
+    }
+    await collectGarbage();
+  } finally {
+    await lock.release();
+  }
+  summary.durationMs = Math.round(performance.now() - started);
+  return summary;
+
+  async function applyLedger(): Promise<void> {
+    const ledger = await loadLedger(store, engine.kind);
+    const plan = planLedger(tree, ledger);
+    for (const m of plan.newModels) {
+      const t0 = performance.now();
+      await checkModelColumns(m);
+      ledger.entries.push({ kind: 'model', version: m.version, name: m.table, file: m.file, checksum: m.checksum, appliedAt: new Date().toISOString(), engine: engine.kind, durationMs: Math.round(performance.now() - t0) });
+      summary.modelsApplied.push(m.file);
+    }
+    for (const v of plan.changedViews) {
+      const t0 = performance.now();
+      await engine.query(v.sql);
+      ledger.entries.push({ kind: 'view', version: null, name: v.view, file: v.file, checksum: v.checksum, appliedAt: new Date().toISOString(), engine: engine.kind, durationMs: Math.round(performance.now() - t0) });
+      summary.viewsApplied.push(v.file);
+    }
+    if (plan.newModels.length || plan.changedViews.length) await saveLedger(store, engine.kind, ledger);
+  }
+
+  /** A model must produce exactly its table's columns, in order, with its types (checked on a day with no data). */
+  async function checkModelColumns(m: ModelFile): Promise<void> {
+    const def = ROLLUP_TABLES.find((t) => t.name === m.table);
+    if (!def) throw new Error(`${m.file}: no rollup table ${m.table} in schemas/rollups.ts`);
+    const got = (await engine.query(`SELECT * FROM (${m.sql}) AS model LIMIT 0`, dayParams(m, '1970-01-01'))).columns;
+    if (engine.kind !== 'duckdb') return; // column types are checked on DuckDB, where the tests run every model
+    const want = duckdbColumns(def);
+    const show = (cols: { name: string; type: string }[]) => cols.map((c) => `${c.name} ${c.type}`).join(', ');
+    if (got.length !== want.length || got.some((c, i) => c.name !== want[i]!.name || c.type !== want[i]!.type)) {
+      throw new Error(`${m.file}: the model's columns (${show(got)}) are not the table's (${show(want)}); cast each column to its type`);
+    }
+  }
+
+  function daysToCompute(curated: Map<string, PartitionCommit>, done: Map<string, PartitionCommit>, model: ModelFile): { dt: string; reason: RollupDay['reason'] }[] {
+    if (options.dt || options.from) {
+      const from = options.dt ?? options.from!;
+      const to = options.dt ?? options.to ?? from;
+      const out: { dt: string; reason: RollupDay['reason'] }[] = [];
+      for (let d = from; d <= to; d = addDays(d, 1)) out.push({ dt: d, reason: 'requested' });
+      return out;
+    }
+    const out: { dt: string; reason: RollupDay['reason'] }[] = [];
+    for (const [dt, c] of [...curated].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const prev = done.get(dt);
+      if (!prev) out.push({ dt, reason: 'new' });
+      else if (prev.model?.version !== model.version) out.push({ dt, reason: 'model changed' });
+      else if (prev.source?.generation !== c.generation) out.push({ dt, reason: 'late data' });
+    }
+    void now;
+    return out;
+  }
+
+  async function computeDay(table: string, model: ModelFile, dt: string, reason: RollupDay['reason'], source: PartitionCommit | null, current: PartitionCommit | null): Promise<RollupDay> {
+    const t0 = performance.now();
+    const generation = (current?.generation ?? 0) + 1;
+    const location = `${rollupPrefix(table)}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
+    const stats = await engine.unload(model.sql, dayParams(model, dt), location);
+    const files = (await listAll(store, location)).map((o) => ({ key: o.key, bytes: o.size, rows: null }));
+    const rows = stats.rowsWritten ?? null;
+    await lock.assertHeld();
+    const commit: PartitionCommit = {
+      table,
+      dt,
+      location,
+      generation,
+      files,
+      rows,
+      committedAt: new Date().toISOString(),
+      runId,
+      source: { table: CURATED_EVENTS.name, generation: source?.generation ?? 0 },
+      model: { file: model.file, version: model.version, checksum: model.checksum },
+    };
+    await commits.put(commit);
+    if (current) await retire(table, dt, current.location);
+    const spec = generationTables().find((t) => t.spec.name === table)!.spec;
+    try {
+      const failed = await publishPartitions(catalog, spec, [partitionOfCommit(commit)]);
+      summary.catalogErrors.push(...failed.map((f) => `${table} dt=${dt}: ${f.code}: ${f.message}`));
+    } catch (err) {
+      summary.catalogErrors.push(`${table} dt=${dt}: ${(err as Error).message}`);
+    }
+    return { dt, table, rows, generation, location, reason, durationMs: Math.round(performance.now() - t0) };
+  }
+
+  async function loadState(): Promise<RollupState> {
+    try {
+      return JSON.parse(new TextDecoder().decode(await store.get(STATE_KEY))) as RollupState;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return { version: 1, retired: [] };
+      throw err;
+    }
+  }
+
+  async function retire(table: string, dt: string, location: string): Promise<void> {
+    const state = await loadState();
+    state.retired.push({ table, dt, location, retiredAt: new Date(now).toISOString() });
+    await store.put(STATE_KEY, JSON.stringify(state, null, 1));
+  }
+
+  async function collectGarbage(): Promise<void> {
+    const state = await loadState();
+    const graceMs = config.retention.generationGraceMinutes * 60_000;
+    const keep: RollupState['retired'] = [];
+    for (const r of state.retired) {
+      const live = (await catalog.getPartition(r.table, [r.dt]).catch(() => null))?.location === r.location;
+      if (live || Date.parse(r.retiredAt) + graceMs > now) {
+        keep.push(r);
+        continue;
+      }
+      const keys = (await listAll(store, r.location)).map((o) => o.key);
+      const { failed } = await store.delete(keys);
+      if (failed.length) throw new Error(`could not delete ${failed.length} object(s) of ${r.location}: ${failed[0]!.code}`);
+      summary.generationsDeleted++;
+    }
+    if (keep.length !== state.retired.length) await store.put(STATE_KEY, JSON.stringify({ ...state, retired: keep }, null, 1));
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The rollup stage on hand-built telemetry with hand-computed expectations: user_daily (token burn
+ * per session from events or metrics, cumulative deltas with a restart, attribution from the
+ * effective-dated org directory), DAU/WAU/MAU with an empty day and a team change inside the window,
+ * incremental days (late data recomputes only its day), and the ledger (an edited model is refused).
+ */
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PartitionCommits } from '../functions/lib/catalog/commits';
+import { LocalCatalog } from '../functions/lib/catalog/local';
+import { parseConfig } from '../functions/lib/config/load';
+import { LocalQueryEngine } from '../functions/lib/engine/local';
+import { compact } from '../functions/lib/jobs/compact';
+import { rollup } from '../functions/lib/jobs/rollup';
+import { readSqlTree, SQL_DIR } from '../functions/lib/sql/files';
+import { LocalObjectStore } from '../functions/lib/store/local';
+import { listAll } from '../functions/lib/store/port';
+import { putRaw, rec, REPO, tempDirs } from './helpers/compaction-lake';
+
+const tmp = tempDirs('cclake-rollup-test-');
+afterAll(() => tmp.cleanup());
+const config = parseConfig({});
+const catalogOf = (store: LocalObjectStore) => new LocalCatalog(store, config.aws.glueDatabase);
+
+const metric = (iso: string, user: string, session: string, name: string, type: string | null, value: number, extra: Record<string, unknown> = {}) =>
+  rec(iso, user, {
+    signal: 'metric',
+    name: `claude_code.${name}`,
+    session_id: session,
+    metric_type: type,
+    value,
+    temporality: 'delta',
+    input_tokens: null,
+    output_tokens: null,
+    cost_usd: null,
+    model: null,
+    ...extra,
+  });
+
+/** Three developers over 2026-11-18..20 (see each row's comment); nobody is active on the 19th. */
+async function fixtureLake(): Promise<LocalObjectStore> {
+  const store = new LocalObjectStore(tmp.make());
+  const dir = path.join(store.root, 'reference');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'org-directory.csv'),
+    [
+      'user_email,user_id,team,department,cost_center,valid_from,valid_to',
+      // u1 moves from payments to search on the 20th.
+      'u1@example.com,u1,payments,finance-eng,CC-100,2026-11-01,2026-11-20',
+      'u1@example.com,u1,search,core,CC-200,2026-11-20,',
+    ].join('\n') + '\n',
+  );
+  await putRaw(store, '2026-11-18T10:05:00Z', [rec('2026-11-18T09:00:00Z', 'u1', { session_id: 's0' })]);
+  await putRaw(store, '2026-11-20T12:05:00Z', [
+    // u1, session s1: two requests (100 in / 20 out / 0.01 USD each) and an error; its token.usage
+    // datapoint is ignored because the session has api_request events.
+    rec('2026-11-20T09:00:00Z', 'u1', { session_id: 's1' }),
+    rec('2026-11-20T09:05:00Z', 'u1', { session_id: 's1' }),
+    rec('2026-11-20T09:06:00Z', 'u1', { session_id: 's1', name: 'claude_code.api_error', input_tokens: null, output_tokens: null, cost_usd: null, status_code: 529 }),
+    metric('2026-11-20T09:07:00Z', 'u1', 's1', 'token.usage', 'input', 500),
+    // Edit decisions: two accepts, one reject (and a Bash decision that is not an edit).
+    rec('2026-11-20T09:10:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Edit', decision: 'accept', input_tokens: null, output_tokens: null, cost_usd: null }),
+    rec('2026-11-20T09:11:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Write', decision: 'accept', input_tokens: null, output_tokens: null, cost_usd: null }),
+    rec('2026-11-20T09:12:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Edit', decision: 'reject', input_tokens: null, output_tokens: null, cost_usd: null }),
+    rec('2026-11-20T09:13:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Bash', decision: 'reject', input_tokens: null, output_tokens: null, cost_usd: null }),
+    // u2 (not in the directory; the record says team infra), metrics-only session s2: delta token
+    // usage, and a cumulative lines-added series 10 -> 25, then a restart (new start_time) at 5.
+    metric('2026-11-20T10:00:00Z', 'u2', 's2', 'token.usage', 'input', 300, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
+    metric('2026-11-20T10:00:00Z', 'u2', 's2', 'token.usage', 'output', 50, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
+    metric('2026-11-20T10:01:00Z', 'u2', 's2', 'cost.usage', null, 0.25, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
+    metric('2026-11-20T10:00:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 10, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T09:59:00Z'), team_id: 'infra' }),
+    metric('2026-11-20T10:01:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 25, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T09:59:00Z'), team_id: 'infra' }),
+    metric('2026-11-20T10:30:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 5, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T10:29:00Z'), team_id: 'infra' }),
+    metric('2026-11-20T10:31:00Z', 'u2', 's2', 'commit.count', null, 1, { team_id: 'infra' }),
+    // u3: a tool result only: in user_daily (one session) but not active.
+    rec('2026-11-20T11:00:00Z', 'u3', { session_id: 's3', name: 'claude_code.tool_result', tool_name: 'Bash', success: true, input_tokens: null, output_tokens: null, cost_usd: null }),
+  ]);
+  await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-20T13:00:00Z') });
+  return store;
+}
+
+async function run(store: LocalObjectStore, options: Parameters<typeof rollup>[4] = {}) {
+  const engine = await LocalQueryEngine.open(store, config, options.sql);
+  try {
+    return await rollup(store, catalogOf(store), engine, config, { now: Date.parse('2026-11-21T02:00:00Z'), ...options });
+  } finally {
+    engine.close();
+  }
+}
+
+async function q(store: LocalObjectStore, sql: string): Promise<Record<string, unknown>[]> {
+  const engine = await LocalQueryEngine.open(store, config);
+  try {
+    return (await engine.query(sql)).rows;
+  } finally {
+    engine.close();
+  }
+}
+
+describe('rollup on a hand-built fixture', () => {
+  it('user_daily: tokens per session from events or metrics, cumulative deltas with a restart, attribution by day', async () => {
+    const store = await fixtureLake();
+    const s = await run(store);
+    expect(s.modelsApplied).toEqual(['sql/models/V001__user_daily.sql']);
+    expect(s.days.map((d) => [d.table, d.dt, d.reason, d.rows])).toEqual([
+      ['user_daily', '2026-11-18', 'new', 1],
+      ['user_daily', '2026-11-20', 'new', 3],
+    ]);
+    const rows = await q(store, `SELECT * FROM user_daily ORDER BY dt, user_key`);
+    const pick = (r: Record<string, unknown>) => ({ ...r });
+    expect(rows.map(pick)).toEqual([
+      { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', sessions: 1, requests: 1, errors: 0, input_tokens: 100, output_tokens: 20, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.01, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+      { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', sessions: 1, requests: 2, errors: 1, input_tokens: 200, output_tokens: 40, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.02, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 2, edits_rejected: 1 },
+      { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 300, output_tokens: 50, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.25, priced_cost_usd: null, lines_added: 30, lines_removed: 0, commits: 1, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+      { dt: '2026-11-20', user_key: 'u3@example.com', team: 'unattributed', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+    ]);
+  });
+
+  it('active users: an idle day is a row of zeros; WAU/MAU windows; a team change counts for both teams', async () => {
+    const store = await fixtureLake();
+    await run(store);
+    expect(await q(store, `SELECT dt, dau, wau, mau FROM active_users_daily ORDER BY dt`)).toEqual([
+      { dt: '2026-11-18', dau: 1, wau: 1, mau: 1 },
+      { dt: '2026-11-19', dau: 0, wau: 1, mau: 1 },
+      { dt: '2026-11-20', dau: 2, wau: 2, mau: 2 },
+    ]);
+    expect(await q(store, `SELECT team, dau, wau, mau FROM active_users_daily_by_team WHERE dt = DATE '2026-11-20' ORDER BY team`)).toEqual([
+      { team: 'infra', dau: 1, wau: 1, mau: 1 },
+      { team: 'payments', dau: 0, wau: 1, mau: 1 },
+      { team: 'search', dau: 1, wau: 1, mau: 1 },
+      { team: 'unattributed', dau: 0, wau: 0, mau: 0 },
+    ]);
+  });
+
+  it('is incremental: a rerun computes nothing; late data recomputes only its day, atomically', async () => {
+    const store = await fixtureLake();
+    await run(store);
+    expect((await run(store)).days).toEqual([]);
+    await putRaw(store, '2026-11-21T03:05:00Z', [rec('2026-11-18T15:00:00Z', 'u4')]);
+    await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-21T04:00:00Z') });
+    const late = await run(store, { now: Date.parse('2026-11-21T05:00:00Z') });
+    expect(late.days.map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'late data', 2, 2]]);
+    expect(await q(store, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-18'`)).toEqual([{ dau: 2 }]);
+    // A retry of the same day replaces it: never doubled.
+    const again = await run(store, { dt: '2026-11-18', now: Date.parse('2026-11-21T05:10:00Z') });
+    expect(again.days.map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'requested', 2, 3]]);
+    expect(await q(store, `SELECT count(*) AS n FROM user_daily WHERE dt = DATE '2026-11-18'`)).toEqual([{ n: 2 }]);
+    // The generations it replaced go after the grace period, never the live one.
+    const later = await run(store, { now: Date.parse('2026-11-21T08:00:00Z') });
+    expect(later.generationsDeleted).toBe(2);
+    const live = (await new PartitionCommits(store).get('user_daily', '2026-11-18'))!;
+    expect((await listAll(store, 'rollups/user_daily/dt=2026-11-18/')).every((o) => o.key.startsWith(live.location))).toBe(true);
+  });
+
+  it('refuses an applied model that was edited, naming the file and saying "checksum"; a new version recomputes every day', async () => {
+    const store = await fixtureLake();
+    await run(store);
+    const sqlDir = tmp.make();
+    cpSync(SQL_DIR, sqlDir, { recursive: true });
+    const model = path.join(sqlDir, 'models', 'V001__user_daily.sql');
+    writeFileSync(model, readFileSync(model, 'utf8').replace('count(DISTINCT session_id) AS sessions', 'count(DISTINCT session_id) + 0 AS sessions'));
+    await expect(run(store, { sql: readSqlTree(sqlDir) })).rejects.toThrow(/sql\/models\/V001__user_daily\.sql: checksum mismatch/);
+    // Restored, plus the change as V002: both days are recomputed by the new version.
+    cpSync(path.join(REPO, 'sql', 'models', 'V001__user_daily.sql'), model);
+    writeFileSync(path.join(sqlDir, 'models', 'V002__user_daily.sql'), readFileSync(model, 'utf8'));
+    const s = await run(store, { sql: readSqlTree(sqlDir) });
+    expect(s.modelsApplied).toEqual(['sql/models/V002__user_daily.sql']);
+    expect(s.days.map((d) => [d.dt, d.reason])).toEqual([
+      ['2026-11-18', 'model changed'],
+      ['2026-11-20', 'model changed'],
+    ]);
+  });
+});
