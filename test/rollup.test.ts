@@ -173,3 +173,47 @@ describe('rollup on a hand-built fixture', () => {
     ]);
   });
 });
+
+describe('seeds and priced cost', () => {
+  const priced = parseConfig({
+    prices: { version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
+  });
+
+  it('prices each day from the configured table; a day using a model the table lacks is null, not a partial sum', async () => {
+    const store = await fixtureLake();
+    await putRaw(store, '2026-11-18T10:10:00Z', [rec('2026-11-18T09:30:00Z', 'u1', { session_id: 's0', model: 'us.anthropic.claude-opus-4-1' })]);
+    await compact(store, catalogOf(store), priced, { now: Date.parse('2026-11-20T13:30:00Z') });
+    const engine = await LocalQueryEngine.open(store, priced);
+    try {
+      const s = await rollup(store, catalogOf(store), engine, priced, { now: Date.parse('2026-11-21T02:00:00Z') });
+      expect(s.seeds.map((x) => [x.table, x.action, x.rows])).toEqual([
+        ['org_directory', 'written', 2],
+        ['prices', 'written', 1],
+        ['roi_assumptions', 'written', 1],
+        ['compliance_policy', 'written', 7], // 4 approved model globs, 2 residency prefixes, the attribution threshold
+      ]);
+      const rows = (await engine.query(`SELECT dt, user_key, priced_cost_usd FROM user_daily ORDER BY dt, user_key`)).rows;
+      expect(rows).toEqual([
+        { dt: '2026-11-18', user_key: 'u1@example.com', priced_cost_usd: null }, // sonnet and an unpriced opus request
+        { dt: '2026-11-20', user_key: 'u1@example.com', priced_cost_usd: (200 * 3 + 40 * 15) / 1e6 },
+        { dt: '2026-11-20', user_key: 'u2@example.com', priced_cost_usd: (300 * 3 + 50 * 15) / 1e6 }, // metrics-only session, priced by its model
+        { dt: '2026-11-20', user_key: 'u3@example.com', priced_cost_usd: null }, // no usage to price
+      ]);
+      expect((await engine.query(`SELECT model_pattern, model_like, valid_to FROM prices`)).rows).toEqual([{ model_pattern: '*claude-sonnet-4*', model_like: '%claude-sonnet-4%', valid_to: null }]);
+      // Unchanged content is not rewritten.
+      const again = await rollup(store, catalogOf(store), engine, priced, { now: Date.parse('2026-11-21T03:00:00Z') });
+      expect(again.seeds.every((x) => x.action === 'unchanged')).toBe(true);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('a bad org directory row fails the run with its line, and nothing is written', async () => {
+    const store = await fixtureLake();
+    const csv = path.join(store.root, 'reference', 'org-directory.csv');
+    writeFileSync(csv, readFileSync(csv, 'utf8') + 'u9@example.com,u9,platform,eng,CC-9,2026-13-01,\n');
+    await expect(run(store)).rejects.toThrow('reference/org-directory.csv line 4: valid_from "2026-13-01" is not a date YYYY-MM-DD');
+    expect(await listAll(store, 'seeds/')).toEqual([]);
+    expect(await listAll(store, 'rollups/')).toEqual([]);
+  });
+});

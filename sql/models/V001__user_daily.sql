@@ -38,9 +38,12 @@ day_metrics AS (
 event_sessions AS (
   SELECT DISTINCT user_key, session_id FROM day_events WHERE name = 'claude_code.api_request'
 ),
-event_usage AS (
+-- Token usage and reported cost per developer and model: from api_request events for event
+-- sessions, from token.usage / cost.usage datapoints for the others.
+usage_lines AS (
   SELECT
     user_key,
+    model,
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,
     sum(cache_read_tokens) AS cache_read_tokens,
@@ -48,20 +51,55 @@ event_usage AS (
     sum(cost_usd) AS cost_usd
   FROM day_events
   WHERE name = 'claude_code.api_request'
-  GROUP BY user_key
-),
-metric_usage AS (
+  GROUP BY user_key, model
+  UNION ALL
   SELECT
     m.user_key,
-    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'input') AS input_tokens,
-    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'output') AS output_tokens,
-    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'cacheRead') AS cache_read_tokens,
-    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'cacheCreation') AS cache_creation_tokens,
-    sum(m.delta) FILTER (WHERE m.name = 'claude_code.cost.usage') AS cost_usd
+    m.model,
+    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'input'),
+    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'output'),
+    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'cacheRead'),
+    sum(m.delta) FILTER (WHERE m.name = 'claude_code.token.usage' AND m.metric_type = 'cacheCreation'),
+    sum(m.delta) FILTER (WHERE m.name = 'claude_code.cost.usage')
   FROM day_metrics m
   LEFT JOIN event_sessions s ON s.user_key = m.user_key AND s.session_id = m.session_id
-  WHERE s.session_id IS NULL
-  GROUP BY m.user_key
+  WHERE s.session_id IS NULL AND m.name IN ('claude_code.token.usage', 'claude_code.cost.usage')
+  GROUP BY m.user_key, m.model
+),
+-- The price in force that day for each line's model: the most specific matching pattern wins.
+priced_lines AS (
+  SELECT
+    u.*,
+    p.input AS price_input,
+    p.output AS price_output,
+    p.cache_read AS price_cache_read,
+    p.cache_creation AS price_cache_creation,
+    row_number() OVER (PARTITION BY u.user_key, u.model ORDER BY length(p.model_pattern) DESC, p.valid_from DESC) AS rn
+  FROM usage_lines u
+  LEFT JOIN prices p
+    ON u.model LIKE p.model_like ESCAPE '\'
+    AND p.valid_from <= CAST(? AS DATE)
+    AND (p.valid_to IS NULL OR p.valid_to > CAST(? AS DATE))
+),
+-- priced_cost_usd is null unless the price table covers every model the developer used that day,
+-- so a sum never silently mixes priced and unpriced usage.
+usage AS (
+  SELECT
+    user_key,
+    sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens,
+    sum(cache_read_tokens) AS cache_read_tokens,
+    sum(cache_creation_tokens) AS cache_creation_tokens,
+    sum(cost_usd) AS cost_usd,
+    CASE WHEN count(*) = count(price_input) THEN
+      sum(CAST(
+        coalesce(input_tokens, 0) * price_input + coalesce(output_tokens, 0) * price_output
+        + coalesce(cache_read_tokens, 0) * price_cache_read + coalesce(cache_creation_tokens, 0) * price_cache_creation
+        AS DOUBLE) / 1000000)
+    END AS priced_cost_usd
+  FROM priced_lines
+  WHERE rn = 1
+  GROUP BY user_key
 ),
 productivity AS (
   SELECT
@@ -117,12 +155,12 @@ SELECT
   CAST(a.sessions AS BIGINT) AS sessions,
   CAST(a.requests AS BIGINT) AS requests,
   CAST(a.errors AS BIGINT) AS errors,
-  CAST(coalesce(e.input_tokens, 0) + coalesce(m.input_tokens, 0) AS BIGINT) AS input_tokens,
-  CAST(coalesce(e.output_tokens, 0) + coalesce(m.output_tokens, 0) AS BIGINT) AS output_tokens,
-  CAST(coalesce(e.cache_read_tokens, 0) + coalesce(m.cache_read_tokens, 0) AS BIGINT) AS cache_read_tokens,
-  CAST(coalesce(e.cache_creation_tokens, 0) + coalesce(m.cache_creation_tokens, 0) AS BIGINT) AS cache_creation_tokens,
-  CAST(coalesce(e.cost_usd, 0) + coalesce(m.cost_usd, 0) AS DOUBLE) AS cost_usd,
-  CAST(NULL AS DOUBLE) AS priced_cost_usd,
+  CAST(coalesce(u.input_tokens, 0) AS BIGINT) AS input_tokens,
+  CAST(coalesce(u.output_tokens, 0) AS BIGINT) AS output_tokens,
+  CAST(coalesce(u.cache_read_tokens, 0) AS BIGINT) AS cache_read_tokens,
+  CAST(coalesce(u.cache_creation_tokens, 0) AS BIGINT) AS cache_creation_tokens,
+  CAST(coalesce(u.cost_usd, 0) AS DOUBLE) AS cost_usd,
+  CAST(u.priced_cost_usd AS DOUBLE) AS priced_cost_usd,
   CAST(coalesce(p.lines_added, 0) AS BIGINT) AS lines_added,
   CAST(coalesce(p.lines_removed, 0) AS BIGINT) AS lines_removed,
   CAST(coalesce(p.commits, 0) AS BIGINT) AS commits,
@@ -131,6 +169,5 @@ SELECT
   CAST(a.edits_accepted AS BIGINT) AS edits_accepted,
   CAST(a.edits_rejected AS BIGINT) AS edits_rejected
 FROM attributed a
-LEFT JOIN event_usage e ON e.user_key = a.user_key
-LEFT JOIN metric_usage m ON m.user_key = a.user_key
+LEFT JOIN usage u ON u.user_key = a.user_key
 LEFT JOIN productivity p ON p.user_key = a.user_key

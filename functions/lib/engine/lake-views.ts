@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { duckdbColumns, duckdbType } from '../../../schemas/columns';
 import { ORG_DIRECTORY } from '../../../schemas/org-directory';
+import { SEED_TABLES } from '../../../schemas/seeds';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { LocalCatalog } from '../catalog/local';
@@ -40,14 +41,16 @@ function typedRawColumns(): string {
     .join(', ');
 }
 
-/** The data files of every partition of a catalog table, as Athena would read them (none when the table is absent). */
+/** The data files of a catalog table (every partition's location, or the table's own when it has no partitions), as Athena would read them (none when the table is absent). */
 export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStore, table: string): Promise<string[]> {
-  if (!(await catalog.getTable(table))) return [];
+  const spec = await catalog.getTable(table);
+  if (!spec) return [];
   const out: string[] = [];
-  for (const p of await catalog.listPartitions(table)) {
-    for (const o of await listAll(store, p.location)) {
+  const locations = spec.partitionKeys.length ? (await catalog.listPartitions(table)).map((p) => p.location) : [spec.location];
+  for (const location of locations) {
+    for (const o of await listAll(store, location)) {
       // Athena reads a location recursively and skips files and folders named `_...` or `.…`.
-      if (!o.key.slice(p.location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) out.push(o.key);
+      if (!o.key.slice(location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) out.push(o.key);
     }
   }
   return out;
@@ -87,14 +90,21 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
   await engine.run(`CREATE OR REPLACE VIEW events AS SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)}`);
   setup.views.push('events');
 
-  // The org directory (always a view: empty when the lake has none, so attribution falls back).
-  const dir = path.join(store.root, ...config.orgDirectory.key.split('/'));
-  const directory = existsSync(dir)
-    ? `SELECT * FROM read_csv(${sqlString(dir)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
-        .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
-        .join(', ')}})`
-    : `SELECT ${duckdbColumns(ORG_DIRECTORY).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
-  await engine.run(`CREATE OR REPLACE VIEW org_directory AS ${directory}`);
-  setup.views.push('org_directory');
+  // Seeds (org directory, prices, ROI assumptions, compliance policy) as the catalog has them; the
+  // org directory falls back to the lake's CSV until the rollup stage has seeded it.
+  const csv = path.join(store.root, ...config.orgDirectory.key.split('/'));
+  for (const def of SEED_TABLES) {
+    const files = (await catalogFiles(catalog, store, def.name)).map((key) => path.join(store.root, ...key.split('/')));
+    const typed = duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
+    const select = files.length
+      ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`
+      : def.name === ORG_DIRECTORY.name && existsSync(csv)
+        ? `SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
+            .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
+            .join(', ')}})`
+        : `SELECT ${duckdbColumns(def).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+    await engine.run(`CREATE OR REPLACE VIEW ${sqlIdent(def.name)} AS ${select}`);
+    setup.views.push(def.name);
+  }
   return setup;
 }

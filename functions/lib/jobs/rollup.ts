@@ -2,6 +2,8 @@
  * `cclake rollup` and the daily rollup function: applies the versioned SQL and computes the rollup
  * tables a day at a time, incrementally.
  *
+ *  0. Seeds: the reference tables (org directory, prices, ROI assumptions, compliance policy) are
+ *     rewritten from the config and the org directory CSV when their content changed.
  *  1. The ledger: an applied model file that was edited is refused (checksum); new model files are
  *     checked (their output columns must be the rollup table's, from `schemas/`) and recorded;
  *     views whose checksum changed are re-applied and recorded.
@@ -32,6 +34,7 @@ import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql
 import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { addDays } from '../util/dates';
+import { writeSeeds, type SeedResult } from './seeds';
 
 export interface RollupOptions {
   dt?: string;
@@ -57,6 +60,8 @@ export interface RollupSummary {
   runId: string;
   status: 'completed' | 'locked';
   lockedBy?: string;
+  /** The reference tables written from the config and the org directory (when their content changed). */
+  seeds: SeedResult[];
   modelsApplied: string[];
   viewsApplied: string[];
   days: RollupDay[];
@@ -78,7 +83,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
-  const summary: RollupSummary = { runId, status: 'completed', modelsApplied: [], viewsApplied: [], days: [], generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
+  const summary: RollupSummary = { runId, status: 'completed', seeds: [], modelsApplied: [], viewsApplied: [], days: [], generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
   const tree = options.sql ?? readSqlTree();
   const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `rollup ${runId}`, config.compaction.leaseMinutes * 60_000);
   if (!taken.acquired) {
@@ -90,6 +95,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const lock = taken.lock;
   const commits = new PartitionCommits(store);
   try {
+    summary.seeds = await writeSeeds(store, catalog, config);
+    if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh?.();
     await applyLedger();
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));

@@ -1,0 +1,53 @@
+/**
+ * Seed tables: small reference tables the rollup stage writes from the configuration and the org
+ * directory CSV, so the SQL joins them on Athena and DuckDB alike (no SQL is ever built by pasting
+ * config values into it). Each is rewritten only when its content changes.
+ */
+import type { TableDef } from './columns';
+import { ORG_DIRECTORY } from './org-directory';
+
+/** The configured price table (config `prices`), effective-dated, USD per million tokens. */
+export const PRICES = {
+  name: 'prices',
+  doc: 'Configured model prices, effective-dated, USD per million tokens',
+  columns: [
+    { name: 'version', type: 'string', nullable: false, doc: 'Price table version (config prices.version)' },
+    { name: 'model_pattern', type: 'string', nullable: false, doc: "Glob over the model id ('*' = any run of characters)" },
+    { name: 'model_like', type: 'string', nullable: false, doc: 'The glob as a LIKE pattern (escape character \\)' },
+    { name: 'valid_from', type: 'date', nullable: false, doc: 'First day the price applies (inclusive)' },
+    { name: 'valid_to', type: 'date', doc: 'First day it no longer applies (exclusive); null = open' },
+    { name: 'input', type: 'double', nullable: false, doc: 'Input tokens' },
+    { name: 'output', type: 'double', nullable: false, doc: 'Output tokens' },
+    { name: 'cache_read', type: 'double', nullable: false, doc: 'Cache read tokens' },
+    { name: 'cache_creation', type: 'double', nullable: false, doc: 'Cache creation tokens' },
+  ],
+} as const satisfies TableDef;
+
+/** The configured ROI assumptions (config `roi`): one row, the version every ROI row names. */
+export const ROI_ASSUMPTIONS = {
+  name: 'roi_assumptions',
+  doc: 'Configured ROI assumptions: hours saved per unit of work and the loaded hourly rate',
+  columns: [
+    { name: 'version', type: 'string', nullable: false, doc: 'Assumptions version (config roi.version)' },
+    { name: 'loaded_hourly_rate_usd', type: 'double', nullable: false, doc: 'Value of one hour saved' },
+    { name: 'hours_per_accepted_edit', type: 'double', nullable: false, doc: 'Hours saved per accepted edit' },
+    { name: 'hours_per_commit', type: 'double', nullable: false, doc: 'Hours saved per commit' },
+    { name: 'hours_per_pull_request', type: 'double', nullable: false, doc: 'Hours saved per pull request' },
+    { name: 'hours_per_line_added', type: 'double', nullable: false, doc: 'Hours saved per line added' },
+    { name: 'hours_per_active_hour', type: 'double', nullable: false, doc: 'Hours saved per active hour' },
+  ],
+} as const satisfies TableDef;
+
+/** The configured compliance policy (config `compliance`): one row per allowed value. */
+export const COMPLIANCE_POLICY = {
+  name: 'compliance_policy',
+  doc: 'Configured compliance policy: approved models, residency prefixes, regions, MCP allowlist, thresholds',
+  columns: [
+    { name: 'policy', type: 'string', nullable: false, doc: 'approved_model | residency_prefix | region | mcp_server | attribution_threshold' },
+    { name: 'value', type: 'string', nullable: false, doc: 'The allowed value (a glob for approved_model)' },
+    { name: 'value_like', type: 'string', doc: 'For globs: the value as a LIKE pattern (escape character \\)' },
+    { name: 'number', type: 'double', doc: 'For thresholds: the number' },
+  ],
+} as const satisfies TableDef;
+
+export const SEED_TABLES = [ORG_DIRECTORY, PRICES, ROI_ASSUMPTIONS, COMPLIANCE_POLICY] as const;
