@@ -6,16 +6,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/config/schema';
-import { DuckDBEngine } from '../lib/engine/duckdb';
-import { registerLakeViews } from '../lib/engine/lake-views';
+import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
+import { rollup } from '../lib/jobs/rollup';
 import type { LocalObjectStore } from '../lib/store/local';
 import type { Io } from './main';
-import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary } from './output';
+import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -41,12 +41,16 @@ const LOOKS = [
     sql: `SELECT signal, name, count(*) AS records FROM events GROUP BY ALL ORDER BY records DESC LIMIT 12`,
   },
   {
-    title: 'Daily active developers and token burn (curated, deduplicated; CONTRACTS numbers arrive with the rollups)',
-    sql: `SELECT dt, count(DISTINCT user_key) AS active_developers,
+    title: 'Active developers (view active_users_daily: DAU, WAU over 7 days, MAU over 28, from the user_daily rollup)',
+    sql: `SELECT dt, dau, wau, mau FROM active_users_daily ORDER BY dt DESC LIMIT 7`,
+  },
+  {
+    title: 'Token burn and cost by team, last 7 days (rollup user_daily)',
+    sql: `SELECT team, count(DISTINCT user_key) AS developers,
                  sum(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens) AS tokens,
-                 round(sum(cost_usd), 2) AS cost_usd
-          FROM events WHERE name = 'claude_code.api_request'
-          GROUP BY ALL ORDER BY dt DESC LIMIT 7`,
+                 round(sum(cost_usd), 2) AS cost_usd, sum(commits) AS commits, sum(lines_added) AS lines_added
+          FROM user_daily WHERE dt > (SELECT max(dt) FROM user_daily) - INTERVAL 7 DAY
+          GROUP BY ALL ORDER BY cost_usd DESC LIMIT 8`,
   },
   {
     title: 'Requests by model',
@@ -76,10 +80,12 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   const parts = await syncPartitions(store, catalog, config);
   printPartitionsSummary(io, catalog.location, parts);
 
-  io.out(`\n== What is in the lake`);
-  const engine = await DuckDBEngine.open();
+  io.out(`\n== 5. rollup: versioned SQL (sql/), seeds from the config, one generation per table and day`);
+  const engine = await LocalQueryEngine.open(store, config);
   try {
-    await registerLakeViews(engine, store, config);
+    printRollupSummary(io, store.location, await rollup(store, catalog, engine, config));
+    await engine.refresh();
+    io.out(`\n== What is in the lake`);
     for (const look of LOOKS) {
       io.out(`\n${look.title}:`);
       io.out(formatTable(await engine.query(look.sql)));
@@ -90,5 +96,5 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   io.out(`\nLake: ${store.root}`);
   const rel = path.relative(process.cwd(), store.root);
   const lakeArg = rel === '' ? '.' : rel.startsWith('..') ? store.root : rel;
-  io.out(`Try:  npx cclake query --lake ${lakeArg} "SELECT dt, count(DISTINCT user_key) AS dau FROM events GROUP BY dt ORDER BY dt"`);
+  io.out(`Try:  npx cclake query --lake ${lakeArg} "SELECT * FROM active_users_daily ORDER BY dt"`);
 }

@@ -8,8 +8,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
 import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
 import { catalogFromConfig } from '../lib/catalog/from-config';
-import { DuckDBEngine } from '../lib/engine/duckdb';
-import { registerLakeViews } from '../lib/engine/lake-views';
+import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
@@ -162,9 +161,9 @@ export function buildProgram(io: Io): Command {
     .action(async (sql: string, o: GlobalOpts & { format: 'csv' | 'json' }) => {
       const loaded = load(o);
       const store = localStoreOf(loaded, 'query');
-      const engine = await DuckDBEngine.open();
+      const engine = await LocalQueryEngine.open(store, loaded.config);
       try {
-        const setup = await registerLakeViews(engine, store, loaded.config);
+        const setup = engine.setup;
         if (setup.skippedRawObjects.length) io.err(`note: ${setup.skippedRawObjects.length} raw object(s) are not Parquet and were left out of events_raw`);
         let result;
         try {

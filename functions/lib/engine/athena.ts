@@ -14,6 +14,7 @@
  * as its decimal text, a boolean as true/false and null as NULL. The same page says parameters work
  * with SELECT, INSERT INTO, CTAS and UNLOAD only, and (for now) only in the WHERE clause.
  */
+import type { Config } from '../config/schema';
 import { countPlaceholders } from '../sql/placeholders';
 import { randomUUID } from 'node:crypto';
 import {
@@ -292,4 +293,16 @@ export class AthenaEngine implements QueryEngine {
 /** An Athena client that makes one attempt per request: retries are the adapter's job and must not stack. */
 export function athenaClientFor(region?: string): AthenaClient {
   return new AthenaClient({ ...(region ? { region } : {}), maxAttempts: 1 });
+}
+
+/** Athena over the configured S3 lake and Glue database (`aws.athena.workgroup`, `aws.glueDatabase`). */
+export function athenaEngineFromConfig(config: Config): AthenaEngine {
+  if (!('s3' in config.lake)) throw new Error('Athena needs a lake on S3 (config lake.s3)');
+  const { bucket, prefix, region } = config.lake.s3;
+  return new AthenaEngine(athenaClientFor(config.aws.region ?? region), {
+    workgroup: config.aws.athena.workgroup,
+    database: config.aws.glueDatabase,
+    lakeUri: `s3://${bucket}/${prefix}`,
+    outputLocation: config.aws.athena.outputLocation,
+  });
 }

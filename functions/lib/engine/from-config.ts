@@ -5,21 +5,12 @@
 import type { Config } from '../config/schema';
 import { LocalObjectStore } from '../store/local';
 import type { ObjectStore } from '../store/port';
-import { AthenaEngine, athenaClientFor } from './athena';
+import { athenaEngineFromConfig } from './athena';
 import { LocalQueryEngine } from './local';
 import type { QueryEngine } from './port';
 
 export async function engineFromConfig(config: Config, store: ObjectStore): Promise<QueryEngine & { close(): void }> {
-  if ('s3' in config.lake) {
-    const { bucket, prefix, region } = config.lake.s3;
-    const engine = new AthenaEngine(athenaClientFor(config.aws.region ?? region), {
-      workgroup: config.aws.athena.workgroup,
-      database: config.aws.glueDatabase,
-      lakeUri: `s3://${bucket}/${prefix}`,
-      outputLocation: config.aws.athena.outputLocation,
-    });
-    return Object.assign(engine, { close: () => {} });
-  }
+  if ('s3' in config.lake) return Object.assign(athenaEngineFromConfig(config), { close: () => {} });
   if (!(store instanceof LocalObjectStore)) throw new Error(`a local lake needs a local store, got ${store.location}`);
   return LocalQueryEngine.open(store, config);
 }

@@ -17,6 +17,8 @@ import { installTrinoCompat } from './trino-compat';
 
 export class LocalQueryEngine implements QueryEngine {
   readonly kind = 'duckdb' as const;
+  /** What the last refresh set up (views, raw objects left out of events_raw). */
+  setup: ViewSetup = { views: [], skippedRawObjects: [] };
 
   private constructor(
     readonly duck: DuckDBEngine,
@@ -40,7 +42,7 @@ export class LocalQueryEngine implements QueryEngine {
 
   /** Re-reads the catalog (after a commit moved partitions) and re-applies the views. */
   async refresh(): Promise<ViewSetup> {
-    const setup = await registerLakeViews(this.duck, this.store, this.config);
+    const setup = (this.setup = await registerLakeViews(this.duck, this.store, this.config));
     for (const v of this.sql.views) {
       try {
         await this.duck.run(v.sql);
