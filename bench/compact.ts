@@ -25,7 +25,7 @@ const CACHE = path.join(tmpdir(), 'cclake-bench-cache');
 const config = parseConfig({});
 
 /** A generated raw lake, made once per parameter set and reused. */
-async function cachedRawLake(name: string, users: number, days: number): Promise<string> {
+export async function cachedRawLake(name: string, users: number, days: number): Promise<string> {
   const dir = path.join(CACHE, `${name}-${users}u-${days}d`);
   if (existsSync(path.join(dir, '.complete'))) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -37,7 +37,7 @@ async function cachedRawLake(name: string, users: number, days: number): Promise
 }
 
 /** A fresh copy of the raw zone (compaction writes beside it). */
-function freshCopy(src: string, label: string): string {
+export function freshCopy(src: string, label: string): string {
   const dst = path.join(CACHE, `work-${label}`);
   rmSync(dst, { recursive: true, force: true });
   spawnSync('cp', ['-r', src, dst], { stdio: 'inherit' });

@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchGenerate } from './generate';
+import { benchRollupFull, benchRollupIncremental } from './rollup';
 
 export interface BenchResult {
   name: string;
@@ -17,6 +18,8 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'compact-throughput': () => benchCompactThroughput(),
   'dau-query': () => benchDauQuery(),
   'compact-memory': () => benchCompactMemory(),
+  'rollup-incremental': () => benchRollupIncremental(),
+  'rollup-full': () => benchRollupFull(),
 };
 
 async function main(): Promise<void> {

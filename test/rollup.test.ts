@@ -7,12 +7,13 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROLLUP_TABLES } from '../schemas/rollups';
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { LocalCatalog } from '../functions/lib/catalog/local';
 import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { compact } from '../functions/lib/jobs/compact';
-import { rollup } from '../functions/lib/jobs/rollup';
+import { rollup, type RollupSummary } from '../functions/lib/jobs/rollup';
 import { readSqlTree, SQL_DIR } from '../functions/lib/sql/files';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll } from '../functions/lib/store/port';
@@ -81,6 +82,8 @@ async function fixtureLake(): Promise<LocalObjectStore> {
   return store;
 }
 
+const userDays = (s: RollupSummary) => s.days.filter((d) => d.table === 'user_daily');
+
 async function run(store: LocalObjectStore, options: Parameters<typeof rollup>[4] = {}) {
   const engine = await LocalQueryEngine.open(store, config, options.sql);
   try {
@@ -103,8 +106,8 @@ describe('rollup on a hand-built fixture', () => {
   it('user_daily: tokens per session from events or metrics, cumulative deltas with a restart, attribution by day', async () => {
     const store = await fixtureLake();
     const s = await run(store);
-    expect(s.modelsApplied).toEqual(['sql/models/V001__user_daily.sql']);
-    expect(s.days.map((d) => [d.table, d.dt, d.reason, d.rows])).toEqual([
+    expect(s.modelsApplied).toContain('sql/models/V001__user_daily.sql');
+    expect(userDays(s).map((d) => [d.table, d.dt, d.reason, d.rows])).toEqual([
       ['user_daily', '2026-11-18', 'new', 1],
       ['user_daily', '2026-11-20', 'new', 3],
     ]);
@@ -141,15 +144,16 @@ describe('rollup on a hand-built fixture', () => {
     await putRaw(store, '2026-11-21T03:05:00Z', [rec('2026-11-18T15:00:00Z', 'u4')]);
     await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-21T04:00:00Z') });
     const late = await run(store, { now: Date.parse('2026-11-21T05:00:00Z') });
-    expect(late.days.map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'late data', 2, 2]]);
+    expect(userDays(late).map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'late data', 2, 2]]);
+    expect(new Set(late.days.map((d) => d.dt))).toEqual(new Set(['2026-11-18'])); // every table: only that day
     expect(await q(store, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-18'`)).toEqual([{ dau: 2 }]);
     // A retry of the same day replaces it: never doubled.
     const again = await run(store, { dt: '2026-11-18', now: Date.parse('2026-11-21T05:10:00Z') });
-    expect(again.days.map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'requested', 2, 3]]);
+    expect(userDays(again).map((d) => [d.dt, d.reason, d.rows, d.generation])).toEqual([['2026-11-18', 'requested', 2, 3]]);
     expect(await q(store, `SELECT count(*) AS n FROM user_daily WHERE dt = DATE '2026-11-18'`)).toEqual([{ n: 2 }]);
     // The generations it replaced go after the grace period, never the live one.
     const later = await run(store, { now: Date.parse('2026-11-21T08:00:00Z') });
-    expect(later.generationsDeleted).toBe(2);
+    expect(later.generationsDeleted).toBe(2 * ROLLUP_TABLES.length); // two replaced generations of 2026-11-18 per table
     const live = (await new PartitionCommits(store).get('user_daily', '2026-11-18'))!;
     expect((await listAll(store, 'rollups/user_daily/dt=2026-11-18/')).every((o) => o.key.startsWith(live.location))).toBe(true);
   });
@@ -167,7 +171,7 @@ describe('rollup on a hand-built fixture', () => {
     writeFileSync(path.join(sqlDir, 'models', 'V002__user_daily.sql'), readFileSync(model, 'utf8'));
     const s = await run(store, { sql: readSqlTree(sqlDir) });
     expect(s.modelsApplied).toEqual(['sql/models/V002__user_daily.sql']);
-    expect(s.days.map((d) => [d.dt, d.reason])).toEqual([
+    expect(userDays(s).map((d) => [d.dt, d.reason])).toEqual([
       ['2026-11-18', 'model changed'],
       ['2026-11-20', 'model changed'],
     ]);
@@ -215,5 +219,35 @@ describe('seeds and priced cost', () => {
     await expect(run(store)).rejects.toThrow('reference/org-directory.csv line 4: valid_from "2026-13-01" is not a date YYYY-MM-DD');
     expect(await listAll(store, 'seeds/')).toEqual([]);
     expect(await listAll(store, 'rollups/')).toEqual([]);
+  });
+});
+
+describe('the events view (CONTRACTS section 4)', () => {
+  it('has the raw record columns plus dt, user_key, team, department, cost_center; attribution from the rollup; no event doubled', async () => {
+    const store = await fixtureLake();
+    await run(store);
+    const engine = await LocalQueryEngine.open(store, config);
+    try {
+      const cols = (await engine.query(`SELECT column_name FROM (DESCRIBE events)`)).rows.map((r) => r.column_name);
+      const raw = (await engine.query(`SELECT column_name FROM (DESCRIBE events_curated)`)).rows.map((r) => r.column_name).filter((c) => c !== 'dt');
+      expect(new Set(cols)).toEqual(new Set([...raw, 'dt', 'user_key', 'team']));
+      expect(cols.length).toBe(raw.length + 3);
+      const rows = (await engine.query(`SELECT dt, user_key, team, department, cost_center, count(*) AS n FROM events GROUP BY ALL ORDER BY dt, user_key`)).rows;
+      expect(rows).toEqual([
+        { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', n: 1 },
+        { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', n: 8 },
+        { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', n: 7 },
+        { dt: '2026-11-20', user_key: 'u3@example.com', team: 'unattributed', department: 'unattributed', cost_center: 'unattributed', n: 1 },
+      ]);
+      expect((await engine.query(`SELECT count(*) AS n FROM events`)).rows[0]).toEqual((await engine.query(`SELECT count(*) AS n FROM events_curated`)).rows[0]);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('passes the dialect lint', async () => {
+    const { lintSql } = await import('../functions/lib/sql/dialect');
+    const { eventsView } = await import('../functions/lib/sql/events-view');
+    expect(lintSql(eventsView().sql, 'events-view')).toEqual([]);
   });
 });

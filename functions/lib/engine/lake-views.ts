@@ -5,6 +5,7 @@
  * raw record schema, for looking at what arrived, including hours not registered yet) and
  * `org_directory`. Later stages add the contract views.
  */
+import { USER_KEY_SQL } from '../sql/user-key';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { duckdbColumns, duckdbType } from '../../../schemas/columns';
@@ -20,8 +21,6 @@ import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
 import { sqlIdent, sqlString, type DuckDBEngine } from './duckdb';
 
-/** CONTRACTS section 3 `user_key`: lower-cased email when present, else account uuid, else user id. */
-export const USER_KEY_SQL = `coalesce(nullif(lower(trim(user_email)), ''), user_account_uuid, user_id)`;
 
 /** A cheap check that a file can be a Parquet file (magic at both ends); footers are checked by the reader. */
 export function looksLikeParquet(file: string): boolean {

@@ -33,7 +33,7 @@ import { dayPrefixes, loadState, saveState, type CompactionState } from '../comp
 import { validateRawFile } from '../compaction/validate';
 import type { Config } from '../config/schema';
 import { DuckDBEngine, sqlIdent, sqlString } from '../engine/duckdb';
-import { USER_KEY_SQL } from '../engine/lake-views';
+import { USER_KEY_SQL } from '../sql/user-key';
 import { arrivalHourOf } from '../raw/keys';
 import { LocalObjectStore } from '../store/local';
 import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';

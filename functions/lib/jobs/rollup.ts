@@ -108,6 +108,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
         summary.days.push(await computeDay(def.name, model, dt, reason, curated.get(dt) ?? null, done.get(dt) ?? null));
       }
     }
+    // Views over the rollups (local sessions list files when they start) now see the new days.
+    if (summary.days.length) await engine.refresh?.();
     await collectGarbage();
   } finally {
     await lock.release();

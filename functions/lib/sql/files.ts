@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventsView } from './events-view';
 import { countPlaceholders } from './placeholders';
 
 export interface ModelFile {
@@ -86,6 +87,8 @@ export function readSqlTree(dir: string = SQL_DIR): SqlTree {
     if (!creates.test(sql.replace(/--[^\n]*\n/g, '\n'))) throw new SqlFileError(`sql/views/${name}: must hold exactly one 'CREATE OR REPLACE VIEW ${view} AS ...'`);
     tree.views.push({ kind: 'view', view, file: `sql/views/${name}`, sql, checksum: checksumOf(sql) });
   }
+  // The contract's `events` view, generated from schemas/, comes first: other views may read it.
+  tree.views.unshift(eventsView());
   return tree;
 }
 
