@@ -36,4 +36,67 @@ export const USER_DAILY = {
   partitionKeys: DT,
 } as const satisfies TableDef;
 
-export const ROLLUP_TABLES = [USER_DAILY] as const;
+/** CONTRACTS section 4 `api_health_daily`: one row per model with any api_request or api_error event that day. */
+export const API_HEALTH_DAILY = {
+  name: 'api_health_daily',
+  doc: 'Per model and day: requests, errors, error rate, latency percentiles, TTFT p95 and cache hit rate (api_request / api_error events)',
+  columns: [
+    { name: 'model', type: 'string', nullable: false, doc: "Model id as reported ('unknown' when the event has none)" },
+    { name: 'requests', type: 'int64', doc: 'api_request events' },
+    { name: 'errors', type: 'int64', doc: 'api_error events' },
+    { name: 'error_rate', type: 'double', doc: 'errors / (requests + errors), 0..1' },
+    { name: 'p50_ms', type: 'double', doc: 'Median duration_ms of api_request events (approx_percentile: exact locally, within rank error 0.01 on Athena)' },
+    { name: 'p95_ms', type: 'double', doc: '95th percentile duration_ms of api_request events' },
+    { name: 'p99_ms', type: 'double', doc: '99th percentile duration_ms of api_request events' },
+    { name: 'ttft_p95_ms', type: 'double', doc: '95th percentile ttft_ms of api_request events' },
+    { name: 'cache_hit_rate', type: 'double', doc: 'cache_read / (input + cache_read + cache_creation) tokens of api_request events, 0..1; null without tokens' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/** CONTRACTS section 4 `tool_usage_daily`: one row per tool with any tool_result event that day. */
+export const TOOL_USAGE_DAILY = {
+  name: 'tool_usage_daily',
+  doc: 'Per tool and day: calls, successes, success rate and p95 duration (tool_result events)',
+  columns: [
+    { name: 'tool_name', type: 'string', nullable: false, doc: "Tool name as reported (MCP tools as Claude Code names them, e.g. 'mcp_tool')" },
+    { name: 'calls', type: 'int64', doc: 'tool_result events' },
+    { name: 'successes', type: 'int64', doc: 'tool_result events with success = true' },
+    { name: 'success_rate', type: 'double', doc: 'successes / calls, 0..1' },
+    { name: 'p95_ms', type: 'double', doc: '95th percentile duration_ms of the tool_result events' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/** CONTRACTS section 4 `token_burn_daily`: tokens per team, cost center, project, model and token type. */
+export const TOKEN_BURN_DAILY = {
+  name: 'token_burn_daily',
+  doc: 'Per day, team, cost center, project, model and token type: token burn (CONTRACTS section 3) and its priced cost',
+  columns: [
+    { name: 'team', type: 'string', nullable: false, doc: "Team of the developer that day (as in user_daily; 'unattributed' when unknown)" },
+    { name: 'cost_center', type: 'string', nullable: false, doc: "Cost center of the developer that day ('unattributed' when unknown)" },
+    { name: 'project', type: 'string', nullable: false, doc: "The record's project (repository); 'unknown' when absent" },
+    { name: 'model', type: 'string', nullable: false, doc: "Model id; 'unknown' when absent" },
+    { name: 'token_type', type: 'string', nullable: false, doc: 'input | output | cache_read | cache_creation' },
+    { name: 'tokens', type: 'int64', doc: 'Tokens: api_request events of sessions that have any, else token.usage datapoints (cumulative as deltas)' },
+    { name: 'priced_cost_usd', type: 'double', doc: 'tokens x the price in force that day for the model and type / 1e6; null where the price table has no row for the model' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/** CONTRACTS section 4 `compliance_daily`: one row per control, team and day, plus the org as team 'ALL'. */
+export const COMPLIANCE_DAILY = {
+  name: 'compliance_daily',
+  doc: "Per day, control and team (the whole org as team 'ALL'): records evaluated, violations and pass/fail",
+  columns: [
+    { name: 'control_id', type: 'string', nullable: false, doc: 'approved_models | data_residency | attribution_coverage | no_content_logged | bypass_permissions | mcp_allowlist | policy_rejections | telemetry_freshness' },
+    { name: 'team', type: 'string', nullable: false, doc: "Team (as in user_daily), or 'ALL' for the whole organization" },
+    { name: 'evaluated', type: 'int64', doc: 'What the control looked at (records, developers or hours; for policy_rejections the rejections found, as evidence)' },
+    { name: 'violations', type: 'int64', doc: 'How many of them break the control (always 0 for the evidence-only policy_rejections)' },
+    { name: 'status', type: 'string', nullable: false, doc: 'pass | fail' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
+export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY] as const;

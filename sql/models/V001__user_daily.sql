@@ -66,7 +66,11 @@ usage_lines AS (
   WHERE s.session_id IS NULL AND m.name IN ('claude_code.token.usage', 'claude_code.cost.usage')
   GROUP BY m.user_key, m.model
 ),
--- The price in force that day for each line's model: the most specific matching pattern wins.
+-- The prices in force that day (in a WHERE clause: Athena binds parameters there only).
+day_prices AS (
+  SELECT * FROM prices WHERE valid_from <= CAST(? AS DATE) AND (valid_to IS NULL OR valid_to > CAST(? AS DATE))
+),
+-- The price for each line's model: the most specific (longest) matching pattern wins.
 priced_lines AS (
   SELECT
     u.*,
@@ -74,12 +78,9 @@ priced_lines AS (
     p.output AS price_output,
     p.cache_read AS price_cache_read,
     p.cache_creation AS price_cache_creation,
-    row_number() OVER (PARTITION BY u.user_key, u.model ORDER BY length(p.model_pattern) DESC, p.valid_from DESC) AS rn
+    row_number() OVER (PARTITION BY u.user_key, u.model ORDER BY length(p.model_pattern) DESC, p.valid_from DESC, p.model_pattern) AS rn
   FROM usage_lines u
-  LEFT JOIN prices p
-    ON u.model LIKE p.model_like ESCAPE '\'
-    AND p.valid_from <= CAST(? AS DATE)
-    AND (p.valid_to IS NULL OR p.valid_to > CAST(? AS DATE))
+  LEFT JOIN day_prices p ON u.model LIKE p.model_like ESCAPE '\'
 ),
 -- priced_cost_usd is null unless the price table covers every model the developer used that day,
 -- so a sum never silently mixes priced and unpriced usage.
