@@ -350,8 +350,10 @@ describe('cclake demo', () => {
     expect(r.stdout).toMatch(/generated 20 developers x 2026-11-19\.\.2026-11-20: /);
     expect(r.stdout).toContain('== 2. ingest');
     expect(r.stdout).toContain('== 3. compact');
+    expect(r.stdout).toContain('== 4. partitions');
+    expect(r.stdout).toContain('== 5. rollup');
     expect(r.stdout).toContain('== What is in the lake');
-    for (const title of ['Curated events by signal and name:', 'Daily active developers and token burn', 'Requests by model:']) expect(r.stdout).toContain(title);
+    for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);
     expect(r.stdout).toMatch(/Try: +npx cclake query --lake \S+/);
     expect(r.stdout).toContain('claude_code.api_request');
@@ -362,5 +364,10 @@ describe('cclake demo', () => {
     expect(await queryJson(lake, 'SELECT count(*) AS n FROM events_raw')).toEqual([{ n: generated + ingested }]);
     // the demo compacted everything it wrote: no faults, so curated holds every record once
     expect(await queryJson(lake, 'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events')).toEqual([{ n: generated + ingested, d: generated + ingested }]);
+    // the rollup covered every curated day, and the contract views answer from it
+    const days = await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM events');
+    expect(await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM user_daily')).toEqual(days);
+    const [dau] = await queryJson(lake, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-20'`);
+    expect(dau).toEqual({ dau: (await queryJson(lake, `SELECT count(DISTINCT user_key) AS dau FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`))[0]!.dau });
   });
 });

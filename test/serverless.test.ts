@@ -1,20 +1,27 @@
 /**
  * Packaging: `osls package` (serverless.yml + serverless-esbuild) must produce a deployable
  * CloudFormation template, a self-contained transform bundle, a compaction bundle that carries
- * DuckDB's linux-x64 native binding and a self-contained partitions (catalog) bundle. Runs offline,
- * with no AWS credentials: the template is asserted as generated, then each zip is unpacked outside
- * the repo and its handler run in a fresh Node process (as Lambda would, with the function's
- * configured environment): the transform against a Firehose transformation event, the compaction
- * over a small generated local lake, the partitions function over a generated and compacted lake.
+ * DuckDB's linux-x64 native binding, a self-contained partitions (catalog) bundle and a rollup
+ * bundle that carries the SQL files and parquet-wasm (and no DuckDB). Runs offline, with no AWS
+ * credentials: the template is asserted as generated, then each zip is unpacked outside the repo
+ * and its handler run in a fresh Node process (as Lambda would, with the function's configured
+ * environment): the transform against a Firehose transformation event, the compaction over a small
+ * generated local lake, the partitions function over a generated and compacted lake, the rollup
+ * function (Athena only, so no lake run here: test/rollup-handler.test.ts runs its module) against
+ * bad events, with its SQL and parquet-wasm checked from the unpacked zip.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { ROLLUP_TABLES } from '../schemas/rollups';
+import { SEED_TABLES } from '../schemas/seeds';
+import { readSqlTree } from '../functions/lib/sql/files';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,6 +29,9 @@ const STAGE = 'test';
 const FUNCTION_NAME = `cclake-${STAGE}-transform`;
 const COMPACT_NAME = `cclake-${STAGE}-compact`;
 const PARTITIONS_NAME = `cclake-${STAGE}-partitions`;
+const ROLLUP_NAME = `cclake-${STAGE}-rollup`;
+/** serverless.yml's default Athena workgroup (params.default.athenaWorkgroup) for the test stage. */
+const ATHENA_WORKGROUP = `cclake-${STAGE}`;
 /** serverless.yml's default lake bucket (params.default.lakeBucket) for the test stage. */
 const LAKE_BUCKET = `cclake-${STAGE}-lake`;
 const lakeArn = (suffix = '') => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${LAKE_BUCKET}${suffix}` });
@@ -30,6 +40,12 @@ const GLUE_DATABASE = 'cclake';
 const glueArn = (resource: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
 /** The Glue resources a call on `table` is authorised on: the catalog, the database, the table. */
 const glueTableArns = (...tables: string[]) => [glueArn('catalog'), glueArn(`database/${GLUE_DATABASE}`), ...tables.map((t) => glueArn(`table/${GLUE_DATABASE}/${t}`))];
+const ROLLUPS = ROLLUP_TABLES.map((t) => t.name);
+const SEEDS = SEED_TABLES.map((t) => t.name);
+/** The SQL files the rollup bundle must ship, as zip paths (sql/models/V*.sql, sql/views/R__*.sql). */
+const SQL_FILES = ['models', 'views'].flatMap((d) => readdirSync(join(ROOT, 'sql', d)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${d}/${f}`));
+/** The views the rollup creates (CREATE OR REPLACE VIEW): the generated `events` and those of sql/views/. */
+const VIEWS = readSqlTree(join(ROOT, 'sql')).views.map((v) => v.view);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -180,6 +196,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   let fn: FunctionResource;
   let compactFn: FunctionResource;
   let partitionsFn: FunctionResource;
+  let rollupFn: FunctionResource;
   let packageMs = 0;
   const unpacked = new Map<string, Promise<string>>();
 
@@ -216,6 +233,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     fn = named(FUNCTION_NAME);
     compactFn = named(COMPACT_NAME);
     partitionsFn = named(PARTITIONS_NAME);
+    rollupFn = named(ROLLUP_NAME);
   }, 180_000);
 
   afterAll(() => {
@@ -256,7 +274,15 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     }
 
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['CompactRole', 'CompactSchedulerRole', 'PartitionsRole', 'PartitionsSchedulerRole', 'TransformRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual([
+      'CompactRole',
+      'CompactSchedulerRole',
+      'PartitionsRole',
+      'PartitionsSchedulerRole',
+      'RollupRole',
+      'RollupSchedulerRole',
+      'TransformRole',
+    ]);
     expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': ['TransformRole', 'Arn'] });
     const allowed = statements(template.Resources.TransformRole!.Properties?.Policies ?? null).flatMap((st) => asList(st.Action));
     expect(allowed.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
@@ -264,8 +290,9 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(2); // compact-catalog, partitions-catalog
-    const allowed = glueTableArns('events_raw', 'events_curated', 'user_daily');
+    expect(glue.length).toBe(6); // compact-catalog, partitions-catalog, the four of rollup-catalog
+    // Athena's documented `default` database grant is the one database outside the lake's.
+    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS), glueArn('database/default')];
     for (const st of glue) {
       for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
@@ -292,34 +319,67 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(vars.POWERTOOLS_SERVICE_NAME).toBe('cclake-compact');
     // The default config: a minimal S3 lake in the stage's lake bucket, the same bucket the role
     // names, and the Glue database the stack creates.
-    expect(JSON.parse(vars.CCLAKE_CONFIG!)).toEqual({ lake: { s3: { bucket: LAKE_BUCKET, prefix: '' } }, aws: { glueDatabase: GLUE_DATABASE } });
+    expect(JSON.parse(vars.CCLAKE_CONFIG!)).toEqual({
+      lake: { s3: { bucket: LAKE_BUCKET, prefix: '' } },
+      aws: { glueDatabase: GLUE_DATABASE, athena: { workgroup: ATHENA_WORKGROUP } },
+    });
     expect(vars.CCLAKE_KEEP_CONTENT).toBeUndefined();
 
     expectOwnLogGroup(compactFn, COMPACT_NAME, 'CompactLogGroup');
   });
 
-  it('declares the partitions function: arm64 (no native module), 512 MB, 300 s, one at a time, the same config', () => {
-    expect(partitionsFn.Properties).toMatchObject({
-      ...functionBasics('partitions', 'arm64', 512, 300),
+  it.each([
+    { job: 'partitions', why: 'no native module', memorySize: 512, timeout: 300 },
+    { job: 'rollup', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
+  ])('declares the $job function: arm64 ($why), $memorySize MB, $timeout s, one at a time, the same config', ({ job, memorySize, timeout }) => {
+    const f = job === 'rollup' ? rollupFn : partitionsFn;
+    const id = job[0]!.toUpperCase() + job.slice(1);
+    expect(f.Properties).toMatchObject({
+      ...functionBasics(job, 'arm64', memorySize, timeout),
       ReservedConcurrentExecutions: 1,
-      Role: { 'Fn::GetAtt': ['PartitionsRole', 'Arn'] },
+      Role: { 'Fn::GetAtt': [`${id}Role`, 'Arn'] },
     });
-    const vars = envOf(partitionsFn);
-    expect(vars.POWERTOOLS_SERVICE_NAME).toBe('cclake-partitions');
+    const vars = envOf(f);
+    expect(vars.POWERTOOLS_SERVICE_NAME).toBe(`cclake-${job}`);
     expect(vars.CCLAKE_CONFIG).toBe(envOf(compactFn).CCLAKE_CONFIG);
 
-    expectOwnLogGroup(partitionsFn, PARTITIONS_NAME, 'PartitionsLogGroup');
+    expectOwnLogGroup(f, `cclake-${STAGE}-${job}`, `${id}LogGroup`);
+  });
+
+  it('declares the Athena workgroup: engine version 3, results enforced into the lake bucket, a per-query scan cutoff', () => {
+    expect(JSON.parse(envOf(rollupFn).CCLAKE_CONFIG!).aws.athena).toEqual({ workgroup: ATHENA_WORKGROUP });
+    const groups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Athena::WorkGroup');
+    expect(groups.map(([id]) => id)).toEqual(['AthenaWorkGroup']);
+    expect(groups[0]![1].Properties).toEqual({
+      Name: ATHENA_WORKGROUP,
+      Description: expect.any(String),
+      State: 'ENABLED',
+      RecursiveDeleteOption: true,
+      WorkGroupConfiguration: {
+        // A client's own result location or settings cannot override these (the config sends none:
+        // it names the workgroup only).
+        EnforceWorkGroupConfiguration: true,
+        PublishCloudWatchMetricsEnabled: true,
+        BytesScannedCutoffPerQuery: 100 * 1024 ** 3,
+        // UNLOAD ... WITH (format = 'PARQUET', compression = 'ZSTD') needs engine version 3.
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        // Inside the lake prefix, where the rollup role may write (and nowhere else).
+        ResultConfiguration: { OutputLocation: `s3://${LAKE_BUCKET}/_cclake/athena-results/` },
+      },
+    });
   });
 
   it.each([
-    { job: 'compact', expression: 'cron(0 * * * ? *)', functionId: 'CompactLambdaFunction', roleId: 'CompactSchedulerRole' },
+    { job: 'compact', every: 'hourly', expression: 'cron(0 * * * ? *)', functionId: 'CompactLambdaFunction', roleId: 'CompactSchedulerRole' },
     // Half an hour after compaction starts: its 15-minute limit has passed, the lock is free.
-    { job: 'partitions', expression: 'cron(30 * * * ? *)', functionId: 'PartitionsLambdaFunction', roleId: 'PartitionsSchedulerRole' },
-  ])('runs $job hourly ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, expression, functionId, roleId }) => {
+    { job: 'partitions', every: 'hourly', expression: 'cron(30 * * * ? *)', functionId: 'PartitionsLambdaFunction', roleId: 'PartitionsSchedulerRole' },
+    // Daily, after the 01:00 compaction (15 min) and the 01:30 catalog sync (5 min); done by the 02:00 compaction.
+    { job: 'rollup', every: 'daily', expression: 'cron(40 1 * * ? *)', functionId: 'RollupLambdaFunction', roleId: 'RollupSchedulerRole' },
+  ])('runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, every, expression, functionId, roleId }) => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
     const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(2);
-    const name = `cclake-${STAGE}-${job}-hourly`;
+    expect(schedules.length).toBe(3);
+    const name = `cclake-${STAGE}-${job}-${every}`;
     const schedule = schedules.find((r) => r.Properties?.Name === name);
     expect(schedule?.Properties).toMatchObject({
       ScheduleExpression: expression,
@@ -402,8 +462,43 @@ describe('serverless package (osls + serverless-esbuild)', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated', 'user_daily'),
+        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS),
       },
+    ]);
+  });
+
+  it('scopes the rollup role to its log group, its workgroup, the lake prefixes it and Athena write, and named Glue tables and views', () => {
+    const commits = ROLLUPS.map((t) => `/_cclake/commits/${t}/*`);
+    expect(functionRoleGrants('RollupRole', 'RollupLogGroup')).toEqual([
+      // Unconditional listing (a missing ledger, state or commit reads as 404), plus what Athena
+      // needs of a bucket it reads and writes.
+      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: ['/rollups/*', '/seeds/*', ...commits, '/_cclake/sql/*', '/_cclake/rollup/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+      },
+      // UNLOAD's parallel (multipart) writes, and the query results.
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: ['/rollups/*', '/_cclake/athena-results/*'].map(lakeArn) },
+      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/rollups/*', '/_cclake/locks/compact/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+        Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${ATHENA_WORKGROUP}` }],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+        Resource: glueTableArns(...ROLLUPS, ...SEEDS),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
+        Resource: glueTableArns('events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS),
+      },
+      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
+      { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
     ]);
   });
 
@@ -555,7 +650,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // A dry run: the requests it would send, and no change.
     const dry = await invoke({ dryRun: true }, 'dddd0000-0000');
     expect(dry.result.status).toBe('dry-run');
-    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', 'CreateTable']);
+    // events_raw and events_curated with their partitions, then every rollup table (no commits yet).
+    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', ...ROLLUPS.map(() => 'CreateTable')]);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
     const first = await invoke({}, 'eeeeffff-0000');
@@ -590,12 +686,64 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const catalog = snapshot(join(lake, '_cclake/catalog'));
     const second = await invoke({}, 'eeeeffff-1111');
     expect(second.result).toMatchObject({ status: 'completed', requests: [], objectsDeleted: 0, failures: [] });
-    expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual([
-      ['events_raw', 'unchanged', 0, 0, 0],
-      ['events_curated', 'unchanged', 0, 0, 0],
-      ['user_daily', 'unchanged', 0, 0, 0],
-    ]);
+    expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual(
+      ['events_raw', 'events_curated', ...ROLLUPS].map((table) => [table, 'unchanged', 0, 0, 0]),
+    );
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
   }, 180_000);
+
+  it('ships the rollup bundle with the SQL files and parquet-wasm where the bundled code finds them, and no DuckDB; it rejects a bad event', async () => {
+    const dest = await unpackFunction(rollupFn, 'rollup.zip');
+    const files = listFiles(dest).sort();
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/rollup/handler.mjs', 'functions/rollup/handler.mjs.map', ...SQL_FILES].sort());
+    // parquet-wasm alone beside the bundle (external: its Node entry loads the .wasm from its own folder).
+    expect(packagesIn(files)).toEqual(['parquet-wasm']);
+    expect(existsSync(join(dest, 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'))).toBe(true);
+    const handlerFile = join(dest, 'functions/rollup/handler.mjs');
+    const bundle = readFileSync(handlerFile, 'utf8');
+    expect(bundle).toMatch(/from ["']parquet-wasm["']/);
+    expect(bundle).not.toMatch(/@duckdb\//);
+    expect(bundle).not.toMatch(/\bduckdb\.node\b/);
+    // The shipped tree reads as the repository's: the same models and views, in the same order.
+    const shipped = readSqlTree(join(dest, 'sql'));
+    const repo = readSqlTree(join(ROOT, 'sql'));
+    expect(shipped.models.map((m) => [m.file, m.table, m.version])).toEqual(repo.models.map((m) => [m.file, m.table, m.version]));
+    expect(shipped.views.map((v) => v.file)).toEqual(repo.views.map((v) => v.file));
+    console.info(`rollup.zip ${statSync(join(dir, 'pkg', 'rollup.zip')).size} bytes`);
+
+    // Loaded like Lambda loads it (parquet-wasm's entry instantiates its .wasm as it loads), the
+    // bundle resolves sql/ to the one in the zip; the parquet-wasm it resolves (from the unpacked
+    // zip, as its own import does) encodes a table as Parquet and decodes it again.
+    const ipc = join(dir, 'rollup-probe.arrows');
+    writeFileSync(ipc, tableToIPC(tableFromArrays({ team: ['payments', 'search'] }), 'stream'));
+    const handlerUrl = JSON.stringify(pathToFileURL(handlerFile).href);
+    const probe = [
+      `const mod = await import(${handlerUrl});`,
+      `const { createRequire } = await import('node:module');`,
+      `const { readFileSync } = await import('node:fs');`,
+      `const pq = createRequire(${handlerUrl})('parquet-wasm');`,
+      `const bytes = pq.writeParquet(pq.Table.fromIPCStream(readFileSync(${JSON.stringify(ipc)})));`,
+      `const rows = pq.readParquet(bytes).recordBatches().reduce((n, b) => n + b.numRows, 0);`,
+      `console.log(JSON.stringify({ sqlDir: mod.BUNDLED_SQL_DIR, entry: createRequire(${handlerUrl}).resolve('parquet-wasm'), magic: Buffer.from(bytes.subarray(0, 4)).toString('latin1'), rows }));`,
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: dest,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(rollupFn) },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      sqlDir: join(dest, 'sql/'),
+      entry: join(dest, 'node_modules/parquet-wasm/node/parquet_wasm.js'),
+      magic: 'PAR1',
+      rows: 2,
+    });
+
+    const invoke = (event: unknown) =>
+      invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'rollup00-0000', env: envOf(rollupFn), workDir: dir });
+    // Malformed events fail with a clear message, before the config or AWS is touched.
+    await expect(invoke({ dt: '2026-13-01' })).rejects.toThrow(/event\.dt must be a date YYYY-MM-DD, got "2026-13-01"/);
+    await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the rollup event accepts only "dt", "from" and "to", got "day"/);
+    await expect(invoke({ from: '2026-11-20', to: '2026-11-01' })).rejects.toThrow(/event\.to 2026-11-01 is before event\.from 2026-11-20/);
+  }, 120_000);
 });

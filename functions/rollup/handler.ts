@@ -1,0 +1,93 @@
+/**
+ * Daily rollup function (EventBridge Scheduler, after compaction and the catalog sync). Thin: read
+ * the config, write the seeds, apply the versioned SQL and compute the rollup tables on Athena
+ * (functions/lib/jobs/rollup.ts), log the run summary as one JSON line, return it.
+ *
+ * The event is `{}` ("the days that changed"), `{ "dt": "YYYY-MM-DD" }` (one day) or
+ * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (a range; `from` alone is that one day), nothing else.
+ *
+ * The engine is Athena, always: a deployed lake is on S3, and the bundle must not carry DuckDB (a
+ * local lake is the CLI's). Catalog entries Glue refused are logged as a warning, not thrown: the
+ * commits are written, and the hourly partitions function repairs the partitions from them.
+ *
+ * The SQL files are read from `sql/` beside the bundle (serverless.yml ships `sql/**` in rollup.zip):
+ * two folders up from this module, in the repository (functions/rollup/ -> sql/) and in the
+ * unpacked zip alike (functions/rollup/handler.mjs -> sql/).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { catalogFromConfig } from '../lib/catalog/from-config';
+import { configFromEnv } from '../lib/config/from-env';
+import { athenaEngineFromConfig } from '../lib/engine/athena';
+import { rollup, type RollupDay, type RollupSummary } from '../lib/jobs/rollup';
+import { readSqlTree } from '../lib/sql/files';
+import { storeFromConfig } from '../lib/store/from-config';
+import { isIsoDate } from '../lib/util/dates';
+
+const logger = new Logger({ serviceName: 'cclake-rollup' });
+
+/** `sql/` as shipped beside the handler (see the header). */
+export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+export interface RollupEvent {
+  dt?: string;
+  from?: string;
+  to?: string;
+}
+
+const EXAMPLE = '{}, { "dt": "2026-11-20" } or { "from": "2026-11-01", "to": "2026-11-20" }';
+
+/** The event as the function accepts it (see the header); anything else fails with the reason. */
+export function parseRollupEvent(event: unknown): RollupEvent {
+  if (event === undefined || event === null) return {};
+  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the rollup event must be an object such as ${EXAMPLE}, got ${JSON.stringify(event)}`);
+  const { dt, from, to, ...rest } = event as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`the rollup event accepts only "dt", "from" and "to", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  const out: RollupEvent = {};
+  for (const [name, value] of [['dt', dt], ['from', from], ['to', to]] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !isIsoDate(value)) throw new Error(`event.${name} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+    out[name] = value;
+  }
+  if (out.dt && (out.from || out.to)) throw new Error('give event.dt or event.from/event.to, not both');
+  if (out.to && !out.from) throw new Error('event.to needs event.from');
+  if (out.from && out.to && out.to < out.from) throw new Error(`event.to ${out.to} is before event.from ${out.from}`);
+  return out;
+}
+
+/** The days computed, per table: `{ user_daily: [{ dt, reason, rows, generation }] }`. */
+function daysByTable(days: RollupDay[]): Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> {
+  const out: Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> = {};
+  for (const { table, dt, reason, rows, generation, durationMs } of days) (out[table] ??= []).push({ dt, reason, rows, generation, durationMs });
+  return out;
+}
+
+export const handler = async (event: RollupEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<RollupSummary> => {
+  const days = parseRollupEvent(event);
+  const config = configFromEnv();
+  if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
+  const store = storeFromConfig(config);
+  const summary = await rollup(store, catalogFromConfig(config, store), athenaEngineFromConfig(config), config, {
+    ...days,
+    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
+    sql: readSqlTree(BUNDLED_SQL_DIR),
+  });
+  const line = {
+    runId: summary.runId,
+    status: summary.status,
+    ...(summary.lockedBy ? { lockedBy: summary.lockedBy } : {}),
+    seeds: summary.seeds.map(({ table, action, rows }) => ({ table, action, rows })),
+    modelsApplied: summary.modelsApplied,
+    viewsApplied: summary.viewsApplied,
+    days: daysByTable(summary.days),
+    generationsDeleted: summary.generationsDeleted,
+    catalogErrors: summary.catalogErrors,
+    durationMs: summary.durationMs,
+  };
+  if (summary.catalogErrors.length || summary.status === 'locked') logger.warn('rollup run', line);
+  else logger.info('rollup run', line);
+  return summary;
+};
