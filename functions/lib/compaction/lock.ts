@@ -127,3 +127,14 @@ export class LeaseLock {
     await this.store.delete([this.holder.key]);
   }
 }
+
+/**
+ * Takes the lake lock (COMPACT_LOCK_PREFIX) for a job, with the configured lease; when another run
+ * holds it, says who and until when, for the job's `locked` summary.
+ */
+export async function takeLakeLock(store: ObjectStore, owner: string, leaseMinutes: number): Promise<{ lock: LeaseLock } | { lockedBy: string }> {
+  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, owner, leaseMinutes * 60_000);
+  if (taken.acquired) return { lock: taken.lock };
+  const h = taken.heldBy;
+  return { lockedBy: `${h.owner} on ${h.host} (pid ${h.pid}) until ${h.expiresAt}` };
+}

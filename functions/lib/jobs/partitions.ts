@@ -21,7 +21,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
 import { generationTables, rawTable } from '../catalog/tables';
-import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
+import { takeLakeLock, type LeaseLock } from '../compaction/lock';
 import { dayPrefixes } from '../compaction/state';
 import type { Config } from '../config/schema';
 import { arrivalHourOf, hourPrefix } from '../raw/keys';
@@ -98,13 +98,8 @@ export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, c
   const summary: PartitionsSummary = { runId, status: options.dryRun ? 'dry-run' : 'completed', tables: [], objectsDeleted: 0, requests: [], failures: [], warnings: [], durationMs: 0 };
   let lock: LeaseLock | null = null;
   if (!options.dryRun) {
-    const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `partitions ${runId}`, config.compaction.leaseMinutes * 60_000);
-    if (!taken.acquired) {
-      summary.status = 'locked';
-      summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
-      summary.durationMs = Math.round(performance.now() - started);
-      return summary;
-    }
+    const taken = await takeLakeLock(store, `partitions ${runId}`, config.compaction.leaseMinutes);
+    if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
     lock = taken.lock;
   }
   try {

@@ -27,7 +27,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort } from '../catalog/port';
 import { publishPartitions } from '../catalog/sync';
 import { generationTables, rollupPrefix } from '../catalog/tables';
-import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
+import { takeLakeLock } from '../compaction/lock';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
@@ -85,13 +85,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const runId = options.runId ?? randomUUID().slice(0, 8);
   const summary: RollupSummary = { runId, status: 'completed', seeds: [], modelsApplied: [], viewsApplied: [], days: [], generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
   const tree = options.sql ?? readSqlTree();
-  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `rollup ${runId}`, config.compaction.leaseMinutes * 60_000);
-  if (!taken.acquired) {
-    summary.status = 'locked';
-    summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
-    summary.durationMs = Math.round(performance.now() - started);
-    return summary;
-  }
+  const taken = await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
+  if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
   const commits = new PartitionCommits(store);
   try {
