@@ -87,3 +87,15 @@ export async function publishPartitions(catalog: CatalogPort, desired: TableSpec
   }
   return upsertPartitions(catalog, existing ?? desired, partitions);
 }
+
+/** Creates the tables the catalog lacks and widens those missing columns (breaking drift throws). */
+export async function ensureTables(catalog: CatalogPort, tables: TableSpec[]): Promise<string[]> {
+  const changed: string[] = [];
+  for (const desired of tables) {
+    const change = tableChange(desired, await catalog.getTable(desired.name), catalog.location);
+    if (!change.op) continue;
+    await catalog.apply(change.op);
+    changed.push(desired.name);
+  }
+  return changed;
+}

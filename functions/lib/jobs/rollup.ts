@@ -25,7 +25,7 @@ import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogPort } from '../catalog/port';
-import { publishPartitions } from '../catalog/sync';
+import { ensureTables, publishPartitions } from '../catalog/sync';
 import { generationTables, rollupPrefix } from '../catalog/tables';
 import { takeLakeLock } from '../compaction/lock';
 import type { Config } from '../config/schema';
@@ -91,6 +91,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const commits = new PartitionCommits(store);
   try {
     summary.seeds = await writeSeeds(store, catalog, config);
+    // Views read the rollup tables, and Athena creates a view only over tables that exist.
+    await ensureTables(catalog, generationTables().map((t) => t.spec));
     if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh?.();
     await applyLedger();
     const models = currentModels(tree);
