@@ -139,6 +139,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     tempDirectory: path.join(work, 'spill'),
     threads: availableParallelism(),
   });
+  // DuckDB's allocator keeps freed memory per thread for reuse (up to 128 MiB by default, more
+  // after bulk frees): hand it back early, so slice after slice does not stack up outside the limit.
+  await engine.run(`SET allocator_flush_threshold = '32MB'`);
+  await engine.run(`SET allocator_bulk_deallocation_flush_threshold = '32MB'`);
   try {
     await run();
   } finally {
@@ -415,49 +419,50 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       };
       if (newRows === 0) return base; // everything was already live: nothing to rewrite
 
-      // The new generation is built sorted, slice by slice, appended in order to a table that is
-      // then written out as it is. Live-only slices are already sorted and are copied as they are.
-      await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ` : ''}SELECT ${selectList([])}) WHERE false`);
+      // The new generation is built sorted, slice by slice: each slice is sorted once and written
+      // as it comes out of the sort to a temporary part file (lz4: cheap to write and read back).
+      // Then one ordered copy of the parts, in slice order, writes the zstd files cut near the
+      // target size. (Appending to a table instead costs the table's own compression on the way in
+      // and a scan on the way out; slices are bounded by memory, so they cannot be the files.)
       const total = (live?.rows ?? 0) + newRows;
       const out = path.join(work, `gen-${dt}`);
-      if (process.env.CCLAKE_DIRECT) {
-        mkdirSync(out, { recursive: true });
-        const genCols = (await engine.query('DESCRIBE gen')).rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
-        const liveCols = new Set(liveSql ? (await engine.query(`DESCRIBE SELECT * FROM ${liveSql}`)).rows.map((r) => String(r.column_name)) : []);
-        const project = (has: (c: string) => boolean) => genCols.map((c) => `${has(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`} AS ${sqlIdent(c.name)}`).join(', ');
-        for (let i = 0; i < slices.length; i++) {
-          const { liveSlice, newSql, notLive } = sliceSql(i);
-          const file = path.join(out, `part-${String(i).padStart(5, '0')}.parquet`);
-          const opts = `(FORMAT parquet, COMPRESSION zstd)`;
-          if (!newSql) {
-            await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) TO ${sqlString(file)} ${opts}`);
-            continue;
-          }
-          const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n ${notLive ? `${notLive} AND` : 'WHERE'}
-            NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)`;
-          const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
-          await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) TO ${sqlString(file)} ${opts}`);
-        }
-        await engine.run('DROP TABLE gen');
-        mark('sort');
-      } else {
+      const partsDir = path.join(work, `parts-${dt}`);
+      mkdirSync(partsDir, { recursive: true });
+      // Every part has the generation's columns, in one order: live and new, by name.
+      const genCols = (
+        await engine.query(`DESCRIBE SELECT * FROM (${liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ` : ''}SELECT ${selectList([])})`)
+      ).rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+      const liveCols = new Set(liveSql ? (await engine.query(`DESCRIBE SELECT * FROM ${liveSql}`)).rows.map((r) => String(r.column_name)) : []);
+      const project = (has: (c: string) => boolean) =>
+        genCols.map((c) => `${has(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`} AS ${sqlIdent(c.name)}`).join(', ');
+      // A date of one slice (the usual hourly run) needs no second pass: it is written as the files.
+      const single = slices.length === 1;
+      const cut = `FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024}`;
+      const parts: string[] = [];
       for (let i = 0; i < slices.length; i++) {
         const { liveSlice, newSql, notLive } = sliceSql(i);
+        const part = path.join(partsDir, `part-${i}.parquet`);
+        parts.push(part);
+        const to = single ? `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, ${cut})` : `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION lz4)`;
         if (!newSql) {
-          await engine.run(`INSERT INTO gen BY NAME ${liveSlice}`);
+          // Live-only slices are already sorted and are copied as they are.
+          await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
           continue;
         }
         const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n ${notLive ? `${notLive} AND` : 'WHERE'}
           NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)`;
         const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
-        await engine.run(`INSERT INTO gen BY NAME SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id`);
+        await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) ${to}`);
       }
       mark('sort');
-      await engine.run(
-        `COPY gen TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
-      );
-      await engine.run('DROP TABLE gen');
+      if (!single) {
+        // Insertion order is preserved (the default): files in list order, rows in file order.
+        await engine.run(
+          `COPY (SELECT * FROM read_parquet([${parts.map(sqlString).join(', ')}], hive_partitioning = false))
+           TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, ${cut})`,
+        );
       }
+      rmSync(partsDir, { recursive: true, force: true });
       mark('write');
       // Verify before anyone can see it: every footer readable, rows = live + new.
       const written = readdirSync(out)
