@@ -143,6 +143,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
   // after bulk frees): hand it back early, so slice after slice does not stack up outside the limit.
   await engine.run(`SET allocator_flush_threshold = '32MB'`);
   await engine.run(`SET allocator_bulk_deallocation_flush_threshold = '32MB'`);
+  // Raw files are read about once: caching their bytes only fills memory (most with 10,000 footers).
+  await engine.run('SET enable_external_file_cache = false');
   try {
     await run();
   } finally {
@@ -435,15 +437,15 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const liveCols = new Set(liveSql ? (await engine.query(`DESCRIBE SELECT * FROM ${liveSql}`)).rows.map((r) => String(r.column_name)) : []);
       const project = (has: (c: string) => boolean) =>
         genCols.map((c) => `${has(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`} AS ${sqlIdent(c.name)}`).join(', ');
-      // A date of one slice (the usual hourly run) needs no second pass: it is written as the files.
+      // A date of one slice (the usual hourly run) needs no second pass: it is written as the file.
       const single = slices.length === 1;
-      const cut = `FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024}`;
+      if (single) mkdirSync(out, { recursive: true });
       const parts: string[] = [];
       for (let i = 0; i < slices.length; i++) {
         const { liveSlice, newSql, notLive } = sliceSql(i);
-        const part = path.join(partsDir, `part-${i}.parquet`);
+        const part = single ? path.join(out, 'data_0.parquet') : path.join(partsDir, `part-${i}.parquet`);
         parts.push(part);
-        const to = single ? `TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, ${cut})` : `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION lz4)`;
+        const to = `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION ${single ? 'zstd' : 'lz4'})`;
         if (!newSql) {
           // Live-only slices are already sorted and are copied as they are.
           await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
@@ -456,11 +458,35 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       }
       mark('sort');
       if (!single) {
-        // Insertion order is preserved (the default): files in list order, rows in file order.
-        await engine.run(
-          `COPY (SELECT * FROM read_parquet([${parts.map(sqlString).join(', ')}], hive_partitioning = false))
-           TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, ${cut})`,
-        );
+        // Consecutive parts are copied into one file until its estimated zstd size reaches the
+        // target (zstd/lz4 ratio learnt from the files written so far). Each copy writes one file:
+        // copying to a directory with FILE_SIZE_BYTES does not keep the rows in order.
+        mkdirSync(out, { recursive: true });
+        const target = config.compaction.targetFileSizeMiB * 1024 * 1024;
+        let ratio = 0.5;
+        let lz4Bytes = 0;
+        let zstdBytes = 0;
+        let group: string[] = [];
+        let groupBytes = 0;
+        const flush = async () => {
+          const file = path.join(out, `data_${readdirSync(out).length}.parquet`);
+          // Insertion order is preserved (the default): parts in list order, rows in part order.
+          await engine.run(
+            `COPY (SELECT * FROM read_parquet([${group.map(sqlString).join(', ')}], hive_partitioning = false)) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          lz4Bytes += groupBytes;
+          zstdBytes += statSync(file).size;
+          ratio = zstdBytes / Math.max(1, lz4Bytes);
+          group = [];
+          groupBytes = 0;
+        };
+        for (const part of parts) {
+          const size = statSync(part).size;
+          if (group.length && (groupBytes + size) * ratio > target) await flush();
+          group.push(part);
+          groupBytes += size;
+        }
+        if (group.length) await flush();
       }
       rmSync(partsDir, { recursive: true, force: true });
       mark('write');
