@@ -26,6 +26,55 @@ const WIDENS_TO: Record<string, readonly string[]> = {
 };
 
 
+/**
+ * `validateRawFile` for many files at once, with the same verdicts: one footer read per batch of
+ * files gives each file's schema fingerprint, and only one file per distinct fingerprint is
+ * described and checked (a batch with an unreadable footer falls back to file by file).
+ */
+export async function validateRawFiles(engine: DuckDBEngine, files: string[], table: TableDef): Promise<Verdict[]> {
+  const out: Verdict[] = new Array(files.length);
+  /** The verdict of each distinct schema fingerprint, and each file's fingerprint (none: unknown). */
+  const byPrint = new Map<string, Verdict>();
+  const prints = new Map<number, string>();
+  for (let i = 0; i < files.length; i += 500) {
+    const batch: number[] = [];
+    for (let j = i; j < Math.min(i + 500, files.length); j++) {
+      const magic = parquetMagicProblem(files[j]!);
+      if (magic) out[j] = { ok: false, reason: magic };
+      else batch.push(j);
+    }
+    if (!batch.length) continue;
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (
+        await engine.query(
+          `SELECT file_name AS f, string_agg(concat_ws('|', name, type, type_length, repetition_type, num_children, converted_type, scale, precision, field_id, logical_type, duckdb_type), ';' ORDER BY column_id) AS p
+           FROM parquet_schema([${batch.map((j) => sqlString(files[j]!)).join(', ')}]) GROUP BY file_name`,
+        )
+      ).rows;
+    } catch {
+      continue; // some footer here is unreadable: these files are checked one by one below
+    }
+    const printOf = new Map(rows.map((r) => [r.f as string, r.p as string]));
+    for (const j of batch) {
+      const p = printOf.get(files[j]!);
+      if (p !== undefined) prints.set(j, p);
+    }
+  }
+  for (let j = 0; j < files.length; j++) {
+    if (out[j]) continue;
+    const p = prints.get(j);
+    if (p === undefined) {
+      out[j] = await validateRawFile(engine, files[j]!, table);
+      continue;
+    }
+    let verdict = byPrint.get(p);
+    if (!verdict) byPrint.set(p, (verdict = await validateRawFile(engine, files[j]!, table)));
+    out[j] = verdict;
+  }
+  return out;
+}
+
 export async function validateRawFile(engine: DuckDBEngine, file: string, table: TableDef): Promise<Verdict> {
   const magic = parquetMagicProblem(file);
   if (magic) return { ok: false, reason: magic };

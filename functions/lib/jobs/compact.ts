@@ -30,7 +30,7 @@ import { publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
 import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
-import { validateRawFile } from '../compaction/validate';
+import { validateRawFiles } from '../compaction/validate';
 import type { Config } from '../config/schema';
 import { DuckDBEngine, sqlIdent, sqlString } from '../engine/duckdb';
 import { USER_KEY_SQL } from '../sql/user-key';
@@ -153,6 +153,12 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     tempDirectory: path.join(work, 'spill'),
     threads: availableParallelism(),
   });
+  // DuckDB's allocator keeps freed memory per thread for reuse (up to 128 MiB by default, more
+  // after bulk frees): hand it back early, so slice after slice does not stack up outside the limit.
+  await engine.run(`SET allocator_flush_threshold = '32MB'`);
+  await engine.run(`SET allocator_bulk_deallocation_flush_threshold = '32MB'`);
+  // Raw files are read about once: caching their bytes only fills memory (most with 10,000 footers).
+  await engine.run('SET enable_external_file_cache = false');
   try {
     await run();
   } finally {
@@ -184,13 +190,17 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     // 2. Bring each to a local file and validate it.
     const files = await materialize(candidates.map((o) => o.key), 'raw');
     const arrivalOf = (o: ObjectInfo) => arrivalHourOf(o.key) ?? o.lastModified.getTime();
-    const good: { key: string; file: string; size: number; arrivalDate: string; columns: { name: string; type: string }[] }[] = [];
+    /** A readable raw object; `id` is its position in listing order, `schema` its column list as text. */
+    type Good = { key: string; file: string; size: number; arrivalDate: string; columns: { name: string; type: string }[]; id: number; schema: string };
+    const good: Good[] = [];
     const newlyFinished: string[] = [];
-    for (const o of candidates) {
+    const verdicts = await validateRawFiles(engine, candidates.map((o) => files.get(o.key)!), CURATED_EVENTS);
+    for (const [i, o] of candidates.entries()) {
       const file = files.get(o.key)!;
-      const verdict = await validateRawFile(engine, file, CURATED_EVENTS);
+      const verdict = verdicts[i]!;
       if (verdict.ok) {
-        good.push({ key: o.key, file, size: o.size, arrivalDate: dateIn(tz, arrivalOf(o)), columns: verdict.columns });
+        const schema = JSON.stringify(verdict.columns);
+        good.push({ key: o.key, file, size: o.size, arrivalDate: dateIn(tz, arrivalOf(o)), columns: verdict.columns, id: good.length, schema });
       } else {
         await quarantine(o, file, verdict.reason);
         newlyFinished.push(o.key);
@@ -199,37 +209,43 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     summary.objectsRead = good.length;
     mark('validate');
 
-    // 3. Stage: one streaming pass writes the good rows to temporary Parquet partitioned by event
-    //    date and 15-minute bucket. Copies of one record share its event time, hence its bucket, so
-    //    every later step works one slice of buckets at a time: memory follows the slice, not the
-    //    partition, and no step ever scans the whole batch twice.
+    // 3. Index: one narrow pass over the good files reads only the event time and counts rows per
+    //    (event date, 15-minute bucket, object). Copies of one record share its event time, hence
+    //    its bucket, so every later step works one slice of buckets at a time, reading just the
+    //    objects with rows in it straight from the raw files: memory follows the slice, not the
+    //    partition, and the rows are never copied anywhere but into the new generation.
     const present = new Map<string, string>();
     for (const g of good) for (const c of g.columns) if (!present.has(c.name)) present.set(c.name, c.type);
     const known = duckdbColumns(CURATED_EVENTS);
     const knownNames = new Set(known.map((c) => c.name));
     const extras = [...present.keys()].filter((n) => !knownNames.has(n));
-    /** The staged columns for a batch of files: every column any file has, null where this batch lacks it. */
-    const selectList = (batch: typeof good) => {
+    /** The columns read from a batch of files: every column any file has, null where this batch lacks it. */
+    const selectList = (batch: Good[]) => {
       const here = new Set(batch.flatMap((g) => g.columns.map((c) => c.name)));
       const col = (name: string, type: string) => (here.has(name) ? `CAST(r.${sqlIdent(name)} AS ${type})` : `CAST(NULL AS ${type})`) + ` AS ${sqlIdent(name)}`;
       return [...known.map((c) => col(c.name, c.type)), ...extras.map((n) => col(n, present.get(n)!))].join(', ');
     };
-    // One row per raw object; staged rows carry its small integer id, not its key.
+    // One row per raw object; rows carry its small integer id (listing order: the dedup order).
     await engine.run('CREATE TABLE src (path VARCHAR, id INTEGER, key VARCHAR, arrival_date DATE)');
     for (let i = 0; i < good.length; i += 500) {
       const chunk = good.slice(i, i + 500);
-      await engine.run(`INSERT INTO src VALUES ${chunk.map((g, j) => `(${sqlString(g.file)}, ${i + j}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
+      await engine.run(`INSERT INTO src VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${g.id}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
     }
-    // The raw rows must never become a join's build side (that would hold the whole batch in a
-    // hash table): with join reordering off, the small `src` table written on the right is built.
-    await engine.run(`SET disabled_optimizers = 'join_order'`);
-    const rawSql = (batch: typeof good = good) =>
-      `read_parquet([${batch.map((g) => sqlString(g.file)).join(', ')}], union_by_name = true, filename = true, file_row_number = true, hive_partitioning = false) r JOIN src s ON r.filename = s.path`;
+    const goodById = new Map(good.map((g) => [g.id, g]));
+    // union_by_name only where the files' columns differ: it reads every footer up front and
+    // holds them for the whole read.
+    const rawSql = (batch: Good[]) => {
+      const same = batch.every((g) => g.schema === batch[0]!.schema);
+      return `read_parquet([${batch.map((g) => sqlString(g.file)).join(', ')}], union_by_name = ${!same}, file_row_number = true, hive_partitioning = false) r`;
+    };
+    /** Each row's object id, by its file's position in `batch` (no join on file names per row). */
+    const keyOf = (batch: Good[]) => `[${batch.map((g) => g.id).join(', ')}][CAST(r.file_index AS BIGINT) + 1]`;
+    const bucketExpr = `epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS}`;
     // Raw files are read in batches of bytes (a quarter of the memory budget): one read over
     // thousands of files at once keeps every file's metadata and buffers, far beyond the limit.
     const batchBytes = (config.compaction.memoryLimitMiB * 1024 * 1024) / 4;
-    const batchesOf = (list: typeof good) => {
-      const out: (typeof good)[] = [];
+    const batchesOf = (list: Good[]) => {
+      const out: Good[][] = [];
       let bytes = 0;
       for (const g of list) {
         const last = out[out.length - 1];
@@ -244,68 +260,47 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       return out;
     };
     if (good.length) {
-      // Objects with rows no partition can hold (no event time or id) are quarantined whole.
-      const incomplete: Record<string, unknown>[] = [];
+      // Objects with rows no partition can hold (no event time or id) are quarantined whole. The
+      // footers' null counts clear nearly every file without reading it; only the rest are read.
+      const required = ['event_time', 'record_id', 'signal', 'name'];
+      const suspects = new Set<string>();
       for (const batch of batchesOf(good)) {
-        const q = `SELECT s.key AS key, count(*) AS n FROM ${rawSql(batch)} WHERE r.event_time IS NULL OR r.record_id IS NULL OR r.signal IS NULL OR r.name IS NULL GROUP BY ALL`;
+        const q = `SELECT DISTINCT file_name AS f FROM parquet_metadata([${batch.map((g) => sqlString(g.file)).join(', ')}])
+          WHERE path_in_schema IN (${required.map(sqlString).join(', ')}) AND coalesce(stats_null_count, 1) > 0`;
+        for (const r of (await engine.query(q)).rows) suspects.add(r.f as string);
+      }
+      const incomplete: Record<string, unknown>[] = [];
+      for (const batch of batchesOf(good.filter((g) => suspects.has(g.file)))) {
+        const q = `SELECT ${keyOf(batch)} AS id, count(*) AS n FROM ${rawSql(batch)} WHERE ${required.map((c) => `r.${c} IS NULL`).join(' OR ')} GROUP BY ALL`;
         incomplete.push(...(await engine.query(q)).rows);
       }
       for (const r of incomplete) {
-        const i = good.findIndex((x) => x.key === r.key);
-        await quarantine(candidates.find((o) => o.key === r.key)!, good[i]!.file, `${r.n} row(s) without event_time, record_id, signal or name`);
+        const i = good.findIndex((x) => x.id === r.id);
+        await quarantine(candidates.find((o) => o.key === good[i]!.key)!, good[i]!.file, `${r.n} row(s) without event_time, record_id, signal or name`);
         newlyFinished.push(good[i]!.key);
+        goodById.delete(good[i]!.id);
+        await engine.run(`DELETE FROM src WHERE id = ${good[i]!.id}`);
         good.splice(i, 1);
-        await engine.run(`DELETE FROM src WHERE key = ${sqlString(r.key as string)}`);
       }
       summary.objectsRead = good.length;
     }
-    const stagedDir = path.join(work, 'staged');
-    // Staging order does not matter (slices are sorted later), and not keeping it saves memory.
-    await engine.run('SET preserve_insertion_order = false');
-    // A partitioned write buffers rows per open partition outside the memory limit (524,288 rows
-    // each by default): flush a day's ~96 buckets often enough that together they stay within it.
-    const flushRows = Math.max(2_048, Math.floor((config.compaction.memoryLimitMiB * 1024 * 1024) / 4 / (96 * 1024)));
-    await engine.run(`SET partitioned_write_flush_threshold = ${flushRows}`);
-    // Each open partition file holds a Parquet writer with buffers for every column; a day has ~96
-    // buckets, so keep only a few open at once (more, smaller staging files; no more memory).
-    await engine.run('SET partitioned_write_max_open_files = 4');
-    // Batch by batch, each appending to the same partitioned layout.
+    // Per (date, bucket, object): row counts, and how many are late (dated before their arrival).
     const dtExpr = tz === 'UTC' ? 'CAST(r.event_time AS DATE)' : 'CAST(timezone($tz, CAST(r.event_time AS TIMESTAMPTZ)) AS DATE)';
+    await engine.run('CREATE TABLE st (dt VARCHAR, b BIGINT, id INTEGER, n BIGINT, late BIGINT)');
     for (const batch of batchesOf(good)) {
       await engine.run(
-        `COPY (SELECT ${selectList(batch)}, ${dtExpr} AS _dt, epoch_ms(CAST(r.event_time AS TIMESTAMP)) // ${BUCKET_MS} AS _b,
-                 s.id AS _key, r.file_row_number AS _row, s.arrival_date AS _arrival
-               FROM ${rawSql(batch)})
-         TO ${sqlString(stagedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (_dt, _b), APPEND)`,
+        `INSERT INTO st SELECT strftime(a.dt, '%Y-%m-%d'), a.b, a.id, sum(a.n), coalesce(sum(a.n) FILTER (a.dt < s.arrival_date), 0)
+         FROM (SELECT ${dtExpr} AS dt, ${bucketExpr} AS b, ${keyOf(batch)} AS id, count(*) AS n FROM ${rawSql(batch)} GROUP BY ALL) a
+         JOIN src s ON s.id = a.id GROUP BY ALL`,
         tz === 'UTC' ? undefined : { tz },
       );
     }
-    await engine.run('SET preserve_insertion_order = true');
-    await engine.run('RESET disabled_optimizers');
     mark('stage');
-    // Per (date, bucket, object): row counts, read from the staged files' narrow columns.
-    await engine.run(
-      good.length
-        ? `CREATE TABLE st AS SELECT strftime(_dt, '%Y-%m-%d') AS dt, _b AS b, _key AS id, count(*) AS n, count(*) FILTER (_dt < _arrival) AS late
-           FROM read_parquet(${sqlString(path.join(stagedDir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'_dt': DATE, '_b': BIGINT})
-           GROUP BY ALL`
-        : `CREATE TABLE st (dt VARCHAR, b BIGINT, id INTEGER, n BIGINT, late BIGINT)`,
-    );
     const byDt = (await engine.query(`SELECT dt, sum(n) AS n, sum(late) AS late FROM st GROUP BY ALL ORDER BY dt`)).rows.map((r) => ({
       dt: r.dt as string,
       rows: Number(r.n),
       late: Number(r.late),
     }));
-    /** The staged files of one date, by bucket. */
-    const stagedBuckets = (dt: string): Map<number, string[]> => {
-      const out = new Map<number, string[]>();
-      const dir = path.join(stagedDir, `_dt=${dt}`);
-      for (const b of readdirSync(dir)) {
-        const n = Number(b.slice('_b='.length));
-        out.set(n, readdirSync(path.join(dir, b)).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, b, f)));
-      }
-      return out;
-    };
     mark('dedupe');
 
     // 4. One new generation per event date.
@@ -366,10 +361,16 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       const live = options.rebuild ? null : current;
       const liveFiles = live ? [...(await materialize(live.files.map((f) => f.key), `live-${dt}`)).values()] : [];
       const liveSql = liveFiles.length ? `read_parquet([${liveFiles.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)` : null;
-      const buckets = stagedBuckets(dt);
       // Slices: runs of consecutive buckets (new and live) holding about `sliceRows` rows each.
       const counts = new Map<number, number>();
-      for (const r of (await engine.query(`SELECT b, n FROM st WHERE dt = $dt`, { dt })).rows) counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
+      /** The objects with rows in each bucket of this date. */
+      const objectsIn = new Map<number, number[]>();
+      for (const r of (await engine.query(`SELECT b, id, n FROM st WHERE dt = $dt`, { dt })).rows) {
+        const b = Number(r.b);
+        counts.set(b, (counts.get(b) ?? 0) + Number(r.n));
+        if (!objectsIn.has(b)) objectsIn.set(b, []);
+        objectsIn.get(b)!.push(r.id as number);
+      }
       if (liveSql) {
         for (const r of (await engine.query(`SELECT epoch_ms(event_time) // ${BUCKET_MS} AS b, count(*) AS n FROM ${liveSql} GROUP BY ALL`)).rows) {
           counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
@@ -393,19 +394,34 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         const sl = slices[i]!;
         const lo = i === 0 ? 'true' : `event_time >= make_timestamp(${sl.first * BUCKET_MS * 1000})`;
         const hi = i === slices.length - 1 ? 'true' : `event_time < make_timestamp(${(sl.last + 1) * BUCKET_MS * 1000})`;
-        const files: string[] = [];
-        for (let b = sl.first; b <= sl.last; b++) files.push(...(buckets.get(b) ?? []));
+        const ids = new Set<number>();
+        for (let b = sl.first; b <= sl.last; b++) for (const id of objectsIn.get(b) ?? []) ids.add(id);
+        const objs = [...ids].sort((x, y) => x - y).map((id) => goodById.get(id)!);
         const liveSlice = liveSql ? `SELECT * FROM ${liveSql} WHERE ${lo} AND ${hi}` : null;
-        const newSql = files.length ? `read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)` : null;
+        // The slice's rows of the objects that have any: its buckets are all of this date.
+        const newSql = objs.length
+          ? `(SELECT ${selectList(objs)}, ${keyOf(objs)} AS _key, r.file_row_number AS _row FROM ${rawSql(objs)}
+              WHERE ${bucketExpr} BETWEEN ${sl.first} AND ${sl.last})`
+          : null;
         const notLive = liveSlice ? `WHERE record_id NOT IN (SELECT record_id FROM (${liveSlice}))` : '';
         return { liveSlice, newSql, notLive };
       };
-      // New distinct ids per slice, counted apart from the merge so verification is independent.
+      // One narrow read of each slice: the new distinct ids, counted apart from the merge so the
+      // verification is independent, and the later copies of duplicated ids (first copy kept),
+      // ranked on three narrow columns so the full rows go through one sort only.
+      await engine.run('CREATE OR REPLACE TABLE dup (_key INTEGER, _row BIGINT)');
       let newRows = 0;
       for (let i = 0; i < slices.length; i++) {
         const { newSql, notLive } = sliceSql(i);
-        if (newSql) newRows += Number((await engine.query(`SELECT count(DISTINCT record_id) AS n FROM ${newSql} ${notLive}`)).rows[0]!.n);
+        if (!newSql) continue;
+        await engine.run(`CREATE OR REPLACE TEMP TABLE ids AS SELECT record_id, _key, _row FROM ${newSql}`);
+        newRows += Number((await engine.query(`SELECT count(DISTINCT record_id) AS n FROM ids ${notLive}`)).rows[0]!.n);
+        await engine.run(`INSERT INTO dup SELECT _key, _row FROM (
+            SELECT _key, _row, row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) AS rn FROM ids
+            WHERE record_id IN (SELECT record_id FROM ids GROUP BY record_id HAVING count(*) > 1))
+          WHERE rn > 1`);
       }
+      await engine.run('DROP TABLE IF EXISTS ids');
       mark('dedupe');
       const base: DtResult = {
         dt,
@@ -426,35 +442,74 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         return base;
       }
 
-      // The new generation is built sorted, slice by slice, appended in order to a table that is
-      // then written out as it is. Live-only slices are already sorted and are copied as they are.
-      const allNew = [...buckets.values()].flat();
-      const newSchema = `SELECT * EXCLUDE (_key, _row, _arrival) FROM read_parquet([${allNew.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)`;
-      await engine.run(`CREATE OR REPLACE TABLE gen AS SELECT * FROM (${liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ` : ''}${newSchema}) WHERE false`);
+      // The new generation is built sorted, slice by slice: each slice is sorted once and written
+      // as it comes out of the sort to a temporary part file (lz4: cheap to write and read back).
+      // Then one ordered copy of the parts, in slice order, writes the zstd files cut near the
+      // target size. (Appending to a table instead costs the table's own compression on the way in
+      // and a scan on the way out; slices are bounded by memory, so they cannot be the files.)
+      const total = (live?.rows ?? 0) + newRows;
+      const out = path.join(work, `gen-${dt}`);
+      const partsDir = path.join(work, `parts-${dt}`);
+      mkdirSync(partsDir, { recursive: true });
+      // Every part has the generation's columns, in one order: live and new, by name.
+      const genCols = (
+        await engine.query(`DESCRIBE SELECT * FROM (${liveSql ? `SELECT * FROM ${liveSql} UNION ALL BY NAME ` : ''}SELECT ${selectList([])})`)
+      ).rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+      const liveCols = new Set(liveSql ? (await engine.query(`DESCRIBE SELECT * FROM ${liveSql}`)).rows.map((r) => String(r.column_name)) : []);
+      const project = (has: (c: string) => boolean) =>
+        genCols.map((c) => `${has(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`} AS ${sqlIdent(c.name)}`).join(', ');
+      // A date of one slice (the usual hourly run) needs no second pass: it is written as the file.
+      const single = slices.length === 1;
+      if (single) mkdirSync(out, { recursive: true });
+      const parts: string[] = [];
       for (let i = 0; i < slices.length; i++) {
         const { liveSlice, newSql, notLive } = sliceSql(i);
+        const part = single ? path.join(out, 'data_0.parquet') : path.join(partsDir, `part-${i}.parquet`);
+        parts.push(part);
+        const to = `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION ${single ? 'zstd' : 'lz4'})`;
         if (!newSql) {
-          await engine.run(`INSERT INTO gen BY NAME ${liveSlice}`);
+          // Live-only slices are already sorted and are copied as they are.
+          await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
           continue;
         }
-        // Copies of a record are identical rows: rank only the duplicated ids, on three narrow
-        // columns, and leave out all but the first copy (the full rows go through one sort only).
-        await engine.run(`CREATE OR REPLACE TABLE dup AS SELECT _key, _row FROM (
-            SELECT _key, _row, row_number() OVER (PARTITION BY record_id ORDER BY _key, _row) AS rn FROM ${newSql}
-            WHERE record_id IN (SELECT record_id FROM ${newSql} GROUP BY record_id HAVING count(*) > 1))
-          WHERE rn > 1`);
-        const fresh = `SELECT * EXCLUDE (_key, _row, _arrival) FROM ${newSql} n ${notLive ? `${notLive} AND` : 'WHERE'}
+        const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n ${notLive ? `${notLive} AND` : 'WHERE'}
           NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)`;
         const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
-        await engine.run(`INSERT INTO gen BY NAME SELECT * FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id`);
+        await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) ${to}`);
       }
-      const total = (live?.rows ?? 0) + newRows;
       mark('sort');
-      const out = path.join(work, `gen-${dt}`);
-      await engine.run(
-        `COPY gen TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${config.compaction.targetFileSizeMiB * 1024 * 1024})`,
-      );
-      await engine.run('DROP TABLE gen');
+      if (!single) {
+        // Consecutive parts are copied into one file until its estimated zstd size reaches the
+        // target (zstd/lz4 ratio learnt from the files written so far). Each copy writes one file:
+        // copying to a directory with FILE_SIZE_BYTES does not keep the rows in order.
+        mkdirSync(out, { recursive: true });
+        const target = config.compaction.targetFileSizeMiB * 1024 * 1024;
+        let ratio = 0.5;
+        let lz4Bytes = 0;
+        let zstdBytes = 0;
+        let group: string[] = [];
+        let groupBytes = 0;
+        const flush = async () => {
+          const file = path.join(out, `data_${readdirSync(out).length}.parquet`);
+          // Insertion order is preserved (the default): parts in list order, rows in part order.
+          await engine.run(
+            `COPY (SELECT * FROM read_parquet([${group.map(sqlString).join(', ')}], hive_partitioning = false)) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          lz4Bytes += groupBytes;
+          zstdBytes += statSync(file).size;
+          ratio = zstdBytes / Math.max(1, lz4Bytes);
+          group = [];
+          groupBytes = 0;
+        };
+        for (const part of parts) {
+          const size = statSync(part).size;
+          if (group.length && (groupBytes + size) * ratio > target) await flush();
+          group.push(part);
+          groupBytes += size;
+        }
+        if (group.length) await flush();
+      }
+      rmSync(partsDir, { recursive: true, force: true });
       mark('write');
       // Verify before anyone can see it: every footer readable, rows = live + new.
       const written = readdirSync(out)
