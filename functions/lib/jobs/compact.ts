@@ -28,7 +28,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort, PartitionSpec } from '../catalog/port';
 import { publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
-import { COMPACT_LOCK_PREFIX, LeaseLock } from '../compaction/lock';
+import { takeLakeLock } from '../compaction/lock';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
 import { validateRawFiles } from '../compaction/validate';
 import type { Config } from '../config/schema';
@@ -135,13 +135,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
   };
 
   // The lease runs on the real clock (`now` may be set to simulate a later run of the data).
-  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, `compact ${runId}`, config.compaction.leaseMinutes * 60_000);
-  if (!taken.acquired) {
-    summary.status = 'locked';
-    summary.lockedBy = `${taken.heldBy.owner} on ${taken.heldBy.host} (pid ${taken.heldBy.pid}) until ${taken.heldBy.expiresAt}`;
-    summary.durationMs = Math.round(performance.now() - started);
-    return summary;
-  }
+  const taken = await takeLakeLock(store, `compact ${runId}`, config.compaction.leaseMinutes);
+  if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
   const commits = new PartitionCommits(store);
   /** Catalog partitions for the dates this run committed. */
