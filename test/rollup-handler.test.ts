@@ -296,6 +296,11 @@ describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
     });
     expect(line?.seeds).toEqual(summary.seeds.map(({ table, action, rows }) => ({ table, action, rows })));
     expect(line?.days).toEqual(Object.fromEntries(ROLLUPS.map((t) => [t, [expect.objectContaining({ dt: DT, reason: 'requested', rows: null, generation: 1 })]])));
+    // Every Athena query is logged with its id and the bytes it scanned.
+    const queries = [...stdout.mock.calls, ...stderr.mock.calls].map(([chunk]) => String(chunk)).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'athena query');
+    expect(queries.length).toBeGreaterThanOrEqual(ROLLUPS.length);
+    for (const q of queries) expect(q).toMatchObject({ queryId: expect.any(String), state: 'SUCCEEDED' });
+    expect(queries.every((q) => 'bytesScanned' in q)).toBe(true);
   });
 
   it('logs catalog entries Glue refused as a warning and returns the summary (the partitions stage repairs them)', async () => {

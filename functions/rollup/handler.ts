@@ -70,7 +70,7 @@ export const handler = async (event: RollupEvent | undefined, context: Pick<Cont
   const config = configFromEnv();
   if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
   const store = storeFromConfig(config);
-  const summary = await rollup(store, catalogFromConfig(config, store), athenaEngineFromConfig(config), config, {
+  const summary = await rollup(store, catalogFromConfig(config, store), athenaEngineFromConfig(config, (query) => logger.info('athena query', query)), config, {
     ...days,
     runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
     sql: readSqlTree(BUNDLED_SQL_DIR),

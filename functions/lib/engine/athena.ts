@@ -296,7 +296,7 @@ export function athenaClientFor(region?: string): AthenaClient {
 }
 
 /** Athena over the configured S3 lake and Glue database (`aws.athena.workgroup`, `aws.glueDatabase`). */
-export function athenaEngineFromConfig(config: Config): AthenaEngine {
+export function athenaEngineFromConfig(config: Config, log?: AthenaEngineOptions['log']): AthenaEngine {
   if (!('s3' in config.lake)) throw new Error('Athena needs a lake on S3 (config lake.s3)');
   const { bucket, prefix, region } = config.lake.s3;
   return new AthenaEngine(athenaClientFor(config.aws.region ?? region), {
@@ -304,5 +304,6 @@ export function athenaEngineFromConfig(config: Config): AthenaEngine {
     database: config.aws.glueDatabase,
     lakeUri: `s3://${bucket}/${prefix}`,
     outputLocation: config.aws.athena.outputLocation,
+    log,
   });
 }
