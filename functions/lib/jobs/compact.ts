@@ -5,10 +5,13 @@
  * A run, under the compaction lease lock:
  *  1. lists raw objects it has not finished (only the day prefixes from watermark - lookback on);
  *  2. validates each (Parquet footer, required columns, compatible types) and quarantines the rest;
- *  3. stages the good rows in an on-disk DuckDB database (spills beyond the memory limit), with
- *     each row's event date `dt` in the reporting time zone;
- *  4. per `dt`: the rows whose record_id the live generation lacks, deduplicated, are merged with
- *     the live generation into a new generation (zstd, sorted by event time then user), written
+ *  3. indexes the good files in one narrow pass (event time only): rows per event date `dt` (in the
+ *     reporting time zone), 15-minute bucket and object, so each later step reads one slice of
+ *     buckets straight from the raw files that have rows in it;
+ *  4. per `dt`, slice by slice: the rows whose record_id the live generation lacks, deduplicated,
+ *     are merged with the live rows of the slice and sorted (event time, user, record id) into a
+ *     part; the parts are copied in order into the new generation's zstd files (cut near the
+ *     target size; one copy per file, since a copy to a directory does not keep row order), written
  *     beside the live one, verified (row count = live + new; every footer readable), uploaded, and
  *     committed by writing the partition commit; then the catalog partitions (Glue, or the local
  *     catalog) are pointed at the committed generations (the partitions stage repairs a failure);
