@@ -89,6 +89,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
   const commits = new PartitionCommits(store);
+  let state: RollupState | null = null;
   try {
     summary.seeds = await writeSeeds(store, catalog, config);
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
@@ -160,7 +161,6 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       else if (prev.model?.version !== model.version) out.push({ dt, reason: 'model changed' });
       else if (prev.source?.generation !== c.generation) out.push({ dt, reason: 'late data' });
     }
-    void now;
     return out;
   }
 
@@ -196,28 +196,40 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     return { dt, table, rows, generation, location, reason, durationMs: Math.round(performance.now() - t0) };
   }
 
+  /** The run's state, read once; written after every change, so a crash never forgets a retired generation. */
   async function loadState(): Promise<RollupState> {
+    if (state) return state;
     try {
-      return JSON.parse(new TextDecoder().decode(await store.get(STATE_KEY))) as RollupState;
+      state = JSON.parse(new TextDecoder().decode(await store.get(STATE_KEY))) as RollupState;
     } catch (err) {
-      if (err instanceof ObjectNotFoundError) return { version: 1, retired: [] };
-      throw err;
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+      state = { version: 1, retired: [] };
     }
+    return state;
   }
 
   async function retire(table: string, dt: string, location: string): Promise<void> {
-    const state = await loadState();
-    state.retired.push({ table, dt, location, retiredAt: new Date(now).toISOString() });
-    await store.put(STATE_KEY, JSON.stringify(state, null, 1));
+    const s = await loadState();
+    s.retired.push({ table, dt, location, retiredAt: new Date(now).toISOString() });
+    await store.put(STATE_KEY, JSON.stringify(s, null, 1));
+  }
+
+  /** Whether a catalog partition may still read `location` (when the catalog cannot say, it may). */
+  async function mayBeRead(table: string, dt: string, location: string): Promise<boolean> {
+    try {
+      return (await catalog.getPartition(table, [dt]))?.location === location;
+    } catch (err) {
+      summary.catalogErrors.push(`kept ${location}: could not read the catalog partition: ${(err as Error).message}`);
+      return true;
+    }
   }
 
   async function collectGarbage(): Promise<void> {
-    const state = await loadState();
+    const s = await loadState();
     const graceMs = config.retention.generationGraceMinutes * 60_000;
     const keep: RollupState['retired'] = [];
-    for (const r of state.retired) {
-      const live = (await catalog.getPartition(r.table, [r.dt]).catch(() => null))?.location === r.location;
-      if (live || Date.parse(r.retiredAt) + graceMs > now) {
+    for (const r of s.retired) {
+      if (Date.parse(r.retiredAt) + graceMs > now || (await mayBeRead(r.table, r.dt, r.location))) {
         keep.push(r);
         continue;
       }
@@ -226,6 +238,9 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       if (failed.length) throw new Error(`could not delete ${failed.length} object(s) of ${r.location}: ${failed[0]!.code}`);
       summary.generationsDeleted++;
     }
-    if (keep.length !== state.retired.length) await store.put(STATE_KEY, JSON.stringify({ ...state, retired: keep }, null, 1));
+    if (keep.length !== s.retired.length) {
+      s.retired = keep;
+      await store.put(STATE_KEY, JSON.stringify(s, null, 1));
+    }
   }
 }
