@@ -99,3 +99,17 @@ export async function ensureTables(catalog: CatalogPort, tables: TableSpec[]): P
   }
   return changed;
 }
+
+/**
+ * Whether a catalog partition may still read `location`, before its files are deleted. When the
+ * catalog cannot say (an error other than "no such table"), the answer is yes, with the reason, so
+ * the caller keeps the files for a later run.
+ */
+export async function catalogMayRead(catalog: CatalogPort, table: string, dt: string, location: string): Promise<{ reads: boolean; unknown?: string }> {
+  try {
+    return { reads: (await catalog.getPartition(table, [dt]))?.location === location };
+  } catch (err) {
+    if ((await catalog.getTable(table).catch(() => 'unknown' as const)) === null) return { reads: false };
+    return { reads: true, unknown: `kept ${location}: could not read the catalog partition: ${(err as Error).message}` };
+  }
+}

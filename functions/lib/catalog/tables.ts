@@ -17,7 +17,8 @@ export const RAW_TABLE = 'events_raw';
 /** Firehose's arrival-time partition keys, strings as in its key layout (`year=2026/month=11/...`). */
 const ARRIVAL_KEYS: ColumnDef[] = ['year', 'month', 'day', 'hour'].map((name) => ({ name, type: 'string', doc: `Arrival ${name} (UTC), from the Firehose key` }));
 
-const columnsOf = (cols: readonly ColumnDef[]): CatalogColumn[] => cols.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc.slice(0, 255) }));
+/** Catalog columns (Hive types, comments) of schema columns. */
+export const columnsOf = (cols: readonly ColumnDef[]): CatalogColumn[] => cols.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc.slice(0, 255) }));
 
 function spec(table: TableDef, name: string, location: string, partitionKeys: readonly ColumnDef[]): TableSpec {
   return {

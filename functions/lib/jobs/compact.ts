@@ -20,6 +20,7 @@
  *  6. deletes generations retired longer ago than the grace period, and orphans of crashed runs,
  *     never one a catalog partition still points at.
  */
+import { dateIn } from '../util/dates';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ import { duckdbColumns } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogPort, PartitionSpec } from '../catalog/port';
-import { publishPartitions } from '../catalog/sync';
+import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
 import { takeLakeLock } from '../compaction/lock';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
@@ -39,7 +40,7 @@ import { DuckDBEngine, sqlIdent, sqlString } from '../engine/duckdb';
 import { USER_KEY_SQL } from '../sql/user-key';
 import { arrivalHourOf } from '../raw/keys';
 import { LocalObjectStore } from '../store/local';
-import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';
+import { deletePrefix, listAll, type ObjectInfo, type ObjectStore } from '../store/port';
 
 export { COMPACT_LOCK_PREFIX } from '../compaction/lock';
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -100,9 +101,6 @@ export interface CompactSummary {
 }
 
 
-function dateIn(timeZone: string, ms: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
-}
 
 const emptyState = (): CompactionState => ({ version: 1, watermarkHourMs: null, finished: [], retired: [], updatedAt: new Date(0).toISOString() });
 
@@ -590,7 +588,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         keep.push(r);
         continue;
       }
-      await deletePrefix(r.location);
+      await deletePrefix(store, r.location);
       summary.generationsDeleted++;
     }
     state.retired = keep;
@@ -605,7 +603,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       }
       for (const [loc, newest] of gens) {
         if (loc === location || waiting.has(loc) || newest + graceMs > now) continue;
-        await deletePrefix(loc);
+        await deletePrefix(store, loc);
         summary.generationsDeleted++;
       }
     }
@@ -613,19 +611,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
 
   /** Whether the catalog's partition for `dt` still reads `location` (then it must stay). */
   async function catalogPointsAt(dt: string, location: string): Promise<boolean> {
-    try {
-      return (await catalog.getPartition(CURATED_EVENTS.name, [dt]))?.location === location;
-    } catch (err) {
-      // No table at all: nothing reads the location. Otherwise we cannot tell: keep it for a later run.
-      const table = await catalog.getTable(CURATED_EVENTS.name).catch(() => 'unknown' as const);
-      if (table !== null) summary.catalogErrors.push(`kept ${location}: could not read the catalog partition: ${(err as Error).message}`);
-      return table !== null;
-    }
+    const { reads, unknown } = await catalogMayRead(catalog, CURATED_EVENTS.name, dt, location);
+    if (unknown) summary.catalogErrors.push(unknown);
+    return reads;
   }
 
-  async function deletePrefix(prefix: string): Promise<void> {
-    const keys = (await listAll(store, prefix)).map((o) => o.key);
-    const { failed } = await store.delete(keys);
-    if (failed.length) throw new Error(`could not delete ${failed.length} object(s) of ${prefix}: ${failed[0]!.code} ${failed[0]!.message}`);
-  }
+
 }

@@ -25,8 +25,8 @@ import { takeLakeLock, type LeaseLock } from '../compaction/lock';
 import { dayPrefixes } from '../compaction/state';
 import type { Config } from '../config/schema';
 import { arrivalHourOf, hourPrefix } from '../raw/keys';
-import { listAll, type ObjectStore } from '../store/port';
-import { addDays } from '../util/dates';
+import { deletePrefix, listAll, type ObjectStore } from '../store/port';
+import { addDays, dateIn } from '../util/dates';
 
 const HOUR = 3_600_000;
 
@@ -87,9 +87,6 @@ function rawPartition(rawPrefix: string, hourMs: number): PartitionSpec {
 }
 const hourOfValues = (v: string[]) => Date.UTC(Number(v[0]), Number(v[1]) - 1, Number(v[2]), Number(v[3]));
 
-function todayIn(timeZone: string, ms: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
-}
 
 export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, config: Config, options: PartitionsOptions = {}): Promise<PartitionsSummary> {
   const started = performance.now();
@@ -139,10 +136,7 @@ export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, c
     const stillListed = new Set(dropErrors.map((e) => JSON.stringify(e.values)));
     for (const d of [...plan.drop.filter((x) => !stillListed.has(JSON.stringify(x.values))), ...plan.purgeOnly]) {
       if (!d.purge) continue;
-      const keys = (await listAll(store, d.purge)).map((o) => o.key);
-      const { failed: notDeleted } = await store.delete(keys);
-      if (notDeleted.length) throw new Error(`could not delete ${notDeleted.length} object(s) under ${d.purge}: ${notDeleted[0]!.code} ${notDeleted[0]!.message}`);
-      summary.objectsDeleted += keys.length;
+      summary.objectsDeleted += await deletePrefix(store, d.purge);
       if (d.commit) await new PartitionCommits(store).remove(d.commit.table, d.commit.dt);
     }
   }
@@ -221,7 +215,7 @@ export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, c
     const registered = existing ? await catalog.listPartitions(desiredTable.name) : [];
     const have = new Map(registered.map((p) => [JSON.stringify(p.values), p]));
     const commits = await new PartitionCommits(store).list(desiredTable.name);
-    const cutoff = addDays(todayIn(config.reporting.timeZone, now), -config.retention.curatedDays);
+    const cutoff = addDays(dateIn(config.reporting.timeZone, now), -config.retention.curatedDays);
     const desired: PartitionSpec[] = [];
     for (const c of commits) {
       if (c.dt < cutoff) {

@@ -25,14 +25,14 @@ import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogPort } from '../catalog/port';
-import { ensureTables, publishPartitions } from '../catalog/sync';
+import { catalogMayRead, ensureTables, publishPartitions } from '../catalog/sync';
 import { generationTables, rollupPrefix } from '../catalog/tables';
 import { takeLakeLock } from '../compaction/lock';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
 import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
-import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
+import { deletePrefix, listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { addDays } from '../util/dates';
 import { writeSeeds, type SeedResult } from './seeds';
 
@@ -214,14 +214,10 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     await store.put(STATE_KEY, JSON.stringify(s, null, 1));
   }
 
-  /** Whether a catalog partition may still read `location` (when the catalog cannot say, it may). */
   async function mayBeRead(table: string, dt: string, location: string): Promise<boolean> {
-    try {
-      return (await catalog.getPartition(table, [dt]))?.location === location;
-    } catch (err) {
-      summary.catalogErrors.push(`kept ${location}: could not read the catalog partition: ${(err as Error).message}`);
-      return true;
-    }
+    const { reads, unknown } = await catalogMayRead(catalog, table, dt, location);
+    if (unknown) summary.catalogErrors.push(unknown);
+    return reads;
   }
 
   async function collectGarbage(): Promise<void> {
@@ -233,9 +229,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
         keep.push(r);
         continue;
       }
-      const keys = (await listAll(store, r.location)).map((o) => o.key);
-      const { failed } = await store.delete(keys);
-      if (failed.length) throw new Error(`could not delete ${failed.length} object(s) of ${r.location}: ${failed[0]!.code}`);
+      await deletePrefix(store, r.location);
       summary.generationsDeleted++;
     }
     if (keep.length !== s.retired.length) {

@@ -10,11 +10,12 @@
  */
 import { parse } from 'csv-parse/sync';
 import { createHash } from 'node:crypto';
-import { hiveType, type ColumnDef, type TableDef } from '../../../schemas/columns';
+import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
 import { COMPLIANCE_POLICY, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
 import type { CatalogPort, TableSpec } from '../catalog/port';
 import { tableChange } from '../catalog/sync';
+import { columnsOf } from '../catalog/tables';
 import type { Config } from '../config/schema';
 import { writeRows } from '../parquet/io';
 import { ObjectNotFoundError, type ObjectStore } from '../store/port';
@@ -43,8 +44,7 @@ export function globToLike(glob: string): string {
 
 /** The catalog table of a seed (not partitioned; its location is the current content's folder). */
 export function seedTable(def: TableDef, location: string): TableSpec {
-  const cols = (list: readonly ColumnDef[]) => list.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc.slice(0, 255) }));
-  return { name: def.name, description: def.doc, location, columns: cols(def.columns), partitionKeys: [], format: 'parquet', parameters: { 'cclake.schema': def.name, 'cclake.seed': 'true' } };
+  return { name: def.name, description: def.doc, location, columns: columnsOf(def.columns), partitionKeys: [], format: 'parquet', parameters: { 'cclake.schema': def.name, 'cclake.seed': 'true' } };
 }
 
 /** The org directory CSV as rows, validated: a bad row fails with its line number and nothing is written. */

@@ -79,3 +79,11 @@ export async function listAll(store: ObjectStore, prefix: string): Promise<Objec
   for await (const o of store.list(prefix)) out.push(o);
   return out;
 }
+
+/** Deletes every object under `prefix`; returns how many. Any object that could not be deleted fails the call. */
+export async function deletePrefix(store: ObjectStore, prefix: string): Promise<number> {
+  const keys = (await listAll(store, prefix)).map((o) => o.key);
+  const { failed } = await store.delete(keys);
+  if (failed.length) throw new Error(`could not delete ${failed.length} object(s) under ${prefix}: ${failed[0]!.code} ${failed[0]!.message}`);
+  return keys.length;
+}
