@@ -3,15 +3,15 @@
  * job with a deadline a minute before Lambda's, log the run summary as one JSON line, return it.
  * A manual invocation may pass `{ "dt": "YYYY-MM-DD", "rebuild": true }`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { compact, type CompactSummary } from '../lib/jobs/compact';
+import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
 import { storeFromConfig } from '../lib/store/from-config';
 import { isIsoDate } from '../lib/util/dates';
 
-const logger = new Logger({ serviceName: 'cclake-compact' });
+const rt = jobRuntime('compact');
 /** Time kept back from Lambda's limit to finish the current date, save state and release the lock. */
 const SAFETY_MS = 60_000;
 
@@ -20,19 +20,39 @@ export interface CompactEvent {
   rebuild?: boolean;
 }
 
+/** The run's EMF metrics (functions/lib/ops/run.ts); serverless.yml alarms on QuarantinedObjects and CatalogErrors. */
+export function compactMetrics(s: CompactSummary): RunMetric[] {
+  return [
+    ['ObjectsRead', 'Count', s.objectsRead],
+    ['RowsIn', 'Count', s.rowsIn],
+    ['RowsOut', 'Count', s.rowsOut],
+    ['DuplicatesDropped', 'Count', s.duplicatesDropped],
+    ['LateRows', 'Count', s.lateRows],
+    ['QuarantinedObjects', 'Count', s.quarantined.length],
+    ['DatesCommitted', 'Count', s.dts.length],
+    ['DatesDeferred', 'Count', s.deferredDts.length],
+    ['FilesWritten', 'Count', s.dts.reduce((n, d) => n + d.files, 0)],
+    ['BytesWritten', 'Bytes', s.dts.reduce((n, d) => n + d.bytes, 0)],
+    ['CatalogErrors', 'Count', s.catalogErrors.length],
+    ['Locked', 'Count', s.status === 'locked' ? 1 : 0],
+  ];
+}
+
 export const handler = async (event: CompactEvent | undefined, context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>): Promise<CompactSummary> => {
   const dt = event?.dt;
   if (dt !== undefined && !isIsoDate(dt)) throw new Error(`event.dt must be a date YYYY-MM-DD, got ${JSON.stringify(dt)}`);
-  const config = configFromEnv();
-  const store = storeFromConfig(config);
-  const summary = await compact(store, catalogFromConfig(config, store), config, {
-    dt,
-    rebuild: event?.rebuild === true,
-    deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
-    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
-    tmpDir: process.env.CCLAKE_TMP_DIR ?? '/tmp',
-  });
-  const { dts, ...totals } = summary;
-  logger.info('compaction run', { ...totals, dts: dts.map((d) => ({ dt: d.dt, newRows: d.newRows, rowsOut: d.rowsOut, files: d.files, bytes: d.bytes })) });
-  return summary;
+  return instrumentedRun(rt, context, async (runId) => {
+    const config = configFromEnv();
+    const store = storeFromConfig(config);
+    const summary = await compact(store, catalogFromConfig(config, store), config, {
+      dt,
+      rebuild: event?.rebuild === true,
+      deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
+      runId,
+      tmpDir: process.env.CCLAKE_TMP_DIR ?? '/tmp',
+    });
+    const { dts, ...totals } = summary;
+    rt.logger.info('compaction run', { ...totals, dts: dts.map((d) => ({ dt: d.dt, newRows: d.newRows, rowsOut: d.rowsOut, files: d.files, bytes: d.bytes })) });
+    return summary;
+  }, compactMetrics);
 };

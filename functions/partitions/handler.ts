@@ -7,14 +7,15 @@
  * Entries the catalog refused after retries fail the invocation (the error names them), so they
  * show in the function's error metrics; the next hourly run retries them.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { syncPartitions, type PartitionsSummary } from '../lib/jobs/partitions';
+import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
 import { storeFromConfig } from '../lib/store/from-config';
 
-const logger = new Logger({ serviceName: 'cclake-partitions' });
+const rt = jobRuntime('partitions');
+const logger = rt.logger;
 /** How many failed entries the error message names before it only counts the rest. */
 const NAMED_FAILURES = 10;
 
@@ -35,25 +36,39 @@ export function parsePartitionsEvent(event: unknown): PartitionsEvent {
   return dryRun === undefined ? {} : { dryRun };
 }
 
+const sum = (s: PartitionsSummary, k: 'created' | 'updated' | 'deleted') => s.tables.reduce((n, t) => n + t[k], 0);
+
+/** The run's EMF metrics (a run with catalog failures throws, so it counts in RunFailed). */
+export function partitionsMetrics(s: PartitionsSummary): RunMetric[] {
+  return [
+    ['PartitionsCreated', 'Count', sum(s, 'created')],
+    ['PartitionsUpdated', 'Count', sum(s, 'updated')],
+    ['PartitionsDeleted', 'Count', sum(s, 'deleted')],
+    ['ObjectsDeleted', 'Count', s.objectsDeleted],
+    ['CatalogRequests', 'Count', s.requests.length],
+    ['Warnings', 'Count', s.warnings.length],
+    ['Locked', 'Count', s.status === 'locked' ? 1 : 0],
+  ];
+}
+
 export const handler = async (event: PartitionsEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<PartitionsSummary> => {
   const { dryRun } = parsePartitionsEvent(event);
-  const config = configFromEnv();
-  const store = storeFromConfig(config);
-  const summary = await syncPartitions(store, catalogFromConfig(config, store), config, {
-    dryRun,
-    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
-  });
-  const { requests, ...totals } = summary;
-  const line = { ...totals, requests: requests.length };
-  if (summary.failures.length) logger.error('partitions run', line);
-  else if (summary.status === 'locked') logger.warn('partitions run', line);
-  else logger.info('partitions run', line);
+  return instrumentedRun(rt, context, async (runId) => {
+    const config = configFromEnv();
+    const store = storeFromConfig(config);
+    const summary = await syncPartitions(store, catalogFromConfig(config, store), config, { dryRun, runId });
+    const { requests, ...totals } = summary;
+    const line = { ...totals, requests: requests.length };
+    if (summary.failures.length) logger.error('partitions run', line);
+    else if (summary.status === 'locked') logger.warn('partitions run', line);
+    else logger.info('partitions run', line);
 
-  const { failures } = summary;
-  if (failures.length) {
-    const named = failures.slice(0, NAMED_FAILURES).map((f) => `${f.table} ${f.values.join('/')}: ${f.code}: ${f.message}`);
-    const more = failures.length > NAMED_FAILURES ? ` (+${failures.length - NAMED_FAILURES} more)` : '';
-    throw new Error(`${failures.length} catalog entr${failures.length === 1 ? 'y' : 'ies'} failed: ${named.join('; ')}${more}`);
-  }
-  return summary;
+    const { failures } = summary;
+    if (failures.length) {
+      const named = failures.slice(0, NAMED_FAILURES).map((f) => `${f.table} ${f.values.join('/')}: ${f.code}: ${f.message}`);
+      const more = failures.length > NAMED_FAILURES ? ` (+${failures.length - NAMED_FAILURES} more)` : '';
+      throw new Error(`${failures.length} catalog entr${failures.length === 1 ? 'y' : 'ies'} failed: ${named.join('; ')}${more}`);
+    }
+    return summary;
+  }, partitionsMetrics);
 };

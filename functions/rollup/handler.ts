@@ -16,17 +16,18 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { rollup, type RollupDay, type RollupSummary } from '../lib/jobs/rollup';
+import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
 import { readSqlTree } from '../lib/sql/files';
 import { storeFromConfig } from '../lib/store/from-config';
 import { isIsoDate } from '../lib/util/dates';
 
-const logger = new Logger({ serviceName: 'cclake-rollup' });
+const rt = jobRuntime('rollup');
+const logger = rt.logger;
 
 /** `sql/` as shipped beside the handler (see the header). */
 export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
@@ -65,29 +66,46 @@ function daysByTable(days: RollupDay[]): Record<string, Pick<RollupDay, 'dt' | '
   return out;
 }
 
+/** The run's EMF metrics, with the Athena queries' bytes scanned and estimated cost. */
+export function rollupMetrics(s: RollupSummary, athena: AthenaTally): RunMetric[] {
+  return [
+    ['TableDaysComputed', 'Count', s.days.length],
+    ['RowsWritten', 'Count', s.days.reduce((n, d) => n + (d.rows ?? 0), 0)],
+    ['ModelsApplied', 'Count', s.modelsApplied.length],
+    ['GenerationsDeleted', 'Count', s.generationsDeleted],
+    ['CatalogErrors', 'Count', s.catalogErrors.length],
+    ['Locked', 'Count', s.status === 'locked' ? 1 : 0],
+    ...athena.metrics(),
+  ];
+}
+
 export const handler = async (event: RollupEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<RollupSummary> => {
   const days = parseRollupEvent(event);
-  const config = configFromEnv();
-  if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
-  const store = storeFromConfig(config);
-  const summary = await rollup(store, catalogFromConfig(config, store), athenaEngineFromConfig(config, (query) => logger.info('athena query', query)), config, {
-    ...days,
-    runId: context.awsRequestId.replace(/-/g, '').slice(0, 8),
-    sql: readSqlTree(BUNDLED_SQL_DIR),
-  });
-  const line = {
-    runId: summary.runId,
-    status: summary.status,
-    ...(summary.lockedBy ? { lockedBy: summary.lockedBy } : {}),
-    seeds: summary.seeds.map(({ table, action, rows }) => ({ table, action, rows })),
-    modelsApplied: summary.modelsApplied,
-    viewsApplied: summary.viewsApplied,
-    days: daysByTable(summary.days),
-    generationsDeleted: summary.generationsDeleted,
-    catalogErrors: summary.catalogErrors,
-    durationMs: summary.durationMs,
-  };
-  if (summary.catalogErrors.length || summary.status === 'locked') logger.warn('rollup run', line);
-  else logger.info('rollup run', line);
-  return summary;
+  const athena = new AthenaTally();
+  return instrumentedRun(rt, context, async (runId) => {
+    const config = configFromEnv();
+    if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
+    const store = storeFromConfig(config);
+    const engine = athenaEngineFromConfig(config, (query) => {
+      athena.add(query);
+      logger.info('athena query', query);
+    });
+    const summary = await rollup(store, catalogFromConfig(config, store), engine, config, { ...days, runId, sql: readSqlTree(BUNDLED_SQL_DIR) });
+    const line = {
+      runId: summary.runId,
+      status: summary.status,
+      ...(summary.lockedBy ? { lockedBy: summary.lockedBy } : {}),
+      seeds: summary.seeds.map(({ table, action, rows }) => ({ table, action, rows })),
+      modelsApplied: summary.modelsApplied,
+      viewsApplied: summary.viewsApplied,
+      days: daysByTable(summary.days),
+      generationsDeleted: summary.generationsDeleted,
+      catalogErrors: summary.catalogErrors,
+      athena: { queries: athena.queries, bytesScanned: athena.bytesScanned, estimatedCostUsd: athena.estimatedCostUsd },
+      durationMs: summary.durationMs,
+    };
+    if (summary.catalogErrors.length || summary.status === 'locked') logger.warn('rollup run', line);
+    else logger.info('rollup run', line);
+    return summary;
+  }, (s) => rollupMetrics(s, athena));
 };

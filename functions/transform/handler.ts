@@ -7,22 +7,45 @@
  * Env: CCLAKE_KEEP_CONTENT=true keeps content attributes (prompts, responses, tool input).
  * Keep the processor's BufferSizeInMBs at 1 MB so responses stay far below Lambda's 6 MB limit.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
-import { transformBatch } from '../lib/telemetry/firehose';
+import { randomUUID } from 'node:crypto';
+import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { transformBatch, type TransformSummary } from '../lib/telemetry/firehose';
 
-const logger = new Logger({ serviceName: 'cclake-transform' });
+const rt = jobRuntime('transform');
 const MAX_LOGGED_ERRORS = 50;
 
-export const handler = async (event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> => {
+/** The batch's EMF metrics: ProcessingFailed records land in raw-errors/, so they are alarmed on. */
+export function transformMetrics(s: TransformSummary): RunMetric[] {
+  return [
+    ['RecordsIn', 'Count', s.recordsIn],
+    ['RowsOut', 'Count', s.rowsOut],
+    ['RecordsDropped', 'Count', s.dropped],
+    ['ProcessingFailed', 'Count', s.processingFailed],
+    ['ContentAttributesDropped', 'Count', s.contentAttributesDropped],
+    ['ResponseBytes', 'Bytes', s.responseBytes],
+  ];
+}
+
+export const handler = async (event: FirehoseTransformationEvent, context?: Pick<Context, 'awsRequestId'>): Promise<FirehoseTransformationResult> => {
   const keepContentAttributes = process.env.CCLAKE_KEEP_CONTENT === 'true';
-  const { response, summary } = transformBatch(event, { keepContentAttributes });
-  const { errors, ...counts } = summary;
-  logger.info('firehose transform', {
-    ...counts,
-    keepContentAttributes,
-    errors: errors.slice(0, MAX_LOGGED_ERRORS),
-    errorsNotLogged: Math.max(0, errors.length - MAX_LOGGED_ERRORS),
-  });
+  let summary: TransformSummary | undefined;
+  const response = await instrumentedRun(
+    rt,
+    context ?? { awsRequestId: randomUUID() },
+    async () => {
+      const out = transformBatch(event, { keepContentAttributes });
+      summary = out.summary;
+      const { errors, ...counts } = out.summary;
+      rt.logger.info('firehose transform', {
+        ...counts,
+        keepContentAttributes,
+        errors: errors.slice(0, MAX_LOGGED_ERRORS),
+        errorsNotLogged: Math.max(0, errors.length - MAX_LOGGED_ERRORS),
+      });
+      return out.response;
+    },
+    () => (summary ? transformMetrics(summary) : []),
+  );
   return response;
 };

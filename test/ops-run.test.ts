@@ -1,0 +1,121 @@
+/**
+ * The scheduled functions' observability wrapper: the run id on every log line, one CloudWatch EMF
+ * document per run (success or failure) in the namespace the alarms name, and Athena's billed-bytes
+ * arithmetic for the cost estimate.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AthenaTally, athenaBilledBytes, instrumentedRun, jobRuntime, METRICS_NAMESPACE } from '../functions/lib/ops/run';
+
+/** Everything the functions write to stdout and stderr during `fn`, one parsed JSON document per line. */
+async function captureStdout(fn: () => Promise<unknown>): Promise<{ lines: Record<string, any>[]; error?: unknown }> {
+  const chunks: string[] = [];
+  // Powertools writes INFO and EMF to stdout and WARN/ERROR to stderr: both are CloudWatch Logs on Lambda.
+  const capture = (chunk: any) => {
+    chunks.push(String(chunk));
+    return true;
+  };
+  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  let error: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    error = err;
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  const lines = chunks.join('').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+  return { lines, error };
+}
+
+const emfOf = (lines: Record<string, any>[]) => lines.filter((l) => l._aws?.CloudWatchMetrics);
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('instrumentedRun', () => {
+  it('logs with the run id and writes one EMF document with the summary metrics, RunFailed 0 and the duration', async () => {
+    const rt = jobRuntime('unit');
+    const { lines } = await captureStdout(() =>
+      instrumentedRun(
+        rt,
+        { awsRequestId: '1234abcd-0000-1111-2222-333344445555' },
+        async (runId) => {
+          rt.logger.info('work done', { rows: 7 });
+          return { rows: 7, runId };
+        },
+        (s) => [
+          ['RowsOut', 'Count', s.rows],
+          ['BytesWritten', 'Bytes', 2048],
+          ['NotANumber', 'Count', Number.NaN],
+        ],
+      ),
+    );
+    const logLine = lines.find((l) => l.message === 'work done');
+    expect(logLine).toMatchObject({ runId: '1234abcd', service: 'cclake-unit', rows: 7 });
+    const emf = emfOf(lines);
+    expect(emf).toHaveLength(1);
+    const doc = emf[0];
+    const directive = doc._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe(METRICS_NAMESPACE);
+    expect(directive.Dimensions).toEqual([['service']]);
+    expect(doc.service).toBe('cclake-unit');
+    expect(doc.runId).toBe('1234abcd');
+    expect(doc.RowsOut).toBe(7);
+    expect(doc.BytesWritten).toBe(2048);
+    expect(doc.RunFailed).toBe(0);
+    expect(typeof doc.RunDurationMs).toBe('number');
+    // A value that is not a number is left out rather than poisoning the document.
+    expect(doc).not.toHaveProperty('NotANumber');
+    const units = Object.fromEntries(directive.Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]));
+    expect(units).toMatchObject({ RowsOut: 'Count', BytesWritten: 'Bytes', RunDurationMs: 'Milliseconds', RunFailed: 'Count' });
+  });
+
+  it('on a throw logs the error, writes RunFailed 1, re-throws, and the next run has no stale run id', async () => {
+    const rt = jobRuntime('unit');
+    const failed = await captureStdout(() =>
+      instrumentedRun(rt, { awsRequestId: 'deadbeef-1' }, async () => {
+        throw new Error('lake unreachable');
+      }, () => [['RowsOut', 'Count', 1]]),
+    );
+    expect(failed.error).toBeInstanceOf(Error);
+    expect((failed.error as Error).message).toBe('lake unreachable');
+    const errorLine = failed.lines.find((l) => l.level === 'ERROR');
+    expect(errorLine).toMatchObject({ runId: 'deadbeef', message: 'unit run failed' });
+    expect(JSON.stringify(errorLine)).toContain('lake unreachable');
+    const [doc] = emfOf(failed.lines);
+    expect(doc.RunFailed).toBe(1);
+    expect(doc).not.toHaveProperty('RowsOut');
+
+    const next = await captureStdout(() =>
+      instrumentedRun(rt, { awsRequestId: 'cafe0000-2' }, async () => {
+        rt.logger.info('second');
+        return 1;
+      }, () => []),
+    );
+    expect(next.lines.find((l) => l.message === 'second')?.runId).toBe('cafe0000');
+    expect(emfOf(next.lines)[0].RunFailed).toBe(0);
+  });
+});
+
+describe('Athena cost estimate', () => {
+  it('bills whole megabytes with a 10 MB minimum per query, at USD 5 per TB', () => {
+    const MB = 1024 * 1024;
+    expect(athenaBilledBytes(0)).toBe(10 * MB);
+    expect(athenaBilledBytes(null)).toBe(10 * MB);
+    expect(athenaBilledBytes(10 * MB + 1)).toBe(11 * MB);
+    expect(athenaBilledBytes(3 * 1024 * MB)).toBe(3 * 1024 * MB);
+
+    const tally = new AthenaTally();
+    tally.add({ queryId: 'a', bytesScanned: 1_000 });
+    tally.add({ queryId: 'b', bytesScanned: 2 * 1024 * MB });
+    tally.add({ queryId: 'c', bytesScanned: null, state: 'FAILED' });
+    expect(tally.queries).toBe(3);
+    expect(tally.bytesScanned).toBe(1_000 + 2 * 1024 * MB);
+    expect(tally.bytesBilled).toBe(10 * MB + 2 * 1024 * MB + 10 * MB);
+    expect(tally.estimatedCostUsd).toBeCloseTo((tally.bytesBilled / 1e12) * 5, 12);
+    expect(Object.fromEntries(tally.metrics().map(([n, , v]) => [n, v]))).toEqual({
+      AthenaQueries: 3,
+      AthenaBytesScanned: tally.bytesScanned,
+      AthenaEstimatedCostMicroUsd: Math.round(tally.estimatedCostUsd * 1e6),
+    });
+  });
+});
