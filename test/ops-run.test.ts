@@ -53,7 +53,7 @@ describe('instrumentedRun', () => {
     expect(logLine).toMatchObject({ runId: '1234abcd', service: 'cclake-unit', rows: 7 });
     const emf = emfOf(lines);
     expect(emf).toHaveLength(1);
-    const doc = emf[0];
+    const doc = emf[0]!;
     const directive = doc._aws.CloudWatchMetrics[0];
     expect(directive.Namespace).toBe(METRICS_NAMESPACE);
     expect(directive.Dimensions).toEqual([['service']]);
@@ -81,7 +81,7 @@ describe('instrumentedRun', () => {
     const errorLine = failed.lines.find((l) => l.level === 'ERROR');
     expect(errorLine).toMatchObject({ runId: 'deadbeef', message: 'unit run failed' });
     expect(JSON.stringify(errorLine)).toContain('lake unreachable');
-    const [doc] = emfOf(failed.lines);
+    const doc = emfOf(failed.lines)[0]!;
     expect(doc.RunFailed).toBe(1);
     expect(doc).not.toHaveProperty('RowsOut');
 
@@ -92,7 +92,7 @@ describe('instrumentedRun', () => {
       }, () => []),
     );
     expect(next.lines.find((l) => l.message === 'second')?.runId).toBe('cafe0000');
-    expect(emfOf(next.lines)[0].RunFailed).toBe(0);
+    expect(emfOf(next.lines)[0]!.RunFailed).toBe(0);
   });
 });
 

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { formatRows, formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
@@ -14,6 +14,8 @@ import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
 import { rollup } from '../lib/jobs/rollup';
+import { backfill } from '../lib/jobs/backfill';
+import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
 import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
@@ -172,6 +174,57 @@ export function buildProgram(io: Io): Command {
           throw new JobError(`query failed: ${(err as Error).message.split('\n')[0]}`);
         }
         io.out(formatRows(result, o.format));
+      } finally {
+        engine.close();
+      }
+    });
+
+  withGlobals(program.command('status'))
+    .description("show each stage's watermark, its upstream's, the lag and the work waiting")
+    .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (o: GlobalOpts & { format: 'table' | 'json' }) => {
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const now = Date.now();
+      const w = await readWatermarks(store, catalogFromConfig(loaded.config, store), loaded.config, { now });
+      const stages = stageStatuses(w, now);
+      if (o.format === 'json') {
+        io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w }, null, 2));
+        return;
+      }
+      io.out(`Lake ${store.location} at ${new Date(now).toISOString().slice(0, 16)}Z`);
+      const columns = ['stage', 'watermark', 'upstream', 'lag', 'pending'].map((name) => ({ name, type: 'VARCHAR' }));
+      io.out(formatTable({ columns, rows: stages.map((st) => ({ ...st, watermark: st.watermark ?? 'never', upstream: st.upstream ?? '-', lag: st.lag ?? '-' })) }));
+    });
+
+  withGlobals(program.command('backfill'))
+    .description('replay the stages over a range of event dates, in order; run it again to resume after an interruption')
+    .requiredOption('--from <date>', 'first event date', isoDate('--from'))
+    .requiredOption('--to <date>', 'last event date', isoDate('--to'))
+    .option('--rebuild-curated', "first rebuild each date's curated partition from every raw object")
+    .action(async (o: GlobalOpts & { from: string; to: string; rebuildCurated?: boolean }) => {
+      if (o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const engine = await engineFromConfig(loaded.config, store);
+      const tty = process.stderr.isTTY === true;
+      try {
+        const summary = await backfill(store, catalogFromConfig(loaded.config, store), engine, loaded.config, {
+          from: o.from,
+          to: o.to,
+          rebuildCurated: o.rebuildCurated,
+          onProgress: (done, total, label, skipped) => {
+            const width = 30;
+            const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
+            const text = `[${bar}] ${done}/${total} ${skipped ? `(done before) ${label}` : label}`;
+            if (tty) process.stderr.write(`\r${text.padEnd(80)}${done === total ? '\n' : ''}`);
+            else io.err(text);
+          },
+        });
+        if (summary.status === 'incomplete') {
+          throw new JobError(`stopped at "${summary.locked?.step}": the lake lock is held by ${summary.locked?.by}; run the same backfill again to resume (${summary.ran} steps ran, ${summary.resumed} were done before)`);
+        }
+        io.out(`Backfill ${o.from}..${o.to}: ${summary.steps} steps, ${summary.ran} ran, ${summary.resumed} done by an earlier run`);
       } finally {
         engine.close();
       }

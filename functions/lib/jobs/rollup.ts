@@ -76,6 +76,21 @@ interface RollupState {
 }
 const STATE_KEY = '_cclake/rollup/state.json';
 
+/**
+ * The days a rollup table must (re)compute, oldest first: curated days it has no rollup of, days
+ * whose curated generation changed since (late data), and days an older model version computed.
+ */
+export function staleRollupDays(curated: Map<string, PartitionCommit>, done: Map<string, PartitionCommit>, model: Pick<ModelFile, 'version'>): { dt: string; reason: RollupDay['reason'] }[] {
+  const out: { dt: string; reason: RollupDay['reason'] }[] = [];
+  for (const [dt, c] of [...curated].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const prev = done.get(dt);
+    if (!prev) out.push({ dt, reason: 'new' });
+    else if (prev.model?.version !== model.version) out.push({ dt, reason: 'model changed' });
+    else if (prev.source?.generation !== c.generation) out.push({ dt, reason: 'late data' });
+  }
+  return out;
+}
+
 /** Every placeholder of a model is the day. */
 const dayParams = (m: ModelFile, dt: string) => Array.from({ length: m.placeholders }, () => dt);
 
@@ -154,14 +169,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       for (let d = from; d <= to; d = addDays(d, 1)) out.push({ dt: d, reason: 'requested' });
       return out;
     }
-    const out: { dt: string; reason: RollupDay['reason'] }[] = [];
-    for (const [dt, c] of [...curated].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const prev = done.get(dt);
-      if (!prev) out.push({ dt, reason: 'new' });
-      else if (prev.model?.version !== model.version) out.push({ dt, reason: 'model changed' });
-      else if (prev.source?.generation !== c.generation) out.push({ dt, reason: 'late data' });
-    }
-    return out;
+    return staleRollupDays(curated, done, model);
   }
 
   async function computeDay(table: string, model: ModelFile, dt: string, reason: RollupDay['reason'], source: PartitionCommit | null, current: PartitionCommit | null): Promise<RollupDay> {
