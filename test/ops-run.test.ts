@@ -4,6 +4,7 @@
  * arithmetic for the cost estimate.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { freshnessMetrics } from '../functions/compact/handler';
 import { AthenaTally, athenaBilledBytes, instrumentedRun, jobRuntime, METRICS_NAMESPACE } from '../functions/lib/ops/run';
 
 /** Everything the functions write to stdout and stderr during `fn`, one parsed JSON document per line. */
@@ -93,6 +94,26 @@ describe('instrumentedRun', () => {
     );
     expect(next.lines.find((l) => l.message === 'second')?.runId).toBe('cafe0000');
     expect(emfOf(next.lines)[0]!.RunFailed).toBe(0);
+  });
+});
+
+describe('compaction freshness metrics', () => {
+  const at = (iso: string) => Date.parse(iso);
+  it('measure hours since the newest raw hour ended, and the arrival hours compaction is behind', () => {
+    const metrics = freshnessMetrics({ status: 'completed', rawNewestHourMs: at('2026-11-21T01:00:00Z'), watermarkHourMs: at('2026-11-20T22:00:00Z') }, at('2026-11-21T05:30:00Z'));
+    expect(metrics).toEqual([
+      ['RawFreshnessHours', 'None', 3],
+      ['CompactionBacklogHours', 'None', 3],
+    ]);
+    // Within the newest hour itself, telemetry is fresh.
+    expect(freshnessMetrics({ status: 'completed', rawNewestHourMs: at('2026-11-21T05:00:00Z'), watermarkHourMs: at('2026-11-21T05:00:00Z') }, at('2026-11-21T05:30:00Z'))).toEqual([
+      ['RawFreshnessHours', 'None', 0],
+      ['CompactionBacklogHours', 'None', 0],
+    ]);
+  });
+  it('are left out when unknown (empty raw zone, lock held): the alarm treats missing data as breaching', () => {
+    expect(freshnessMetrics({ status: 'completed', rawNewestHourMs: null, watermarkHourMs: null }, Date.now())).toEqual([]);
+    expect(freshnessMetrics({ status: 'locked', rawNewestHourMs: 1, watermarkHourMs: 1 }, Date.now())).toEqual([]);
   });
 });
 

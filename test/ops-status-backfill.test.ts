@@ -85,7 +85,9 @@ describe('watermarks and cclake status', () => {
     // owes the 19th again, and the rollup watermark falls back to the 18th until the rollup runs.
     await putRaw(store, '2026-11-21T05:10:00Z', [rec('2026-11-19T15:00:00Z', 'u4', { session_id: 's6' })]);
     expect((await readWatermarks(store, catalog, config, { now: NOW })).rawPending).toBe(1);
-    await compact(store, catalog, config, { now: NOW });
+    const c = await compact(store, catalog, config, { now: NOW });
+    // What the compact function's freshness metrics are made of.
+    expect([c.rawNewestHourMs, c.watermarkHourMs]).toEqual([Date.parse('2026-11-21T05:00:00Z'), Date.parse('2026-11-21T05:00:00Z')]);
     const late = await readWatermarks(store, catalog, config, { now: NOW });
     expect(late).toMatchObject({ rawPending: 0, rollupThrough: '2026-11-18', rollupPending: ROLLUP_TABLES.length, catalogBehind: 0 });
     // The catalog has not registered the new arrival hour yet.

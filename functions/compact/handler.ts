@@ -35,7 +35,24 @@ export function compactMetrics(s: CompactSummary): RunMetric[] {
     ['BytesWritten', 'Bytes', s.dts.reduce((n, d) => n + d.bytes, 0)],
     ['CatalogErrors', 'Count', s.catalogErrors.length],
     ['Locked', 'Count', s.status === 'locked' ? 1 : 0],
+    ...freshnessMetrics(s, Date.now()),
   ];
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * Data freshness, for serverless.yml's alarms: `RawFreshnessHours` (how long since the newest raw
+ * arrival hour ended: the collector, CloudWatch subscription or Firehose stopped delivering) and
+ * `CompactionBacklogHours` (arrival hours between the newest raw object and compaction's
+ * watermark: compaction is not keeping up). Left out when unknown (an empty raw zone, a lock held),
+ * which the freshness alarm treats as breaching.
+ */
+export function freshnessMetrics(s: Pick<CompactSummary, 'rawNewestHourMs' | 'watermarkHourMs' | 'status'>, now: number): RunMetric[] {
+  if (s.status === 'locked' || s.rawNewestHourMs === null) return [];
+  const out: RunMetric[] = [['RawFreshnessHours', 'None', Math.max(0, Math.floor((now - (s.rawNewestHourMs + HOUR)) / HOUR))]];
+  if (s.watermarkHourMs !== null) out.push(['CompactionBacklogHours', 'None', Math.max(0, Math.round((s.rawNewestHourMs - s.watermarkHourMs) / HOUR))]);
+  return out;
 }
 
 export const handler = async (event: CompactEvent | undefined, context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>): Promise<CompactSummary> => {

@@ -81,6 +81,10 @@ export interface CompactSummary {
   /** For `locked`: who holds the lock, until when. */
   lockedBy?: string;
   objectsListed: number;
+  /** Newest Firehose arrival hour (epoch ms) among the objects listed: telemetry freshness. */
+  rawNewestHourMs: number | null;
+  /** Compaction's watermark after the run (the hour its next run lists back from). */
+  watermarkHourMs: number | null;
   objectsRead: number;
   rowsIn: number;
   duplicatesDropped: number;
@@ -113,6 +117,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     runId,
     status: 'completed',
     objectsListed: 0,
+    rawNewestHourMs: null,
+    watermarkHourMs: null,
     objectsRead: 0,
     rowsIn: 0,
     duplicatesDropped: 0,
@@ -181,6 +187,10 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     const finished = new Set(state.finished);
     const candidates = options.rebuild ? listed : listed.filter((o) => !finished.has(o.key));
     summary.objectsListed = listed.length;
+    for (const o of listed) {
+      const h = arrivalHourOf(o.key);
+      if (h !== null && (summary.rawNewestHourMs === null || h > summary.rawNewestHourMs)) summary.rawNewestHourMs = h;
+    }
     mark('list');
 
     // 2. Bring each to a local file and validate it.
@@ -349,6 +359,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     await lock.assertHeld();
     state.updatedAt = new Date(now).toISOString();
     await saveState(store, state);
+    summary.watermarkHourMs = state.watermarkHourMs;
 
     async function compactDt(dt: string, rowsIn: number, lateRows: number): Promise<DtResult> {
       // A rebuild ignores the live rows but still replaces the live generation the normal way
