@@ -51,6 +51,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 interface Resource {
   Type: string;
+  Condition?: string;
   Properties?: JsonObject;
   DependsOn?: string | string[];
 }
@@ -300,6 +301,69 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     }
   });
 
+  it('operates every scheduled function: failed runs to the SQS queue, alarms on errors and on duration near the timeout', () => {
+    const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties!);
+    const lambdaAlarm = (metric: string, functionName: string) =>
+      alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]));
+    for (const f of [fn, compactFn, partitionsFn, rollupFn]) {
+      const name = String(f.Properties.FunctionName);
+      const errors = lambdaAlarm('Errors', name);
+      expect(errors, name).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
+      // Duration: 80% of the function's own timeout, in milliseconds.
+      const duration = lambdaAlarm('Duration', name);
+      expect(duration, name).toMatchObject({ Statistic: 'Maximum', Threshold: Number(f.Properties.Timeout) * 1000 * 0.8, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
+    }
+    // Asynchronous (scheduled) invocations that fail after their retries go to the queue; the
+    // function's own role may send there, and only there. The transform is invoked synchronously by Firehose.
+    const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig').map((r) => r.Properties!);
+    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole']] as const) {
+      expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } } });
+      const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) => asList(st.Action).some((a) => String(a).startsWith('sqs:')));
+      expect(sqs, role).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] }]);
+    }
+    expect(invokeConfigs.some((c) => JSON.stringify(c.FunctionName).includes('Transform'))).toBe(false);
+    expect(template.Resources.FailedRunsQueue?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    expect(alarms.find((a) => a.Namespace === 'AWS/SQS')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedRunsQueue', 'QueueName'] } }],
+      Threshold: 1,
+    });
+    // Data freshness: from the compact function's EMF metrics (namespace cclake, dimension service);
+    // silence is itself a failure there.
+    const emf = (metric: string) => alarms.find((a) => a.Namespace === 'cclake' && a.MetricName === metric);
+    expect(emf('RawFreshnessHours')).toMatchObject({ Dimensions: [{ Name: 'service', Value: 'cclake-compact' }], Threshold: 6, TreatMissingData: 'breaching' });
+    expect(emf('CompactionBacklogHours')).toMatchObject({ Dimensions: [{ Name: 'service', Value: 'cclake-compact' }], Threshold: 3 });
+    expect(emf('QuarantinedObjects')).toMatchObject({ Dimensions: [{ Name: 'service', Value: 'cclake-compact' }], Threshold: 1 });
+    expect(emf('ProcessingFailed')).toMatchObject({ Dimensions: [{ Name: 'service', Value: 'cclake-transform' }], Threshold: 1 });
+    for (const a of alarms) expect(a.AlarmActions, String(a.AlarmName)).toEqual([{ Ref: 'OpsAlarmTopic' }]);
+  });
+
+  it('creates the lake bucket when asked: encrypted, private, TLS-only, and lifecycle only where nothing catalogues', () => {
+    const bucket = template.Resources.LakeBucket!;
+    expect(bucket).toMatchObject({ Condition: 'CreateLakeBucket', DeletionPolicy: 'Retain' });
+    expect(bucket.Properties).toMatchObject({
+      BucketName: LAKE_BUCKET,
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      ObjectLockEnabled: { 'Fn::If': ['LakeObjectLock', true, { Ref: 'AWS::NoValue' }] },
+    });
+    const rules = ((bucket.Properties!.LifecycleConfiguration as JsonObject).Rules as JsonObject[]).map((r) => [r.Prefix, r.ExpirationInDays ?? null]);
+    // raw/, curated/ and rollups/ are never expired by lifecycle: the partitions function removes
+    // their catalog partitions before their objects.
+    expect(rules).toEqual([
+      ['', null],
+      ['quarantine/', 30],
+      ['raw-errors/', 90],
+      ['_cclake/athena-results/', 7],
+    ]);
+    const policy = template.Resources.LakeBucketPolicy!;
+    expect(policy.Condition).toBe('CreateLakeBucket');
+    expect(statements(policy.Properties!.PolicyDocument as Json)).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]);
+    expect((template as unknown as { Conditions: JsonObject }).Conditions.CreateLakeBucket).toEqual({ 'Fn::Equals': ['true', 'true'] });
+  });
+
   it('declares the Glue database the jobs keep their tables in', () => {
     const dbs = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Glue::Database');
     expect(dbs.map(([id]) => id)).toEqual(['GlueDatabase']);
@@ -414,8 +478,10 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    const [logs, ...rest] = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
+    const [logs, failedRuns, ...rest] = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
     expect(logs).toEqual({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }] });
+    // The on-failure destination (asserted with the alarms).
+    expect(failedRuns).toEqual({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] });
     return rest;
   }
   const listLake = (prefixes: string[]) => ({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()], Condition: { StringLike: { 's3:prefix': prefixes } } });
