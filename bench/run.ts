@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
+import { benchCost } from './cost';
 import { benchGenerate } from './generate';
 import { benchRollupFull, benchRollupIncremental } from './rollup';
 
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'compact-memory': () => benchCompactMemory(),
   'rollup-incremental': () => benchRollupIncremental(),
   'rollup-full': () => benchRollupFull(),
+  cost: () => benchCost(),
 };
 
 async function main(): Promise<void> {
