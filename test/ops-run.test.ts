@@ -31,6 +31,8 @@ async function captureStdout(fn: () => Promise<unknown>): Promise<{ lines: Recor
 const emfOf = (lines: Record<string, any>[]) => lines.filter((l) => l._aws?.CloudWatchMetrics);
 
 afterEach(() => vi.restoreAllMocks());
+// vitest.config.ts silences the metrics of every other test; these check them.
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 
 describe('instrumentedRun', () => {
   it('logs with the run id and writes one EMF document with the summary metrics, RunFailed 0 and the duration', async () => {
