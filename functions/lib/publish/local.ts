@@ -95,7 +95,7 @@ export class HtmlPublisher implements BiPublisher {
       const lastDate = dates.at(-1) ?? null;
       const html = await dashboardPage({ dashboard: dash, models: vm, teams, firstDate, lastDate, generatedAt, source: this.store.location });
       const key = `${this.config.publish.dashboardsPrefix}${dash.DashboardId}/index.html`;
-      await this.store.put(key, html, { contentType: 'text/html; charset=utf-8' });
+      await this.store.put(key, html);
       const missing = vm.filter((m) => m.missing).map((m) => `${m.id} (${m.missing})`);
       dashboards.push({ id: dash.DashboardId, action: 'written', location: this.fileOf(key), ...(missing.length ? { note: `panels skipped: ${missing.join(', ')}` } : {}) });
       models.set(dash.DashboardId, vm);
@@ -116,7 +116,7 @@ export class HtmlPublisher implements BiPublisher {
         const t = tableValues(model, filters.get(snap.dashboardId)!);
         const csv = [t.columns.map((c) => csvCell(c.title)).join(','), ...t.rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
         const key = `${prefix}${snap.dashboardId}-${visualId}.csv`;
-        await this.store.put(key, csv, { contentType: 'text/csv; charset=utf-8' });
+        await this.store.put(key, csv);
         outputs.push(this.fileOf(key));
       }
       if (snap.pdf) {
@@ -125,7 +125,7 @@ export class HtmlPublisher implements BiPublisher {
           const file = path.join(tmp, `${snap.dashboardId}.pdf`);
           await printDashboard(this.fileOf(`${this.config.publish.dashboardsPrefix}${snap.dashboardId}/index.html`), file, this.config.publish.chromiumPath);
           const key = `${prefix}${snap.dashboardId}.pdf`;
-          await this.store.putFile(key, file, { contentType: 'application/pdf' });
+          await this.store.putFile(key, file);
           outputs.push(this.fileOf(key));
         } catch (err) {
           if (!(err instanceof ChromiumMissingError)) throw err;

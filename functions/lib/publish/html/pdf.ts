@@ -44,7 +44,7 @@ export async function printDashboard(htmlFile: string, pdfFile: string, executab
     await page.waitForSelector('body[data-ready="true"]', { timeout: timeoutMs });
     if (errors.length) throw new Error(`the dashboard page failed in Chromium: ${errors[0]}`);
     await page.emulateMedia({ media: 'print' });
-    const { heights } = await page.evaluate(() => ({ heights: [...document.querySelectorAll('section.sheet')].map((s) => Math.ceil(s.getBoundingClientRect().height)) }));
+    const heights = await page.$$eval('section.sheet', (sheets) => sheets.map((s) => Math.ceil(s.getBoundingClientRect().height)));
     const height = Math.max(...heights, 600) + 48;
     await page.pdf({ path: pdfFile, width: `${PAGE_WIDTH_PX}px`, height: `${height}px`, printBackground: true, margin: { top: '0', bottom: '0', left: '0', right: '0' } });
     return { pages: heights.length };
