@@ -123,7 +123,10 @@ export function printPublishSummary(io: Io, s: PublishSummary): void {
     const extra = [d.importMode, d.rows !== undefined ? `${d.rows.toLocaleString('en-US')} rows` : '', d.ingestion ? `refresh ${d.ingestion.status}${d.ingestion.reason ? ` (${d.ingestion.reason})` : ''}` : '', d.note ?? ''].filter(Boolean).join(', ');
     io.out(`  dataset ${d.id}: ${d.action}${extra ? ` (${extra})` : ''}`);
   }
-  for (const d of s.dashboards) io.out(`  dashboard ${d.id}: ${d.action}${d.version ? ` (version ${d.version})` : ''}: ${d.location}${d.note ? `\n    ${d.note}` : ''}`);
+  for (const d of s.dashboards) {
+    io.out(`  dashboard ${d.id}: ${d.action}${d.version ? ` (version ${d.version})` : ''}: ${d.location}`);
+    if (d.note) io.out(`    ${d.note}`);
+  }
   for (const snap of s.snapshots) {
     io.out(`  snapshot ${snap.dashboardId}: ${snap.status}${snap.jobId ? ` (job ${snap.jobId})` : ''}`);
     for (const o of snap.outputs) io.out(`    ${o}`);

@@ -13,7 +13,9 @@ export interface DataSetRows {
   rows: Record<string, unknown>[] | null;
 }
 
-const humanize = (column: string) => column.replace(/_/g, ' ').replace(/\busd\b/, 'USD').replace(/\bms\b/, 'ms').replace(/^./, (c) => c.toUpperCase());
+const TITLES: Record<string, string> = { dt: 'Day', dau: 'DAU', wau: 'WAU', mau: 'MAU', roi_pct: 'ROI %', p95_ms: 'p95 (ms)', p50_ms: 'p50 (ms)', p99_ms: 'p99 (ms)', ttft_p95_ms: 'TTFT p95 (ms)', control_id: 'Control' };
+/** A column's title on the page: known abbreviations, else its words. */
+const humanize = (column: string) => TITLES[column] ?? column.replace(/_/g, ' ').replace(/\busd\b/, 'USD').replace(/^./, (c) => c.toUpperCase());
 
 /** QuickSight's display format as the runtime's, and as a d3 format for axes. */
 export function numberFormat(f: NumberFormatDef | undefined): NumberFormat | undefined {
@@ -49,7 +51,7 @@ function chartSpec(v: VisualInfo, model: VisualModel): TopLevelSpec {
   const x = dateX
     ? { field: 'x', type: v.kind === 'bar' ? ('ordinal' as const) : ('temporal' as const), timeUnit: 'utcyearmonthdate' as const, title: null, axis: { format: '%b %d', labelAngle: v.kind === 'bar' ? -45 : 0 } }
     : { field: 'x', type: 'nominal' as const, title: null, sort: '-y' as const };
-  const y = { field: 'value', type: 'quantitative' as const, title: valueTitle, axis: { labelExpr: labelExpr('datum.value', fmt) } };
+  const y = { field: 'value', type: 'quantitative' as const, title: valueTitle, format: d3Format(fmt), axis: { labelExpr: labelExpr('datum.value', fmt) } };
   const color = { field: 'series', type: 'nominal' as const, title: seriesTitle, scale: { scheme: 'tableau10' } };
   const tooltip = [
     { field: 'x', type: dateX ? ('temporal' as const) : ('nominal' as const), title: model.dims[0]!.title, ...(dateX ? { timeUnit: 'utcyearmonthdate' as const } : {}) },
@@ -81,7 +83,7 @@ function chartSpec(v: VisualInfo, model: VisualModel): TopLevelSpec {
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'x', type: 'nominal', title: null, sort: '-x', axis: { labelLimit: 160 } },
-      x: { field: 'value', type: 'quantitative', title: valueTitle, stack: stacked ? 'zero' : null, axis: { labelExpr: labelExpr('datum.value', fmt), labelOverlap: true } },
+      x: { field: 'value', type: 'quantitative', title: valueTitle, format: d3Format(fmt), stack: stacked ? 'zero' : null, axis: { labelExpr: labelExpr('datum.value', fmt), labelOverlap: true } },
       color,
       tooltip,
       ...(stacked ? {} : { yOffset: { field: 'series' } }),
