@@ -95,6 +95,12 @@ async function open(dashboard: string): Promise<{ page: Page; problems: string[]
 }
 
 const visualSvg = (page: Page, id: string) => page.locator(`[data-visual-id="${id}"] .visual-body svg`).first().evaluate((e) => e.outerHTML);
+/** Waits until the page re-rendered for a filter whose description contains `status`. */
+async function rendered(page: Page, status: string): Promise<void> {
+  await page.locator('#filter-status', { hasText: status }).waitFor();
+  await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
+}
+
 /** The days a line chart has a point for, for one series (from the points' ARIA labels). */
 const daysOf = (svg: string, series: string) =>
   [...new Set([...svg.matchAll(new RegExp(`Measure: ${series}; Day: ([A-Z][a-z]{2} \\d{1,2}, \\d{4})`, 'g'))].map((m) => new Date(`${m[1]} UTC`).toISOString().slice(0, 10)))].sort();
@@ -148,10 +154,10 @@ describe('cclake publish on the embedded default (HTML + PDF)', () => {
 
   it('filters by team and date range in the page, offline', async () => {
     const { page, problems } = await open('executive');
-    const [{ team }] = (await q(`SELECT team FROM user_daily WHERE team <> 'unattributed' GROUP BY team ORDER BY sum(cost_usd) DESC LIMIT 1`)) as { team: string }[];
+    const team = (await q(`SELECT team FROM user_daily WHERE team <> 'unattributed' GROUP BY team ORDER BY sum(cost_usd) DESC LIMIT 1`))[0]!.team as string;
     const teams = (await q('SELECT DISTINCT team FROM user_daily')).map((r) => r.team as string);
     await page.selectOption('#filter-team', team);
-    await page.waitForFunction((t) => document.getElementById('filter-status')!.textContent!.startsWith(t) && document.body.dataset.ready === 'true', team);
+    await rendered(page, `${team}, `);
     // Cost per day: only the chosen team's series is left.
     const costSvg = await visualSvg(page, 'cost-trend-by-team');
     expect(costSvg).toContain(`Team: ${team}`);
@@ -170,7 +176,7 @@ describe('cclake publish on the embedded default (HTML + PDF)', () => {
     // The last day only: the DAU trend has one point per measure.
     await page.fill('#filter-from', END);
     await page.locator('#filter-from').dispatchEvent('change');
-    await page.waitForFunction((d) => document.getElementById('filter-status')!.textContent!.includes(`${d} to ${d}`) && document.body.dataset.ready === 'true', END);
+    await rendered(page, `${END} to ${END}`);
     expect(daysOf(await visualSvg(page, 'active-users-trend'), 'DAU')).toEqual([END]);
     expect(problems).toEqual([]);
   }, 60_000);
