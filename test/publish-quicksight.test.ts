@@ -81,6 +81,8 @@ const config = parseConfig(baseConfig);
 
 const notFound = (what: string) => new ResourceNotFoundException({ $metadata: { httpStatusCode: 404 }, message: `${what} not found` });
 
+const qs = mockClient(QuickSightClient);
+
 /** An in-memory QuickSight: resources, tags, dashboard versions, ingestions and snapshot jobs. */
 class FakeQuickSight {
   tags = new Map<string, Tag[]>();
@@ -94,7 +96,7 @@ class FakeQuickSight {
   snapshotPolls = new Map<string, number>();
   snapshotFails = false;
 
-  install(qs: ReturnType<typeof mockClient<QuickSightClient>>): void {
+  install(): void {
     qs.on(DescribeDataSourceCommand).callsFake(({ DataSourceId }) => {
       if (!this.dataSources.has(DataSourceId)) throw notFound(`data source ${DataSourceId}`);
       return { DataSource: { Arn: arnOf('datasource', DataSourceId), DataSourceId } };
@@ -172,7 +174,6 @@ class FakeQuickSight {
   }
 }
 
-const qs = mockClient(QuickSightClient);
 let fake: FakeQuickSight;
 let store: LocalObjectStore;
 let sleeps: number[];
@@ -181,7 +182,7 @@ let retrySleeps: number[];
 beforeEach(() => {
   qs.reset();
   fake = new FakeQuickSight();
-  fake.install(qs);
+  fake.install();
   store = new LocalObjectStore(tmp.make());
   sleeps = [];
   retrySleeps = [];
