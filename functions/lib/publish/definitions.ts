@@ -36,11 +36,8 @@ export const DataSourceDefSchema = z.strictObject({
   DataSourceId: id,
   Name: z.string().min(1).max(128),
   Type: z.literal('ATHENA'),
-  /** `${athena:workgroup}` is the configured workgroup. */
+  /** `${athena:workgroup}` is the configured workgroup (datasets name the Glue database from the config). */
   WorkGroup: z.string().min(1),
-  Catalog: z.literal('AwsDataCatalog'),
-  /** `${glue:database}` is the configured Glue database. */
-  Database: z.string().min(1),
 });
 export type DataSourceDef = z.output<typeof DataSourceDefSchema>;
 
