@@ -234,7 +234,9 @@ export class QuickSightPublisher implements BiPublisher {
       dataSets.push(result);
     }
     await this.saveLedger(ledger);
-    for (const s of started) s.result.ingestion = await this.waitForIngestion(s.def, s.result.ingestion!);
+    // One wait budget for all the refreshes together (they run in parallel in QuickSight).
+    const refreshDeadline = this.now() + this.waitMs;
+    for (const s of started) s.result.ingestion = await this.waitForIngestion(s.def, s.result.ingestion!, refreshDeadline);
 
     const dashboards: DashboardResult[] = [];
     for (const d of plan.templates.dashboards) {
@@ -430,20 +432,20 @@ export class QuickSightPublisher implements BiPublisher {
   }
 
   /** Polls one ingestion to its end, with backoff; reports its final status and error. */
-  private async waitForIngestion(def: DataSetDef, ingestion: NonNullable<DataSetResult['ingestion']>): Promise<NonNullable<DataSetResult['ingestion']>> {
+  private async waitForIngestion(def: DataSetDef, ingestion: NonNullable<DataSetResult['ingestion']>, deadline: number): Promise<NonNullable<DataSetResult['ingestion']>> {
     const id = this.id(def.DataSetId);
     const last = await this.pollUntil(
       () => this.call('DescribeIngestion', `${id}/${ingestion.id}`, () => this.client.send(new DescribeIngestionCommand({ AwsAccountId: this.account, DataSetId: id, IngestionId: ingestion.id }))),
       (out) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(out.Ingestion?.IngestionStatus ?? ''),
+      deadline,
     );
     const status = last.done ? last.value.Ingestion!.IngestionStatus! : 'RUNNING';
     const error = last.value.Ingestion?.ErrorInfo;
-    return { status, id: ingestion.id, ...(error ? { reason: `${error.Type}: ${error.Message}` } : !last.done ? { reason: `still running after ${Math.round(this.waitMs / 1000)} s` } : {}) };
+    return { status, id: ingestion.id, ...(error ? { reason: `${error.Type}: ${error.Message}` } : !last.done ? { reason: `still running when the ${Math.round(this.waitMs / 1000)} s wait ended; the snapshots may show the previous data` } : {}) };
   }
 
-  /** Calls `get` until `done`, waiting first, doubling up to the cap, within the wait budget. */
-  private async pollUntil<T>(get: () => Promise<T>, done: (value: T) => boolean): Promise<{ value: T; done: boolean }> {
-    const deadline = this.now() + this.waitMs;
+  /** Calls `get` until `done`, waiting first, doubling up to the cap, until the deadline (default: the wait budget from now). */
+  private async pollUntil<T>(get: () => Promise<T>, done: (value: T) => boolean, deadline = this.now() + this.waitMs): Promise<{ value: T; done: boolean }> {
     let wait = this.poll.first;
     for (;;) {
       const value = await get();
