@@ -352,6 +352,9 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 3. compact');
     expect(r.stdout).toContain('== 4. partitions');
     expect(r.stdout).toContain('== 5. rollup');
+    expect(r.stdout).toContain('== 6. publish');
+    expect(r.stdout).toContain(`HTML: ${path.join(lake, 'dashboards', 'executive', 'index.html')}`);
+    expect(statSync(path.join(lake, 'dashboards', 'executive', 'index.html')).isFile()).toBe(true);
     expect(r.stdout).toContain('== What is in the lake');
     for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);

@@ -30,6 +30,9 @@ const FUNCTION_NAME = `cclake-${STAGE}-transform`;
 const COMPACT_NAME = `cclake-${STAGE}-compact`;
 const PARTITIONS_NAME = `cclake-${STAGE}-partitions`;
 const ROLLUP_NAME = `cclake-${STAGE}-rollup`;
+const PUBLISH_NAME = `cclake-${STAGE}-publish`;
+/** serverless.yml's default QuickSight id prefix (params.default.quicksightPrefix) for the test stage. */
+const QUICKSIGHT_PREFIX = `cclake-${STAGE}-`;
 /** serverless.yml's default Athena workgroup (params.default.athenaWorkgroup) for the test stage. */
 const ATHENA_WORKGROUP = `cclake-${STAGE}`;
 /** serverless.yml's default lake bucket (params.default.lakeBucket) for the test stage. */
@@ -198,6 +201,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   let compactFn: FunctionResource;
   let partitionsFn: FunctionResource;
   let rollupFn: FunctionResource;
+  let publishFn: FunctionResource;
   let packageMs = 0;
   const unpacked = new Map<string, Promise<string>>();
 
@@ -235,6 +239,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     compactFn = named(COMPACT_NAME);
     partitionsFn = named(PARTITIONS_NAME);
     rollupFn = named(ROLLUP_NAME);
+    publishFn = named(PUBLISH_NAME);
   }, 180_000);
 
   afterAll(() => {
@@ -280,6 +285,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
       'CompactSchedulerRole',
       'PartitionsRole',
       'PartitionsSchedulerRole',
+      'PublishRole',
+      'PublishSchedulerRole',
       'RollupRole',
       'RollupSchedulerRole',
       'TransformRole',
@@ -291,9 +298,9 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(6); // compact-catalog, partitions-catalog, the four of rollup-catalog
+    expect(glue.length).toBe(7); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog
     // Athena's documented `default` database grant is the one database outside the lake's.
-    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS), glueArn('database/default')];
+    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
     for (const st of glue) {
       for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
@@ -305,7 +312,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties!);
     const lambdaAlarm = (metric: string, functionName: string) =>
       alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]));
-    for (const f of [fn, compactFn, partitionsFn, rollupFn]) {
+    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn]) {
       const name = String(f.Properties.FunctionName);
       const errors = lambdaAlarm('Errors', name);
       expect(errors, name).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
@@ -316,7 +323,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // Asynchronous (scheduled) invocations that fail after their retries go to the queue; the
     // function's own role may send there, and only there. The transform is invoked synchronously by Firehose.
     const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig').map((r) => r.Properties!);
-    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole']] as const) {
+    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole']] as const) {
       expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } } });
       const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) => asList(st.Action).some((a) => String(a).startsWith('sqs:')));
       expect(sqs, role).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] }]);
@@ -385,7 +392,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // names, and the Glue database the stack creates.
     expect(JSON.parse(vars.CCLAKE_CONFIG!)).toEqual({
       lake: { s3: { bucket: LAKE_BUCKET, prefix: '' } },
-      aws: { glueDatabase: GLUE_DATABASE, athena: { workgroup: ATHENA_WORKGROUP } },
+      aws: { glueDatabase: GLUE_DATABASE, athena: { workgroup: ATHENA_WORKGROUP }, quicksight: { resourcePrefix: QUICKSIGHT_PREFIX } },
     });
     expect(vars.CCLAKE_KEEP_CONTENT).toBeUndefined();
 
@@ -395,8 +402,9 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   it.each([
     { job: 'partitions', why: 'no native module', memorySize: 512, timeout: 300 },
     { job: 'rollup', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
+    { job: 'publish', why: 'QuickSight API calls only', memorySize: 512, timeout: 900 },
   ])('declares the $job function: arm64 ($why), $memorySize MB, $timeout s, one at a time, the same config', ({ job, memorySize, timeout }) => {
-    const f = job === 'rollup' ? rollupFn : partitionsFn;
+    const f = job === 'rollup' ? rollupFn : job === 'publish' ? publishFn : partitionsFn;
     const id = job[0]!.toUpperCase() + job.slice(1);
     expect(f.Properties).toMatchObject({
       ...functionBasics(job, 'arm64', memorySize, timeout),
@@ -439,10 +447,12 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'partitions', every: 'hourly', expression: 'cron(30 * * * ? *)', functionId: 'PartitionsLambdaFunction', roleId: 'PartitionsSchedulerRole' },
     // Daily, after the 01:00 compaction (15 min) and the 01:30 catalog sync (5 min); done by the 02:00 compaction.
     { job: 'rollup', every: 'daily', expression: 'cron(40 1 * * ? *)', functionId: 'RollupLambdaFunction', roleId: 'RollupSchedulerRole' },
+    // Daily, after the rollup (done by 01:55): the datasets refresh from the new rollups.
+    { job: 'publish', every: 'daily', expression: 'cron(5 2 * * ? *)', functionId: 'PublishLambdaFunction', roleId: 'PublishSchedulerRole' },
   ])('runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, every, expression, functionId, roleId }) => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
     const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(3);
+    expect(schedules.length).toBe(4);
     const name = `cclake-${STAGE}-${job}-${every}`;
     const schedule = schedules.find((r) => r.Properties?.Name === name);
     expect(schedule?.Properties).toMatchObject({
@@ -811,5 +821,42 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     await expect(invoke({ dt: '2026-13-01' })).rejects.toThrow(/event\.dt must be a date YYYY-MM-DD, got "2026-13-01"/);
     await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the rollup event accepts only "dt", "from" and "to", got "day"/);
     await expect(invoke({ from: '2026-11-20', to: '2026-11-01' })).rejects.toThrow(/event\.to 2026-11-01 is before event\.from 2026-11-20/);
+  }, 120_000);
+  it('scopes the publish role to its log group, its ledger and rules seed, the rules Glue table and the QuickSight ids with the stack prefix', () => {
+    const qsArn = (kind: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:quicksight:\${AWS::Region}:\${AWS::AccountId}:${kind}/${QUICKSIGHT_PREFIX}*` });
+    const grants = functionRoleGrants('PublishRole', 'PublishLogGroup');
+    const [quicksight] = grants.splice(-1, 1);
+    expect(grants).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/_cclake/publish/*')] },
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: ['/_cclake/publish/*', '/seeds/bi_row_access/*'].map(lakeArn) },
+      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns('bi_row_access') },
+    ]);
+    // Exactly the operations the adapter sends (QuickSight's IAM actions are named as its API), plus
+    // the two pass-role style checks a dataset and a dashboard make on what they name.
+    const sent = [...new Set(readFileSync(join(ROOT, 'functions/lib/publish/quicksight.ts'), 'utf8').match(/\b[A-Z][A-Za-z]+(?=Command\()/g)!)].map((op) => `quicksight:${op}`);
+    expect({ ...quicksight, Action: (asList(quicksight!.Action) as string[]).slice().sort() }).toEqual({
+      Effect: 'Allow',
+      Action: [...sent, 'quicksight:PassDataSource', 'quicksight:PassDataSet'].sort(),
+      Resource: [qsArn('datasource'), qsArn('dataset'), qsArn('dashboard')],
+    });
+  });
+
+  it('ships the publish bundle with the definitions and parquet-wasm, no DuckDB, vega or browser; it rejects a bad event', async () => {
+    const dest = await unpackFunction(publishFn, 'publish.zip');
+    const files = listFiles(dest).sort();
+    const templates = listFiles(join(ROOT, 'quicksight-templates')).filter((f) => f.endsWith('.json')).map((f) => `quicksight-templates/${f}`);
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/publish/handler.mjs', 'functions/publish/handler.mjs.map', ...templates].sort());
+    expect(packagesIn(files)).toEqual(['parquet-wasm']);
+    const handlerFile = join(dest, 'functions/publish/handler.mjs');
+    const bundle = readFileSync(handlerFile, 'utf8');
+    for (const absent of [/@duckdb\//, /playwright/, /vega-lite/]) expect(bundle).not.toMatch(absent);
+    console.info(`publish.zip ${statSync(join(dir, 'pkg', 'publish.zip')).size} bytes`);
+    // The bundle finds and checks the definitions shipped beside it.
+    const probe = `const m = await import(${JSON.stringify(pathToFileURL(handlerFile).href)}); console.log(JSON.stringify({ dir: m.BUNDLED_TEMPLATES_DIR }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: dest, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(publishFn) }, timeout: 60_000 });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ dir: join(dest, 'quicksight-templates/') });
+    const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'publish0-0000', env: envOf(publishFn), workDir: dir });
+    await expect(invoke({ dt: '2026-11-20' })).rejects.toThrow(/the publish event takes no fields, got "dt"/);
   }, 120_000);
 });

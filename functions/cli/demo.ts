@@ -12,10 +12,12 @@ import { generate } from '../lib/jobs/generate';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
+import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
+import { HtmlPublisher } from '../lib/publish/local';
 import type { LocalObjectStore } from '../lib/store/local';
 import type { Io } from './main';
-import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -85,6 +87,11 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   try {
     printRollupSummary(io, store.location, await rollup(store, catalog, engine, config));
     await engine.refresh();
+    io.out(`\n== 6. publish: the dashboards of quicksight-templates/ as static HTML (SVG charts, offline filters), a PDF snapshot through headless Chromium`);
+    const published = await publish(new HtmlPublisher(store, engine, config), config);
+    printPublishSummary(io, published);
+    for (const d of published.dashboards) io.out(`HTML: ${d.location}`);
+    for (const snap of published.snapshots) for (const f of snap.outputs.filter((x) => x.endsWith('.pdf'))) io.out(`PDF:  ${f}`);
     io.out(`\n== What is in the lake`);
     for (const look of LOOKS) {
       io.out(`\n${look.title}:`);

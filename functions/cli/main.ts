@@ -6,16 +6,21 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { formatRows, formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
 import { generate } from '../lib/jobs/generate';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
+import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
 import { backfill } from '../lib/jobs/backfill';
 import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
+import { HtmlPublisher } from '../lib/publish/local';
+import type { PublishSummary } from '../lib/publish/port';
+import { QuickSightPublisher } from '../lib/publish/quicksight';
+import { writeRowAccess } from '../lib/publish/row-access';
 import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
@@ -228,6 +233,43 @@ export function buildProgram(io: Io): Command {
       } finally {
         engine.close();
       }
+    });
+
+  withGlobals(program.command('publish'))
+    .description('publish the dashboards: QuickSight datasets, dashboards and snapshots, or the local HTML dashboard and its PDF')
+    .option('--require-pdf', 'fail (exit 1) when the PDF snapshot cannot be made (no Chromium) instead of writing the HTML alone')
+    .action(async (o: GlobalOpts & { requirePdf?: boolean }) => {
+      const loaded = load(o);
+      const config = loaded.config;
+      let summary: PublishSummary;
+      if (config.publisher === 'quicksight') {
+        if (!('s3' in config.lake)) throw new UsageError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
+        const store = storeFromConfig(config);
+        const catalog = catalogFromConfig(config, store);
+        const publisher = new QuickSightPublisher(config, {
+          store,
+          bucket: config.lake.s3.bucket,
+          bucketPrefix: config.lake.s3.prefix,
+          writeRowAccess: async () => (await writeRowAccess(store, catalog, config)).table,
+        });
+        summary = await publish(publisher, config);
+      } else {
+        const store = localStoreOf(loaded, 'publish');
+        const engine = await LocalQueryEngine.open(store, config);
+        try {
+          summary = await publish(new HtmlPublisher(store, engine, config), config);
+        } finally {
+          engine.close();
+        }
+      }
+      printPublishSummary(io, summary);
+      if (summary.publisher === 'html') {
+        for (const d of summary.dashboards) io.out(`HTML: ${d.location}`);
+        for (const s of summary.snapshots) for (const f of s.outputs.filter((x) => x.endsWith('.pdf'))) io.out(`PDF:  ${f}`);
+      }
+      const failed = summary.snapshots.filter((s) => s.status === 'FAILED' || (o.requirePdf && s.status === 'SKIPPED'));
+      if (failed.length) throw new JobError(`snapshot ${failed[0]!.dashboardId} ${failed[0]!.status === 'SKIPPED' ? 'not made' : 'failed'}: ${failed[0]!.error}`);
+      if (summary.status === 'failed') throw new JobError('a dataset refresh failed (listed above)');
     });
 
   withGlobals(program.command('demo'))

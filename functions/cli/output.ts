@@ -5,6 +5,7 @@ import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
 import type { PartitionsSummary } from '../lib/jobs/partitions';
 import type { RollupSummary } from '../lib/jobs/rollup';
+import type { PublishSummary } from '../lib/publish/port';
 import type { Io } from './main';
 
 function csvCell(v: unknown): string {
@@ -113,4 +114,23 @@ export function printRollupSummary(io: Io, location: string, s: RollupSummary): 
     io.out(`  ${table}: ${days.length} day(s) ${days[0]!.dt}..${days.at(-1)!.dt} (${reasons}), ${rows.toLocaleString('en-US')} rows`);
   }
   for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
+}
+
+export function printPublishSummary(io: Io, s: PublishSummary): void {
+  io.out(`published with ${s.publisher === 'html' ? 'the local HTML publisher' : 'QuickSight'} in ${(s.durationMs / 1000).toFixed(1)} s (run ${s.runId})`);
+  if (s.dataSource) io.out(`  data source ${s.dataSource.id}: ${s.dataSource.action}`);
+  for (const d of s.dataSets) {
+    const extra = [d.importMode, d.rows !== undefined ? `${d.rows.toLocaleString('en-US')} rows` : '', d.ingestion ? `refresh ${d.ingestion.status}${d.ingestion.reason ? ` (${d.ingestion.reason})` : ''}` : '', d.note ?? ''].filter(Boolean).join(', ');
+    io.out(`  dataset ${d.id}: ${d.action}${extra ? ` (${extra})` : ''}`);
+  }
+  for (const d of s.dashboards) {
+    io.out(`  dashboard ${d.id}: ${d.action}${d.version ? ` (version ${d.version})` : ''}: ${d.location}`);
+    if (d.note) io.out(`    ${d.note}`);
+  }
+  for (const snap of s.snapshots) {
+    io.out(`  snapshot ${snap.dashboardId}: ${snap.status}${snap.jobId ? ` (job ${snap.jobId})` : ''}`);
+    for (const o of snap.outputs) io.out(`    ${o}`);
+    if (snap.error && snap.status === 'FAILED') io.err(`snapshot ${snap.dashboardId} failed: ${snap.error}`);
+  }
+  for (const n of s.notes) io.err(`note: ${n}`);
 }

@@ -136,6 +136,25 @@ export const ConfigSchema = z.strictObject({
       memoryLimitMiB: z.number().int().min(64).default(512),
     })
     .prefault({}),
+  /** Publishing (issue 6): the local dashboard and the report snapshots, on either publisher. */
+  publish: z
+    .strictObject({
+      /** Lake prefix of the local HTML dashboards (`<prefix><dashboard>/index.html`). */
+      dashboardsPrefix: keyPrefix.default('dashboards/'),
+      snapshot: z
+        .strictObject({
+          /** Dashboards snapshotted as PDF on every run. */
+          pdf: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a dashboard name')).default(['executive']),
+          /** Table visuals exported as CSV, as `<dashboard>/<VisualId>`. */
+          csv: z.array(z.string().regex(/^[a-z][a-z0-9_-]*\/[A-Za-z0-9_-]+$/, 'expected <dashboard>/<VisualId>')).default([]),
+          /** Lake prefix the snapshots are written under (`<prefix><YYYY-MM-DD>/...`). */
+          prefix: keyPrefix.default('reports/snapshots/'),
+        })
+        .prefault({}),
+      /** Headless Chromium for the local PDF snapshot (Debian's `chromium` package). */
+      chromiumPath: z.string().min(1).default('/usr/bin/chromium'),
+    })
+    .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),
   aws: z
@@ -152,7 +171,32 @@ export const ConfigSchema = z.strictObject({
         .strictObject({
           accountId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id').optional(),
           namespace: z.string().default('default'),
+          /** Users or groups (ARNs) who may view the dashboards. */
           principals: z.array(z.string().startsWith('arn:')).default([]),
+          /** Users or groups (ARNs) who own the data source, datasets and dashboards (edit, share, delete). */
+          owners: z.array(z.string().startsWith('arn:')).default([]),
+          /** Every QuickSight id cclake creates starts with this (the publish role is scoped to it). */
+          resourcePrefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, - and _').default('cclake-'),
+          /** Datasets (view names) queried live through Athena instead of imported into SPICE. */
+          directQuery: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a view name')).default([]),
+          /** SPICE refreshes a dataset may start per 24 hours: 32 on Enterprise edition, 8 on Standard. */
+          spiceRefreshesPer24h: z.number().int().min(1).max(32).default(32),
+          /**
+           * Row-level security: each rule lets a QuickSight group (or user) see the rows whose `column`
+           * is one of `values` (no values: every row). Applied to every dataset that has the column.
+           */
+          rowLevelSecurity: z
+            .strictObject({
+              column: z.enum(['team', 'cost_center']),
+              rules: z
+                .array(
+                  z
+                    .strictObject({ group: z.string().min(1).optional(), user: z.string().min(1).optional(), values: z.array(z.string().min(1)).default([]) })
+                    .refine((r) => (r.group === undefined) !== (r.user === undefined), 'a rule names exactly one of group or user'),
+                )
+                .min(1),
+            })
+            .optional(),
         })
         .prefault({}),
     })

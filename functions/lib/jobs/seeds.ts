@@ -125,20 +125,23 @@ export async function seedRows(store: ObjectStore, config: Config): Promise<{ de
   ];
 }
 
+/** Writes one seed table when its content changed and points the catalog at it. */
+export async function writeSeed(store: ObjectStore, catalog: CatalogPort, def: TableDef, rows: Record<string, unknown>[]): Promise<SeedResult> {
+  const hash = createHash('sha256').update(JSON.stringify([def.columns.map((c) => [c.name, c.type]), rows])).digest('hex').slice(0, 16);
+  const location = `${SEEDS_PREFIX}${def.name}/${hash}/`;
+  const desired = seedTable(def, location);
+  const existing = await catalog.getTable(def.name);
+  const change = tableChange(desired, existing, catalog.location);
+  if (change.op) {
+    await store.put(`${location}data.parquet`, writeRows(def, rows, { codec: 'zstd' }));
+    await catalog.apply(change.op);
+  }
+  return { table: def.name, action: change.op ? 'written' : 'unchanged', rows: rows.length, location };
+}
+
 /** Writes the seeds whose content changed and points the catalog at them. */
 export async function writeSeeds(store: ObjectStore, catalog: CatalogPort, config: Config): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
-  for (const { def, rows } of await seedRows(store, config)) {
-    const hash = createHash('sha256').update(JSON.stringify([def.columns.map((c) => [c.name, c.type]), rows])).digest('hex').slice(0, 16);
-    const location = `${SEEDS_PREFIX}${def.name}/${hash}/`;
-    const desired = seedTable(def, location);
-    const existing = await catalog.getTable(def.name);
-    const change = tableChange(desired, existing, catalog.location);
-    if (change.op) {
-      await store.put(`${location}data.parquet`, writeRows(def, rows, { codec: 'zstd' }));
-      await catalog.apply(change.op);
-    }
-    out.push({ table: def.name, action: change.op ? 'written' : 'unchanged', rows: rows.length, location });
-  }
+  for (const { def, rows } of await seedRows(store, config)) out.push(await writeSeed(store, catalog, def, rows));
   return out;
 }

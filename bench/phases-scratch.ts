@@ -1,0 +1,11 @@
+import { catalogFromConfig } from '../functions/lib/catalog/from-config';
+import { parseConfig } from '../functions/lib/config/load';
+import { compact } from '../functions/lib/jobs/compact';
+import { LocalObjectStore } from '../functions/lib/store/local';
+import { cachedRawLake, freshCopy } from './compact';
+const config = parseConfig({});
+const dir = freshCopy(await cachedRawLake('day', 10000, 1), 'phases');
+const store = new LocalObjectStore(dir);
+const t = performance.now();
+const s = await compact(store, catalogFromConfig(config, store), config, { now: Date.parse('2026-11-28T00:00:00Z'), tmpDir: '/tmp/scratch' });
+console.log(((performance.now() - t) / 1000).toFixed(1), 's', JSON.stringify(s.phasesMs), s.dts.map((d) => `${d.dt}:${d.rowsOut}:${d.files}`).join(' '));

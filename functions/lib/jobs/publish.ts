@@ -1,0 +1,30 @@
+/**
+ * `cclake publish` and the daily publish function (after the rollups): the definitions in
+ * `quicksight-templates/` (checked: a typo fails naming the file and field) and the snapshot plan from
+ * the config (`publish.snapshot`) handed to the BI publisher: QuickSight on AWS, the local HTML
+ * dashboard on the embedded default. The run fails when a snapshot job failed or a dashboard version
+ * could not be created; a dataset whose view does not exist yet (locally) is reported, not fatal.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/schema';
+import { loadTemplates, type Templates } from '../publish/definitions';
+import { snapshotPlan, type BiPublisher, type PublishSummary } from '../publish/port';
+
+export interface PublishOptions {
+  runId?: string;
+  now?: number;
+  /** Definitions (default: the repository's quicksight-templates/). */
+  templates?: Templates;
+}
+
+export async function publish(publisher: BiPublisher, config: Config, options: PublishOptions = {}): Promise<PublishSummary> {
+  const started = performance.now();
+  const runId = options.runId ?? randomUUID().slice(0, 8);
+  const templates = options.templates ?? loadTemplates();
+  const snapshots = snapshotPlan(templates, config.publish.snapshot.pdf, config.publish.snapshot.csv);
+  const runDate = new Date(options.now ?? Date.now()).toISOString().slice(0, 10);
+  const result = await publisher.publish({ templates, snapshots, runDate, runId });
+  const failed = result.snapshots.some((s) => s.status === 'FAILED') || result.dataSets.some((d) => d.ingestion?.status === 'FAILED');
+  return { ...result, runId, status: failed ? 'failed' : 'completed', durationMs: Math.round(performance.now() - started) };
+}

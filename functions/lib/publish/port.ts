@@ -1,0 +1,99 @@
+/**
+ * The BI publisher port: what `cclake publish` and the publish function hand the definitions to.
+ * Two adapters: QuickSight on AWS (quicksight.ts: data source, datasets, SPICE refreshes, dashboards,
+ * snapshot jobs) and the embedded default (local.ts: a static HTML dashboard per definition and a PDF
+ * of it through headless Chromium). Both take the same checked definitions and the same snapshot plan,
+ * and report in the same summary shape.
+ */
+import { DefinitionError, visualInfo, type Templates } from './definitions';
+
+/** What to snapshot this run, per dashboard: a PDF of every sheet and CSVs of chosen table visuals. */
+export interface SnapshotPlan {
+  dashboardId: string;
+  pdf: boolean;
+  csv: { sheetId: string; visualId: string }[];
+}
+
+export interface PublishPlan {
+  templates: Templates;
+  snapshots: SnapshotPlan[];
+  /** The run's day (UTC), naming the snapshot folder. */
+  runDate: string;
+  runId: string;
+}
+
+export interface DataSetResult {
+  id: string;
+  action: 'created' | 'updated' | 'unchanged' | 'read' | 'missing';
+  importMode?: 'SPICE' | 'DIRECT_QUERY';
+  /** A SPICE refresh: started (with its id and final status when waited for), or skipped and why. */
+  ingestion?: { status: string; id?: string; reason?: string };
+  rows?: number;
+  note?: string;
+}
+
+export interface DashboardResult {
+  id: string;
+  action: 'created' | 'updated' | 'unchanged' | 'written';
+  /** QuickSight: the published version. */
+  version?: number;
+  /** Local: where the HTML is; QuickSight: the dashboard ARN. */
+  location: string;
+  note?: string;
+}
+
+export interface SnapshotResult {
+  dashboardId: string;
+  status: 'COMPLETED' | 'FAILED' | 'SKIPPED';
+  /** Files written (local paths or s3:// URIs). */
+  outputs: string[];
+  error?: string;
+  jobId?: string;
+}
+
+export interface PublishSummary {
+  publisher: 'html' | 'quicksight';
+  runId: string;
+  status: 'completed' | 'failed';
+  dataSource?: { id: string; action: 'created' | 'updated' | 'unchanged' };
+  dataSets: DataSetResult[];
+  dashboards: DashboardResult[];
+  snapshots: SnapshotResult[];
+  notes: string[];
+  durationMs: number;
+}
+
+export interface BiPublisher {
+  readonly kind: 'html' | 'quicksight';
+  /** Where the output goes, for messages. */
+  readonly location: string;
+  publish(plan: PublishPlan): Promise<Omit<PublishSummary, 'runId' | 'status' | 'durationMs'>>;
+}
+
+/**
+ * The snapshots the config asks for, checked against the definitions: `publish.snapshot.pdf` names
+ * dashboards, `publish.snapshot.csv` names `<dashboard>/<VisualId>` table visuals. QuickSight takes
+ * at most 5 CSVs per snapshot job, so a dashboard's CSVs are cut into jobs of 5 by the adapter.
+ */
+export function snapshotPlan(templates: Templates, pdf: string[], csv: string[]): SnapshotPlan[] {
+  const dashboards = new Map(templates.dashboards.map((d) => [d.DashboardId, d]));
+  const known = [...dashboards.keys()].join(', ');
+  const plans = new Map<string, SnapshotPlan>();
+  const planOf = (id: string, field: string) => {
+    if (!dashboards.has(id)) throw new DefinitionError(`config publish.snapshot.${field}: no dashboard ${JSON.stringify(id)} in quicksight-templates/dashboards/ (known: ${known})`);
+    let p = plans.get(id);
+    if (!p) plans.set(id, (p = { dashboardId: id, pdf: false, csv: [] }));
+    return p;
+  };
+  for (const id of pdf) planOf(id, 'pdf').pdf = true;
+  for (const entry of csv) {
+    const [id, visualId] = entry.split('/') as [string, string];
+    const plan = planOf(id, 'csv');
+    const sheet = dashboards.get(id)!.Definition.Sheets.find((s) => s.Visuals.some((v) => visualInfo(v).id === visualId));
+    const visual = sheet?.Visuals.map(visualInfo).find((v) => v.id === visualId);
+    if (!sheet || !visual) throw new DefinitionError(`config publish.snapshot.csv: dashboard ${id} has no visual ${JSON.stringify(visualId)}`);
+    if (visual.kind !== 'table') throw new DefinitionError(`config publish.snapshot.csv: ${entry} is a ${visual.kind} visual; only table visuals export as CSV`);
+    if (!plan.csv.some((c) => c.visualId === visualId)) plan.csv.push({ sheetId: sheet.SheetId, visualId });
+  }
+  return [...plans.values()];
+}

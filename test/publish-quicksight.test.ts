@@ -1,0 +1,518 @@
+/**
+ * The QuickSight publisher request by request, against the real SDK v3 client with
+ * aws-sdk-client-mock (no network) and a small in-memory QuickSight behind it: the exact shapes of
+ * the data source, dataset (SPICE, direct query, row-level security), dashboard and snapshot
+ * requests; idempotency (a second publish makes no create or update call); a changed definition
+ * updates the dashboard and publishes the new version; SPICE refreshes only after a rollup and within
+ * the 24-hour quota; throttling retried; snapshot jobs polled with backoff and a failed one reported
+ * with QuickSight's error.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  CreateDashboardCommand,
+  CreateDataSetCommand,
+  CreateDataSourceCommand,
+  CreateIngestionCommand,
+  DescribeDashboardCommand,
+  DescribeDashboardPermissionsCommand,
+  DescribeDashboardSnapshotJobCommand,
+  DescribeDashboardSnapshotJobResultCommand,
+  DescribeDataSetCommand,
+  DescribeDataSetPermissionsCommand,
+  DescribeDataSourceCommand,
+  DescribeIngestionCommand,
+  LimitExceededException,
+  ListTagsForResourceCommand,
+  QuickSightClient,
+  ResourceNotFoundException,
+  StartDashboardSnapshotJobCommand,
+  TagResourceCommand,
+  ThrottlingException,
+  UpdateDashboardCommand,
+  UpdateDashboardPermissionsCommand,
+  UpdateDashboardPublishedVersionCommand,
+  UpdateDataSetCommand,
+  UpdateDataSourceCommand,
+  type Tag,
+} from '@aws-sdk/client-quicksight';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalCatalog } from '../functions/lib/catalog/local';
+import { parseConfig } from '../functions/lib/config/load';
+import { accountOf, parsePublishEvent } from '../functions/publish/handler';
+import { publish } from '../functions/lib/jobs/publish';
+import { checksumOf, loadTemplates, TEMPLATES_DIR } from '../functions/lib/publish/definitions';
+import { CHECKSUM_TAG, LEDGER_KEY, QuickSightPublisher } from '../functions/lib/publish/quicksight';
+import { writeRowAccess } from '../functions/lib/publish/row-access';
+import { LocalObjectStore } from '../functions/lib/store/local';
+import { tempDirs } from './helpers/compaction-lake';
+
+const tmp = tempDirs('cclake-publish-qs-');
+afterAll(() => tmp.cleanup());
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const PREFIX = 'cclake-test-';
+const arnOf = (kind: string, id: string) => `arn:aws:quicksight:${REGION}:${ACCOUNT}:${kind}/${id}`;
+const VIEWERS = [`arn:aws:quicksight:${REGION}:${ACCOUNT}:group/default/eng-leads`];
+const OWNERS = [`arn:aws:quicksight:${REGION}:${ACCOUNT}:group/default/bi-admins`];
+const NOW = Date.parse('2026-11-21T02:10:00Z');
+
+const baseConfig = {
+  lake: { s3: { bucket: 'acme-lake', prefix: 'cc/' } },
+  publisher: 'quicksight' as const,
+  aws: {
+    region: REGION,
+    athena: { workgroup: 'cclake-test' },
+    quicksight: {
+      accountId: ACCOUNT,
+      principals: VIEWERS,
+      owners: OWNERS,
+      resourcePrefix: PREFIX,
+      directQuery: ['anomalies'],
+      spiceRefreshesPer24h: 2,
+      rowLevelSecurity: { column: 'team' as const, rules: [{ group: 'eng-leads' }, { group: 'payments-leads', values: ['payments'] }] },
+    },
+  },
+  publish: { snapshot: { pdf: ['executive'], csv: ['executive/roi-by-team-month', 'operations/tool-usage'] } },
+};
+const config = parseConfig(baseConfig);
+
+const notFound = (what: string) => new ResourceNotFoundException({ $metadata: { httpStatusCode: 404 }, message: `${what} not found` });
+
+const qs = mockClient(QuickSightClient);
+
+/** An in-memory QuickSight: resources, tags, dashboard versions, ingestions and snapshot jobs. */
+class FakeQuickSight {
+  tags = new Map<string, Tag[]>();
+  dataSources = new Set<string>();
+  dataSets = new Set<string>();
+  dashboards = new Map<string, { versions: number; published: number }>();
+  /** Polls each new dashboard version answers "in progress" before it is created. */
+  versionPolls = new Map<string, number>();
+  ingestionPolls = new Map<string, number>();
+  snapshotStates: string[] = ['QUEUED', 'RUNNING', 'COMPLETED'];
+  snapshotPolls = new Map<string, number>();
+  snapshotFails = false;
+
+  install(): void {
+    qs.on(DescribeDataSourceCommand).callsFake(({ DataSourceId }) => {
+      if (!this.dataSources.has(DataSourceId)) throw notFound(`data source ${DataSourceId}`);
+      return { DataSource: { Arn: arnOf('datasource', DataSourceId), DataSourceId } };
+    });
+    qs.on(CreateDataSourceCommand).callsFake(({ DataSourceId, Tags }) => {
+      this.dataSources.add(DataSourceId);
+      this.tags.set(arnOf('datasource', DataSourceId), Tags);
+      return { Arn: arnOf('datasource', DataSourceId), CreationStatus: 'CREATION_IN_PROGRESS' };
+    });
+    qs.on(DescribeDataSetCommand).callsFake(({ DataSetId }) => {
+      if (!this.dataSets.has(DataSetId)) throw notFound(`data set ${DataSetId}`);
+      return { DataSet: { Arn: arnOf('dataset', DataSetId), DataSetId } };
+    });
+    qs.on(CreateDataSetCommand).callsFake(({ DataSetId, Tags }) => {
+      this.dataSets.add(DataSetId);
+      this.tags.set(arnOf('dataset', DataSetId), Tags);
+      return { Arn: arnOf('dataset', DataSetId), DataSetId, IngestionArn: `${arnOf('dataset', DataSetId)}/ingestion/first` };
+    });
+    qs.on(DescribeDashboardCommand).callsFake(({ DashboardId, VersionNumber }) => {
+      const d = this.dashboards.get(DashboardId);
+      if (!d) throw notFound(`dashboard ${DashboardId}`);
+      const version = VersionNumber ?? d.published;
+      const key = `${DashboardId}/${version}`;
+      const polls = (this.versionPolls.get(key) ?? 0) + 1;
+      this.versionPolls.set(key, polls);
+      const status = VersionNumber !== undefined && polls === 1 ? (version === 1 ? 'CREATION_IN_PROGRESS' : 'UPDATE_IN_PROGRESS') : version === 1 ? 'CREATION_SUCCESSFUL' : 'UPDATE_SUCCESSFUL';
+      return { Dashboard: { Arn: arnOf('dashboard', DashboardId), DashboardId, Version: { VersionNumber: version, Status: status } } };
+    });
+    qs.on(CreateDashboardCommand).callsFake(({ DashboardId, Tags }) => {
+      this.dashboards.set(DashboardId, { versions: 1, published: 1 });
+      this.tags.set(arnOf('dashboard', DashboardId), Tags);
+      return { Arn: arnOf('dashboard', DashboardId), VersionArn: `${arnOf('dashboard', DashboardId)}/version/1`, CreationStatus: 'CREATION_IN_PROGRESS' };
+    });
+    qs.on(UpdateDashboardCommand).callsFake(({ DashboardId }) => {
+      const d = this.dashboards.get(DashboardId)!;
+      d.versions++;
+      return { Arn: arnOf('dashboard', DashboardId), VersionArn: `${arnOf('dashboard', DashboardId)}/version/${d.versions}`, CreationStatus: 'CREATION_IN_PROGRESS' };
+    });
+    qs.on(UpdateDashboardPublishedVersionCommand).callsFake(({ DashboardId, VersionNumber }) => {
+      this.dashboards.get(DashboardId)!.published = VersionNumber;
+      return { DashboardId };
+    });
+    qs.on(DescribeDashboardPermissionsCommand).resolves({ Permissions: [...OWNERS, 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left'].map((p) => ({ Principal: p, Actions: ['quicksight:DescribeDashboard'] })) });
+    qs.on(UpdateDashboardPermissionsCommand).resolves({});
+    qs.on(DescribeDataSetPermissionsCommand).resolves({ Permissions: [] });
+    qs.on(ListTagsForResourceCommand).callsFake(({ ResourceArn }) => ({ Tags: this.tags.get(ResourceArn) ?? [] }));
+    qs.on(TagResourceCommand).callsFake(({ ResourceArn, Tags }) => {
+      const merged = new Map((this.tags.get(ResourceArn) ?? []).map((t) => [t.Key, t]));
+      for (const t of Tags) merged.set(t.Key, t);
+      this.tags.set(ResourceArn, [...merged.values()]);
+      return {};
+    });
+    qs.on(CreateIngestionCommand).callsFake(({ DataSetId, IngestionId }) => ({ Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`, IngestionId, IngestionStatus: 'INITIALIZED' }));
+    qs.on(DescribeIngestionCommand).callsFake(({ DataSetId, IngestionId }) => {
+      const key = `${DataSetId}/${IngestionId}`;
+      const polls = (this.ingestionPolls.get(key) ?? 0) + 1;
+      this.ingestionPolls.set(key, polls);
+      return { Ingestion: { Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`, IngestionId, IngestionStatus: polls < 2 ? 'RUNNING' : 'COMPLETED' } };
+    });
+    qs.on(StartDashboardSnapshotJobCommand).callsFake(({ SnapshotJobId }) => ({ SnapshotJobId, Arn: `arn:job/${SnapshotJobId}`, Status: 202 }));
+    qs.on(DescribeDashboardSnapshotJobCommand).callsFake(({ SnapshotJobId }) => {
+      const polls = (this.snapshotPolls.get(SnapshotJobId) ?? 0) + 1;
+      this.snapshotPolls.set(SnapshotJobId, polls);
+      const state = this.snapshotStates[Math.min(polls, this.snapshotStates.length) - 1]!;
+      return { SnapshotJobId, JobStatus: this.snapshotFails && state === 'COMPLETED' ? 'FAILED' : state };
+    });
+    qs.on(DescribeDashboardSnapshotJobResultCommand).callsFake(({ SnapshotJobId }) =>
+      this.snapshotFails
+        ? { JobStatus: 'FAILED', ErrorInfo: { ErrorType: 'SNAPSHOT_ERROR', ErrorMessage: 'The dashboard has no published version the snapshot user can see' } }
+        : {
+            JobStatus: 'COMPLETED',
+            Result: { AnonymousUsers: [{ FileGroups: [{ S3Results: [{ S3Uri: `s3://acme-lake/cc/reports/snapshots/2026-11-21/${SnapshotJobId}.pdf` }] }] }] },
+          },
+    );
+  }
+}
+
+let fake: FakeQuickSight;
+let store: LocalObjectStore;
+let sleeps: number[];
+let retrySleeps: number[];
+
+beforeEach(() => {
+  qs.reset();
+  fake = new FakeQuickSight();
+  fake.install();
+  store = new LocalObjectStore(tmp.make());
+  sleeps = [];
+  retrySleeps = [];
+});
+
+/** A rollup commit in the lake: what tells the publisher the data changed. */
+const commitRollup = (dt: string) => store.put(`_cclake/commits/user_daily/dt=${dt}.json`, JSON.stringify({ table: 'user_daily', dt }));
+
+function publisher(cfg = config, extra: { now?: number } = {}) {
+  const catalog = new LocalCatalog(store, cfg.aws.glueDatabase);
+  return new QuickSightPublisher(cfg, {
+    client: new QuickSightClient({ region: REGION, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    store,
+    bucket: 'acme-lake',
+    bucketPrefix: 'cc/',
+    writeRowAccess: async () => (await writeRowAccess(store, catalog, cfg)).table,
+    retry: { sleep: async (ms) => void retrySleeps.push(ms) },
+    sleep: async (ms) => void sleeps.push(ms),
+    now: () => extra.now ?? NOW,
+  });
+}
+
+const run = (cfg = config, templates = loadTemplates(), runId = 'run00001', now = NOW) => publish(publisher(cfg, { now }), cfg, { runId, now, templates });
+
+const CHANGES = [CreateDataSourceCommand, UpdateDataSourceCommand, CreateDataSetCommand, UpdateDataSetCommand, CreateDashboardCommand, UpdateDashboardCommand, UpdateDashboardPublishedVersionCommand, UpdateDashboardPermissionsCommand, TagResourceCommand];
+const calls = (cmd: Parameters<typeof qs.commandCalls>[0]) => qs.commandCalls(cmd).map((c) => c.args[0].input as Record<string, unknown>);
+const changeCalls = () => CHANGES.flatMap((c) => calls(c).map(() => c.name));
+
+describe('QuickSight publisher: first publish', () => {
+  it('creates the Athena data source bound to the workgroup, with owner permissions and the checksum tag', async () => {
+    await commitRollup('2026-11-20');
+    const summary = await run();
+    expect(summary.dataSource).toEqual({ id: `${PREFIX}athena`, action: 'created' });
+    const [input] = calls(CreateDataSourceCommand);
+    const { Tags, ...rest } = input as { Tags: Tag[] };
+    expect(rest).toEqual({
+      AwsAccountId: ACCOUNT,
+      DataSourceId: `${PREFIX}athena`,
+      Name: 'cclake lake (Athena)',
+      Type: 'ATHENA',
+      DataSourceParameters: { AthenaParameters: { WorkGroup: 'cclake-test' } },
+      Permissions: [{ Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:PassDataSource', 'quicksight:DescribeDataSource']) }],
+    });
+    expect(Tags).toEqual([{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+  });
+
+  it('creates one dataset per view: RelationalTable over the Glue database, SPICE or direct query, RLS where the view has the column', async () => {
+    await commitRollup('2026-11-20');
+    const summary = await run();
+    const created = calls(CreateDataSetCommand);
+    const templates = loadTemplates();
+    // The row-access rules dataset first, then one per view.
+    expect(created.map((c) => c.DataSetId)).toEqual([`${PREFIX}row-access`, ...templates.dataSets.map((d) => `${PREFIX}${d.DataSetId}`)]);
+    const tokenBurn = created.find((c) => c.DataSetId === `${PREFIX}token_burn_daily`)!;
+    const { Tags, Permissions, ...shape } = tokenBurn as { Tags: Tag[]; Permissions: unknown };
+    expect(shape).toEqual({
+      AwsAccountId: ACCOUNT,
+      DataSetId: `${PREFIX}token_burn_daily`,
+      Name: 'Token burn daily',
+      PhysicalTableMap: {
+        view: {
+          RelationalTable: {
+            DataSourceArn: arnOf('datasource', `${PREFIX}athena`),
+            Catalog: 'AwsDataCatalog',
+            Schema: 'cclake',
+            Name: 'token_burn_daily',
+            InputColumns: [
+              { Name: 'team', Type: 'STRING' },
+              { Name: 'cost_center', Type: 'STRING' },
+              { Name: 'project', Type: 'STRING' },
+              { Name: 'model', Type: 'STRING' },
+              { Name: 'token_type', Type: 'STRING' },
+              { Name: 'tokens', Type: 'INTEGER' },
+              { Name: 'priced_cost_usd', Type: 'DECIMAL' },
+              { Name: 'dt', Type: 'DATETIME' },
+            ],
+          },
+        },
+      },
+      LogicalTableMap: { view: { Alias: 'token_burn_daily', Source: { PhysicalTableId: 'view' } } },
+      ImportMode: 'SPICE',
+      RowLevelPermissionDataSet: { Namespace: 'default', Arn: arnOf('dataset', `${PREFIX}row-access`), PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_2', Status: 'ENABLED' },
+    });
+    expect(Permissions).toEqual([{ Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:PassDataSet', 'quicksight:CreateIngestion']) }]);
+    expect(Tags).toEqual([{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    // No team column: no row-level security. Configured as direct query: DIRECT_QUERY, no refresh.
+    expect(created.find((c) => c.DataSetId === `${PREFIX}active_users_daily`)!.RowLevelPermissionDataSet).toBeUndefined();
+    expect(created.find((c) => c.DataSetId === `${PREFIX}anomalies`)!.ImportMode).toBe('DIRECT_QUERY');
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}anomalies`)).toEqual({ id: `${PREFIX}anomalies`, action: 'created', importMode: 'DIRECT_QUERY' });
+    // The rules dataset reads the seed table the job wrote, renamed to QuickSight's rule columns.
+    expect(created[0]).toMatchObject({
+      PhysicalTableMap: { rules: { RelationalTable: { Name: 'bi_row_access', InputColumns: [{ Name: 'group_name', Type: 'STRING' }, { Name: 'user_name', Type: 'STRING' }, { Name: 'team', Type: 'STRING' }] } } },
+      LogicalTableMap: { rules: { DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }] } },
+    });
+    // New SPICE datasets are imported by CreateDataSet itself: no CreateIngestion.
+    expect(calls(CreateIngestionCommand)).toEqual([]);
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'IMPORTED_BY_QUICKSIGHT', reason: 'the new dataset is imported by QuickSight' });
+  });
+
+  it('creates the dashboards from the definitions with the dataset ARNs filled in, waits for the version, and snapshots the executive one', async () => {
+    await commitRollup('2026-11-20');
+    const summary = await run();
+    const templates = loadTemplates();
+    const executive = templates.dashboards.find((d) => d.DashboardId === 'executive')!;
+    const [create] = calls(CreateDashboardCommand).filter((c) => c.DashboardId === `${PREFIX}executive`);
+    expect(create).toEqual({
+      AwsAccountId: ACCOUNT,
+      DashboardId: `${PREFIX}executive`,
+      Name: executive.Name,
+      Definition: {
+        ...executive.Definition,
+        DataSetIdentifierDeclarations: executive.Definition.DataSetIdentifierDeclarations.map((d) => ({ Identifier: d.Identifier, DataSetArn: arnOf('dataset', `${PREFIX}${d.Identifier}`) })),
+      },
+      DashboardPublishOptions: { AdHocFilteringOption: { AvailabilityStatus: 'ENABLED' }, ExportToCSVOption: { AvailabilityStatus: 'ENABLED' }, SheetControlsOption: { VisibilityState: 'EXPANDED' } },
+      Permissions: [
+        { Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:UpdateDashboardPublishedVersion']) },
+        { Principal: VIEWERS[0], Actions: ['quicksight:DescribeDashboard', 'quicksight:ListDashboardVersions', 'quicksight:QueryDashboard'] },
+      ],
+      VersionDescription: expect.stringMatching(/^cclake [0-9a-f]{12}$/),
+      Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+    });
+    expect(JSON.stringify(create)).not.toContain('${dataset:');
+    expect(summary.dashboards.map((d) => [d.id, d.action, d.version])).toEqual(['compliance', 'executive', 'operations'].map((id) => [`${PREFIX}${id}`, 'created', 1]));
+
+    // Snapshots: the executive PDF (every sheet) and its CSV in one job; the operations CSV in another.
+    const jobs = calls(StartDashboardSnapshotJobCommand);
+    expect(jobs).toEqual([
+      {
+        AwsAccountId: ACCOUNT,
+        DashboardId: `${PREFIX}executive`,
+        SnapshotJobId: `${PREFIX}executive-2026-11-21-run00001`,
+        UserConfiguration: { AnonymousUsers: [{}] },
+        SnapshotConfiguration: {
+          FileGroups: [
+            { Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'adoption-and-cost', SelectionScope: 'ALL_VISUALS' }, { SheetId: 'savings-and-value', SelectionScope: 'ALL_VISUALS' }] }] },
+            { Files: [{ FormatType: 'CSV', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'SELECTED_VISUALS', VisualIds: ['roi-by-team-month'] }] }] },
+          ],
+          DestinationConfiguration: { S3Destinations: [{ BucketConfiguration: { BucketName: 'acme-lake', BucketPrefix: 'cc/reports/snapshots/2026-11-21/', BucketRegion: REGION } }] },
+        },
+      },
+      expect.objectContaining({ DashboardId: `${PREFIX}operations`, SnapshotJobId: `${PREFIX}operations-2026-11-21-run00001` }),
+    ]);
+    expect(summary.snapshots[0]).toEqual({ dashboardId: 'executive', jobId: `${PREFIX}executive-2026-11-21-run00001`, status: 'COMPLETED', outputs: [`s3://acme-lake/cc/reports/snapshots/2026-11-21/${PREFIX}executive-2026-11-21-run00001.pdf`] });
+    expect(summary.status).toBe('completed');
+  });
+});
+
+describe('QuickSight publisher: idempotency and changes', () => {
+  it('a second publish with the same definitions and no new rollup makes no create, update, tag or refresh call', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    qs.resetHistory();
+    const second = await run(config, loadTemplates(), 'run00002');
+    expect(changeCalls()).toEqual([]);
+    expect(calls(CreateIngestionCommand)).toEqual([]);
+    expect(second.dataSource!.action).toBe('unchanged');
+    expect(second.dataSets.every((d) => d.action === 'unchanged')).toBe(true);
+    expect(second.dashboards.every((d) => d.action === 'unchanged')).toBe(true);
+    expect(second.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' });
+    // Only reads: a describe and a tag lookup per resource.
+    expect(calls(DescribeDashboardCommand).length).toBe(3);
+    expect(calls(ListTagsForResourceCommand).length).toBe(1 + 1 + loadTemplates().dataSets.length + 3);
+  });
+
+  it('a changed dashboard definition is updated, its new version waited for and published, and tagged; nothing else changes', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    qs.resetHistory();
+    const dir = path.join(tmp.make(), 'templates');
+    cpSync(TEMPLATES_DIR, dir, { recursive: true });
+    const file = path.join(dir, 'dashboards', 'operations.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"p95 latency by model"', '"Latency (p95) by model"'));
+    const summary = await run(config, loadTemplates(dir), 'run00003');
+    expect(changeCalls()).toEqual(['UpdateDashboardCommand', 'UpdateDashboardPublishedVersionCommand', 'UpdateDashboardPermissionsCommand', 'TagResourceCommand']);
+    const [update] = calls(UpdateDashboardCommand);
+    expect(update).toMatchObject({ AwsAccountId: ACCOUNT, DashboardId: `${PREFIX}operations`, Name: 'Claude Code: operations' });
+    expect(JSON.stringify(update!.Definition)).toContain('Latency (p95) by model');
+    expect(update).not.toHaveProperty('Permissions');
+    // Published only once version 2 had been created (one "in progress" answer, then success).
+    expect(calls(DescribeDashboardCommand).filter((c) => c.VersionNumber === 2).length).toBe(2);
+    expect(calls(UpdateDashboardPublishedVersionCommand)).toEqual([{ AwsAccountId: ACCOUNT, DashboardId: `${PREFIX}operations`, VersionNumber: 2 }]);
+    // Permissions brought back to the config: the viewers granted, a principal no longer configured revoked.
+    expect(calls(UpdateDashboardPermissionsCommand)).toEqual([
+      {
+        AwsAccountId: ACCOUNT,
+        DashboardId: `${PREFIX}operations`,
+        GrantPermissions: [expect.objectContaining({ Principal: OWNERS[0] }), expect.objectContaining({ Principal: VIEWERS[0] })],
+        RevokePermissions: [{ Principal: 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left', Actions: ['quicksight:DescribeDashboard'] }],
+      },
+    ]);
+    const [tag] = calls(TagResourceCommand);
+    expect(tag).toEqual({ ResourceArn: arnOf('dashboard', `${PREFIX}operations`), Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }] });
+    expect(summary.dashboards.find((d) => d.id === `${PREFIX}operations`)).toMatchObject({ action: 'updated', version: 2 });
+    // The tag now holds the new checksum: a third run changes nothing.
+    qs.resetHistory();
+    await run(config, loadTemplates(dir), 'run00004');
+    expect(changeCalls()).toEqual([]);
+  });
+
+  it('a changed view definition updates its dataset (PhysicalTableMap, import mode) and re-tags it', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    qs.resetHistory();
+    await run(parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight: { ...baseConfig.aws.quicksight, directQuery: [] } } }), loadTemplates(), 'run00005');
+    expect(calls(UpdateDataSetCommand).map((c) => [c.DataSetId, c.ImportMode])).toEqual([[`${PREFIX}anomalies`, 'SPICE']]);
+    expect(calls(TagResourceCommand).map((c) => c.ResourceArn)).toEqual([arnOf('dataset', `${PREFIX}anomalies`)]);
+    expect(calls(DescribeDataSetPermissionsCommand).length).toBe(1);
+  });
+});
+
+describe('QuickSight publisher: SPICE refreshes', () => {
+  it('refreshes the unchanged SPICE datasets after a new rollup, polls each to completion with backoff, and keeps the ledger', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    await commitRollup('2026-11-21');
+    qs.resetHistory();
+    sleeps = [];
+    const summary = await run(config, loadTemplates(), 'run00006');
+    const spice = loadTemplates().dataSets.filter((d) => d.DataSetId !== 'anomalies');
+    expect(calls(CreateIngestionCommand)).toEqual(spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-run00006', IngestionType: 'FULL_REFRESH' })));
+    for (const d of spice) expect(summary.dataSets.find((x) => x.id === `${PREFIX}${d.DataSetId}`)!.ingestion).toEqual({ status: 'COMPLETED', id: '2026-11-21-run00006' });
+    // Each polled twice (RUNNING, then COMPLETED) with the first backoff between.
+    expect(calls(DescribeIngestionCommand).length).toBe(2 * spice.length);
+    expect(sleeps.filter((ms) => ms === 2000).length).toBeGreaterThanOrEqual(spice.length);
+    const ledger = JSON.parse(new TextDecoder().decode(await store.get(LEDGER_KEY)));
+    expect(ledger.ingestions.filter((i: { dataSetId: string }) => i.dataSetId === `${PREFIX}user_daily`).map((i: { ingestionId: string }) => i.ingestionId)).toEqual(['created by CreateDataSet', '2026-11-21-run00006']);
+  });
+
+  it('never starts more refreshes than the 24-hour quota allows; older ones no longer count', async () => {
+    await commitRollup('2026-11-20');
+    await run(); // the import at creation counts as one of the 2 allowed
+    await commitRollup('2026-11-21');
+    await run(config, loadTemplates(), 'run00007', NOW + 3_600_000); // the second
+    await commitRollup('2026-11-22');
+    qs.resetHistory();
+    const third = await run(config, loadTemplates(), 'run00008', NOW + 7_200_000);
+    expect(calls(CreateIngestionCommand)).toEqual([]);
+    expect(third.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'SKIPPED', reason: '2 refreshes in the last 24 h reach the quota of 2; the next run refreshes it' });
+    expect(third.status).toBe('completed');
+    // A day after the first, one slot is free again.
+    qs.resetHistory();
+    await run(config, loadTemplates(), 'run00009', NOW + 24 * 3_600_000 + 60_000);
+    expect(calls(CreateIngestionCommand).map((c) => c.IngestionId)).toContain('2026-11-22-run00009');
+  });
+
+  it('a refresh QuickSight refuses for its own limit is skipped with the reason, not failed', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    await commitRollup('2026-11-21');
+    qs.on(CreateIngestionCommand).rejects(new LimitExceededException({ $metadata: { httpStatusCode: 409 }, message: 'Ingestion limit reached for the dataset', ResourceType: 'INGESTION' }));
+    const summary = await run(config, loadTemplates(), 'run00010');
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'SKIPPED', reason: expect.stringContaining('LimitExceededException: Ingestion limit reached for the dataset') });
+    expect(summary.status).toBe('completed');
+  });
+});
+
+describe('QuickSight publisher: throttling and snapshot jobs', () => {
+  it('retries throttled calls with backoff and goes on', async () => {
+    await commitRollup('2026-11-20');
+    const throttled = () => new ThrottlingException({ $metadata: { httpStatusCode: 429 }, message: 'Rate exceeded' });
+    let n = 0;
+    qs.on(DescribeDataSourceCommand).callsFake(() => {
+      n++;
+      if (n <= 2) throw throttled();
+      throw notFound('data source');
+    });
+    const summary = await run();
+    expect(n).toBe(3);
+    expect(retrySleeps.length).toBeGreaterThanOrEqual(2);
+    expect(summary.dataSource!.action).toBe('created');
+  });
+
+  it('gives up after the retry budget with the operation named', async () => {
+    qs.on(DescribeDataSourceCommand).rejects(new ThrottlingException({ $metadata: { httpStatusCode: 429 }, message: 'Rate exceeded' }));
+    await expect(run()).rejects.toThrow(`QuickSight DescribeDataSource ${PREFIX}athena failed after 6 attempts: ThrottlingException: Rate exceeded`);
+  });
+
+  it('polls a snapshot job with growing waits and reports a FAILED job with its error', async () => {
+    await commitRollup('2026-11-20');
+    fake.snapshotFails = true;
+    fake.snapshotStates = ['QUEUED', 'QUEUED', 'RUNNING', 'RUNNING', 'COMPLETED'];
+    const summary = await run();
+    expect(summary.status).toBe('failed');
+    expect(summary.snapshots[0]).toEqual({
+      dashboardId: 'executive',
+      jobId: `${PREFIX}executive-2026-11-21-run00001`,
+      status: 'FAILED',
+      outputs: [],
+      error: 'SNAPSHOT_ERROR: The dashboard has no published version the snapshot user can see',
+    });
+    // Five polls of the first job, waiting 2 s, 4 s, 8 s, 16 s between them (one job at a time).
+    expect(calls(DescribeDashboardSnapshotJobCommand).filter((c) => c.SnapshotJobId === `${PREFIX}executive-2026-11-21-run00001`).length).toBe(5);
+    expect(sleeps.slice(-8)).toEqual([2000, 4000, 8000, 16000, 2000, 4000, 8000, 16000]);
+  });
+
+  it('cuts more than 5 CSVs of one dashboard into several snapshot jobs', async () => {
+    await commitRollup('2026-11-20');
+    const cfg = parseConfig({
+      ...baseConfig,
+      publish: { snapshot: { pdf: ['compliance'], csv: ['compliance/controls-by-team', 'compliance/failing-controls', 'executive/roi-by-team-month', 'executive/team-activity', 'executive/executive-anomalies', 'operations/tool-usage'] } },
+    });
+    await run(cfg);
+    const jobs = calls(StartDashboardSnapshotJobCommand) as { DashboardId: string; SnapshotConfiguration: { FileGroups: { Files: { FormatType: string }[] }[] } }[];
+    expect(jobs.map((j) => [j.DashboardId, j.SnapshotConfiguration.FileGroups.map((g) => g.Files[0]!.FormatType)])).toEqual([
+      [`${PREFIX}compliance`, ['PDF', 'CSV', 'CSV']],
+      [`${PREFIX}executive`, ['CSV', 'CSV', 'CSV']],
+      [`${PREFIX}operations`, ['CSV']],
+    ]);
+  });
+});
+
+describe('publish definitions and the function event', () => {
+  it('the checksum is canonical: key order does not matter, content does', () => {
+    expect(checksumOf({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(checksumOf({ b: { d: 'x', c: [1, 2] }, a: 1 }));
+    expect(checksumOf({ a: 1 })).not.toBe(checksumOf({ a: 2 }));
+  });
+
+  it('the snapshot config must name dashboards and table visuals that exist', async () => {
+    const bad = (csv: string[], pdf: string[] = []) => run(parseConfig({ ...baseConfig, publish: { snapshot: { pdf, csv } } }));
+    await expect(bad([], ['board'])).rejects.toThrow('config publish.snapshot.pdf: no dashboard "board" in quicksight-templates/dashboards/ (known: compliance, executive, operations)');
+    await expect(bad(['executive/nope'])).rejects.toThrow('config publish.snapshot.csv: dashboard executive has no visual "nope"');
+    await expect(bad(['executive/dau'])).rejects.toThrow('config publish.snapshot.csv: executive/dau is a kpi visual; only table visuals export as CSV');
+  });
+
+  it('the function takes {} only, and finds its account in its ARN', () => {
+    expect(parsePublishEvent({})).toEqual({});
+    expect(parsePublishEvent(undefined)).toEqual({});
+    expect(() => parsePublishEvent({ dt: '2026-11-20' })).toThrow('the publish event takes no fields, got "dt"');
+    expect(() => parsePublishEvent('now')).toThrow('the publish event must be {}, got "now"');
+    expect(accountOf('arn:aws:lambda:us-east-1:123456789012:function:cclake-dev-publish')).toBe('123456789012');
+    expect(accountOf(undefined)).toBeUndefined();
+  });
+});
