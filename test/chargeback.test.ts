@@ -320,7 +320,7 @@ describe('chargeback export', () => {
     expect(await main(['export', 'verify', '--lake', store.root], io)).toBe(0);
     const file = path.join(store.root, REV1, 'focus.csv');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 1;
+    bytes[bytes.length - 3]! ^= 1;
     chmodSync(file, 0o644);
     writeFileSync(file, bytes);
     expect(await main(['export', 'verify', '--lake', store.root], io)).toBe(1);

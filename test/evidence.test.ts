@@ -194,7 +194,7 @@ describe('compliance evidence', () => {
     const pdf = path.join(lake.root, first.location, 'evidence.pdf');
     const original = readFileSync(pdf);
     const changed = Buffer.from(original);
-    changed[Math.floor(changed.length / 2)] ^= 0x01;
+    changed[Math.floor(changed.length / 2)]! ^= 0x01;
     chmodSync(pdf, 0o644);
     writeFileSync(pdf, changed);
     expect(await main(['export', 'verify', '--lake', lake.root], io)).toBe(1);

@@ -5,13 +5,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../lib/config/schema';
 import { engineFromConfig } from '../lib/engine/from-config';
-import { isMonth, monthIn, previousMonth } from '../lib/exports/periods';
-import { exportChargeback, MonthNotClosedError, type ChargebackSummary } from '../lib/jobs/chargeback';
-import { exportEvidence, type EvidenceSummary } from '../lib/jobs/evidence';
+import { isMonth } from '../lib/exports/periods';
+import { exportChargeback, lastClosedMonth, MonthNotClosedError, type ChargebackSummary } from '../lib/jobs/chargeback';
+import { defaultEvidencePeriod, exportEvidence, type EvidenceSummary } from '../lib/jobs/evidence';
 import { verifyExports, type VerifySummary } from '../lib/jobs/export-verify';
 import { storeFromConfig } from '../lib/store/from-config';
 import type { ObjectStore } from '../lib/store/port';
-import { addDays, dateIn, isIsoDate } from '../lib/util/dates';
+import { isIsoDate } from '../lib/util/dates';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './main';
 
 const monthArg = (v: string) => {
@@ -25,15 +25,6 @@ const dateArg = (name: string) => (v: string) => {
 
 const n = (x: string | number) => Number(x).toLocaleString('en-US');
 const short = (sha: string) => `${sha.slice(0, 16)}…`;
-
-/** The evidence period a scheduled run reports on: `evidence.periodDays` days ending yesterday (reporting time zone). */
-export function defaultEvidencePeriod(config: Config, now = Date.now()): { from: string; to: string } {
-  const to = addDays(dateIn(config.reporting.timeZone, now), -1);
-  return { from: addDays(to, -(config.evidence.periodDays - 1)), to };
-}
-
-/** The month a scheduled chargeback closes: the one before `now`'s (reporting time zone). */
-export const lastClosedMonth = (config: Config, now = Date.now()) => previousMonth(monthIn(config.reporting.timeZone, now));
 
 export function printChargebackSummary(io: Io, location: string, s: ChargebackSummary): void {
   const where = s.location ? `${location}${s.location}` : '';

@@ -40,7 +40,7 @@ import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../ex
 import { focusCsv, focusParquet, toCsv } from '../exports/focus-file';
 import { withExportLock } from '../exports/lock';
 import { EXACT_SCALE, formatCents, formatDecimal, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../exports/money';
-import { isMonth, isoSeconds, monthIn } from '../exports/periods';
+import { isMonth, isoSeconds, monthIn, previousMonth } from '../exports/periods';
 import { currentModels, readSqlTree, SQL_DIR } from '../sql/files';
 import { readQuery, runQuery, type QueryRun } from '../sql/queries';
 import { listAll, type ObjectStore } from '../store/port';
@@ -163,6 +163,9 @@ export interface ChargebackManifest {
   warnings: string[];
   files: ManifestFile[];
 }
+
+/** The month a scheduled run closes: the one before `now`'s, in the reporting time zone. */
+export const lastClosedMonth = (config: Config, now = Date.now()) => previousMonth(monthIn(config.reporting.timeZone, now));
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const parseCsv = (b: Uint8Array) => parse(decode(b), { columns: true, skip_empty_lines: true }) as Record<string, string>[];

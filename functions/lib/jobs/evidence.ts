@@ -149,6 +149,12 @@ export interface EvidenceSummary {
   durationMs: number;
 }
 
+/** The period a scheduled run reports on: `evidence.periodDays` days ending yesterday (reporting time zone). */
+export function defaultEvidencePeriod(config: Config, now = Date.now()): { from: string; to: string } {
+  const to = addDays(dateIn(config.reporting.timeZone, now), -1);
+  return { from: addDays(to, -(config.evidence.periodDays - 1)), to };
+}
+
 /** A committed report found in the lake. */
 export interface CommittedReport {
   seq: number;
