@@ -73,7 +73,7 @@ const LOOKS = [
 async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEngine, config: Config, o: DemoOptions): Promise<void> {
   io.out(`\n== 6. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
   const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map((r) => String(r.month));
-  if (!config.prices) io.out('note: no price table is configured (config prices), so every line is unpriced: BilledCost 0.00, the reported cost in ListCost');
+  if (!config.prices) io.out('note: no price table is configured (config prices), so every line is unpriced: BilledCost 0.00, the reported cost in ListCost (--config fixtures/config/cclake.config.example.yaml prices them)');
   for (const month of months.reverse()) {
     const bounds = monthBounds(month, config.reporting.timeZone);
     const closed = Date.now() >= Date.parse(bounds.end);
