@@ -217,7 +217,8 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   const newestQ = q('evidence_newest');
   const hoursQ = q('evidence_hours');
   const daily = (await runQuery(engine, controlsQ, [from, to], runs)).rows;
-  const examples = (await runQuery(engine, examplesQ, [from, to, config.evidence.examplesPerControl], runs)).rows;
+  // At least one row per control and team even when no examples are wanted: it carries the findings count.
+  const examples = (await runQuery(engine, examplesQ, [from, to, Math.max(1, config.evidence.examplesPerControl)], runs)).rows;
   const fresh = (await runQuery(engine, freshnessQ, [from, to], runs)).rows[0] ?? {};
   const newest = (await runQuery(engine, newestQ, [from], runs)).rows[0] ?? {};
   const hours = (await runQuery(engine, hoursQ, [from, to], runs)).rows;
