@@ -27,7 +27,8 @@ import type { Config } from '../functions/lib/config/schema';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { focusParquet } from '../functions/lib/exports/focus-file';
-import { apportion, formatCents, largestRemainder, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../functions/lib/exports/money';
+import { linesFromDetail, monthBounds, providerOf } from '../functions/lib/exports/chargeback-lines';
+import { apportion, formatCents, formatDecimal, largestRemainder, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../functions/lib/exports/money';
 import { exportChargeback, MonthNotClosedError, ReconciliationError, RollupBehindError, type ChargebackOptions } from '../functions/lib/jobs/chargeback';
 import { compact } from '../functions/lib/jobs/compact';
 import { verifyExports } from '../functions/lib/jobs/export-verify';
@@ -124,6 +125,26 @@ describe('exact money', () => {
     expect(() => largestRemainder(half, UNITS_PER_CENT, 5n)).toThrow(/cannot reach 5 units/);
     expect(formatCents(-5n)).toBe('-0.05');
     expect(() => parseDecimal('0.1234', 3)).toThrow(/more than 3 decimal places/);
+  });
+
+  it('cuts a charge period where a price row starts inside the month, in the reporting time zone, and reads the provider from the model id', () => {
+    const bounds = monthBounds('2026-10', 'Europe/Berlin');
+    expect(bounds).toEqual({ month: '2026-10', first: '2026-10-01', last: '2026-10-31', start: '2026-09-30T22:00:00Z', end: '2026-10-31T23:00:00Z' });
+    const row = (validFrom: string, validTo: string | null, input: string, tokens: number) => ({
+      user_key: 'u1@example.com', team: 'alpha', cost_center: 'CC-A', model: SONNET, price_version: 'v', price_model_pattern: '*claude-sonnet-4*',
+      price_valid_from: validFrom, price_valid_to: validTo, price_input: input, price_output: '1.000000000', price_cache_read: '0.300000000', price_cache_creation: '3.750000000',
+      input_tokens: tokens, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, reported_cost_usd: '0.000000000000', source_rows: 1,
+    });
+    const { lines } = linesFromDetail([row('2026-01-01', '2026-10-15', '3.000000000', 1_000_000), row('2026-10-15', null, '2.500000000', 2_000_000)], bounds, 'Europe/Berlin');
+    expect(lines.map((l) => [l.chargeStart, l.chargeEnd, formatDecimal(l.unitPrice!, 9, 2), l.tokens, formatDecimal(l.billedExact, 15, 2)])).toEqual([
+      ['2026-09-30T22:00:00Z', '2026-10-14T22:00:00Z', '3.00', 1_000_000n, '3.00'],
+      ['2026-10-14T22:00:00Z', '2026-10-31T23:00:00Z', '2.50', 2_000_000n, '5.00'],
+    ]);
+    expect(providerOf('us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'auto').provider).toBe('AWS');
+    expect(providerOf('anthropic.claude-opus-4-1-20250805-v1:0', 'auto').service).toBe('Amazon Bedrock');
+    expect(providerOf('claude-sonnet-4@20250514', 'auto')).toEqual({ provider: 'Google Cloud', service: 'Vertex AI' });
+    expect(providerOf('claude-sonnet-4-5-20250929', 'auto')).toEqual({ provider: 'Anthropic', service: 'Claude API' });
+    expect(providerOf('claude-sonnet-4-5-20250929', 'aws').provider).toBe('AWS');
   });
 
   it('writes the same Parquet bytes for the same rows, with DECIMAL costs and UTC timestamps DuckDB reads back', async () => {

@@ -245,7 +245,7 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
         summary.warnings.push(`revision ${latest.revision} is unchanged in the lake, but rebuilding it today gives a different ${name} (the chargeback config or price descriptions changed since); the closed files are left as they are`);
       }
     }
-    return finish_(latest.revision, latest.prefix, 'unchanged', latest.manifest.files, Number(latest.manifest.rows.focus), Number(latest.manifest.rows.adjustment), {
+    return report(latest.revision, latest.prefix, 'unchanged', latest.manifest.files, Number(latest.manifest.rows.focus), Number(latest.manifest.rows.adjustment), {
       billed: parseDecimal(latest.manifest.totals.billed_cost, 2),
       list: parseDecimal(latest.manifest.totals.list_cost, 2),
     });
@@ -314,9 +314,10 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   } else {
     await store.put(`${prefix}manifest.json`, body, { contentType: 'application/json' });
   }
-  return finish_(revision, prefix, closed ? 'written' : 'preliminary', files, built.rows.length, manifest.rows.adjustment, { billed: revBilled, list: revList });
+  return report(revision, prefix, closed ? 'written' : 'preliminary', files, built.rows.length, manifest.rows.adjustment, { billed: revBilled, list: revList });
 
-  function finish_(rev: number, location: string, status: ChargebackSummary['status'], fileList: ManifestFile[], rows: number, adjustmentRows: number, rev_: { billed: bigint; list: bigint }): ChargebackSummary {
+  /** The summary of the revision written (or found unchanged), with the running totals. */
+  function report(rev: number, location: string, status: ChargebackSummary['status'], fileList: ManifestFile[], rows: number, adjustmentRows: number, revisionTotals: { billed: bigint; list: bigint }): ChargebackSummary {
     const t = totalsOf(next);
     Object.assign(summary, {
       status,
@@ -326,8 +327,8 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
       adjustmentRows,
       files: fileList,
       totals: {
-        billedCost: formatCents(rev_.billed),
-        listCost: formatCents(rev_.list),
+        billedCost: formatCents(revisionTotals.billed),
+        listCost: formatCents(revisionTotals.list),
         cumulativeBilledCost: formatCents(t.billedCents),
         cumulativeListCost: formatCents(t.listCents),
         lakePricedCost: formatCents(lake.cents),
