@@ -222,7 +222,7 @@ describe('chargeback export', () => {
       kind: 'cclake.chargeback', focus_version: '1.2', month: '2026-10', revision: 1, status: 'closed', generated_at: '2026-11-05T10:00:00Z', previous_revision: null,
       allocation_rule: 'proportional', price_table: { configured_version: 'list-2026-10', versions_used: ['list-2026-10'] },
       rows: { focus: 8, usage: 8, adjustment: 0, summary: 4, unpriced_lines: 1 },
-      totals: { billed_cost: '0.04', cumulative_billed_cost: '0.04', lake_priced_cost: '0.04', lake_priced_cost_exact: '0.035', difference: '0.00', tokens: '15015', token_burn_daily: { tokens: '15015' } },
+      totals: { billed_cost: '0.04', cumulative_billed_cost: '0.04', lake_priced_cost: '0.04', lake_priced_cost_exact: '0.035', difference: '0.00', tokens: '15015', token_burn_daily: { tokens: '15015', priced_cost_usd: '0.035' } },
       unpriced: { lines: 1, tokens: '15', reported_cost: '0.37', models: [OPUS] },
     });
     expect(manifest.sql.models).toEqual([expect.objectContaining({ file: 'sql/models/V020__chargeback_daily.sql', version: 20 })]);

@@ -108,7 +108,7 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
         rows: ['u1', 'u2', 'u3'].map((u, i) => [`${u}@example.com`, 'alpha', `CC-${i}`, 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'p1', '*claude-sonnet-4*', '2026-01-01', undefined, '5.000000000', '1.000000000', '0.300000000', '3.750000000', '1000', '0', '0', '0', '0.010000000000', '1']),
       },
       chargeback_total: { columns: [col('priced_cost_usd_e6', 'varchar'), col('priced_rows', 'bigint'), col('priced_tokens', 'bigint')], rows: [['15000.000000000', '3', '3000']] },
-      chargeback_crosscheck: { columns: [col('tokens', 'bigint'), col('priced_cost_usd', 'double')], rows: [['3000', '0.015']] },
+      chargeback_crosscheck: { columns: [col('tokens', 'bigint'), col('priced_cost_usd', 'varchar')], rows: [['3000', '0.015000000000']] },
     };
     // Which export query a statement is, by what only it reads or computes.
     const nameOf = (sql: string) => (sql.includes('priced_cost_usd_e6') ? 'chargeback_total' : sql.includes('FROM token_burn_daily') ? 'chargeback_crosscheck' : 'chargeback_detail');

@@ -157,7 +157,7 @@ export interface ChargebackManifest {
     difference: string;
     tokens: string;
     reported_cost: string;
-    token_burn_daily: { tokens: string; priced_cost_usd: number | null };
+    token_burn_daily: { tokens: string; priced_cost_usd: string | null };
   };
   unpriced: { lines: number; tokens: string; reported_cost: string; models: string[] };
   warnings: string[];
@@ -383,7 +383,9 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
   const exact = parseDecimal(String(totalRow.priced_cost_usd_e6 ?? '0'), EXACT_SCALE - 6);
   const cents = roundHalfUp(exact, UNITS_PER_CENT);
   const crossTokens = BigInt(String(crossRow.tokens ?? '0'));
-  const crossPriced = crossRow.priced_cost_usd === null || crossRow.priced_cost_usd === undefined ? null : Number(crossRow.priced_cost_usd);
+  // token_burn_daily's DOUBLE costs, summed as DECIMAL(38, 12) text (femto-dollars here).
+  const crossExact = crossRow.priced_cost_usd === null || crossRow.priced_cost_usd === undefined ? null : parseDecimal(String(crossRow.priced_cost_usd), 12) * 1000n;
+  const crossPriced = crossExact === null ? null : formatDecimal(crossExact, EXACT_SCALE, 2);
   const usd = (x: bigint) => formatDecimal(x, EXACT_SCALE, 2);
   if (t.billedCents !== cents || t.billedExact !== exact) {
     const diff = t.billedCents - cents;
@@ -394,13 +396,13 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
   if (t.tokens !== crossTokens) {
     throw new ReconciliationError(`chargeback ${month} does not reconcile: the export bills ${t.tokens} tokens, token_burn_daily shows ${crossTokens} (a difference of ${t.tokens - crossTokens}); nothing was written`);
   }
-  const exactUsd = Number(exact) / 1e15;
-  if ((crossPriced ?? 0) !== 0 || exact !== 0n) {
-    if (crossPriced === null || Math.abs(crossPriced - exactUsd) > 1e-6) {
-      throw new ReconciliationError(
-        `chargeback ${month} does not reconcile: the export's priced cost is ${usd(exact)} USD, token_burn_daily shows ${crossPriced ?? 'none'}, a difference of ${crossPriced === null ? 'all of it' : (exactUsd - crossPriced).toFixed(9)} USD; nothing was written`,
-      );
-    }
+  // The view's costs went through doubles: a millionth of a dollar is far above their rounding.
+  const TOLERANCE = 10n ** BigInt(EXACT_SCALE - 6);
+  const crossDiff = exact - (crossExact ?? 0n);
+  if (crossDiff > TOLERANCE || crossDiff < -TOLERANCE) {
+    throw new ReconciliationError(
+      `chargeback ${month} does not reconcile: the export's priced cost is ${usd(exact)} USD, token_burn_daily shows ${crossPriced ?? 'none'} USD, a difference of ${usd(crossDiff)} USD; nothing was written`,
+    );
   }
   return { exact, cents, crossTokens, crossPriced };
 }
