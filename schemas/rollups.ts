@@ -98,5 +98,36 @@ export const COMPLIANCE_DAILY = {
   partitionKeys: DT,
 } as const satisfies TableDef;
 
+/**
+ * `chargeback_daily` (behind the finance export, issue 7): per day, developer, team, cost center, model
+ * and the price row in force, the tokens by type, the reported cost and the unit prices the priced
+ * cost comes from. Unit prices rather than a cost, so the export multiplies exact integers and
+ * decimals (never a sum of doubles); null prices where the price table does not cover the model.
+ */
+export const CHARGEBACK_DAILY = {
+  name: 'chargeback_daily',
+  doc: 'Per day, developer, team, cost center, model and price row: tokens by type, reported cost and the configured unit prices (the chargeback export reads it)',
+  columns: [
+    { name: 'user_key', type: 'string', nullable: false, doc: 'CONTRACTS section 3 user_key' },
+    { name: 'team', type: 'string', nullable: false, doc: 'Team that day (as in user_daily)' },
+    { name: 'cost_center', type: 'string', nullable: false, doc: "Cost center that day ('unattributed' when unknown)" },
+    { name: 'model', type: 'string', nullable: false, doc: "Model id; 'unknown' when absent" },
+    { name: 'input_tokens', type: 'int64', doc: 'Token burn: input' },
+    { name: 'output_tokens', type: 'int64', doc: 'Token burn: output' },
+    { name: 'cache_read_tokens', type: 'int64', doc: 'Token burn: cache read' },
+    { name: 'cache_creation_tokens', type: 'int64', doc: 'Token burn: cache creation' },
+    { name: 'cost_usd', type: 'double', doc: 'cost_usd as Claude Code reported it (client-side list-price estimate)' },
+    { name: 'price_version', type: 'string', doc: 'Price table version (null when no price row covers the model)' },
+    { name: 'price_model_pattern', type: 'string', doc: 'The price row applied: its model glob (the most specific match)' },
+    { name: 'price_valid_from', type: 'date', doc: 'The price row applied: first day it applies' },
+    { name: 'price_valid_to', type: 'date', doc: 'The price row applied: first day it no longer applies (null = open)' },
+    { name: 'price_input', type: 'double', doc: 'USD per million input tokens (null: not priced)' },
+    { name: 'price_output', type: 'double', doc: 'USD per million output tokens' },
+    { name: 'price_cache_read', type: 'double', doc: 'USD per million cache read tokens' },
+    { name: 'price_cache_creation', type: 'double', doc: 'USD per million cache creation tokens' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
 /** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
-export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY] as const;
+export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY, CHARGEBACK_DAILY] as const;

@@ -355,7 +355,14 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 6. publish');
     expect(r.stdout).toContain(`HTML: ${path.join(lake, 'dashboards', 'executive', 'index.html')}`);
     expect(statSync(path.join(lake, 'dashboards', 'executive', 'index.html')).isFile()).toBe(true);
+    expect(r.stdout).toContain('== 7. export');
     expect(r.stdout).toContain('== What is in the lake');
+    // The chargeback of 2026-11 (a preliminary snapshot while the month is open, revision 1 once it
+    // is closed), the evidence report of the two days, and every export verified.
+    expect(r.stdout).toMatch(/chargeback 2026-11: (PRELIMINARY snapshot|revision 1 written)/);
+    expect(r.stdout).toMatch(/reconciled, difference 0\.00/);
+    expect(statSync(path.join(lake, 'reports/evidence/seq=000001_2026-11-19_2026-11-20/manifest.json')).isFile()).toBe(true);
+    expect(r.stdout).toContain('every file matches its manifest and every chain link holds');
     for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);
     expect(r.stdout).toMatch(/Try: +npx cclake query --lake \S+/);

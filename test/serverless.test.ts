@@ -33,6 +33,8 @@ const ROLLUP_NAME = `cclake-${STAGE}-rollup`;
 const PUBLISH_NAME = `cclake-${STAGE}-publish`;
 /** serverless.yml's default QuickSight id prefix (params.default.quicksightPrefix) for the test stage. */
 const QUICKSIGHT_PREFIX = `cclake-${STAGE}-`;
+const CHARGEBACK_NAME = `cclake-${STAGE}-chargeback`;
+const EVIDENCE_NAME = `cclake-${STAGE}-evidence`;
 /** serverless.yml's default Athena workgroup (params.default.athenaWorkgroup) for the test stage. */
 const ATHENA_WORKGROUP = `cclake-${STAGE}`;
 /** serverless.yml's default lake bucket (params.default.lakeBucket) for the test stage. */
@@ -49,6 +51,9 @@ const SEEDS = SEED_TABLES.map((t) => t.name);
 const SQL_FILES = ['models', 'views'].flatMap((d) => readdirSync(join(ROOT, 'sql', d)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${d}/${f}`));
 /** The views the rollup creates (CREATE OR REPLACE VIEW): the generated `events` and those of sql/views/. */
 const VIEWS = readSqlTree(join(ROOT, 'sql')).views.map((v) => v.view);
+/** The exports' query files (sql/exports/*.sql), shipped in chargeback.zip and evidence.zip. */
+const EXPORT_SQL = readdirSync(join(ROOT, 'sql', 'exports')).filter((f) => f.endsWith('.sql')).map((f) => `sql/exports/${f}`);
+const sqlFilesIn = (dir: string) => readdirSync(join(ROOT, 'sql', dir)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${dir}/${f}`);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -202,6 +207,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   let partitionsFn: FunctionResource;
   let rollupFn: FunctionResource;
   let publishFn: FunctionResource;
+  let chargebackFn: FunctionResource;
+  let evidenceFn: FunctionResource;
   let packageMs = 0;
   const unpacked = new Map<string, Promise<string>>();
 
@@ -240,6 +247,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     partitionsFn = named(PARTITIONS_NAME);
     rollupFn = named(ROLLUP_NAME);
     publishFn = named(PUBLISH_NAME);
+    chargebackFn = named(CHARGEBACK_NAME);
+    evidenceFn = named(EVIDENCE_NAME);
   }, 180_000);
 
   afterAll(() => {
@@ -281,8 +290,12 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
     expect(roles.map(([id]) => id).sort()).toEqual([
+      'ChargebackRole',
+      'ChargebackSchedulerRole',
       'CompactRole',
       'CompactSchedulerRole',
+      'EvidenceRole',
+      'EvidenceSchedulerRole',
       'PartitionsRole',
       'PartitionsSchedulerRole',
       'PublishRole',
@@ -298,7 +311,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(7); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog
+    expect(glue.length).toBe(11); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
     for (const st of glue) {
@@ -312,7 +325,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties!);
     const lambdaAlarm = (metric: string, functionName: string) =>
       alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]));
-    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn]) {
+    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn]) {
       const name = String(f.Properties.FunctionName);
       const errors = lambdaAlarm('Errors', name);
       expect(errors, name).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
@@ -323,7 +336,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // Asynchronous (scheduled) invocations that fail after their retries go to the queue; the
     // function's own role may send there, and only there. The transform is invoked synchronously by Firehose.
     const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig').map((r) => r.Properties!);
-    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole']] as const) {
+    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole'], ['ChargebackLambdaFunction', 'ChargebackRole'], ['EvidenceLambdaFunction', 'EvidenceRole']] as const) {
       expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } } });
       const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) => asList(st.Action).some((a) => String(a).startsWith('sqs:')));
       expect(sqs, role).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] }]);
@@ -403,8 +416,10 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'partitions', why: 'no native module', memorySize: 512, timeout: 300 },
     { job: 'rollup', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
     { job: 'publish', why: 'QuickSight API calls only', memorySize: 512, timeout: 900 },
+    { job: 'chargeback', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
+    { job: 'evidence', why: 'Athena and pdf-lib, no DuckDB', memorySize: 1024, timeout: 600 },
   ])('declares the $job function: arm64 ($why), $memorySize MB, $timeout s, one at a time, the same config', ({ job, memorySize, timeout }) => {
-    const f = job === 'rollup' ? rollupFn : job === 'publish' ? publishFn : partitionsFn;
+    const f = { rollup: rollupFn, partitions: partitionsFn, publish: publishFn, chargeback: chargebackFn, evidence: evidenceFn }[job]!;
     const id = job[0]!.toUpperCase() + job.slice(1);
     expect(f.Properties).toMatchObject({
       ...functionBasics(job, 'arm64', memorySize, timeout),
@@ -449,10 +464,14 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'rollup', every: 'daily', expression: 'cron(40 1 * * ? *)', functionId: 'RollupLambdaFunction', roleId: 'RollupSchedulerRole' },
     // Daily, after the rollup (done by 01:55): the datasets refresh from the new rollups.
     { job: 'publish', every: 'daily', expression: 'cron(5 2 * * ? *)', functionId: 'PublishLambdaFunction', roleId: 'PublishSchedulerRole' },
+    // The 1st at 03:00: after the 01:40 rollup of the month's last day (reporting time zone UTC).
+    { job: 'chargeback', every: 'monthly', expression: 'cron(0 3 1 * ? *)', functionId: 'ChargebackLambdaFunction', roleId: 'ChargebackSchedulerRole' },
+    // Param evidenceSchedule's default: Mondays at 04:00, after the daily rollup.
+    { job: 'evidence', every: 'scheduled', expression: 'cron(0 4 ? * MON *)', functionId: 'EvidenceLambdaFunction', roleId: 'EvidenceSchedulerRole' },
   ])('runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, every, expression, functionId, roleId }) => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
     const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(4);
+    expect(schedules.length).toBe(6);
     const name = `cclake-${STAGE}-${job}-${every}`;
     const schedule = schedules.find((r) => r.Properties?.Name === name);
     expect(schedule?.Properties).toMatchObject({
@@ -576,6 +595,38 @@ describe('serverless package (osls + serverless-esbuild)', () => {
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
     ]);
+  });
+
+  /** The grants the two export roles share: the lake's listing and reads, Athena's results, the export's own lock, its workgroup. */
+  const exportRoleGrants = (job: 'chargeback' | 'evidence', outputs: JsonObject, tables: string[]) => [
+    { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
+    outputs,
+    { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [lakeArn('/_cclake/athena-results/*')] },
+    { Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [lakeArn(`/_cclake/locks/${job}/*`)] },
+    {
+      Effect: 'Allow',
+      Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+      Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${ATHENA_WORKGROUP}` }],
+    },
+    { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'], Resource: glueTableArns(...tables) },
+    { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
+  ];
+
+  it('scopes the chargeback role to reading the lake, writing exports/chargeback/ only, its workgroup and the two tables it queries', () => {
+    expect(functionRoleGrants('ChargebackRole', 'ChargebackLogGroup')).toEqual(
+      exportRoleGrants('chargeback', { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/exports/chargeback/*')] }, ['chargeback_daily', 'token_burn_daily']),
+    );
+  });
+
+  it('scopes the evidence role to writing reports/evidence/ only (with Object Lock retention), its workgroup and the tables and views it queries', () => {
+    expect(functionRoleGrants('EvidenceRole', 'EvidenceLogGroup')).toEqual(
+      exportRoleGrants(
+        'evidence',
+        { Effect: 'Allow', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: [lakeArn('/reports/evidence/*')] },
+        ['events_curated', 'user_daily', 'compliance_daily', 'compliance_policy', 'events', 'compliance_findings'],
+      ),
+    );
   });
 
   it('ships a self-contained ESM bundle that answers a Firehose transformation event', async () => {
@@ -858,5 +909,32 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ dir: join(dest, 'quicksight-templates/') });
     const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'publish0-0000', env: envOf(publishFn), workDir: dir });
     await expect(invoke({ dt: '2026-11-20' })).rejects.toThrow(/the publish event takes no fields, got "dt"/);
+  });
+
+  it.each([
+    { job: 'chargeback', sql: ['models', 'exports'], packages: ['parquet-wasm'], bad: [{ month: '2026-13' }, /event\.month must be a month YYYY-MM, got "2026-13"/], unknown: [{ dt: '2026-11-01' }, /the chargeback event accepts only "month", got "dt"/] },
+    { job: 'evidence', sql: ['models', 'views', 'exports'], packages: [], bad: [{ from: '2026-11-01' }, /event\.to must be a date YYYY-MM-DD \(give both from and to\), got undefined/], unknown: [{ month: '2026-11' }, /the evidence event accepts only "from" and "to", got "month"/] },
+  ])('ships the $job bundle with its SQL and no DuckDB; it rejects bad events before touching AWS', async ({ job, sql, packages, bad, unknown }) => {
+    const f = job === 'chargeback' ? chargebackFn : evidenceFn;
+    const dest = await unpackFunction(f, `${job}.zip`);
+    const files = listFiles(dest).sort();
+    const expected = sql.flatMap((d) => (d === 'exports' ? EXPORT_SQL : sqlFilesIn(d)));
+    expect(files.filter((x) => !x.startsWith('node_modules/'))).toEqual([`functions/${job}/handler.mjs`, `functions/${job}/handler.mjs.map`, ...expected].sort());
+    expect(packagesIn(files)).toEqual(packages);
+    const handlerFile = join(dest, `functions/${job}/handler.mjs`);
+    const bundle = readFileSync(handlerFile, 'utf8');
+    expect(bundle).not.toMatch(/@duckdb\//);
+    console.info(`${job}.zip ${statSync(join(dir, 'pkg', `${job}.zip`)).size} bytes`);
+    // Loaded as Lambda loads it, the bundle finds sql/ in the zip.
+    const handlerUrl = JSON.stringify(pathToFileURL(handlerFile).href);
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${handlerUrl}); console.log(JSON.stringify({ sqlDir: m.BUNDLED_SQL_DIR }));`], {
+      cwd: dest,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(f) },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ sqlDir: join(dest, 'sql/') });
+    const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: `${job}00-0000`, env: envOf(f), workDir: dir });
+    await expect(invoke(bad[0])).rejects.toThrow(bad[1] as RegExp);
+    await expect(invoke(unknown[0])).rejects.toThrow(unknown[1] as RegExp);
   }, 120_000);
 });

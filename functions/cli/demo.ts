@@ -16,6 +16,12 @@ import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
 import { HtmlPublisher } from '../lib/publish/local';
 import type { LocalObjectStore } from '../lib/store/local';
+import { monthBounds } from '../lib/exports/chargeback-lines';
+import { exportChargeback } from '../lib/jobs/chargeback';
+import { exportEvidence } from '../lib/jobs/evidence';
+import { verifyExports } from '../lib/jobs/export-verify';
+import { addDays } from '../lib/util/dates';
+import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
 import type { Io } from './main';
 import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 
@@ -61,6 +67,26 @@ const LOOKS = [
   },
 ];
 
+/**
+ * Stage 6: the chargeback of each month the generated days fall in (a closed month as revision 1,
+ * a month not over yet as a preliminary snapshot, said so), the evidence report for the last seven
+ * generated days, and the verification of every export's digests.
+ */
+async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEngine, config: Config, o: DemoOptions): Promise<void> {
+  io.out(`\n== 7. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
+  const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map((r) => String(r.month));
+  if (!config.prices) io.out('note: no price table is configured (config prices), so every line is unpriced: BilledCost 0.00, the reported cost in ListCost (--config fixtures/config/cclake.config.example.yaml prices them)');
+  for (const month of months.reverse()) {
+    const bounds = monthBounds(month, config.reporting.timeZone);
+    const closed = Date.now() >= Date.parse(bounds.end);
+    if (!closed) io.out(`${month} is not closed yet (it ends ${bounds.end}, reporting time zone ${config.reporting.timeZone}): a preliminary snapshot, replaced on every run; the closed export is the 1st's scheduled run`);
+    printChargebackSummary(io, store.location, await exportChargeback(store, engine, config, { month, preliminary: !closed }));
+  }
+  const from = addDays(o.end, -(Math.min(o.days, 7) - 1));
+  printEvidenceSummary(io, store.location, await exportEvidence(store, engine, config, { from, to: o.end }));
+  printVerifySummary(io, store.location, await verifyExports(store));
+}
+
 export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
   io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}`);
   const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults });
@@ -92,6 +118,7 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
     printPublishSummary(io, published);
     for (const d of published.dashboards) io.out(`HTML: ${d.location}`);
     for (const snap of published.snapshots) for (const f of snap.outputs.filter((x) => x.endsWith('.pdf'))) io.out(`PDF:  ${f}`);
+    await exportStage(io, store, engine, config, o);
     io.out(`\n== What is in the lake`);
     for (const look of LOOKS) {
       io.out(`\n${look.title}:`);

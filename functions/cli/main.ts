@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
+import { registerExportCommands } from './export';
 import { formatRows, formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { LocalQueryEngine } from '../lib/engine/local';
@@ -52,12 +53,12 @@ export function yesterdayUtc(now = Date.now()): string {
   return new Date(now - 86_400_000).toISOString().slice(0, 10);
 }
 
-interface GlobalOpts {
+export interface GlobalOpts {
   config?: string;
   lake?: string;
 }
 
-function load(opts: GlobalOpts): LoadedConfig {
+export function load(opts: GlobalOpts): LoadedConfig {
   return loadConfig({ configFile: opts.config, lake: opts.lake });
 }
 
@@ -69,7 +70,7 @@ function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
   return store;
 }
 
-function withGlobals(cmd: Command): Command {
+export function withGlobals(cmd: Command): Command {
   return cmd
     .addOption(new Option('--config <file>', 'config file (default: cclake.config.* here, else the embedded default)'))
     .addOption(new Option('--lake <dir>', 'local lake folder (overrides the config)'));
@@ -284,6 +285,8 @@ export function buildProgram(io: Io): Command {
       const store = localStoreOf(loaded, 'demo');
       await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults });
     });
+
+  registerExportCommands(program, io);
 
   return program;
 }

@@ -155,6 +155,33 @@ export const ConfigSchema = z.strictObject({
       chromiumPath: z.string().min(1).default('/usr/bin/chromium'),
     })
     .prefault({}),
+  /** The monthly finance export (FOCUS 1.2-shaped chargeback): see README "Chargeback and evidence". */
+  chargeback: z
+    .strictObject({
+      /** The price table is in US dollars, so is every export. */
+      currency: z.literal('USD').default('USD'),
+      /** What happens to cost without a cost center: shared by direct cost, evenly, or left unallocated. */
+      allocation: z.enum(['proportional', 'even', 'none']).default('proportional'),
+      /** FOCUS BillingAccountId/Name: the account the provider bills (e.g. the AWS payer account id). */
+      billingAccountId: z.string().min(1).default('unconfigured'),
+      billingAccountName: z.string().min(1).default('Unconfigured billing account'),
+      /** FOCUS ProviderName: `auto` reads it from each model id (Bedrock ids: AWS; Vertex ids: Google Cloud; else Anthropic). */
+      provider: z.enum(['auto', 'aws', 'anthropic', 'google']).default('auto'),
+      /** FOCUS InvoiceIssuerName; default: the provider (set it when a reseller or marketplace invoices). */
+      invoiceIssuer: z.string().min(1).optional(),
+      /** The scheduled run also re-checks this many closed months before the one it closes, for late data. */
+      revisitMonths: z.number().int().min(0).max(12).default(2),
+    })
+    .prefault({}),
+  /** The compliance evidence report (CONTRACTS section 3 controls); the schedule is serverless.yml's evidenceSchedule. */
+  evidence: z
+    .strictObject({
+      /** The scheduled run reports on the this many days ending yesterday (reporting time zone). */
+      periodDays: z.number().int().min(1).max(366).default(7),
+      /** Record ids shown per control and team (ids only, never content). */
+      examplesPerControl: z.number().int().min(0).max(100).default(5),
+    })
+    .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),
   aws: z

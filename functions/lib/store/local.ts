@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore } from './port';
+import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions } from './port';
 
 const TMP_DIR = '.cclake-tmp';
 
@@ -33,24 +33,26 @@ export class LocalObjectStore implements ObjectStore {
     return path.join(dir, `${process.pid}-${randomUUID()}`);
   }
 
-  private async stage(body: Uint8Array | string): Promise<string> {
+  private async stage(body: Uint8Array | string, options?: PutOptions): Promise<string> {
     const tmp = await this.tempFile();
     // No fsync: the rename makes the object appear whole or not at all, and a killed process
     // loses nothing already written to the page cache. Surviving power loss is not this store's job.
     await fs.writeFile(tmp, body);
+    // Object Lock's local stand-in: the file is read-only (nothing here can enforce a retention date).
+    if (options?.objectLock) await fs.chmod(tmp, 0o444);
     return tmp;
   }
 
-  async put(key: string, body: Uint8Array | string): Promise<void> {
+  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     const target = this.pathOf(key);
-    const tmp = await this.stage(body);
+    const tmp = await this.stage(body, options);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.rename(tmp, target);
   }
 
-  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+  async putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean> {
     const target = this.pathOf(key);
-    const tmp = await this.stage(body);
+    const tmp = await this.stage(body, options);
     await fs.mkdir(path.dirname(target), { recursive: true });
     try {
       await fs.link(tmp, target);

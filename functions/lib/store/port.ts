@@ -16,6 +16,12 @@ export interface DeleteFailure {
 
 export interface PutOptions {
   contentType?: string;
+  /**
+   * Write the object under S3 Object Lock (the bucket must have Object Lock enabled): it cannot be
+   * deleted or overwritten before `retainUntil`, by anyone, in COMPLIANCE mode. The local store,
+   * which cannot enforce a retention, makes the file read-only instead.
+   */
+  objectLock?: { mode: 'COMPLIANCE'; retainUntil: Date };
 }
 
 export interface ObjectStore {

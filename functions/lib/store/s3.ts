@@ -6,6 +6,7 @@
  * throttling and transient failures. The S3Client is injected, so its own retry settings are the
  * caller's business; `s3StoreFromConfig` builds a client that leaves retrying to this adapter.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -96,7 +97,7 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void> {
     const Key = this.fullKey(key);
     await this.withRetry('PutObject', Key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType })),
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, ...objectLockParams(body, options) })),
     );
   }
 
@@ -107,7 +108,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.withRetry('PutObject', Key, () =>
         this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, IfNoneMatch: '*' }),
+          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, IfNoneMatch: '*', ...objectLockParams(body, options) }),
         ),
       );
       return true;
@@ -290,6 +291,20 @@ export class S3ObjectStore implements ObjectStore {
       giveUp: (err, attempts) => new S3OperationError(operation, `s3://${this.bucket}/${key}`, attempts, err),
     });
   }
+}
+
+/**
+ * PutObject parameters for an Object Lock write: the mode and retain-until date, and the body's
+ * SHA-256 (S3 refuses an Object Lock PUT without Content-MD5 or an x-amz-checksum-* header, and
+ * with this one it also checks the bytes it stored are the bytes sent).
+ */
+function objectLockParams(body: Uint8Array | string, options?: PutOptions) {
+  if (!options?.objectLock) return {};
+  return {
+    ObjectLockMode: options.objectLock.mode,
+    ObjectLockRetainUntilDate: options.objectLock.retainUntil,
+    ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+  };
 }
 
 async function bodyBytes(out: GetObjectCommandOutput): Promise<Uint8Array> {
