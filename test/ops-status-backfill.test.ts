@@ -76,7 +76,10 @@ describe('watermarks and cclake status', () => {
     // The open date is rolled up too (and will be again as data arrives), but it is not counted as pending.
     expect(caughtUp.rollupPending).toBe(0);
     const rows = stageStatuses(caughtUp, NOW);
-    expect(rows.map((r) => r.stage)).toEqual(['raw (Firehose)', 'compact', 'catalog (partitions)', 'rollup']);
+    expect(rows.map((r) => r.stage)).toEqual(['raw (Firehose)', 'compact', 'catalog (partitions)', 'rollup', 'chargeback', 'evidence']);
+    // The rollups cover October to its last day (nothing of it here), not yet November: October can close.
+    expect(rows.find((r) => r.stage === 'chargeback')).toMatchObject({ watermark: null, upstream: '2026-10', pending: 'month 2026-10 can be closed' });
+    expect(rows.find((r) => r.stage === 'evidence')).toMatchObject({ watermark: null, upstream: '2026-11-20' });
     expect(rows.find((r) => r.stage === 'compact')).toMatchObject({ watermark: '2026-11-21T01:00Z', upstream: '2026-11-21T01:00Z', lag: '0 h' });
     expect(rows.find((r) => r.stage === 'raw (Firehose)')).toMatchObject({ lag: '5 h' });
     expect(rows.find((r) => r.stage === 'rollup')).toMatchObject({ watermark: '2026-11-20', upstream: '2026-11-20', lag: '0 d', pending: '0 table-days' });
@@ -99,7 +102,7 @@ describe('watermarks and cclake status', () => {
     expect(await main(['status', '--lake', store.root], io)).toBe(0);
     const table = out.join('\n');
     expect(table).toMatch(/stage\s+watermark\s+upstream\s+lag\s+pending/);
-    expect(table).toMatch(/rollup\s+2026-11-18\s+2026-11-20\s+2 d\s+5 table-days/);
+    expect(table).toMatch(new RegExp(`rollup\\s+2026-11-18\\s+2026-11-20\\s+2 d\\s+${ROLLUP_TABLES.length} table-days`));
     out.length = 0;
     expect(await main(['status', '--lake', store.root, '--format', 'json'], io)).toBe(0);
     expect(JSON.parse(out.join('\n')).watermarks).toMatchObject({ rollupThrough: '2026-11-18', curatedThrough: '2026-11-20' });

@@ -12,6 +12,9 @@
  *               that do not yet point at their committed generation
  *   rollup      newest date through which every rollup table is computed from the current curated
  *               generation of every complete date (`_cclake/commits/<table>/`)
+ *   chargeback  newest month with a committed revision; a month is ready once the rollup watermark
+ *               has passed its last day
+ *   evidence    last day of the newest committed evidence report
  *
  * Jobs downstream of the rollups (dashboards, exports, anomalies) read `rollupThrough`.
  */
@@ -28,6 +31,9 @@ import { currentModels, readSqlTree, type SqlTree } from '../sql/files';
 import { listAll, type ObjectStore } from '../store/port';
 import { addDays, dateIn } from '../util/dates';
 import { staleRollupDays } from '../jobs/rollup';
+import { CHARGEBACK_PREFIX } from '../jobs/chargeback';
+import { listReports } from '../jobs/evidence';
+import { monthDays, previousMonth } from '../exports/periods';
 
 const HOUR = 3_600_000;
 
@@ -50,6 +56,12 @@ export interface LakeWatermarks {
   rollupThrough: string | null;
   /** Table-days the next rollup run would (re)compute, up to `curatedThrough`. */
   rollupPending: number;
+  /** Newest month with a committed chargeback revision. */
+  chargebackMonth: string | null;
+  /** Newest month the rollups cover to its last day (what a chargeback may close). */
+  chargebackReadyMonth: string | null;
+  /** Last day of the newest committed evidence report. */
+  evidenceThrough: string | null;
 }
 
 /** Raw objects under the day prefixes from `fromMs` on (all of raw/ when null). */
@@ -122,7 +134,20 @@ export async function readWatermarks(store: ObjectStore, catalog: CatalogPort, c
   const completeDays = [...complete.keys()].sort();
   const rollupThrough = firstStale === null ? (completeDays.at(-1) ?? null) : (completeDays.filter((d) => d < firstStale).at(-1) ?? null);
 
-  return { rawNewestHourMs, rawPending, compactedHourMs, curatedThrough, curatedNewest, catalogRawHourMs, catalogBehind, rollupThrough, rollupPending };
+  // The deliverables: what has been exported, and what the rollups allow.
+  let chargebackMonth: string | null = null;
+  for (const o of await listAll(store, CHARGEBACK_PREFIX)) {
+    const m = /month=(\d{4}-\d{2})\/rev=\d{3,}\/manifest\.json$/.exec(o.key);
+    if (m && (chargebackMonth === null || m[1]! > chargebackMonth)) chargebackMonth = m[1]!;
+  }
+  let chargebackReadyMonth: string | null = null;
+  if (rollupThrough !== null) {
+    const month = rollupThrough.slice(0, 7);
+    chargebackReadyMonth = monthDays(month).last === rollupThrough ? month : previousMonth(month);
+  }
+  const evidenceThrough = (await listReports(store)).committed.map((r) => r.to).sort().at(-1) ?? null;
+
+  return { rawNewestHourMs, rawPending, compactedHourMs, curatedThrough, curatedNewest, catalogRawHourMs, catalogBehind, rollupThrough, rollupPending, chargebackMonth, chargebackReadyMonth, evidenceThrough };
 }
 
 export interface StageStatus {
@@ -141,6 +166,12 @@ const isoHour = (ms: number | null) => (ms === null ? null : new Date(ms).toISOS
 const hoursLag = (from: number | null, to: number | null) => (from === null || to === null ? null : `${Math.max(0, Math.round((to - from) / HOUR))} h`);
 const daysLag = (from: string | null, to: string | null) =>
   from === null || to === null ? null : `${Math.max(0, Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / (24 * HOUR)))} d`;
+
+const monthsLag = (from: string | null, to: string | null) => {
+  if (from === null || to === null) return null;
+  const n = (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 + Number(to.slice(5, 7)) - Number(from.slice(5, 7));
+  return `${Math.max(0, n)} mo`;
+};
 
 /** The `cclake status` table: one row per stage, its watermark, its upstream's, the lag and the work waiting. */
 export function stageStatuses(w: LakeWatermarks, now: number): StageStatus[] {
@@ -162,5 +193,13 @@ export function stageStatuses(w: LakeWatermarks, now: number): StageStatus[] {
       pending: `${w.catalogBehind} partitions behind their commits`,
     },
     { stage: 'rollup', watermark: w.rollupThrough, upstream: w.curatedThrough, lag: daysLag(w.rollupThrough, w.curatedThrough), pending: `${w.rollupPending} table-days` },
+    {
+      stage: 'chargeback',
+      watermark: w.chargebackMonth,
+      upstream: w.chargebackReadyMonth,
+      lag: monthsLag(w.chargebackMonth, w.chargebackReadyMonth),
+      pending: w.chargebackReadyMonth !== null && (w.chargebackMonth === null || w.chargebackMonth < w.chargebackReadyMonth) ? `month ${w.chargebackReadyMonth} can be closed` : '-',
+    },
+    { stage: 'evidence', watermark: w.evidenceThrough, upstream: w.rollupThrough, lag: daysLag(w.evidenceThrough, w.rollupThrough), pending: '-' },
   ];
 }
