@@ -6,7 +6,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
-import { formatRows, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { formatRows, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
+import { detectAnomalies } from '../lib/jobs/anomalies';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
@@ -149,6 +151,29 @@ export function buildProgram(io: Io): Command {
       try {
         const summary = await rollup(store, catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printRollupSummary(io, store.location, summary);
+      } finally {
+        engine.close();
+      }
+    });
+
+  withGlobals(program.command('anomalies'))
+    .description('run the detectors over the rollups and deliver new alerts (SNS when configured, else stdout and alerts/ in the lake)')
+    .option('--dt <date>', 'judge this day', isoDate('--dt'))
+    .option('--from <date>', 'first day of a range', isoDate('--from'))
+    .option('--to <date>', 'last day of a range', isoDate('--to'))
+    .action(async (o: GlobalOpts & { dt?: string; from?: string; to?: string }) => {
+      if (o.dt && (o.from || o.to)) throw new UsageError('give --dt or --from/--to, not both');
+      if (o.to && !o.from) throw new UsageError('--to needs --from');
+      if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const engine = await engineFromConfig(loaded.config, store);
+      try {
+        const notifier = notifierFromConfig(loaded.config, store, io.out);
+        const summary = await detectAnomalies(store, catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        printAnomaliesSummary(io, store.location, summary);
+        const failed = summary.delivery?.failed.length ?? 0;
+        if (failed) throw new JobError(`${failed} alert(s) could not be delivered (listed above); they stay pending for the next run`);
       } finally {
         engine.close();
       }
