@@ -3,6 +3,7 @@
  * machine and printed one block per benchmark. Unit tests never time anything; this does.
  */
 import { cpus, totalmem } from 'node:os';
+import { benchAnomalies } from './anomalies';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchGenerate } from './generate';
 import { benchRollupFull, benchRollupIncremental } from './rollup';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'compact-memory': () => benchCompactMemory(),
   'rollup-incremental': () => benchRollupIncremental(),
   'rollup-full': () => benchRollupFull(),
+  anomalies: () => benchAnomalies(),
 };
 
 async function main(): Promise<void> {

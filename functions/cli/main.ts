@@ -84,10 +84,11 @@ export function buildProgram(io: Io): Command {
     .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
     .option('--seed <s>', 'random seed (same seed, same lake)', '42')
     .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
-    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean }) => {
+    .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
+    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean }) => {
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
-      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults });
+      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies });
       printGenerateSummary(io, store.location, summary);
     });
 

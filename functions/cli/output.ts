@@ -47,6 +47,15 @@ export function printGenerateSummary(io: Io, location: string, s: GenerateSummar
         `${f.corruptObjects.length} corrupt, ${f.wrongSchemaObjects.length} wrong-schema objects (labels: ${location}${s.faultsKey})`,
     );
   }
+  printAnomalyLabels(io, location, s);
+}
+
+function printAnomalyLabels(io: Io, location: string, s: GenerateSummary): void {
+  if (!s.anomalies || !s.anomaliesKey) return;
+  const required = s.anomalies.filter((l) => l.required);
+  const kinds = new Map<string, number>();
+  for (const l of required) kinds.set(l.kind, (kinds.get(l.kind) ?? 0) + 1);
+  io.out(`  anomalies:     ${required.length} labelled (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}) (labels: ${location}${s.anomaliesKey})`);
 }
 
 export function printIngestSummary(io: Io, location: string, s: IngestSummary): void {

@@ -195,9 +195,13 @@ export const ConfigSchema = z.strictObject({
       /** Clusters of compliance violations per control and team (compliance_daily). */
       compliance: z
         .strictObject({
+          /** The day's violation share (violations / evaluated) over this many times the median share... */
           multiplier: z.number().gt(1).default(3),
+          /** ...and at least this much above it (0..1)... */
+          minShareIncrease: z.number().min(0).max(1).default(0.05),
+          /** ...with at least this many violations... */
           minViolations: z.number().int().positive().default(10),
-          /** Robust z-score the day must reach (as for spikes). */
+          /** ...and the share's robust z-score at least this (as for spikes). */
           minScore: z.number().nonnegative().default(3.5),
         })
         .prefault({}),
