@@ -282,7 +282,7 @@ describe('clusters of compliance violations', () => {
 describe('budgets', () => {
   // November 2026 has 30 days; $40 a day, a budget of $1,000.
   const spend = (entity: string, perDay: number, days = 30, month = '2026-11'): SpendRow[] => Array.from({ length: days }, (_, i) => ({ dt: `${month}-${String(i + 1).padStart(2, '0')}`, entityType: 'team', entity, costUsd: perDay }));
-  const cfg = config({ budgets: { teams: { payments: 1000 } } });
+  const cfg = config({ budgets: { teams: [{ team: 'payments', monthlyUsd: 1000 }] } });
   const allDays = Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
 
   it('forecasts the month from its run rate: spend to date / elapsed days x days in the month', () => {
@@ -309,7 +309,7 @@ describe('budgets', () => {
 
   it('under budget: nothing; cost centers too; a first day over the line alerts on day 1', () => {
     expect(detectBudgets(spend('payments', 20), allDays, cfg)).toEqual([]);
-    const cc = config({ budgets: { costCenters: { 'CC-1000': 100 }, thresholds: [0.5] } });
+    const cc = config({ budgets: { costCenters: [{ costCenter: 'CC-1000', monthlyUsd: 100 }], thresholds: [0.5] } });
     const rows: SpendRow[] = [{ dt: '2026-11-01', entityType: 'cost_center', entity: 'CC-1000', costUsd: 60 }];
     expect(detectBudgets(rows, ['2026-11-01'], cc).map((a) => [a.detector, a.entityType, a.entity, a.severity])).toEqual([['budget', 'cost_center', 'CC-1000', 'warning']]);
   });

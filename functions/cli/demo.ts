@@ -13,9 +13,11 @@ import { catalogFromConfig } from '../lib/catalog/from-config';
 import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
 import { rollup } from '../lib/jobs/rollup';
+import { detectAnomalies } from '../lib/jobs/anomalies';
+import { LocalNotifier } from '../lib/anomalies/notifier/local';
 import type { LocalObjectStore } from '../lib/store/local';
 import type { Io } from './main';
-import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
+import { formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -23,6 +25,8 @@ export interface DemoOptions {
   seed: string;
   end: string;
   faults: boolean;
+  /** Inject labelled anomalies (needs 28 days or more). */
+  anomalies?: boolean;
 }
 
 /** The sample Claude Code OTLP/JSON exports shipped with cclake (the Firehose transform's input). */
@@ -53,6 +57,10 @@ const LOOKS = [
           GROUP BY ALL ORDER BY cost_usd DESC LIMIT 8`,
   },
   {
+    title: 'Anomalies (view anomalies; a baseline needs about a week of history, so a short demo finds few)',
+    sql: `SELECT dt, detector, entity_type, entity, round(observed, 2) AS observed, round(baseline, 2) AS baseline, severity FROM anomalies ORDER BY dt DESC, severity, score DESC LIMIT 10`,
+  },
+  {
     title: 'Requests by model',
     sql: `SELECT model, count(*) AS requests, round(median(duration_ms)) AS p50_ms, round(sum(cost_usd), 2) AS cost_usd
           FROM events WHERE name = 'claude_code.api_request' GROUP BY ALL ORDER BY requests DESC`,
@@ -60,8 +68,8 @@ const LOOKS = [
 ];
 
 export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
-  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}`);
-  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults });
+  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}${o.anomalies ? ', with labelled anomalies' : ''}`);
+  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults, anomalies: !!o.anomalies });
   printGenerateSummary(io, store.location, gen);
 
   const samples = sampleExports();
@@ -85,6 +93,8 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   try {
     printRollupSummary(io, store.location, await rollup(store, catalog, engine, config));
     await engine.refresh();
+    io.out(`\n== 6. anomalies: detectors over the rollups, each against its own baseline; new alerts to stdout and ${store.location}alerts/`);
+    printAnomaliesSummary(io, store.location, await detectAnomalies(store, catalog, engine, new LocalNotifier(store, io.out), config));
     io.out(`\n== What is in the lake`);
     for (const look of LOOKS) {
       io.out(`\n${look.title}:`);

@@ -210,10 +210,11 @@ export function buildProgram(io: Io): Command {
     .option('--seed <s>', 'random seed', '42')
     .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
     .option('--faults', 'inject delivery faults into the generated lake')
-    .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean }) => {
+    .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
+    .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
       const loaded = load(o);
       const store = localStoreOf(loaded, 'demo');
-      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults });
+      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults, anomalies: !!o.anomalies });
     });
 
   return program;

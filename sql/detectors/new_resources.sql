@@ -1,7 +1,9 @@
 -- New-resource detector's input: each model or MCP server a team used on a day being judged and
 -- not in the lookback days before (team_resources_daily), with how many of those days the team used
--- anything (its history). Parameters: window start (first day judged - lookback), last day judged;
--- first day judged, last day judged; lookback days; window start, last day judged; lookback days.
+-- anything (its history). A resource counts as used on a day only with at least the minimum uses
+-- that day (one stray call is not adoption; the day it is really used is the day it is new).
+-- Parameters: window start (first day judged - lookback), last day judged, minimum uses; first day
+-- judged, last day judged; lookback days; window start, last day judged; lookback days.
 WITH usage AS (
   SELECT
     dt,
@@ -12,7 +14,7 @@ WITH usage AS (
     users,
     lag(dt) OVER (PARTITION BY team, resource_type, resource ORDER BY dt) AS previous_dt
   FROM team_resources_daily
-  WHERE dt BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+  WHERE dt BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) AND uses >= ?
 ),
 candidates AS (
   SELECT dt, team, resource_type, resource, uses, users

@@ -38,8 +38,8 @@ const monthName = (dt: string) => new Date(`${dt}T00:00:00Z`).toLocaleString('en
 export function detectBudgets(rows: readonly SpendRow[], days: readonly string[], config: Config): Anomaly[] {
   const b = config.budgets;
   const budgets: { type: SpendRow['entityType']; entity: string; budget: number }[] = [
-    ...Object.entries(b.costCenters).map(([entity, budget]) => ({ type: 'cost_center' as const, entity, budget })),
-    ...Object.entries(b.teams).map(([entity, budget]) => ({ type: 'team' as const, entity, budget })),
+    ...b.costCenters.map((c) => ({ type: 'cost_center' as const, entity: c.costCenter, budget: c.monthlyUsd })),
+    ...b.teams.map((t) => ({ type: 'team' as const, entity: t.team, budget: t.monthlyUsd })),
   ];
   if (!budgets.length) return [];
   const spend = new Map<string, number>();

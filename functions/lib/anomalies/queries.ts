@@ -84,7 +84,7 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
   if (!off('new_model', 'new_mcp_server')) {
     const lookback = a.newResources.lookbackDays;
     const start = addDays(from, -lookback);
-    inputs.newResources = (await run('new_resources', [start, to, from, to, lookback, start, to, lookback])).map((r) => ({
+    inputs.newResources = (await run('new_resources', [start, to, a.newResources.minUses, from, to, lookback, start, to, lookback])).map((r) => ({
       dt: str(r.dt),
       team: str(r.team),
       resourceType: str(r.resource_type) as NewResourceRow['resourceType'],
@@ -103,7 +103,7 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
       violations: num(r.violations),
     }));
   }
-  const budgeted = Object.keys(config.budgets.teams).length + Object.keys(config.budgets.costCenters).length > 0;
+  const budgeted = config.budgets.teams.length + config.budgets.costCenters.length > 0;
   if (budgeted && !off('budget', 'budget_forecast')) {
     inputs.spend = (await run('budget_spend', [monthStart(from), to])).map((r) => ({
       dt: str(r.dt),

@@ -1,6 +1,8 @@
 /**
  * A model or an MCP server never seen before for a team (team_resources_daily): used on day D and
- * not in the `newResources.lookbackDays` (90) days before. Only for a team with history: it must
+ * not in the `newResources.lookbackDays` (90) days before, where "used on a day" means at least
+ * `minUses` (3) uses that day (a single stray call is not adoption; sql/detectors/new_resources.sql
+ * applies it to D and to the days before alike). Only for a team with history: it must
  * have used Claude Code on at least `minHistoryDays` (14) of those days, so a new team, or a lake
  * that just started, is not a flood of "new" models. One anomaly per team, day and kind (model or
  * MCP server), naming every new one. Critical when the new model is outside
@@ -47,6 +49,7 @@ export function detectNewResources(rows: readonly NewResourceRow[], config: Conf
         : config.compliance.mcpAllowlist.length > 0 && !config.compliance.mcpAllowlist.some((g) => globMatches(g, r.resource)),
     );
     const noun = resourceType === 'model' ? 'model' : 'MCP server';
+    const article = resourceType === 'model' ? 'a' : 'an';
     const list = group.map((r) => `${r.resource} (${r.uses.toLocaleString('en-US')} ${resourceType === 'model' ? 'records' : 'calls'}, ${r.users} developer${r.users === 1 ? '' : 's'}${outside.includes(r) ? (resourceType === 'model' ? ', not approved' : ', not on the allowlist') : ''})`);
     const uses = group.reduce((s, r) => s + r.uses, 0);
     out.push(makeAnomaly({
@@ -58,7 +61,7 @@ export function detectNewResources(rows: readonly NewResourceRow[], config: Conf
       baseline: 0,
       score: group.length,
       severity: outside.length ? 'critical' : 'warning',
-      message: `Team ${team} used ${group.length === 1 ? `a ${noun}` : `${group.length} ${noun}s`} on ${dt} never seen for it in the previous ${n.lookbackDays} days: ${list.join('; ')}.`,
+      message: `Team ${team} used ${group.length === 1 ? `${article} ${noun}` : `${group.length} ${noun}s`} on ${dt} never seen for it in the previous ${n.lookbackDays} days: ${list.join('; ')}.`,
       details: { resources: group.map((r) => ({ resource: r.resource, uses: r.uses, users: r.users, flagged: outside.includes(r) })), historyDays, lookbackDays: n.lookbackDays },
     }));
   }

@@ -190,6 +190,8 @@ export const ConfigSchema = z.strictObject({
           lookbackDays: z.number().int().min(7).max(366).default(90),
           /** Days the team must have used Claude Code in that window first (a new team is not an alert). */
           minHistoryDays: z.number().int().positive().default(14),
+          /** Uses in a day (records naming the model, MCP calls) for a resource to count as used that day. */
+          minUses: z.number().int().positive().default(3),
         })
         .prefault({}),
       /** Clusters of compliance violations per control and team (compliance_daily). */
@@ -219,8 +221,8 @@ export const ConfigSchema = z.strictObject({
   budgets: z
     .strictObject({
       thresholds: z.array(z.number().gt(0).max(10)).min(1).default([0.8, 1]),
-      costCenters: z.record(z.string().min(1), z.number().positive()).default({}),
-      teams: z.record(z.string().min(1), z.number().positive()).default({}),
+      costCenters: z.array(z.strictObject({ costCenter: z.string().min(1), monthlyUsd: z.number().positive() })).default([]),
+      teams: z.array(z.strictObject({ team: z.string().min(1), monthlyUsd: z.number().positive() })).default([]),
       /** Forecast alerts start on this day of the month (a run rate of one or two days is noise). */
       forecastFromDay: z.number().int().min(1).max(28).default(7),
     })
