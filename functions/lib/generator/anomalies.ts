@@ -196,14 +196,16 @@ export function planAnomalies(seed: string | number, population: Population, fro
 
   // Unapproved model: two consecutive working days (a Monday to Thursday start).
   const starts = workdays.filter((d) => isWeekday(addDays(d, 1)) && workdays.includes(addDays(d, 1)));
+  const swap: DayInjection = { modelSwap: { model: UNAPPROVED_MODEL, share: 0.3 } };
+  const swapped = (t: string, d: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, d, { inject: swap }).rows.filter((r) => r.model === UNAPPROVED_MODEL.id).length, 0);
   for (const t of teamOrder) {
     if ((counters.get('unapproved_model') ?? 0) >= perPeriod(20) || !starts.length) break;
-    const day = rng.pick(starts);
+    // A few tries per team: a small team may not work on the first days drawn.
+    const tries = Array.from({ length: 5 }, () => rng.pick(starts));
+    const found = tries.map((day) => ({ day, n1: swapped(t, day), n2: swapped(t, addDays(day, 1)) })).find((x) => x.n1 >= 20 && x.n2 >= 20);
+    if (!found) continue;
+    const { day, n1, n2 } = found;
     const next = addDays(day, 1);
-    const swap: DayInjection = { modelSwap: { model: UNAPPROVED_MODEL, share: 0.3 } };
-    const records = (d: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, d, { inject: swap }).rows.filter((r) => r.model === UNAPPROVED_MODEL.id).length, 0);
-    const [n1, n2] = [records(day), records(next)];
-    if (n1 < 20 || n2 < 20) continue;
     usedTeams.add(t);
     for (const dev of members(t)) for (const d of [day, next]) setDay(dev, d, swap);
     label('unapproved_model', [
@@ -216,10 +218,11 @@ export function planAnomalies(seed: string | number, population: Population, fro
   // A new MCP server: every MCP call of the team that day goes to it.
   for (const t of teamOrder.filter((x) => !usedTeams.has(x))) {
     if ((counters.get('new_mcp_server') ?? 0) >= perPeriod(20)) break;
-    const day = rng.pick(workdays);
     const inject: DayInjection = { mcpServer: NEW_MCP_SERVER };
-    const calls = members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.attributes?.['mcp_server.name'] === NEW_MCP_SERVER).length, 0);
-    if (calls < 3) continue;
+    const callsOn = (day: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.attributes?.['mcp_server.name'] === NEW_MCP_SERVER).length, 0);
+    const found = Array.from({ length: 5 }, () => rng.pick(workdays)).map((day) => ({ day, calls: callsOn(day) })).find((x) => x.calls >= 3);
+    if (!found) continue;
+    const { day, calls } = found;
     usedTeams.add(t);
     for (const dev of members(t)) setDay(dev, day, inject);
     label('new_mcp_server', [{ detector: 'new_mcp_server', entity_type: 'team', entity: t, dt: day, required: true, description: `${calls} MCP calls to ${NEW_MCP_SERVER}, a server the team never used` }]);
