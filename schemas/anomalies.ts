@@ -16,7 +16,7 @@ export const DETECTED_ANOMALIES = {
     { name: 'entity', type: 'string', nullable: false, doc: 'user_key, team, cost center or model id' },
     { name: 'observed', type: 'double', doc: 'The number that day (USD, tokens, a rate 0..1, ms, requests, violations), as the message says' },
     { name: 'baseline', type: 'double', doc: 'What was expected (the trailing median, the budget); null when there is none' },
-    { name: 'score', type: 'double', doc: 'How unusual: the robust z-score (0.6745 x (observed - median) / MAD, capped at 999) for spikes and health, the share of the budget for budgets, requests outside the usual hours, new records' },
+    { name: 'score', type: 'double', doc: 'How unusual: spikes, API health and compliance the robust z-score 0.6745 x (x - median) / MAD (capped at 999); budgets the share of the budget; unusual hours the hours from the nearest usual hour; new resources how many are new' },
     { name: 'severity', type: 'string', nullable: false, doc: 'warning | critical' },
     { name: 'message', type: 'string', nullable: false, doc: 'One sentence with the numbers' },
     { name: 'details', type: 'string', doc: 'JSON: the thresholds applied, the baseline samples, the key (control, budget share)' },

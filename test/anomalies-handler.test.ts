@@ -149,10 +149,12 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     sns.on(PublishBatchCommand).callsFake(async (input: PublishBatchCommandInput) => ({ Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `sns-${e.Id}` })), Failed: [] }));
   });
 
-  function freshLake(): { store: S3ObjectStore; env: NodeJS.ProcessEnv } {
+  /** A fresh lake prefix, configured as the function's CCLAKE_CONFIG (and the stack's topic); its store. */
+  function freshLake(): { store: S3ObjectStore } {
     const prefix = `lake${++prefixNo}/`;
-    const env = { ...process.env, CCLAKE_CONFIG: JSON.stringify({ lake: { s3: { bucket: BUCKET, prefix } }, aws: { glueDatabase: 'cclake', athena: { workgroup: 'cclake-wg' } } }), CCLAKE_ALERTS_TOPIC_ARN: TOPIC };
-    return { store: new S3ObjectStore({ client: server.client, bucket: BUCKET, prefix, multipartThresholdBytes: 64 * 1024 * 1024 }), env };
+    process.env.CCLAKE_CONFIG = JSON.stringify({ lake: { s3: { bucket: BUCKET, prefix } }, aws: { glueDatabase: 'cclake', athena: { workgroup: 'cclake-wg' } } });
+    process.env.CCLAKE_ALERTS_TOPIC_ARN = TOPIC;
+    return { store: new S3ObjectStore({ client: server.client, bucket: BUCKET, prefix, multipartThresholdBytes: 64 * 1024 * 1024 }) };
   }
 
   const logLine = (message: string) =>
@@ -164,8 +166,8 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
       .at(-1);
 
   it('judges a requested day on Athena, stores it as a Glue partition, sends the new anomaly once', async () => {
-    const { store, env } = freshLake();
-    const summary = await handler({ dt: DT }, { awsRequestId: 'beef0001-2222' }, env);
+    const { store } = freshLake();
+    const summary = await handler({ dt: DT }, { awsRequestId: 'beef0001-2222' });
     expect(summary).toMatchObject({ runId: 'beef0001', status: 'completed', catalogErrors: [], byDetector: { error_rate: 1 } });
     expect(summary.anomalies.map((a) => [a.detector, a.entity, a.dt])).toEqual([['error_rate', MODEL, DT]]);
 
@@ -194,7 +196,7 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     expect(await listAll(store, '_cclake/locks/')).toEqual([]);
 
     // A rerun of the day: a new generation with the same anomaly, nothing sent again.
-    const again = await handler({ dt: DT }, { awsRequestId: 'beef0002-2222' }, env);
+    const again = await handler({ dt: DT }, { awsRequestId: 'beef0002-2222' });
     expect(again.anomalies.map((a) => a.id)).toEqual(summary.anomalies.map((a) => a.id));
     expect(again.delivery).toMatchObject({ alreadyDelivered: 1, attempted: 0 });
     expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(1);
@@ -202,18 +204,18 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
   });
 
   it('logs alerts SNS refused as a warning; they stay pending', async () => {
-    const { store, env } = freshLake();
+    const { store } = freshLake();
     sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [{ Id: 'm0', Code: 'AuthorizationError', Message: 'denied', SenderFault: true }] });
-    const summary = await handler({ dt: DT }, { awsRequestId: 'beef0003-2222' }, env);
+    const summary = await handler({ dt: DT }, { awsRequestId: 'beef0003-2222' });
     expect(summary.delivery?.failed).toEqual([{ id: summary.anomalies[0]!.id, error: 'SNS refused the message: AuthorizationError: denied' }]);
     expect((await loadLedger(store)).pending.map((p) => p.id)).toEqual([summary.anomalies[0]!.id]);
     expect(logLine('anomalies run')).toMatchObject({ level: 'WARN' });
   });
 
   it('refuses to run without a topic, naming both ways to give one', async () => {
-    const { env } = freshLake();
-    delete env.CCLAKE_ALERTS_TOPIC_ARN;
-    await expect(handler({}, { awsRequestId: 'x' }, env)).rejects.toThrow(/no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN .* or anomalies\.delivery\.snsTopicArn/);
+    freshLake();
+    delete process.env.CCLAKE_ALERTS_TOPIC_ARN;
+    await expect(handler({}, { awsRequestId: 'x' })).rejects.toThrow(/no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN .* or anomalies\.delivery\.snsTopicArn/);
     expect(started).toEqual([]);
   });
 });

@@ -42,6 +42,22 @@ const WED = '2026-11-18';
 const SAT = '2026-11-21';
 const MON = '2026-11-23';
 
+describe('config sections anomalies and budgets', () => {
+  it('defaults every field, and names the field and the bad value of a bad one', () => {
+    const c = config();
+    expect(c.anomalies.spikes).toEqual({ multiplier: 3, minScore: 3.5, minCostUsd: { user: 50, team: 200, costCenter: 200 }, minTokens: { user: 100_000_000, team: 400_000_000, costCenter: 400_000_000 } });
+    expect(c.anomalies.delivery).toEqual({ digestOver: 20 });
+    expect(c.budgets).toEqual({ thresholds: [0.8, 1], costCenters: [], teams: [], forecastFromDay: 7 });
+    expect(() => config({ budgets: { thresholds: [0] } })).toThrow(/budgets\.thresholds\.0/);
+    expect(() => config({ budgets: { teams: [{ team: 'payments', monthlyUsd: -5 }] } })).toThrow(/budgets\.teams\.0\.monthlyUsd/);
+    expect(() => config({ anomalies: { delivery: { snsTopicArn: 'my-topic' } } })).toThrow(/anomalies\.delivery\.snsTopicArn.*expected an SNS topic ARN/);
+    expect(() => config({ anomalies: { holidays: ['2026-02-30'] } })).toThrow(/anomalies\.holidays\.0/);
+    expect(() => config({ anomalies: { disabled: ['everything'] } as never })).toThrow(/anomalies\.disabled\.0/);
+    expect(() => config({ anomalies: { spikes: { multiplier: 1 } } })).toThrow(/anomalies\.spikes\.multiplier/);
+    expect(config({ anomalies: { delivery: { snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts.fifo' } } }).anomalies.delivery.snsTopicArn).toMatch(/\.fifo$/);
+  });
+});
+
 describe('robust statistics', () => {
   it('median, MAD and the modified z-score (0.6745 x (x - median) / MAD)', () => {
     expect(median([5, 1, 3])).toBe(3);

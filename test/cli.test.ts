@@ -353,7 +353,7 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 4. partitions');
     expect(r.stdout).toContain('== 5. rollup');
     expect(r.stdout).toContain('== 6. anomalies');
-    expect(r.stdout).toMatch(/judged \d+ day\(s\) \(2026-11-\d\d\.\.2026-11-20\) in [\d.]+ s: 0 anomalies; table detected_anomalies at \S+anomalies\/, view anomalies/);
+    expect(r.stdout).toMatch(/judged \d+ day\(s\) \(\d{4}-\d\d-\d\d\.\.2026-11-20\) in [\d.]+ s: 0 anomalies; table detected_anomalies at \S+anomalies\/, view anomalies/);
     expect(r.stdout).toContain('== What is in the lake');
     for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Anomalies (view anomalies', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);

@@ -59,10 +59,10 @@ export function parseAnomaliesEvent(event: unknown): AnomaliesEvent {
   return out;
 }
 
-export const handler = async (event: AnomaliesEvent | undefined, context: Pick<Context, 'awsRequestId'>, env: NodeJS.ProcessEnv = process.env): Promise<AnomaliesSummary> => {
+export const handler = async (event: AnomaliesEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<AnomaliesSummary> => {
   const days = parseAnomaliesEvent(event);
-  const config = configFromEnv(env);
-  const topic = env.CCLAKE_ALERTS_TOPIC_ARN || config.anomalies.delivery.snsTopicArn;
+  const config = configFromEnv();
+  const topic = process.env.CCLAKE_ALERTS_TOPIC_ARN || config.anomalies.delivery.snsTopicArn;
   if (!topic) throw new Error('no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN (serverless.yml does) or anomalies.delivery.snsTopicArn in the config');
   if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/detectors/** beside functions/`);
   const store = storeFromConfig(config);
