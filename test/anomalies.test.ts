@@ -251,8 +251,9 @@ describe('a model or MCP server never seen before for a team', () => {
     expect(detectNewResources([row({ resourceType: 'mcp_server', resource: 'jira' })], cfg)[0]?.severity).toBe('warning');
   });
 
-  it('a team without history (new, or a lake that just started) does not alert', () => {
+  it('a team without history (new, or a lake that just started), or the unattributed pseudo-team, does not alert', () => {
     expect(detectNewResources([row({ historyDays: 3 })], cfg)).toEqual([]);
+    expect(detectNewResources([row({ team: 'unattributed', resourceType: 'mcp_server', resource: 'custom' })], cfg)).toEqual([]);
   });
 
   it('matches config globs as the compliance seed does', () => {

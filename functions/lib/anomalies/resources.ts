@@ -2,7 +2,8 @@
  * A model or an MCP server never seen before for a team (team_resources_daily): used on day D and
  * not in the `newResources.lookbackDays` (90) days before, where "used on a day" means at least
  * `minUses` (3) uses that day (a single stray call is not adoption; sql/detectors/new_resources.sql
- * applies it to D and to the days before alike). Only for a team with history: it must
+ * applies it to D and to the days before alike). Not for 'unattributed', which is no team (whoever
+ * lacks attribution that day), so it has no history of its own. Only for a team with history: it must
  * have used Claude Code on at least `minHistoryDays` (14) of those days, so a new team, or a lake
  * that just started, is not a flood of "new" models. One anomaly per team, day and kind (model or
  * MCP server), naming every new one. Critical when the new model is outside
@@ -10,6 +11,9 @@
  */
 import type { Config } from '../config/schema';
 import { makeAnomaly, type Anomaly } from './anomaly';
+
+/** The team of records no directory row or attribute places (as the rollups name it). */
+export const UNATTRIBUTED = 'unattributed';
 
 export interface NewResourceRow {
   dt: string;
@@ -33,7 +37,7 @@ export function detectNewResources(rows: readonly NewResourceRow[], config: Conf
   const n = a.newResources;
   const groups = new Map<string, NewResourceRow[]>();
   for (const r of rows) {
-    if (r.historyDays < n.minHistoryDays) continue;
+    if (r.historyDays < n.minHistoryDays || r.team === UNATTRIBUTED) continue;
     const key = `${r.dt}\u0001${r.team}\u0001${r.resourceType}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
