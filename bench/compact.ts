@@ -25,13 +25,13 @@ const CACHE = path.join(tmpdir(), 'cclake-bench-cache');
 const config = parseConfig({});
 
 /** A generated raw lake, made once per parameter set and reused. */
-export async function cachedRawLake(name: string, users: number, days: number): Promise<string> {
-  const dir = path.join(CACHE, `${name}-${users}u-${days}d`);
+export async function cachedRawLake(name: string, users: number, days: number, options: { anomalies?: boolean } = {}): Promise<string> {
+  const dir = path.join(CACHE, `${name}-${users}u-${days}d${options.anomalies ? '-anomalies' : ''}`);
   if (existsSync(path.join(dir, '.complete'))) return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   process.stdout.write(`   (generating ${users.toLocaleString('en-US')} users x ${days} day(s) into ${dir}, once)\n`);
-  await generate(new LocalObjectStore(dir), config, { users, days, end: '2026-11-20', seed: `bench-${name}` });
+  await generate(new LocalObjectStore(dir), config, { users, days, end: '2026-11-20', seed: `bench-${name}`, ...options });
   writeFileSync(path.join(dir, '.complete'), new Date().toISOString());
   return dir;
 }

@@ -3,6 +3,7 @@
  * machine and printed one block per benchmark. Unit tests never time anything; this does.
  */
 import { cpus, totalmem } from 'node:os';
+import { benchAnomalies } from './anomalies';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchCost } from './cost';
 import { benchGenerate } from './generate';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'rollup-incremental': () => benchRollupIncremental(),
   'rollup-full': () => benchRollupFull(),
   cost: () => benchCost(),
+  anomalies: () => benchAnomalies(),
 };
 
 async function main(): Promise<void> {

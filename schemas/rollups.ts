@@ -129,5 +129,39 @@ export const CHARGEBACK_DAILY = {
   partitionKeys: DT,
 } as const satisfies TableDef;
 
+/**
+ * Hour-of-day activity per developer: the "outside the usual hours" detector (functions/lib/anomalies)
+ * needs when someone worked, which the daily tables do not keep. One row per developer and hour with
+ * any api_request event that day.
+ */
+export const USER_HOURS_DAILY = {
+  name: 'user_hours_daily',
+  doc: 'Per developer, day and hour of day (UTC) with any api_request event: requests and reported cost',
+  columns: [
+    { name: 'user_key', type: 'string', nullable: false, doc: 'CONTRACTS section 3 user_key' },
+    { name: 'hour', type: 'int32', nullable: false, doc: 'Hour of day of event_time, UTC, 0..23' },
+    { name: 'requests', type: 'int64', doc: 'api_request events in that hour' },
+    { name: 'cost_usd', type: 'double', doc: 'cost_usd of those events as Claude Code reported it' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/**
+ * The models and MCP servers each team used per day: the "never seen before for that team" detector
+ * reads it. One row per team, resource type and resource with any use that day.
+ */
+export const TEAM_RESOURCES_DAILY = {
+  name: 'team_resources_daily',
+  doc: 'Per day, team and resource (a model, or an MCP server): records that used it and distinct developers',
+  columns: [
+    { name: 'team', type: 'string', nullable: false, doc: "Team of the developer that day (as in user_daily; 'unattributed' when unknown)" },
+    { name: 'resource_type', type: 'string', nullable: false, doc: 'model | mcp_server' },
+    { name: 'resource', type: 'string', nullable: false, doc: "Model id, or MCP server name ('unknown' when an MCP call names none)" },
+    { name: 'uses', type: 'int64', doc: 'model: records naming it (api_request/api_error events, token/cost usage datapoints); mcp_server: tool_result events' },
+    { name: 'users', type: 'int64', doc: 'Distinct developers behind those records' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
 /** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
-export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY, CHARGEBACK_DAILY] as const;
+export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY, CHARGEBACK_DAILY, USER_HOURS_DAILY, TEAM_RESOURCES_DAILY] as const;

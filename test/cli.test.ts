@@ -352,18 +352,20 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 3. compact');
     expect(r.stdout).toContain('== 4. partitions');
     expect(r.stdout).toContain('== 5. rollup');
-    expect(r.stdout).toContain('== 6. publish');
+    expect(r.stdout).toContain('== 6. anomalies');
+    expect(r.stdout).toMatch(/judged \d+ day\(s\) \(\d{4}-\d\d-\d\d\.\.2026-11-20\) in [\d.]+ s: 0 anomalies; table detected_anomalies at \S+anomalies\/, view anomalies/);
+    expect(r.stdout).toContain('== 7. publish');
     expect(r.stdout).toContain(`HTML: ${path.join(lake, 'dashboards', 'executive', 'index.html')}`);
     expect(statSync(path.join(lake, 'dashboards', 'executive', 'index.html')).isFile()).toBe(true);
-    expect(r.stdout).toContain('== 7. export');
-    expect(r.stdout).toContain('== What is in the lake');
+    expect(r.stdout).toContain('== 8. export');
     // The chargeback of 2026-11 (a preliminary snapshot while the month is open, revision 1 once it
     // is closed), the evidence report of the two days, and every export verified.
     expect(r.stdout).toMatch(/chargeback 2026-11: (PRELIMINARY snapshot|revision 1 written)/);
     expect(r.stdout).toMatch(/reconciled, difference 0\.00/);
     expect(statSync(path.join(lake, 'reports/evidence/seq=000001_2026-11-19_2026-11-20/manifest.json')).isFile()).toBe(true);
     expect(r.stdout).toContain('every file matches its manifest and every chain link holds');
-    for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Requests by model:']) expect(r.stdout).toContain(title);
+    expect(r.stdout).toContain('== What is in the lake');
+    for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Anomalies (view anomalies', 'Requests by model:']) expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);
     expect(r.stdout).toMatch(/Try: +npx cclake query --lake \S+/);
     expect(r.stdout).toContain('claude_code.api_request');
@@ -377,6 +379,8 @@ describe('cclake demo', () => {
     // the rollup covered every curated day, and the contract views answer from it
     const days = await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM events');
     expect(await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM user_daily')).toEqual(days);
+    // two days give no baseline: the anomalies view exists, with the contract's columns, and is empty
+    expect(await queryJson(lake, 'SELECT * FROM anomalies')).toEqual([]);
     const [dau] = await queryJson(lake, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-20'`);
     expect(dau).toEqual({ dau: (await queryJson(lake, `SELECT count(DISTINCT user_key) AS dau FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`))[0]!.dau });
   });

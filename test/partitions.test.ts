@@ -8,6 +8,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROLLUP_TABLES } from '../schemas/rollups';
+import { DETECTED_ANOMALIES } from '../schemas/anomalies';
+
+/** The tables the partitions stage keeps beyond the raw and curated ones: the rollups, then the anomalies. */
+const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES];
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { GlueCatalog } from '../functions/lib/catalog/glue';
 import { LocalCatalog } from '../functions/lib/catalog/local';
@@ -83,8 +87,8 @@ describe('a lake generated over 60 days with late data', () => {
     expect(run.failures).toEqual([]);
     const curated = run.tables.find((t) => t.table === CURATED)!;
     expect([curated.tableAction, curated.created, curated.updated, curated.deleted]).toEqual(['unchanged', 0, 1, 0]);
-    // events_raw created with its hours, one events_curated partition moved, the rollup tables created (no days yet).
-    expect(run.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'BatchUpdatePartition', ...ROLLUP_TABLES.map(() => 'CreateTable')]);
+    // events_raw created with its hours, one events_curated partition moved, the rollup and anomalies tables created (no days yet).
+    expect(run.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'BatchUpdatePartition', ...DAY_TABLES.map(() => 'CreateTable')]);
 
     // Catalog partitions == committed dates, each at its committed generation, every file there.
     const all = await commits.list(CURATED);
@@ -129,8 +133,8 @@ describe('partitions stage on a small lake', () => {
     const io = { out: [] as string[], err: [] as string[] };
     expect(await main(['partitions', '--lake', store.root, '--dry-run'], { out: (s) => io.out.push(s), err: (s) => io.err.push(s) })).toBe(0);
     const printed = JSON.parse(io.out.join('\n')) as { operation: string; input: { table: unknown } }[];
-    expect(printed.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', ...ROLLUP_TABLES.map(() => 'CreateTable')]);
-    expect(printed.map((r) => (r.input as { table: string | { name: string } }).table).map((t) => (typeof t === 'string' ? t : t.name))).toEqual(['events_raw', 'events_raw', ...ROLLUP_TABLES.map((t) => t.name)]);
+    expect(printed.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', ...DAY_TABLES.map(() => 'CreateTable')]);
+    expect(printed.map((r) => (r.input as { table: string | { name: string } }).table).map((t) => (typeof t === 'string' ? t : t.name))).toEqual(['events_raw', 'events_raw', ...DAY_TABLES.map((t) => t.name)]);
     expect((printed[1]!.input as unknown as { partitions: { values: string[] }[] }).partitions.map((p) => p.values)).toEqual([
       ['2026', '11', '20', '01'],
       ['2026', '11', '20', '02'],
@@ -255,7 +259,7 @@ describe('through the Glue adapter (mocked Glue client)', () => {
       const run = await syncPartitions(store, catalog, cfg(), { now: Date.parse('2026-11-20T04:00:00Z') });
       expect(run.failures).toEqual([]);
       const created = glue.commandCalls(CreateTableCommand).map((c) => c.args[0].input.TableInput!.Name);
-      expect(created).toEqual(['events_raw', 'events_curated', ...ROLLUP_TABLES.map((t) => t.name)]);
+      expect(created).toEqual(['events_raw', 'events_curated', ...DAY_TABLES.map((t) => t.name)]);
       const curatedCreate = glue.commandCalls(BatchCreatePartitionCommand).find((c) => c.args[0].input.TableName === CURATED)!.args[0].input;
       const commit = (await new PartitionCommits(store).get(CURATED, '2026-11-20'))!;
       expect(curatedCreate.PartitionInputList![0]!.StorageDescriptor!.Location).toBe(`s3://lake-bucket/prod/${commit.location}`);

@@ -269,6 +269,8 @@ describe('daily rollup tables', () => {
       ['token_burn_daily', 0],
       ['compliance_daily', 8],
       ['chargeback_daily', 0],
+      ['user_hours_daily', 0],
+      ['team_resources_daily', 0],
     ]);
     const rows = await q(store, `SELECT control_id, team, evaluated, violations, status FROM compliance_daily WHERE dt = DATE '2026-11-03' ORDER BY control_id`);
     expect(rows.map((r) => `${r.team} ${r.control_id} ${r.evaluated}/${r.violations} ${r.status}`)).toEqual([
@@ -299,6 +301,8 @@ describe('daily rollup tables', () => {
       ['token_burn_daily', D1, 'late data', 2],
       ['compliance_daily', D1, 'late data', 2],
       ['chargeback_daily', D1, 'late data', 2],
+      ['user_hours_daily', D1, 'late data', 2],
+      ['team_resources_daily', D1, 'late data', 2],
     ]);
     expect(await q(store, `SELECT requests, errors, error_rate FROM api_health_daily WHERE dt = DATE '${D1}' AND model = '${OPUS_IN_REGION}'`)).toEqual([{ requests: 1, errors: 1, error_rate: 0.5 }]);
     const infra = await q(store, `SELECT control_id, evaluated, violations FROM compliance_daily WHERE dt = DATE '${D1}' AND team = 'infra' AND control_id IN ('approved_models', 'data_residency') ORDER BY control_id`);

@@ -166,11 +166,11 @@ describe('rollup on a hand-built fixture', () => {
     const model = path.join(sqlDir, 'models', 'V001__user_daily.sql');
     writeFileSync(model, readFileSync(model, 'utf8').replace('count(DISTINCT session_id) AS sessions', 'count(DISTINCT session_id) + 0 AS sessions'));
     await expect(run(store, { sql: readSqlTree(sqlDir) })).rejects.toThrow(/sql\/models\/V001__user_daily\.sql: checksum mismatch/);
-    // Restored, plus the change as V002: both days are recomputed by the new version.
+    // Restored, plus the change as a higher version than any: both days are recomputed by it.
     cpSync(path.join(REPO, 'sql', 'models', 'V001__user_daily.sql'), model);
-    writeFileSync(path.join(sqlDir, 'models', 'V002__user_daily.sql'), readFileSync(model, 'utf8'));
+    writeFileSync(path.join(sqlDir, 'models', 'V900__user_daily.sql'), readFileSync(model, 'utf8'));
     const s = await run(store, { sql: readSqlTree(sqlDir) });
-    expect(s.modelsApplied).toEqual(['sql/models/V002__user_daily.sql']);
+    expect(s.modelsApplied).toEqual(['sql/models/V900__user_daily.sql']);
     expect(userDays(s).map((d) => [d.dt, d.reason])).toEqual([
       ['2026-11-18', 'model changed'],
       ['2026-11-20', 'model changed'],

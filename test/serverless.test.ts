@@ -8,7 +8,8 @@
  * environment): the transform against a Firehose transformation event, the compaction over a small
  * generated local lake, the partitions function over a generated and compacted lake, the rollup
  * function (Athena only, so no lake run here: test/rollup-handler.test.ts runs its module) against
- * bad events, with its SQL and parquet-wasm checked from the unpacked zip.
+ * bad events, with its SQL and parquet-wasm checked from the unpacked zip, and the anomalies
+ * function likewise (test/anomalies-handler.test.ts runs its module), with its SNS topic and role.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { ROLLUP_TABLES } from '../schemas/rollups';
 import { SEED_TABLES } from '../schemas/seeds';
 import { readSqlTree } from '../functions/lib/sql/files';
+import { readDetectorSql } from '../functions/lib/anomalies/queries';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,6 +37,9 @@ const PUBLISH_NAME = `cclake-${STAGE}-publish`;
 const QUICKSIGHT_PREFIX = `cclake-${STAGE}-`;
 const CHARGEBACK_NAME = `cclake-${STAGE}-chargeback`;
 const EVIDENCE_NAME = `cclake-${STAGE}-evidence`;
+const ANOMALIES_NAME = `cclake-${STAGE}-anomalies`;
+/** The anomalies table (schemas/anomalies.ts): created by the rollup (the view is over it), kept by partitions and the anomalies job. */
+const ANOMALIES_TABLE = 'detected_anomalies';
 /** serverless.yml's default Athena workgroup (params.default.athenaWorkgroup) for the test stage. */
 const ATHENA_WORKGROUP = `cclake-${STAGE}`;
 /** serverless.yml's default lake bucket (params.default.lakeBucket) for the test stage. */
@@ -49,6 +54,8 @@ const ROLLUPS = ROLLUP_TABLES.map((t) => t.name);
 const SEEDS = SEED_TABLES.map((t) => t.name);
 /** The SQL files the rollup bundle must ship, as zip paths (sql/models/V*.sql, sql/views/R__*.sql). */
 const SQL_FILES = ['models', 'views'].flatMap((d) => readdirSync(join(ROOT, 'sql', d)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${d}/${f}`));
+/** The detector queries the anomalies bundle must ship. */
+const DETECTOR_FILES = readdirSync(join(ROOT, 'sql', 'detectors')).filter((f) => f.endsWith('.sql')).map((f) => `sql/detectors/${f}`);
 /** The views the rollup creates (CREATE OR REPLACE VIEW): the generated `events` and those of sql/views/. */
 const VIEWS = readSqlTree(join(ROOT, 'sql')).views.map((v) => v.view);
 /** The exports' query files (sql/exports/*.sql), shipped in chargeback.zip and evidence.zip. */
@@ -209,6 +216,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   let publishFn: FunctionResource;
   let chargebackFn: FunctionResource;
   let evidenceFn: FunctionResource;
+  let anomaliesFn: FunctionResource;
   let packageMs = 0;
   const unpacked = new Map<string, Promise<string>>();
 
@@ -249,6 +257,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     publishFn = named(PUBLISH_NAME);
     chargebackFn = named(CHARGEBACK_NAME);
     evidenceFn = named(EVIDENCE_NAME);
+    anomaliesFn = named(ANOMALIES_NAME);
   }, 180_000);
 
   afterAll(() => {
@@ -290,6 +299,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
     const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
     expect(roles.map(([id]) => id).sort()).toEqual([
+      'AnomaliesRole',
+      'AnomaliesSchedulerRole',
       'ChargebackRole',
       'ChargebackSchedulerRole',
       'CompactRole',
@@ -311,9 +322,9 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(11); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog
+    expect(glue.length).toBe(14); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog
     // Athena's documented `default` database grant is the one database outside the lake's.
-    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
+    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
     for (const st of glue) {
       for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
@@ -325,7 +336,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties!);
     const lambdaAlarm = (metric: string, functionName: string) =>
       alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]));
-    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn]) {
+    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn]) {
       const name = String(f.Properties.FunctionName);
       const errors = lambdaAlarm('Errors', name);
       expect(errors, name).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
@@ -336,7 +347,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     // Asynchronous (scheduled) invocations that fail after their retries go to the queue; the
     // function's own role may send there, and only there. The transform is invoked synchronously by Firehose.
     const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig').map((r) => r.Properties!);
-    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole'], ['ChargebackLambdaFunction', 'ChargebackRole'], ['EvidenceLambdaFunction', 'EvidenceRole']] as const) {
+    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole'], ['ChargebackLambdaFunction', 'ChargebackRole'], ['EvidenceLambdaFunction', 'EvidenceRole'], ['AnomaliesLambdaFunction', 'AnomaliesRole']] as const) {
       expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } } });
       const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) => asList(st.Action).some((a) => String(a).startsWith('sqs:')));
       expect(sqs, role).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] }]);
@@ -418,8 +429,9 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'publish', why: 'QuickSight API calls only', memorySize: 512, timeout: 900 },
     { job: 'chargeback', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
     { job: 'evidence', why: 'Athena and pdf-lib, no DuckDB', memorySize: 1024, timeout: 600 },
+    { job: 'anomalies', why: 'Athena, no DuckDB', memorySize: 1024, timeout: 900 },
   ])('declares the $job function: arm64 ($why), $memorySize MB, $timeout s, one at a time, the same config', ({ job, memorySize, timeout }) => {
-    const f = { rollup: rollupFn, partitions: partitionsFn, publish: publishFn, chargeback: chargebackFn, evidence: evidenceFn }[job]!;
+    const f = { rollup: rollupFn, partitions: partitionsFn, publish: publishFn, chargeback: chargebackFn, evidence: evidenceFn, anomalies: anomaliesFn }[job]!;
     const id = job[0]!.toUpperCase() + job.slice(1);
     expect(f.Properties).toMatchObject({
       ...functionBasics(job, 'arm64', memorySize, timeout),
@@ -468,10 +480,12 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'chargeback', every: 'monthly', expression: 'cron(0 3 1 * ? *)', functionId: 'ChargebackLambdaFunction', roleId: 'ChargebackSchedulerRole' },
     // Param evidenceSchedule's default: Mondays at 04:00, after the daily rollup.
     { job: 'evidence', every: 'scheduled', expression: 'cron(0 4 ? * MON *)', functionId: 'EvidenceLambdaFunction', roleId: 'EvidenceSchedulerRole' },
+    // Daily, after the rollup (done by 01:55) and the 02:00 compaction (15 min); before the 02:30 catalog sync.
+    { job: 'anomalies', every: 'daily', expression: 'cron(20 2 * * ? *)', functionId: 'AnomaliesLambdaFunction', roleId: 'AnomaliesSchedulerRole' },
   ])('runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, every, expression, functionId, roleId }) => {
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
     const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(6);
+    expect(schedules.length).toBe(7);
     const name = `cclake-${STAGE}-${job}-${every}`;
     const schedule = schedules.find((r) => r.Properties?.Name === name);
     expect(schedule?.Properties).toMatchObject({
@@ -536,14 +550,14 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes the partitions role to its log group, the lock, the commits, retention deletes and its Glue tables', () => {
     expect(functionRoleGrants('PartitionsRole', 'PartitionsLogGroup')).toEqual([
-      listLake(['raw/*', 'curated/events/*', 'rollups/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
+      listLake(['raw/*', 'curated/events/*', 'rollups/*', 'anomalies/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
       // It reads no data, only the lock and the commits.
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/_cclake/locks/compact/*', '/_cclake/commits/*'].map(lakeArn) },
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/_cclake/locks/compact/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:DeleteObject'],
-        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/anomalies/*', '/_cclake/commits/*'].map(lakeArn),
       },
       {
         Effect: 'Allow',
@@ -557,7 +571,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS),
+        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE),
       },
     ]);
   });
@@ -585,12 +599,12 @@ describe('serverless package (osls + serverless-esbuild)', () => {
       {
         Effect: 'Allow',
         Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
-        Resource: glueTableArns(...ROLLUPS, ...SEEDS),
+        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, ...SEEDS),
       },
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
-        Resource: glueTableArns('events_curated', ...ROLLUPS, ...SEEDS, ...VIEWS),
+        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS),
       },
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
@@ -627,6 +641,44 @@ describe('serverless package (osls + serverless-esbuild)', () => {
         ['events_curated', 'user_daily', 'compliance_daily', 'compliance_policy', 'events', 'compliance_findings'],
       ),
     );
+  });
+
+  it('scopes the anomalies role to its log group, the rollups it reads, its own lake prefixes, its Glue table, its workgroup and the alerts topic', () => {
+    const topic = { 'Fn::If': ['CreateAlertsTopic', { Ref: 'AlertsTopic' }, ''] };
+    expect(functionRoleGrants('AnomaliesRole', 'AnomaliesLogGroup')).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
+      // No raw or curated data: the rollups (through Athena), the commits, its state and ledger, the lock, the query results.
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/rollups/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: ['/anomalies/*', `/_cclake/commits/${ANOMALIES_TABLE}/*`, '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+      },
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [lakeArn('/_cclake/athena-results/*')] },
+      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/anomalies/*', '/_cclake/locks/compact/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+        Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${ATHENA_WORKGROUP}` }],
+      },
+      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'], Resource: glueTableArns(ANOMALIES_TABLE) },
+      // Exactly the tables the detector queries read.
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
+        Resource: glueTableArns(...[...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!)))].sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b))),
+      },
+      { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
+      { Effect: 'Allow', Action: ['sns:Publish'], Resource: [topic] },
+    ]);
+    // The topic: the stack's own unless param alertsTopicArn names one; encrypted with SNS's managed key.
+    expect((template as unknown as { Conditions: JsonObject }).Conditions).toMatchObject({ CreateAlertsTopic: { 'Fn::Equals': ['', ''] } });
+    expect(template.Resources.AlertsTopic).toEqual({
+      Type: 'AWS::SNS::Topic',
+      Condition: 'CreateAlertsTopic',
+      Properties: { TopicName: `cclake-${STAGE}-alerts`, DisplayName: 'cclake alerts', KmsMasterKeyId: 'alias/aws/sns' },
+    });
+    expect(envOf(anomaliesFn).CCLAKE_ALERTS_TOPIC_ARN).toEqual(topic);
   });
 
   it('ships a self-contained ESM bundle that answers a Firehose transformation event', async () => {
@@ -778,7 +830,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const dry = await invoke({ dryRun: true }, 'dddd0000-0000');
     expect(dry.result.status).toBe('dry-run');
     // events_raw and events_curated with their partitions, then every rollup table (no commits yet).
-    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', ...ROLLUPS.map(() => 'CreateTable')]);
+    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', ...[...ROLLUPS, ANOMALIES_TABLE].map(() => 'CreateTable')]);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
     const first = await invoke({}, 'eeeeffff-0000');
@@ -814,7 +866,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const second = await invoke({}, 'eeeeffff-1111');
     expect(second.result).toMatchObject({ status: 'completed', requests: [], objectsDeleted: 0, failures: [] });
     expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual(
-      ['events_raw', 'events_curated', ...ROLLUPS].map((table) => [table, 'unchanged', 0, 0, 0]),
+      ['events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE].map((table) => [table, 'unchanged', 0, 0, 0]),
     );
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
@@ -936,5 +988,27 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: `${job}00-0000`, env: envOf(f), workDir: dir });
     await expect(invoke(bad[0])).rejects.toThrow(bad[1] as RegExp);
     await expect(invoke(unknown[0])).rejects.toThrow(unknown[1] as RegExp);
+  });
+
+  it('ships the anomalies bundle with the detector queries and parquet-wasm, and no DuckDB; it rejects a bad event and a missing topic', async () => {
+    const dest = await unpackFunction(anomaliesFn, 'anomalies.zip');
+    const files = listFiles(dest).sort();
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/anomalies/handler.mjs', 'functions/anomalies/handler.mjs.map', ...DETECTOR_FILES].sort());
+    expect(packagesIn(files)).toEqual(['parquet-wasm']);
+    const handlerFile = join(dest, 'functions/anomalies/handler.mjs');
+    const bundle = readFileSync(handlerFile, 'utf8');
+    expect(bundle).toMatch(/from ["']parquet-wasm["']/);
+    expect(bundle).not.toMatch(/@duckdb\//);
+    // The queries read back from the zip as the repository has them.
+    expect(readDetectorSql(join(dest, 'sql'))).toEqual(readDetectorSql(join(ROOT, 'sql')));
+    console.info(`anomalies.zip ${statSync(join(dir, 'pkg', 'anomalies.zip')).size} bytes`);
+
+    const env = { ...Object.fromEntries(Object.entries(envOf(anomaliesFn)).filter(([, v]) => typeof v === 'string')), AWS_REGION: 'us-east-1' };
+    const invoke = (event: unknown, extra: Record<string, string> = {}) =>
+      invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'anomal00-0000', env: { ...env, ...extra }, workDir: dir });
+    await expect(invoke({ dt: '2026-13-01' })).rejects.toThrow(/event\.dt must be a date YYYY-MM-DD, got "2026-13-01"/);
+    await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the anomalies event accepts only "dt", "from" and "to", got "day"/);
+    // Deployed, the stack always sets the topic; without it the function refuses to run rather than drop alerts.
+    await expect(invoke({})).rejects.toThrow(/no SNS topic for alerts/);
   }, 120_000);
 });

@@ -15,6 +15,8 @@ import { syncPartitions } from '../lib/jobs/partitions';
 import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
 import { HtmlPublisher } from '../lib/publish/local';
+import { detectAnomalies } from '../lib/jobs/anomalies';
+import { LocalNotifier } from '../lib/anomalies/notifier/local';
 import type { LocalObjectStore } from '../lib/store/local';
 import { monthBounds } from '../lib/exports/chargeback-lines';
 import { exportChargeback } from '../lib/jobs/chargeback';
@@ -23,7 +25,7 @@ import { verifyExports } from '../lib/jobs/export-verify';
 import { addDays } from '../lib/util/dates';
 import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
 import type { Io } from './main';
-import { formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
+import { formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {
   users: number;
@@ -31,6 +33,8 @@ export interface DemoOptions {
   seed: string;
   end: string;
   faults: boolean;
+  /** Inject labelled anomalies (needs 28 days or more). */
+  anomalies?: boolean;
 }
 
 /** The sample Claude Code OTLP/JSON exports shipped with cclake (the Firehose transform's input). */
@@ -61,6 +65,10 @@ const LOOKS = [
           GROUP BY ALL ORDER BY cost_usd DESC LIMIT 8`,
   },
   {
+    title: 'Anomalies (view anomalies; a baseline needs about a week of history, so a short demo finds few)',
+    sql: `SELECT dt, detector, entity_type, entity, round(observed, 2) AS observed, round(baseline, 2) AS baseline, severity FROM anomalies ORDER BY dt DESC, severity, score DESC LIMIT 10`,
+  },
+  {
     title: 'Requests by model',
     sql: `SELECT model, count(*) AS requests, round(median(duration_ms)) AS p50_ms, round(sum(cost_usd), 2) AS cost_usd
           FROM events WHERE name = 'claude_code.api_request' GROUP BY ALL ORDER BY requests DESC`,
@@ -73,7 +81,7 @@ const LOOKS = [
  * generated days, and the verification of every export's digests.
  */
 async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEngine, config: Config, o: DemoOptions): Promise<void> {
-  io.out(`\n== 7. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
+  io.out(`\n== 8. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
   const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map((r) => String(r.month));
   if (!config.prices) io.out('note: no price table is configured (config prices), so every line is unpriced: BilledCost 0.00, the reported cost in ListCost (--config fixtures/config/cclake.config.example.yaml prices them)');
   for (const month of months.reverse()) {
@@ -88,8 +96,8 @@ async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEn
 }
 
 export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
-  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}`);
-  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults });
+  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}${o.anomalies ? ', with labelled anomalies' : ''}`);
+  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults, anomalies: !!o.anomalies });
   printGenerateSummary(io, store.location, gen);
 
   const samples = sampleExports();
@@ -113,7 +121,9 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   try {
     printRollupSummary(io, store.location, await rollup(store, catalog, engine, config));
     await engine.refresh();
-    io.out(`\n== 6. publish: the dashboards of quicksight-templates/ as static HTML (SVG charts, offline filters), a PDF snapshot through headless Chromium`);
+    io.out(`\n== 6. anomalies: detectors over the rollups, each against its own baseline; new alerts to stdout and ${store.location}alerts/`);
+    printAnomaliesSummary(io, store.location, await detectAnomalies(store, catalog, engine, new LocalNotifier(store, io.out), config));
+    io.out(`\n== 7. publish: the dashboards of quicksight-templates/ as static HTML (SVG charts, offline filters), a PDF snapshot through headless Chromium`);
     const published = await publish(new HtmlPublisher(store, engine, config), config);
     printPublishSummary(io, published);
     for (const d of published.dashboards) io.out(`HTML: ${d.location}`);

@@ -7,7 +7,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
 import { registerExportCommands } from './export';
-import { formatRows, formatTable, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
+import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
+import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
+import { detectAnomalies } from '../lib/jobs/anomalies';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { LocalQueryEngine } from '../lib/engine/local';
 import { compact } from '../lib/jobs/compact';
@@ -90,10 +92,11 @@ export function buildProgram(io: Io): Command {
     .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
     .option('--seed <s>', 'random seed (same seed, same lake)', '42')
     .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
-    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean }) => {
+    .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
+    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean }) => {
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
-      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults });
+      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies });
       printGenerateSummary(io, store.location, summary);
     });
 
@@ -157,6 +160,29 @@ export function buildProgram(io: Io): Command {
       try {
         const summary = await rollup(store, catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printRollupSummary(io, store.location, summary);
+      } finally {
+        engine.close();
+      }
+    });
+
+  withGlobals(program.command('anomalies'))
+    .description('run the detectors over the rollups and deliver new alerts (SNS when configured, else stdout and alerts/ in the lake)')
+    .option('--dt <date>', 'judge this day', isoDate('--dt'))
+    .option('--from <date>', 'first day of a range', isoDate('--from'))
+    .option('--to <date>', 'last day of a range', isoDate('--to'))
+    .action(async (o: GlobalOpts & { dt?: string; from?: string; to?: string }) => {
+      if (o.dt && (o.from || o.to)) throw new UsageError('give --dt or --from/--to, not both');
+      if (o.to && !o.from) throw new UsageError('--to needs --from');
+      if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+      const loaded = load(o);
+      const store = storeFromConfig(loaded.config);
+      const engine = await engineFromConfig(loaded.config, store);
+      try {
+        const notifier = notifierFromConfig(loaded.config, store, io.out);
+        const summary = await detectAnomalies(store, catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        printAnomaliesSummary(io, store.location, summary);
+        const failed = summary.delivery?.failed.length ?? 0;
+        if (failed) throw new JobError(`${failed} alert(s) could not be delivered (listed above); they stay pending for the next run`);
       } finally {
         engine.close();
       }
@@ -280,10 +306,11 @@ export function buildProgram(io: Io): Command {
     .option('--seed <s>', 'random seed', '42')
     .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
     .option('--faults', 'inject delivery faults into the generated lake')
-    .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean }) => {
+    .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
+    .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
       const loaded = load(o);
       const store = localStoreOf(loaded, 'demo');
-      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults });
+      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults, anomalies: !!o.anomalies });
     });
 
   registerExportCommands(program, io);

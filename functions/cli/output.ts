@@ -1,5 +1,6 @@
 /** How the CLI prints results: CSV / JSON for `query`, aligned tables and summaries for people. */
 import type { QueryResult } from '../lib/engine/duckdb';
+import type { AnomaliesSummary } from '../lib/jobs/anomalies';
 import type { CompactSummary } from '../lib/jobs/compact';
 import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
@@ -47,6 +48,15 @@ export function printGenerateSummary(io: Io, location: string, s: GenerateSummar
         `${f.corruptObjects.length} corrupt, ${f.wrongSchemaObjects.length} wrong-schema objects (labels: ${location}${s.faultsKey})`,
     );
   }
+  printAnomalyLabels(io, location, s);
+}
+
+function printAnomalyLabels(io: Io, location: string, s: GenerateSummary): void {
+  if (!s.anomalies || !s.anomaliesKey) return;
+  const required = s.anomalies.filter((l) => l.required);
+  const kinds = new Map<string, number>();
+  for (const l of required) kinds.set(l.kind, (kinds.get(l.kind) ?? 0) + 1);
+  io.out(`  anomalies:     ${required.length} labelled (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}) (labels: ${location}${s.anomaliesKey})`);
 }
 
 export function printIngestSummary(io: Io, location: string, s: IngestSummary): void {
@@ -133,4 +143,29 @@ export function printPublishSummary(io: Io, s: PublishSummary): void {
     if (snap.error && snap.status === 'FAILED') io.err(`snapshot ${snap.dashboardId} failed: ${snap.error}`);
   }
   for (const n of s.notes) io.err(`note: ${n}`);
+}
+
+export function printAnomaliesSummary(io: Io, location: string, s: AnomaliesSummary): void {
+  if (s.status === 'locked') {
+    io.out(`anomalies skipped: another run holds the lake lock (${s.lockedBy})`);
+    return;
+  }
+  const tally = Object.entries(s.byDetector).sort(([a], [b]) => a.localeCompare(b)).map(([d, n]) => `${d} ${n}`).join(', ');
+  const span = s.days.length ? ` (${s.days[0]!.dt}..${s.days.at(-1)!.dt})` : '';
+  io.out(
+    s.days.length
+      ? `judged ${s.days.length} day(s)${span} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.anomalies.length} anomal${s.anomalies.length === 1 ? 'y' : 'ies'}${tally ? ` (${tally})` : ''}; table detected_anomalies at ${location}${s.location}, view anomalies`
+      : `no day whose rollups changed since its anomalies were computed (give --dt or --from/--to to judge days again); ${(s.durationMs / 1000).toFixed(1)} s`,
+  );
+  for (const d of s.days.filter((x) => x.anomalies > 0)) io.out(`  dt=${d.dt}: ${d.anomalies} anomal${d.anomalies === 1 ? 'y' : 'ies'} (generation ${d.generation}, ${d.reason})`);
+  if (s.generationsDeleted) io.out(`  ${s.generationsDeleted} replaced generation(s) deleted`);
+  const d = s.delivery;
+  if (d) {
+    const parts = [`${d.delivered} of ${d.attempted} delivered${d.digest ? ' in one digest message (more than anomalies.delivery.digestOver at once)' : ''}`];
+    if (d.alreadyDelivered) parts.push(`${d.alreadyDelivered} already delivered by an earlier run`);
+    if (d.failed.length) parts.push(`${d.failed.length} still pending`);
+    io.out(`alerts to ${d.channel}: ${d.attempted ? parts.join('; ') : `nothing new${d.alreadyDelivered ? ` (${d.alreadyDelivered} already delivered by an earlier run)` : ''}`}`);
+    for (const f of d.failed) io.err(`not delivered (kept for the next run): ${f.id}: ${f.error}`);
+  }
+  for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
 }

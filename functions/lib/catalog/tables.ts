@@ -1,13 +1,14 @@
 /**
  * The catalog tables cclake keeps, derived from `schemas/` (names, columns and types are never
  * typed twice): the raw zone as Firehose writes it (or the AWS guidance's `metrics` table as an
- * input profile) and the curated events. Later stages add their rollup tables here.
+ * input profile), the curated events, the rollup tables and the anomalies the detectors found.
  */
 import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
 import { hiveType, type ColumnDef, type TableDef } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { ANOMALIES_PREFIX, DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import type { Config } from '../config/schema';
 import type { CatalogColumn, TableSpec } from './port';
 
@@ -46,11 +47,16 @@ export function curatedEventsTable(): TableSpec {
 /** Lake key prefix of a rollup table. */
 export const rollupPrefix = (name: string) => `rollups/${name}/`;
 
-/** The tables cclake rewrites a partition (`dt`) at a time: curated events and the rollups, with their schemas. */
+export function anomaliesTable(): TableSpec {
+  return spec(DETECTED_ANOMALIES, DETECTED_ANOMALIES.name, ANOMALIES_PREFIX, DETECTED_ANOMALIES.partitionKeys);
+}
+
+/** The tables cclake rewrites a partition (`dt`) at a time: curated events, the rollups and the anomalies, with their schemas. */
 export function generationTables(): { spec: TableSpec; def: TableDef }[] {
   return [
     { spec: curatedEventsTable(), def: CURATED_EVENTS },
     ...ROLLUP_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
+    { spec: anomaliesTable(), def: DETECTED_ANOMALIES },
   ];
 }
 

@@ -182,6 +182,97 @@ export const ConfigSchema = z.strictObject({
       examplesPerControl: z.number().int().min(0).max(100).default(5),
     })
     .prefault({}),
+  /** Anomaly detection and alert delivery (functions/lib/anomalies, README "Anomalies and alerts"). */
+  anomalies: z
+    .strictObject({
+      /** Trailing days a baseline is taken from (the day itself excluded). */
+      baselineDays: z.number().int().min(7).max(90).default(28),
+      /** Baseline samples needed before an entity can alert; fewer means "no baseline yet". */
+      minBaselineDays: z.number().int().min(2).max(60).default(5),
+      /** Public holidays: never baseline samples, and judged against a working day's baseline. */
+      holidays: z.array(isoDate).default([]),
+      /** Detectors switched off. */
+      disabled: z.array(z.enum(['cost_spike', 'token_spike', 'error_rate', 'latency_p95', 'unusual_hours', 'new_model', 'new_mcp_server', 'compliance_violations', 'budget', 'budget_forecast'])).default([]),
+      /** Cost and token spikes per user, team and cost center. */
+      spikes: z
+        .strictObject({
+          /** Observed must be over this many times the baseline median... */
+          multiplier: z.number().gt(1).default(3),
+          /** ...and its robust z-score (0.6745 x (x - median) / MAD) at least this... */
+          minScore: z.number().nonnegative().default(3.5),
+          /** ...and the day's cost (USD) at least this, per entity type. */
+          minCostUsd: z.strictObject({ user: z.number().nonnegative().default(50), team: z.number().nonnegative().default(200), costCenter: z.number().nonnegative().default(200) }).prefault({}),
+          /** Token spikes: the day's tokens at least this, per entity type. */
+          minTokens: z.strictObject({ user: z.number().nonnegative().default(100_000_000), team: z.number().nonnegative().default(400_000_000), costCenter: z.number().nonnegative().default(400_000_000) }).prefault({}),
+        })
+        .prefault({}),
+      /** Error-rate and p95-latency degradation per model. */
+      apiHealth: z
+        .strictObject({
+          /** Requests + errors a day needs to be judged (and to be a baseline sample). */
+          minRequests: z.number().int().positive().default(200),
+          errorRateMultiplier: z.number().gt(1).default(3),
+          /** Absolute rise of the error rate over the baseline, 0..1. */
+          minErrorRateIncrease: z.number().min(0).max(1).default(0.05),
+          latencyMultiplier: z.number().gt(1).default(1.5),
+          minLatencyIncreaseMs: z.number().nonnegative().default(2000),
+        })
+        .prefault({}),
+      /** Use outside a developer's usual hours (UTC hours of api_request events). */
+      unusualHours: z
+        .strictObject({
+          /** Active days in the baseline window before a developer's hours are known. */
+          minActiveDays: z.number().int().positive().default(8),
+          /** An hour is unusual when every hour the developer worked in the window is at least this far (circular). */
+          minDistanceHours: z.number().int().min(1).max(12).default(4),
+          /** Requests in unusual hours that make an alert. */
+          minRequests: z.number().int().positive().default(10),
+        })
+        .prefault({}),
+      /** A model or MCP server never seen before for a team. */
+      newResources: z
+        .strictObject({
+          /** How far back "before" reaches. */
+          lookbackDays: z.number().int().min(7).max(366).default(90),
+          /** Days the team must have used Claude Code in that window first (a new team is not an alert). */
+          minHistoryDays: z.number().int().positive().default(14),
+          /** Uses in a day (records naming the model, MCP calls) for a resource to count as used that day. */
+          minUses: z.number().int().positive().default(3),
+        })
+        .prefault({}),
+      /** Clusters of compliance violations per control and team (compliance_daily). */
+      compliance: z
+        .strictObject({
+          /** The day's violation share (violations / evaluated) over this many times the median share... */
+          multiplier: z.number().gt(1).default(3),
+          /** ...and at least this much above it (0..1)... */
+          minShareIncrease: z.number().min(0).max(1).default(0.05),
+          /** ...with at least this many violations... */
+          minViolations: z.number().int().positive().default(10),
+          /** ...and the share's robust z-score at least this (as for spikes). */
+          minScore: z.number().nonnegative().default(3.5),
+        })
+        .prefault({}),
+      delivery: z
+        .strictObject({
+          /** SNS topic for alerts; without one, alerts go to stdout and alerts/dt=<day>/alerts.json in the lake. */
+          snsTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'expected an SNS topic ARN').optional(),
+          /** More new anomalies than this in one run are sent as one digest message. */
+          digestOver: z.number().int().nonnegative().default(20),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Monthly budgets (USD) and the shares that alert (functions/lib/anomalies/budgets.ts). */
+  budgets: z
+    .strictObject({
+      thresholds: z.array(z.number().gt(0).max(10)).min(1).default([0.8, 1]),
+      costCenters: z.array(z.strictObject({ costCenter: z.string().min(1), monthlyUsd: z.number().positive() })).default([]),
+      teams: z.array(z.strictObject({ team: z.string().min(1), monthlyUsd: z.number().positive() })).default([]),
+      /** Forecast alerts start on this day of the month (a run rate of one or two days is noise). */
+      forecastFromDay: z.number().int().min(1).max(28).default(7),
+    })
+    .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),
   aws: z

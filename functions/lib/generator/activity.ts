@@ -53,6 +53,8 @@ interface SessionCtx {
   base: RawRecord;
   out: DayOutput;
   seq: number;
+  /** Labelled anomalies injected into this day (`generate --anomalies`); absent on a normal day. */
+  inject?: DayInjection;
 }
 
 function identityRecord(dev: Developer, sessionId: string, project: string): RawRecord {
@@ -108,14 +110,16 @@ function metric(ctx: SessionCtx, name: string, t: number, start: number, value: 
   return r;
 }
 
-function pickModel(rng: Random, dev: Developer, day: string): ModelProfile {
+function pickModel(rng: Random, dev: Developer, day: string, inject?: DayInjection): ModelProfile {
   const team = teamOn(dev, day);
   const sonnet = team.region === 'eu' ? (rng.chance(0.7) ? MODELS.sonnetEu : MODELS.sonnetGlobal) : rng.chance(0.9) ? MODELS.sonnet : MODELS.sonnetGlobal;
-  return rng.weighted<ModelProfile>([
+  const picked = rng.weighted<ModelProfile>([
     [sonnet, 1 - dev.opusShare - 0.2],
     [MODELS.haiku, 0.2],
     [MODELS.opus, dev.opusShare],
   ]);
+  if (inject?.modelSwap && rng.chance(inject.modelSwap.share)) return inject.modelSwap.model;
+  return picked;
 }
 
 const usd = (tokens: number, perMillion: number) => (tokens * perMillion) / 1e6;
@@ -176,23 +180,55 @@ class MetricAccumulator {
 
 const roundValue = (name: string, v: number) => (name === 'cost.usage' ? Math.round(v * 1e6) / 1e6 : v);
 
+/** A model outage or slowdown: requests to `model` between `start` and `end` (epoch ms, UTC). */
+export interface ModelIncident {
+  model: string;
+  start: number;
+  end: number;
+  /** Chance that each attempt fails (normally 0.012). */
+  errorProbability?: number;
+  /** Latency multiplier. */
+  latencyFactor?: number;
+}
+
+/**
+ * What `generate --anomalies` changes in one developer-day (functions/lib/generator/anomalies.ts
+ * plans it and labels it). A normal day has none of it, and its random streams are untouched.
+ */
+export interface DayInjection {
+  /** Work this day even if the developer would not have. */
+  forceActive?: boolean;
+  /** An independent copy of the day (another random stream): a spike day is several days of work at once. */
+  copy?: number;
+  /** A share of the prompts go to this model instead (an unapproved model a team starts using). */
+  modelSwap?: { model: ModelProfile; share: number };
+  /** Every MCP call names this server (a server never used before). */
+  mcpServer?: string;
+  incidents?: ModelIncident[];
+  /** An extra session starting at this local hour (a 3 a.m. burst), with this many prompts. */
+  extraSession?: { localHour: number; prompts: number };
+}
+
 export interface DayOptions {
   /** A few sessions export metrics only (logs exporter disabled). */
   metricsOnlyShare?: number;
+  inject?: DayInjection;
 }
 
 /** Generates one developer's UTC day `day` (YYYY-MM-DD); `seed` makes it reproducible. */
 export function developerDay(seed: string | number, dev: Developer, day: string, options: DayOptions = {}): DayOutput {
   const out: DayOutput = { rows: [], delaysMs: [] };
-  const rng = new Random(seed, 'day', dev.index, day);
+  const inject = options.inject;
+  const rng = inject?.copy === undefined ? new Random(seed, 'day', dev.index, day) : new Random(seed, 'day', dev.index, day, 'copy', inject.copy);
   const dayStart = Date.parse(`${day}T00:00:00Z`);
   // Work happens on the developer's local weekday; a day in UTC covers parts of two local days.
   const localDow = new Date(dayStart + dev.utcOffsetHours * HOUR + 12 * HOUR).getUTCDay();
   const weekend = localDow === 0 || localDow === 6;
-  if (!rng.chance(weekend ? 0.08 : dev.weekdayActivity)) return out;
+  const team = teamOn(dev, day);
+  if (inject?.extraSession) extraSession(seed, dev, day, dayStart, inject, out);
+  if (!rng.chance(weekend ? 0.08 : dev.weekdayActivity) && !inject?.forceActive) return out;
 
   const sessions = Math.max(1, Math.min(8, rng.poisson(1.6 * dev.intensity)));
-  const team = teamOn(dev, day);
   for (let s = 0; s < sessions; s++) {
     // Local working hours 08:30-19:00, a little spread, converted to UTC and kept inside this UTC day.
     const localStartH = 8.5 + rng.next() * 9.5;
@@ -201,18 +237,29 @@ export function developerDay(seed: string | number, dev: Developer, day: string,
     if (start > dayStart + 23 * HOUR) start -= 2 * HOUR;
     const sessionId = rng.uuid();
     const project = rng.pick(team.repos);
-    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, sessionId, project), out, seq: 1 };
+    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, sessionId, project), out, seq: 1, ...(inject ? { inject } : {}) };
     simulateSession(ctx, start, dayStart + 24 * HOUR - 1, options.metricsOnlyShare ?? 0.03);
   }
   return out;
 }
 
-function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metricsOnlyShare: number): void {
+/** An injected session at a local hour the developer never works (its own random stream, so the rest of the day is unchanged). */
+function extraSession(seed: string | number, dev: Developer, day: string, dayStart: number, inject: DayInjection, out: DayOutput): void {
+  const { localHour, prompts } = inject.extraSession!;
+  const rng = new Random(seed, 'extra-session', dev.index, day);
+  const utcHour = (((localHour - dev.utcOffsetHours) % 24) + 24) % 24;
+  const start = dayStart + utcHour * HOUR + rng.int(0, 15) * MINUTE;
+  const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, rng.uuid(), rng.pick(teamOn(dev, day).repos)), out, seq: 1, inject };
+  simulateSession(ctx, start, dayStart + 24 * HOUR - 1, 0, prompts);
+}
+
+function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metricsOnlyShare: number, promptCount?: number): void {
   const { rng, dev } = ctx;
   const metricsOnly = rng.chance(metricsOnlyShare);
   const events = !metricsOnly;
   const acc = new MetricAccumulator(ctx, start, dev.temporality);
-  const prompts = Math.max(1, Math.min(40, Math.round(rng.lognormal(6 * Math.sqrt(dev.intensity), 0.7))));
+  const drawn = Math.max(1, Math.min(40, Math.round(rng.lognormal(6 * Math.sqrt(dev.intensity), 0.7))));
+  const prompts = promptCount ?? drawn;
   let t = start;
   let lastFlush = start;
 
@@ -233,7 +280,7 @@ function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metrics
       e.prompt_length = Math.round(rng.lognormal(180, 1));
       emit(ctx, e);
     }
-    const model = pickModel(rng, dev, ctx.day);
+    const model = pickModel(rng, dev, ctx.day, ctx.inject);
     const turns = 1 + rng.poisson(2.2);
     for (let k = 0; k < turns; k++) {
       t = request(ctx, acc, model, t + 300, promptId, events, k === 0 ? 'repl_main_thread' : rng.chance(0.1) ? 'compact' : 'repl_main_thread');
@@ -260,7 +307,8 @@ function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t
   const { rng } = ctx;
   // Transient provider errors, retried by Claude Code with backoff.
   let attempt = 1;
-  while (rng.chance(0.012) && attempt < 4) {
+  const incident = ctx.inject?.incidents?.find((i) => i.model === model.id && t >= i.start && t < i.end);
+  while (rng.chance(incident?.errorProbability ?? 0.012) && attempt < 4) {
     const status = rng.weighted([[529, 5], [429, 3], [500, 2]] as const);
     const dur = rng.lognormal(1200, 0.5);
     if (events) {
@@ -282,7 +330,8 @@ function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t
   const output = Math.max(1, Math.round(rng.lognormal(model.outputMedian, 0.9)));
   const cost =
     usd(input, model.price.input) + usd(output, model.price.output) + usd(cacheRead, model.price.cacheRead) + usd(cacheCreation, model.price.cacheCreation);
-  const duration = Math.round(rng.lognormal(model.latencyMedianMs, 0.55) * (0.6 + output / (model.outputMedian * 2.5)));
+  let duration = Math.round(rng.lognormal(model.latencyMedianMs, 0.55) * (0.6 + output / (model.outputMedian * 2.5)));
+  if (incident?.latencyFactor) duration = Math.round(duration * incident.latencyFactor);
   const ttft = Math.round(Math.min(duration * 0.9, rng.lognormal(1100, 0.45)));
   const end = t + duration;
   if (events) {
@@ -346,7 +395,10 @@ function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: stri
     r.decision_source = source;
     r.attributes = { tool_use_id: toolUseId, tool_result_size_bytes: String(Math.round(rng.lognormal(2000, 1.2))) };
     if (!success) r.attributes.error_type = name === 'Bash' ? 'ShellError' : 'Error:ENOENT';
-    if (name === 'mcp_tool') r.attributes['mcp_server.name'] = rng.weighted(MCP_SERVERS);
+    if (name === 'mcp_tool') {
+      const server = rng.weighted(MCP_SERVERS);
+      r.attributes['mcp_server.name'] = ctx.inject?.mcpServer ?? server;
+    }
     emit(ctx, r);
   }
   return t + wait + duration;

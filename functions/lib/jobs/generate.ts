@@ -2,7 +2,8 @@
  * `cclake generate`: a realistic, deterministic raw zone. Records are generated per developer-day,
  * given the delivery delay CloudWatch Logs and Firehose add, and buffered into Firehose-style
  * 5-minute arrival windows; each window becomes one or more small Snappy Parquet objects under the
- * arrival hour, exactly as Firehose names them. `--faults` adds what real pipelines deliver too.
+ * arrival hour, exactly as Firehose names them. `--faults` adds what real pipelines deliver too;
+ * `--anomalies` injects labelled anomalies for the detectors (functions/lib/generator/anomalies.ts).
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +12,7 @@ import type { TableDef } from '../../../schemas/columns';
 import { RAW_RECORD, type RawRecord } from '../../../schemas/raw-record';
 import type { Config } from '../config/schema';
 import { developerDay } from '../generator/activity';
+import { ANOMALY_LABELS_KEY, injectedDay, planAnomalies, type AnomalyLabel, type AnomalyLabels } from '../generator/anomalies';
 import { makePopulation, orgDirectoryCsv, type Developer } from '../generator/population';
 import { Random } from '../generator/random';
 import { writeRows } from '../parquet/io';
@@ -26,6 +28,8 @@ export interface GenerateOptions {
   end: string;
   seed: string | number;
   faults?: boolean;
+  /** Inject labelled anomalies (cost spikes, an unapproved model, incidents, night bursts); labels in reference/generator-anomalies.json. */
+  anomalies?: boolean;
   /** Firehose buffering interval. */
   bufferSeconds?: number;
   /** Rows per object at most (Firehose also flushes on buffer size). */
@@ -70,6 +74,8 @@ export interface GenerateSummary {
   orgDirectoryKey: string;
   faults: FaultLabels | null;
   faultsKey: string | null;
+  anomalies: AnomalyLabel[] | null;
+  anomaliesKey: string | null;
   durationMs: number;
 }
 
@@ -127,6 +133,8 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
   }
   const from = addDays(options.end, -(days - 1));
   const population = makePopulation(options.seed, users, from, days);
+  // Planned here first so a bad period is refused before anything is written (workers plan again, identically).
+  const anomalyPlan = options.anomalies ? planAnomalies(options.seed, population, from, days) : null;
   await store.put(config.orgDirectory.key, orgDirectoryCsv(population.directory), { contentType: 'text/csv' });
 
   const { concurrency, ...partitionOptions } = options;
@@ -150,6 +158,8 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
     orgDirectoryKey: config.orgDirectory.key,
     faults,
     faultsKey: faults ? FAULT_LABELS_KEY : null,
+    anomalies: anomalyPlan ? anomalyPlan.labels : null,
+    anomaliesKey: anomalyPlan ? ANOMALY_LABELS_KEY : null,
     durationMs: 0,
   };
   for (const r of results) {
@@ -165,6 +175,10 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
     }
   }
   if (faults) await store.put(FAULT_LABELS_KEY, JSON.stringify(faults, null, 2) + '\n', { contentType: 'application/json' });
+  if (anomalyPlan) {
+    const labels: AnomalyLabels = { seed: String(options.seed), from, to: options.end, labels: anomalyPlan.labels };
+    await store.put(ANOMALY_LABELS_KEY, JSON.stringify(labels, null, 2) + '\n', { contentType: 'application/json' });
+  }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }
@@ -236,6 +250,7 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   const population = makePopulation(seed, users, from, days);
   const developers = population.developers.slice(plan.first, plan.end);
   const faults = options.faults ? emptyFaults() : null;
+  const anomalyPlan = options.anomalies ? planAnomalies(seed, population, from, days) : null;
 
   // Per-developer faults are drawn over the whole population, so they do not depend on partitioning.
   const skew = new Map<number, number>();
@@ -328,7 +343,7 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   for (let d = 0; d < days; d++) {
     const day = addDays(from, d);
     for (const dev of developers) {
-      const out = developerDay(seed, dev, day);
+      const out = anomalyPlan ? injectedDay(seed, dev, day, anomalyPlan) : developerDay(seed, dev, day);
       if (out.rows.length === 0) continue;
       result.activeUserDays++;
       placeRows(dev, out.rows, out.delaysMs);

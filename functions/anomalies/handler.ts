@@ -1,0 +1,112 @@
+/**
+ * Daily anomalies function (EventBridge Scheduler, after the rollup). Thin: read the config, run the
+ * detectors over the rollups on Athena, store the anomalies and deliver the new ones to SNS
+ * (functions/lib/jobs/anomalies.ts), log the run summary as one JSON line, return it.
+ *
+ * The event is `{}` ("the days whose rollups changed"), `{ "dt": "YYYY-MM-DD" }` (one day) or
+ * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (a range; `from` alone is that one day), nothing else.
+ *
+ * The topic is the stack's (`CCLAKE_ALERTS_TOPIC_ARN`, set by serverless.yml, the only topic the
+ * role may publish to), else the config's `anomalies.delivery.snsTopicArn`; a deployed function
+ * without either fails, naming both (it must never drop alerts silently). Alerts SNS would not take
+ * are logged as a warning and stay pending in the lake's delivery ledger for the next run.
+ *
+ * The detector queries are read from `sql/detectors/` beside the bundle (serverless.yml ships them
+ * in anomalies.zip), two folders up from this module as for the rollup function.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { snsClientFor, SnsNotifier } from '../lib/anomalies/notifier/sns';
+import { readDetectorSql } from '../lib/anomalies/queries';
+import { catalogFromConfig } from '../lib/catalog/from-config';
+import { configFromEnv } from '../lib/config/from-env';
+import { athenaEngineFromConfig } from '../lib/engine/athena';
+import { detectAnomalies, type AnomaliesSummary } from '../lib/jobs/anomalies';
+import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { storeFromConfig } from '../lib/store/from-config';
+import { isIsoDate } from '../lib/util/dates';
+
+const rt = jobRuntime('anomalies');
+const logger = rt.logger;
+
+/** The run's EMF metrics: anomalies found, alerts sent and still pending, Athena's bytes and cost. */
+export function anomaliesMetrics(s: AnomaliesSummary, athena: AthenaTally): RunMetric[] {
+  return [
+    ['DaysJudged', 'Count', s.days.length],
+    ['Anomalies', 'Count', s.anomalies.length],
+    ['AlertsDelivered', 'Count', s.delivery?.delivered ?? 0],
+    ['AlertsPending', 'Count', s.delivery?.failed.length ?? 0],
+    ['CatalogErrors', 'Count', s.catalogErrors.length],
+    ['Locked', 'Count', s.status === 'locked' ? 1 : 0],
+    ...athena.metrics(),
+  ];
+}
+
+/** `sql/` as shipped beside the handler (see the header). */
+export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+export interface AnomaliesEvent {
+  dt?: string;
+  from?: string;
+  to?: string;
+}
+
+const EXAMPLE = '{}, { "dt": "2026-11-20" } or { "from": "2026-11-01", "to": "2026-11-20" }';
+
+/** The event as the function accepts it (see the header); anything else fails with the reason. */
+export function parseAnomaliesEvent(event: unknown): AnomaliesEvent {
+  if (event === undefined || event === null) return {};
+  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the anomalies event must be an object such as ${EXAMPLE}, got ${JSON.stringify(event)}`);
+  const { dt, from, to, ...rest } = event as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`the anomalies event accepts only "dt", "from" and "to", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  const out: AnomaliesEvent = {};
+  for (const [name, value] of [['dt', dt], ['from', from], ['to', to]] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !isIsoDate(value)) throw new Error(`event.${name} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+    out[name] = value;
+  }
+  if (out.dt && (out.from || out.to)) throw new Error('give event.dt or event.from/event.to, not both');
+  if (out.to && !out.from) throw new Error('event.to needs event.from');
+  if (out.from && out.to && out.to < out.from) throw new Error(`event.to ${out.to} is before event.from ${out.from}`);
+  return out;
+}
+
+export const handler = async (event: AnomaliesEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<AnomaliesSummary> => {
+  const days = parseAnomaliesEvent(event);
+  const athena = new AthenaTally();
+  return instrumentedRun(rt, context, async (runId) => {
+    const config = configFromEnv();
+    const topic = process.env.CCLAKE_ALERTS_TOPIC_ARN || config.anomalies.delivery.snsTopicArn;
+    if (!topic) throw new Error('no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN (serverless.yml does) or anomalies.delivery.snsTopicArn in the config');
+    if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/detectors/** beside functions/`);
+    const store = storeFromConfig(config);
+    const summary = await detectAnomalies(
+      store,
+      catalogFromConfig(config, store),
+      athenaEngineFromConfig(config, (query) => {
+        athena.add(query);
+        logger.info('athena query', query);
+      }),
+      new SnsNotifier(snsClientFor(topic), topic),
+      config,
+      { ...days, runId, sql: readDetectorSql(BUNDLED_SQL_DIR) },
+    );
+    const line = {
+      runId: summary.runId,
+      status: summary.status,
+      ...(summary.lockedBy ? { lockedBy: summary.lockedBy } : {}),
+      days: summary.days.map(({ dt, anomalies, generation, reason }) => ({ dt, anomalies, generation, reason })),
+      anomalies: summary.anomalies.length,
+      byDetector: summary.byDetector,
+      delivery: summary.delivery,
+      generationsDeleted: summary.generationsDeleted,
+      catalogErrors: summary.catalogErrors,
+      durationMs: summary.durationMs,
+    };
+    if (summary.catalogErrors.length || summary.status === 'locked' || summary.delivery?.failed.length) logger.warn('anomalies run', line);
+    else logger.info('anomalies run', line);
+    return summary;
+  }, (s) => anomaliesMetrics(s, athena));
+};
