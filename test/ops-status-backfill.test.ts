@@ -76,7 +76,8 @@ describe('watermarks and cclake status', () => {
     // The open date is rolled up too (and will be again as data arrives), but it is not counted as pending.
     expect(caughtUp.rollupPending).toBe(0);
     const rows = stageStatuses(caughtUp, NOW);
-    expect(rows.map((r) => r.stage)).toEqual(['raw (Firehose)', 'compact', 'catalog (partitions)', 'rollup', 'chargeback', 'evidence']);
+    expect(rows.map((r) => r.stage)).toEqual(['raw (Firehose)', 'compact', 'catalog (partitions)', 'rollup', 'anomalies', 'chargeback', 'evidence']);
+    expect(rows.find((r) => r.stage === 'anomalies')).toMatchObject({ watermark: null, upstream: '2026-11-20' });
     // The rollups cover October to its last day (nothing of it here), not yet November: October can close.
     expect(rows.find((r) => r.stage === 'chargeback')).toMatchObject({ watermark: null, upstream: '2026-10', pending: 'month 2026-10 can be closed' });
     expect(rows.find((r) => r.stage === 'evidence')).toMatchObject({ watermark: null, upstream: '2026-11-20' });

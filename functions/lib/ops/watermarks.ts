@@ -12,6 +12,7 @@
  *               that do not yet point at their committed generation
  *   rollup      newest date through which every rollup table is computed from the current curated
  *               generation of every complete date (`_cclake/commits/<table>/`)
+ *   anomalies   newest date judged by the detectors (`_cclake/commits/detected_anomalies/`)
  *   chargeback  newest month with a committed revision; a month is ready once the rollup watermark
  *               has passed its last day
  *   evidence    last day of the newest committed evidence report
@@ -20,6 +21,7 @@
  */
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import { PartitionCommits, partitionOfCommit, type PartitionCommit } from '../catalog/commits';
 import type { CatalogPort } from '../catalog/port';
 import { partitionMatches } from '../catalog/sync';
@@ -36,6 +38,7 @@ import { listReports } from '../jobs/evidence';
 import { monthDays, previousMonth } from '../exports/periods';
 
 const HOUR = 3_600_000;
+const ANOMALIES_TABLE = DETECTED_ANOMALIES.name;
 
 export interface LakeWatermarks {
   /** Start (epoch ms) of the newest arrival hour under raw/, null when raw/ is empty. */
@@ -56,6 +59,8 @@ export interface LakeWatermarks {
   rollupThrough: string | null;
   /** Table-days the next rollup run would (re)compute, up to `curatedThrough`. */
   rollupPending: number;
+  /** Newest date the anomaly detectors judged. */
+  anomaliesThrough: string | null;
   /** Newest month with a committed chargeback revision. */
   chargebackMonth: string | null;
   /** Newest month the rollups cover to its last day (what a chargeback may close). */
@@ -145,9 +150,10 @@ export async function readWatermarks(store: ObjectStore, catalog: CatalogPort, c
     const month = rollupThrough.slice(0, 7);
     chargebackReadyMonth = monthDays(month).last === rollupThrough ? month : previousMonth(month);
   }
+  const anomaliesThrough = (await commits.list(ANOMALIES_TABLE)).map((c) => c.dt).at(-1) ?? null;
   const evidenceThrough = (await listReports(store)).committed.map((r) => r.to).sort().at(-1) ?? null;
 
-  return { rawNewestHourMs, rawPending, compactedHourMs, curatedThrough, curatedNewest, catalogRawHourMs, catalogBehind, rollupThrough, rollupPending, chargebackMonth, chargebackReadyMonth, evidenceThrough };
+  return { rawNewestHourMs, rawPending, compactedHourMs, curatedThrough, curatedNewest, catalogRawHourMs, catalogBehind, rollupThrough, rollupPending, anomaliesThrough, chargebackMonth, chargebackReadyMonth, evidenceThrough };
 }
 
 export interface StageStatus {
@@ -193,6 +199,7 @@ export function stageStatuses(w: LakeWatermarks, now: number): StageStatus[] {
       pending: `${w.catalogBehind} partitions behind their commits`,
     },
     { stage: 'rollup', watermark: w.rollupThrough, upstream: w.curatedThrough, lag: daysLag(w.rollupThrough, w.curatedThrough), pending: `${w.rollupPending} table-days` },
+    { stage: 'anomalies', watermark: w.anomaliesThrough, upstream: w.rollupThrough, lag: daysLag(w.anomaliesThrough, w.rollupThrough), pending: '-' },
     {
       stage: 'chargeback',
       watermark: w.chargebackMonth,
