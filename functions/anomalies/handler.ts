@@ -25,7 +25,7 @@ import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { detectAnomalies, type AnomaliesSummary } from '../lib/jobs/anomalies';
 import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
 import { storeFromConfig } from '../lib/store/from-config';
-import { isIsoDate } from '../lib/util/dates';
+import { parseDayRangeEvent, type DayRange } from '../lib/util/day-range';
 
 const rt = jobRuntime('anomalies');
 const logger = rt.logger;
@@ -46,32 +46,10 @@ export function anomaliesMetrics(s: AnomaliesSummary, athena: AthenaTally): RunM
 /** `sql/` as shipped beside the handler (see the header). */
 export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
-export interface AnomaliesEvent {
-  dt?: string;
-  from?: string;
-  to?: string;
-}
+export type AnomaliesEvent = DayRange;
 
-const EXAMPLE = '{}, { "dt": "2026-11-20" } or { "from": "2026-11-01", "to": "2026-11-20" }';
-
-/** The event as the function accepts it (see the header); anything else fails with the reason. */
-export function parseAnomaliesEvent(event: unknown): AnomaliesEvent {
-  if (event === undefined || event === null) return {};
-  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the anomalies event must be an object such as ${EXAMPLE}, got ${JSON.stringify(event)}`);
-  const { dt, from, to, ...rest } = event as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`the anomalies event accepts only "dt", "from" and "to", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  const out: AnomaliesEvent = {};
-  for (const [name, value] of [['dt', dt], ['from', from], ['to', to]] as const) {
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !isIsoDate(value)) throw new Error(`event.${name} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
-    out[name] = value;
-  }
-  if (out.dt && (out.from || out.to)) throw new Error('give event.dt or event.from/event.to, not both');
-  if (out.to && !out.from) throw new Error('event.to needs event.from');
-  if (out.from && out.to && out.to < out.from) throw new Error(`event.to ${out.to} is before event.from ${out.from}`);
-  return out;
-}
+/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/util/day-range.ts). */
+export const parseAnomaliesEvent = (event: unknown): AnomaliesEvent => parseDayRangeEvent(event, 'anomalies');
 
 export const handler = async (event: AnomaliesEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<AnomaliesSummary> => {
   const days = parseAnomaliesEvent(event);

@@ -28,6 +28,7 @@ import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
 import { isIsoDate } from '../lib/util/dates';
+import { dayRangeProblem, type DayRange } from '../lib/util/day-range';
 
 /** Bad usage: exit 2. */
 export class UsageError extends Error {}
@@ -50,6 +51,12 @@ const isoDate = (name: string) => (v: string) => {
   }
   return v;
 };
+
+/** `--dt` / `--from` / `--to` together make sense, or the command stops with exit 2. */
+function checkDayRange(o: DayRange): void {
+  const problem = dayRangeProblem(o, (f) => `--${f}`);
+  if (problem) throw new UsageError(problem);
+}
 
 export function yesterdayUtc(now = Date.now()): string {
   return new Date(now - 86_400_000).toISOString().slice(0, 10);
@@ -150,10 +157,8 @@ export function buildProgram(io: Io): Command {
     .option('--dt <date>', 'compute this day', isoDate('--dt'))
     .option('--from <date>', 'first day of a range', isoDate('--from'))
     .option('--to <date>', 'last day of a range', isoDate('--to'))
-    .action(async (o: GlobalOpts & { dt?: string; from?: string; to?: string }) => {
-      if (o.dt && (o.from || o.to)) throw new UsageError('give --dt or --from/--to, not both');
-      if (o.to && !o.from) throw new UsageError('--to needs --from');
-      if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+    .action(async (o: GlobalOpts & DayRange) => {
+      checkDayRange(o);
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
@@ -170,10 +175,8 @@ export function buildProgram(io: Io): Command {
     .option('--dt <date>', 'judge this day', isoDate('--dt'))
     .option('--from <date>', 'first day of a range', isoDate('--from'))
     .option('--to <date>', 'last day of a range', isoDate('--to'))
-    .action(async (o: GlobalOpts & { dt?: string; from?: string; to?: string }) => {
-      if (o.dt && (o.from || o.to)) throw new UsageError('give --dt or --from/--to, not both');
-      if (o.to && !o.from) throw new UsageError('--to needs --from');
-      if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
+    .action(async (o: GlobalOpts & DayRange) => {
+      checkDayRange(o);
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);

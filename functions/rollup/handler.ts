@@ -24,7 +24,7 @@ import { rollup, type RollupDay, type RollupSummary } from '../lib/jobs/rollup';
 import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
 import { readSqlTree } from '../lib/sql/files';
 import { storeFromConfig } from '../lib/store/from-config';
-import { isIsoDate } from '../lib/util/dates';
+import { parseDayRangeEvent, type DayRange } from '../lib/util/day-range';
 
 const rt = jobRuntime('rollup');
 const logger = rt.logger;
@@ -32,32 +32,10 @@ const logger = rt.logger;
 /** `sql/` as shipped beside the handler (see the header). */
 export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
-export interface RollupEvent {
-  dt?: string;
-  from?: string;
-  to?: string;
-}
+export type RollupEvent = DayRange;
 
-const EXAMPLE = '{}, { "dt": "2026-11-20" } or { "from": "2026-11-01", "to": "2026-11-20" }';
-
-/** The event as the function accepts it (see the header); anything else fails with the reason. */
-export function parseRollupEvent(event: unknown): RollupEvent {
-  if (event === undefined || event === null) return {};
-  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the rollup event must be an object such as ${EXAMPLE}, got ${JSON.stringify(event)}`);
-  const { dt, from, to, ...rest } = event as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`the rollup event accepts only "dt", "from" and "to", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  const out: RollupEvent = {};
-  for (const [name, value] of [['dt', dt], ['from', from], ['to', to]] as const) {
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !isIsoDate(value)) throw new Error(`event.${name} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
-    out[name] = value;
-  }
-  if (out.dt && (out.from || out.to)) throw new Error('give event.dt or event.from/event.to, not both');
-  if (out.to && !out.from) throw new Error('event.to needs event.from');
-  if (out.from && out.to && out.to < out.from) throw new Error(`event.to ${out.to} is before event.from ${out.from}`);
-  return out;
-}
+/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/util/day-range.ts). */
+export const parseRollupEvent = (event: unknown): RollupEvent => parseDayRangeEvent(event, 'rollup');
 
 /** The days computed, per table: `{ user_daily: [{ dt, reason, rows, generation }] }`. */
 function daysByTable(days: RollupDay[]): Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> {
