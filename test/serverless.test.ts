@@ -474,8 +474,8 @@ describe('serverless package (osls + serverless-esbuild)', () => {
     { job: 'partitions', every: 'hourly', expression: 'cron(30 * * * ? *)', functionId: 'PartitionsLambdaFunction', roleId: 'PartitionsSchedulerRole' },
     // Daily, after the 01:00 compaction (15 min) and the 01:30 catalog sync (5 min); done by the 02:00 compaction.
     { job: 'rollup', every: 'daily', expression: 'cron(40 1 * * ? *)', functionId: 'RollupLambdaFunction', roleId: 'RollupSchedulerRole' },
-    // Daily, after the rollup (done by 01:55): the datasets refresh from the new rollups.
-    { job: 'publish', every: 'daily', expression: 'cron(5 2 * * ? *)', functionId: 'PublishLambdaFunction', roleId: 'PublishSchedulerRole' },
+    // Daily, after the rollup (done by 01:55) and the anomalies run (02:20, done by 02:35): the datasets refresh from both.
+    { job: 'publish', every: 'daily', expression: 'cron(45 2 * * ? *)', functionId: 'PublishLambdaFunction', roleId: 'PublishSchedulerRole' },
     // The 1st at 03:00: after the 01:40 rollup of the month's last day (reporting time zone UTC).
     { job: 'chargeback', every: 'monthly', expression: 'cron(0 3 1 * ? *)', functionId: 'ChargebackLambdaFunction', roleId: 'ChargebackSchedulerRole' },
     // Param evidenceSchedule's default: Mondays at 04:00, after the daily rollup.
