@@ -135,8 +135,13 @@ describe('Athena cost estimate', () => {
     expect(tally.bytesScanned).toBe(1_000 + 2 * 1024 * MB);
     expect(tally.bytesBilled).toBe(10 * MB + 2 * 1024 * MB + 10 * MB);
     expect(tally.estimatedCostUsd).toBeCloseTo((tally.bytesBilled / 1e12) * 5, 12);
+    // As the engine's callback: each query counted and logged.
+    const logged: unknown[][] = [];
+    tally.recorder({ info: (...args: unknown[]) => void logged.push(args) } as never)({ queryId: 'd', bytesScanned: 0 });
+    expect(tally.queries).toBe(4);
+    expect(logged).toEqual([['athena query', { queryId: 'd', bytesScanned: 0 }]]);
     expect(Object.fromEntries(tally.metrics().map(([n, , v]) => [n, v]))).toEqual({
-      AthenaQueries: 3,
+      AthenaQueries: 4,
       AthenaBytesScanned: tally.bytesScanned,
       AthenaEstimatedCostMicroUsd: Math.round(tally.estimatedCostUsd * 1e6),
     });

@@ -63,10 +63,7 @@ export const handler = async (event: AnomaliesEvent | undefined, context: Pick<C
     const summary = await detectAnomalies(
       store,
       catalogFromConfig(config, store),
-      athenaEngineFromConfig(config, (query) => {
-        athena.add(query);
-        logger.info('athena query', query);
-      }),
+      athenaEngineFromConfig(config, athena.recorder(logger)),
       new SnsNotifier(snsClientFor(topic), topic),
       config,
       { ...days, runId, sql: readDetectorSql(BUNDLED_SQL_DIR) },

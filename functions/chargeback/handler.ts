@@ -66,10 +66,7 @@ export const handler = async (event: ChargebackEvent | undefined, context?: Pick
   return instrumentedRun(rt, context ?? { awsRequestId: randomUUID() }, async () => {
     const config = configFromEnv();
     const store = storeFromConfig(config);
-    const engine = athenaEngineFromConfig(config, (query) => {
-      athena.add(query);
-      logger.info('athena query', query);
-    });
+    const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const closing = parsed.month ?? lastClosedMonth(config);
     const months = [closing];
     if (!parsed.month) for (let i = 0, m = closing; i < config.chargeback.revisitMonths; i++) months.push((m = previousMonth(m)));

@@ -61,10 +61,7 @@ export const handler = async (event: EvidenceEvent | undefined, context?: Pick<C
     const config = configFromEnv();
     const store = storeFromConfig(config);
     const period = parsed.from && parsed.to ? { from: parsed.from, to: parsed.to } : defaultEvidencePeriod(config);
-    const engine = athenaEngineFromConfig(config, (query) => {
-      athena.add(query);
-      logger.info('athena query', query);
-    });
+    const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const summary = await exportEvidence(store, engine, config, { ...period, sqlDir: BUNDLED_SQL_DIR });
     const { seq, location, status, failing, files, manifestSha256, previous, objectLock, durationMs } = summary;
     const line = { seq, location, period, status, failing, files, manifestSha256, previous, objectLock, queries: summary.queries.map((q) => ({ name: q.name, queryId: q.queryId, rows: q.rows })), durationMs };

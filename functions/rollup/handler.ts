@@ -64,10 +64,7 @@ export const handler = async (event: RollupEvent | undefined, context: Pick<Cont
     const config = configFromEnv();
     if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
     const store = storeFromConfig(config);
-    const engine = athenaEngineFromConfig(config, (query) => {
-      athena.add(query);
-      logger.info('athena query', query);
-    });
+    const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const summary = await rollup(store, catalogFromConfig(config, store), engine, config, { ...days, runId, sql: readSqlTree(BUNDLED_SQL_DIR) });
     const line = {
       runId: summary.runId,

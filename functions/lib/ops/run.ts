@@ -106,6 +106,14 @@ export class AthenaTally {
     this.bytesBilled += athenaBilledBytes(bytes);
   }
 
+  /** The AthenaEngine `log` callback: each query is counted and logged (query id, bytes scanned, state). */
+  recorder(logger: Pick<Logger, 'info'>): (event: Record<string, unknown>) => void {
+    return (event) => {
+      this.add(event);
+      logger.info('athena query', event);
+    };
+  }
+
   get estimatedCostUsd(): number {
     return (this.bytesBilled / 1e12) * ATHENA_USD_PER_TB;
   }
