@@ -107,6 +107,10 @@ describe('watermarks and cclake status', () => {
     out.length = 0;
     expect(await main(['status', '--lake', store.root, '--format', 'json'], io)).toBe(0);
     expect(JSON.parse(out.join('\n')).watermarks).toMatchObject({ rollupThrough: '2026-11-18', curatedThrough: '2026-11-20' });
+    // A mistyped lake is an error, not a lake where nothing ever ran.
+    out.length = 0;
+    expect(await main(['status', '--lake', path.join(store.root, 'no-such-lake')], io)).toBe(2);
+    expect(out.join('\n')).toContain(`cclake: no lake at ${path.join(store.root, 'no-such-lake')}`);
   });
 });
 

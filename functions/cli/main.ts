@@ -3,6 +3,7 @@
  * ports, runs one job and prints its summary. Exit 0 on success, 1 on a failed job (one-line
  * reason on stderr), 2 on bad usage or bad config.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
@@ -51,6 +52,14 @@ const isoDate = (name: string) => (v: string) => {
   }
   return v;
 };
+
+/** `--dt D` or `--from D [--to D]`: the days a command (re)computes instead of the days that changed. */
+function withDayRange(cmd: Command, verb: string): Command {
+  return cmd
+    .option('--dt <date>', `${verb} this day`, isoDate('--dt'))
+    .option('--from <date>', 'first day of a range', isoDate('--from'))
+    .option('--to <date>', 'last day of a range', isoDate('--to'));
+}
 
 /** `--dt` / `--from` / `--to` together make sense, or the command stops with exit 2. */
 function checkDayRange(o: DayRange): void {
@@ -152,11 +161,8 @@ export function buildProgram(io: Io): Command {
       }
     });
 
-  withGlobals(program.command('rollup'))
+  withDayRange(withGlobals(program.command('rollup')), 'compute')
     .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
-    .option('--dt <date>', 'compute this day', isoDate('--dt'))
-    .option('--from <date>', 'first day of a range', isoDate('--from'))
-    .option('--to <date>', 'last day of a range', isoDate('--to'))
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
       const loaded = load(o);
@@ -170,11 +176,8 @@ export function buildProgram(io: Io): Command {
       }
     });
 
-  withGlobals(program.command('anomalies'))
+  withDayRange(withGlobals(program.command('anomalies')), 'judge')
     .description('run the detectors over the rollups and deliver new alerts (SNS when configured, else stdout and alerts/ in the lake)')
-    .option('--dt <date>', 'judge this day', isoDate('--dt'))
-    .option('--from <date>', 'first day of a range', isoDate('--from'))
-    .option('--to <date>', 'last day of a range', isoDate('--to'))
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
       const loaded = load(o);
@@ -220,6 +223,8 @@ export function buildProgram(io: Io): Command {
     .action(async (o: GlobalOpts & { format: 'table' | 'json' }) => {
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
+      // A mistyped --lake would otherwise read as a lake where nothing ever ran.
+      if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
       const now = Date.now();
       const w = await readWatermarks(store, catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
