@@ -59,7 +59,3 @@ export function generationTables(): { spec: TableSpec; def: TableDef }[] {
     { spec: anomaliesTable(), def: DETECTED_ANOMALIES },
   ];
 }
-
-export function catalogTables(config: Config): TableSpec[] {
-  return [rawTable(config), ...generationTables().map((t) => t.spec)];
-}
