@@ -62,28 +62,41 @@ async function duckdbCopySeconds(files: string[], out: string): Promise<number> 
 }
 
 /** Runs one compaction in a child process and returns its summary and peak RSS. */
-function compactInChild(lake: string): { seconds: number; maxRssMiB: number; summary: { rowsIn: number; rowsOut: number; dts: { files: number }[] } } {
+function compactInChild(lake: string): { seconds: number; maxRssMiB: number; summary: { rowsIn: number; rowsOut: number; phasesMs: Record<string, number>; dts: { files: number; bytes: number }[] } } {
   const script = fileURLToPath(new URL('./compact-child.ts', import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, lake], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`compaction child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-export async function benchCompactThroughput(users = 10_000): Promise<BenchResult> {
+export async function benchCompactThroughput(users = 10_000, rounds = 2): Promise<BenchResult> {
   const src = await cachedRawLake('day', users, 1);
-  const lake = freshCopy(src, 'throughput');
-  const { files, bytes } = await rawFiles(lake);
-  const copy = await duckdbCopySeconds(files, path.join(CACHE, 'copy-baseline.parquet'));
-  const ours = compactInChild(lake);
-  rmSync(lake, { recursive: true, force: true });
+  const { files, bytes } = await rawFiles(src);
+  // This machine's speed drifts by a quarter from minute to minute (a shared VM): the two are run
+  // alternately, `rounds` times each on a fresh copy, and the best of each is compared.
+  const copies: number[] = [];
+  const runs: ReturnType<typeof compactInChild>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const lake = freshCopy(src, 'throughput');
+    copies.push(await duckdbCopySeconds((await rawFiles(lake)).files, path.join(CACHE, 'copy-baseline.parquet')));
+    runs.push(compactInChild(lake));
+    rmSync(lake, { recursive: true, force: true });
+  }
+  const copy = Math.min(...copies);
+  const ours = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const mb = bytes / 1e6;
-  const ratio = mb / ours.seconds / (mb / copy);
+  const ratio = copy / ours.seconds;
+  const phases = Object.entries(ours.summary.phasesMs)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`)
+    .join(', ');
   return {
     name: `compaction throughput: ${users.toLocaleString('en-US')} users x 1 day, ${files.length} raw files, ${mb.toFixed(0)} MB`,
     lines: [
-      `plain DuckDB COPY to one zstd file: ${copy.toFixed(1)} s (${(mb / copy).toFixed(1)} MB/s)`,
-      `cclake compact (validate, dedupe, re-partition, sort, verify, commit): ${ours.seconds.toFixed(1)} s (${(mb / ours.seconds).toFixed(1)} MB/s), ` +
-        `${ours.summary.rowsIn.toLocaleString('en-US')} rows in, ${ours.summary.rowsOut.toLocaleString('en-US')} out`,
+      `plain DuckDB COPY to one zstd file: best ${copy.toFixed(1)} s of ${copies.map((c) => c.toFixed(1)).join(', ')} (${(mb / copy).toFixed(1)} MB/s)`,
+      `cclake compact (validate, dedupe, re-partition, sort, verify, commit): best ${ours.seconds.toFixed(1)} s of ${runs.map((r) => r.seconds.toFixed(1)).join(', ')} ` +
+        `(${(mb / ours.seconds).toFixed(1)} MB/s), ${ours.summary.rowsIn.toLocaleString('en-US')} rows in, ${ours.summary.rowsOut.toLocaleString('en-US')} out, ` +
+        `${ours.summary.dts.reduce((s, d) => s + d.files, 0)} file(s), ${(ours.summary.dts.reduce((s, d) => s + d.bytes, 0) / 1e6).toFixed(0)} MB`,
+      `phases of the best run (s): ${phases}; peak RSS ${ours.maxRssMiB.toFixed(0)} MiB`,
       `throughput ratio cclake / DuckDB COPY: ${ratio.toFixed(2)}`,
     ],
     target: { description: 'ratio >= 0.6', met: ratio >= 0.6 },

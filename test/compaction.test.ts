@@ -4,7 +4,7 @@
  * time zone, late data reopening a date, incremental runs, schema union, quarantine, the lock,
  * `--dt` / `--rebuild`, the deadline, and the end-to-end numbers of a faulty generated lake.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,7 +159,7 @@ describe('late data', () => {
 describe('order across slices and files', () => {
   it('a date of several slices cut into several files reads back in order, file after file (event time, user, id)', async () => {
     const store = lakeStore();
-    // 160,000 rows over one day: several slices at the smallest memory limit, several 1 MiB files.
+    // 160,000 rows over one day, in 8 objects.
     const start = Date.parse('2026-11-20T00:00:00Z');
     for (let obj = 0; obj < 8; obj++) {
       const rows = Array.from({ length: 20_000 }, (_, i) => {
@@ -168,12 +168,19 @@ describe('order across slices and files', () => {
       });
       await putRaw(store, `2026-11-21T0${obj}:05:00Z`, rows);
     }
-    const s = await run(store, cfg({ compaction: { memoryLimitMiB: 64, targetFileSizeMiB: 1 } }));
+    // 4 slices of 50,000 rows (the smallest slice) at the smallest memory limit; the 3 MiB target
+    // holds two sorted slices, so files are joined from several slices' row groups.
+    const s = await run(store, cfg({ compaction: { memoryLimitMiB: 64, targetFileSizeMiB: 3 } }));
     expect(s.dts.map((d) => [d.dt, d.rowsOut])).toEqual([['2026-11-20', 160_000]]);
     expect(s.dts[0]!.files).toBeGreaterThan(1);
     const engine = await DuckDBEngine.open();
     try {
       const files = await liveFiles(store, '2026-11-20');
+      const groups = await engine.query(`SELECT file_name AS f, count(DISTINCT row_group_id) AS n, sum(row_group_num_rows) AS rows FROM parquet_metadata([${files.map(sqlString).join(', ')}]) WHERE path_in_schema = 'record_id' GROUP BY ALL`);
+      expect(groups.rows.length).toBe(files.length);
+      expect(Math.max(...groups.rows.map((r) => r.n as number))).toBeGreaterThan(1);
+      expect(groups.rows.reduce((a, r) => a + (r.rows as number), 0)).toBe(160_000);
+      for (const f of files) expect(statSync(f).size).toBeLessThanOrEqual(3 * 1024 * 1024);
       // Rows in file order, then row order within each file, as a reader scanning the generation sees them.
       const r = await engine.query(`
         WITH t AS (SELECT event_time, lower(user_email) AS user_key, record_id, filename, file_row_number FROM read_parquet([${files.map(sqlString).join(', ')}], filename = true, file_row_number = true)),

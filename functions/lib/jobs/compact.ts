@@ -9,10 +9,10 @@
  *     reporting time zone), 15-minute bucket and object, so each later step reads one slice of
  *     buckets straight from the raw files that have rows in it;
  *  4. per `dt`, slice by slice: the rows whose record_id the live generation lacks, deduplicated,
- *     are merged with the live rows of the slice and sorted (event time, user, record id) into a
- *     part; the parts are copied in order into the new generation's zstd files (cut near the
- *     target size; one copy per file, since a copy to a directory does not keep row order), written
- *     beside the live one, verified (row count = live + new; every footer readable), uploaded, and
+ *     are merged with the live rows of the slice and sorted (event time, user, record id) straight
+ *     into a zstd part; consecutive parts are joined into the new generation's files (up to the
+ *     target size) by concatenating their row groups, without re-encoding, written beside the live
+ *     one, verified (row count = live + new; every footer readable), uploaded, and
  *     committed by writing the partition commit; then the catalog partitions (Glue, or the local
  *     catalog) are pointed at the committed generations (the partitions stage repairs a failure);
  *  5. marks a raw object finished only when every `dt` it feeds is committed, so a crash at any
@@ -481,7 +481,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
       for (let i = 0; i < slices.length; i++) {
         const { liveSlice, newSql, notLive } = sliceSql(i);
         const part = path.join(partsDir, `part-${i}.parquet`);
-        const to = `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION zstd)`;
+        // One row group per slice (DuckDB's default would leave a small remainder group in each).
+        const to = `TO ${sqlString(part)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${Math.max(sliceRows, 122_880)})`;
         if (!newSql) {
           // Live-only slices are already sorted and are copied as they are.
           await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
