@@ -416,7 +416,8 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
           ? `(SELECT ${selectList(objs)}, ${keyOf(objs)} AS _key, r.file_row_number AS _row FROM ${rawSql(objs)}
               WHERE r.event_time >= make_timestamp(${sl.first * BUCKET_MS * 1000}) AND r.event_time < make_timestamp(${(sl.last + 1) * BUCKET_MS * 1000}))`
           : null;
-        const notLive = liveSlice ? `WHERE record_id NOT IN (SELECT record_id FROM (${liveSlice}))` : '';
+        /** The predicate leaving out ids the live generation has (empty: no live rows). */
+        const notLive = liveSlice ? `record_id NOT IN (SELECT record_id FROM (${liveSlice}))` : '';
         return { liveSlice, newSql, notLive };
       };
       // One narrow read of each slice: the new distinct ids, counted apart from the merge so the
@@ -432,7 +433,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
         const { newSql, notLive } = sliceSql(i);
         if (!newSql) continue;
         await engine.run(`CREATE OR REPLACE TEMP TABLE ids AS SELECT record_id, _key, _row FROM ${newSql}`);
-        const c = (await engine.query(`SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM ids ${notLive}`)).rows[0]!;
+        const c = (await engine.query(`SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM ids${notLive ? ` WHERE ${notLive}` : ''}`)).rows[0]!;
         newRows += Number(c.d);
         if (Number(c.n) === Number(c.d)) continue;
         sliceHasDups.add(i);
@@ -487,7 +488,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
           // Live-only slices are already sorted and are copied as they are.
           await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
         } else {
-          const keep = [notLive.replace(/^WHERE /, ''), sliceHasDups.has(i) ? 'NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)' : ''].filter(Boolean);
+          const keep = [notLive, sliceHasDups.has(i) ? 'NOT EXISTS (SELECT 1 FROM dup d WHERE d._key = n._key AND d._row = n._row)' : ''].filter(Boolean);
           const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''}`;
           const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
           await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) ${to}`);
