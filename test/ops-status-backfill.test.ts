@@ -111,6 +111,11 @@ describe('watermarks and cclake status', () => {
     out.length = 0;
     expect(await main(['status', '--lake', path.join(store.root, 'no-such-lake')], io)).toBe(2);
     expect(out.join('\n')).toContain(`cclake: no lake at ${path.join(store.root, 'no-such-lake')}`);
+    // So is compacting one, rather than compacting nothing into a new folder.
+    out.length = 0;
+    expect(await main(['compact', '--lake', path.join(store.root, 'no-such-lake')], io)).toBe(2);
+    expect(out.join('\n')).toContain(`cclake: no lake at ${path.join(store.root, 'no-such-lake')}`);
+    expect(existsSync(path.join(store.root, 'no-such-lake'))).toBe(false);
   });
 });
 

@@ -28,6 +28,7 @@ import { writeRowAccess } from '../lib/publish/row-access';
 import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
+import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
 import { dayRangeProblem, type DayRange } from '../lib/util/day-range';
 
@@ -88,6 +89,13 @@ function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
   return store;
 }
 
+/** The configured lake, refused when it is a local folder that does not exist: a mistyped --lake would otherwise read as a lake where nothing ever ran. */
+function existingLakeStore(config: LoadedConfig['config']): ObjectStore {
+  const store = storeFromConfig(config);
+  if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
+  return store;
+}
+
 export function withGlobals(cmd: Command): Command {
   return cmd
     .addOption(new Option('--config <file>', 'config file (default: cclake.config.* here, else the embedded default)'))
@@ -137,7 +145,7 @@ export function buildProgram(io: Io): Command {
     .action(async (o: GlobalOpts & { dt?: string; rebuild?: boolean }) => {
       if (o.rebuild && !o.dt) throw new UsageError('--rebuild needs --dt YYYY-MM-DD');
       const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const store = existingLakeStore(loaded.config);
       const summary = await compact(store, catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
       printCompactSummary(io, store.location, summary);
     });
@@ -222,9 +230,7 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (o: GlobalOpts & { format: 'table' | 'json' }) => {
       const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
-      // A mistyped --lake would otherwise read as a lake where nothing ever ran.
-      if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
+      const store = existingLakeStore(loaded.config);
       const now = Date.now();
       const w = await readWatermarks(store, catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
