@@ -6,7 +6,7 @@
  *  1. lists raw objects it has not finished (only the day prefixes from watermark - lookback on);
  *  2. validates each (Parquet footer, required columns, compatible types) and quarantines the rest;
  *  3. indexes the good files in one narrow pass (event time only): rows per event date `dt` (in the
- *     reporting time zone), 15-minute bucket and object, so each later step reads one slice of
+ *     reporting time zone), one-minute bucket and object, so each later step reads one slice of
  *     buckets straight from the raw files that have rows in it;
  *  4. per `dt`, slice by slice: the rows whose record_id the live generation lacks, deduplicated,
  *     are merged with the live rows of the slice and sorted (event time, user, record id) straight
@@ -45,8 +45,12 @@ import { deletePrefix, listAll, type ObjectInfo, type ObjectStore } from '../sto
 
 export { COMPACT_LOCK_PREFIX } from '../compaction/lock';
 export const QUARANTINE_PREFIX = 'quarantine/';
-/** Staging bucket width: copies of a record share its event time, so they always share a bucket. */
-const BUCKET_MS = 15 * 60_000;
+/**
+ * Staging bucket width: copies of a record share its event time, so they always share a bucket.
+ * A slice is a run of whole buckets, so the bucket bounds the smallest slice: one minute keeps
+ * slices at their memory-derived size up to about 100 million events a day.
+ */
+const BUCKET_MS = 60_000;
 const HOUR = 3_600_000;
 
 export interface CompactOptions {
@@ -157,9 +161,11 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     threads: availableParallelism(),
   });
   // DuckDB's allocator keeps freed memory per thread for reuse (up to 128 MiB by default, more
-  // after bulk frees): hand it back early, so slice after slice does not stack up outside the limit.
-  await engine.run(`SET allocator_flush_threshold = '32MB'`);
-  await engine.run(`SET allocator_bulk_deallocation_flush_threshold = '32MB'`);
+  // after bulk frees), outside its memory limit: hand it back almost at once, so slice after slice
+  // does not stack up. Measured over 48 slices of a 90,000-developer day: peak RSS 708 MiB with
+  // 32 MB thresholds, 491 MiB with 4 MB, at a few percent of the time.
+  await engine.run(`SET allocator_flush_threshold = '4MB'`);
+  await engine.run(`SET allocator_bulk_deallocation_flush_threshold = '4MB'`);
   // Raw files are read about once: caching their bytes only fills memory (most with 10,000 footers).
   await engine.run('SET enable_external_file_cache = false');
   try {
@@ -217,7 +223,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
     mark('validate');
 
     // 3. Index: one narrow pass over the good files reads only the event time and counts rows per
-    //    (event date, 15-minute bucket, object). Copies of one record share its event time, hence
+    //    (event date, one-minute bucket, object). Copies of one record share its event time, hence
     //    its bucket, so every later step works one slice of buckets at a time, reading just the
     //    objects with rows in it straight from the raw files: memory follows the slice, not the
     //    partition, and the rows are never copied anywhere but into the new generation.
