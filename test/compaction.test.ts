@@ -4,7 +4,7 @@
  * time zone, late data reopening a date, incremental runs, schema union, quarantine, the lock,
  * `--dt` / `--rebuild`, the deadline, and the end-to-end numbers of a faulty generated lake.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -350,6 +350,25 @@ describe('the compaction lock', () => {
     const s = await run(store);
     expect(s.status).toBe('completed');
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);
+  });
+});
+
+describe('scratch folders', () => {
+  it("a run deletes the scratch folders killed runs left behind (their process is gone), never a live process's, and leaves none of its own", async () => {
+    const store = lakeStore();
+    await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
+    const gone = spawnCli(['--version']);
+    const deadPid = gone.child.pid!;
+    await gone.done;
+    const scratch = tmp.make();
+    const dead = path.join(scratch, `cclake-compact-${deadPid}-AbC123`);
+    const live = path.join(scratch, `cclake-compact-${process.ppid}-XyZ789`);
+    const other = path.join(scratch, 'someone-else');
+    for (const d of [dead, live, other]) mkdirSync(path.join(d, 'spill'), { recursive: true });
+    writeFileSync(path.join(dead, 'stage.duckdb'), 'left by a killed run');
+    const s = await run(store, cfg(), { tmpDir: scratch });
+    expect(s.status).toBe('completed');
+    expect(readdirSync(scratch).sort()).toEqual([path.basename(live), 'someone-else'].sort());
   });
 });
 

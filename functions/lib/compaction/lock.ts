@@ -48,7 +48,8 @@ function bootId(): string | null {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this machine with that id runs (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

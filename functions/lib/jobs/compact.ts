@@ -22,7 +22,7 @@
  */
 import { dateIn } from '../util/dates';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +33,7 @@ import type { CatalogPort, PartitionSpec } from '../catalog/port';
 import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
 import { takeLakeLock } from '../compaction/lock';
+import { makeStagingDir } from '../compaction/staging';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
 import { validateRawFiles } from '../compaction/validate';
 import type { Config } from '../config/schema';
@@ -154,7 +155,7 @@ export async function compact(store: ObjectStore, catalog: CatalogPort, config: 
   const commits = new PartitionCommits(store);
   /** Catalog partitions for the dates this run committed. */
   const toPublish: PartitionSpec[] = [];
-  const work = mkdtempSync(path.join(options.tmpDir ?? tmpdir(), 'cclake-compact-'));
+  const work = makeStagingDir(options.tmpDir ?? tmpdir());
   const engine = await DuckDBEngine.open({
     path: path.join(work, 'stage.duckdb'),
     memoryLimit: `${config.compaction.memoryLimitMiB}MB`,
