@@ -47,6 +47,13 @@ const cfg = (over: Record<string, unknown> = {}): Config => parseConfig(over);
 const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) => compact(store, catalogFromConfig(config, store), config, options);
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.record_id)).sort();
 const pointer = (store: LocalObjectStore, dt: string) => new PartitionCommits(store).get('events_curated', dt);
+const bootIdHere = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+/** The id of a process that ran on this machine and has exited. */
+async function pidOfExitedProcess(): Promise<number> {
+  const gone = spawnCli(['--version']);
+  await gone.done;
+  return gone.child.pid!;
+}
 
 async function describeColumns(files: string[]): Promise<Map<string, string>> {
   const engine = await DuckDBEngine.open();
@@ -341,34 +348,47 @@ describe('the compaction lock', () => {
   it('takes over an unexpired lock of a dead process on this host', async () => {
     const store = lakeStore();
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
-    const gone = spawnCli(['--version']);
-    const deadPid = gone.child.pid!;
-    await gone.done;
-    // Same machine: same host name and (where the lock records it) the same kernel boot id.
-    const boot = existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : null;
-    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot, pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    const deadPid = await pidOfExitedProcess();
+    // Same machine: same host name and kernel boot id.
+    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot: bootIdHere(), pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
     const s = await run(store);
     expect(s.status).toBe('completed');
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);
   });
+
+  it('respects an unexpired lock of another container on the same kernel (another host name), whatever its pid', async () => {
+    const store = lakeStore();
+    await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
+    const lock = { owner: 'compact elsewhere', host: `${hostname()}-other`, boot: bootIdHere(), pid: await pidOfExitedProcess(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify(lock));
+    const s = await run(store);
+    expect(s.status).toBe('locked');
+    expect(s.lockedBy).toContain('compact elsewhere');
+  });
 });
 
 describe('scratch folders', () => {
-  it("a run deletes the scratch folders killed runs left behind (their process is gone), never a live process's, and leaves none of its own", async () => {
+  it("a run deletes the scratch folders killed runs of this machine left behind, never a live process's or another machine's, and leaves none of its own", async () => {
     const store = lakeStore();
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
-    const gone = spawnCli(['--version']);
-    const deadPid = gone.child.pid!;
-    await gone.done;
+    const deadPid = await pidOfExitedProcess();
     const scratch = tmp.make();
-    const dead = path.join(scratch, `cclake-compact-${deadPid}-AbC123`);
-    const live = path.join(scratch, `cclake-compact-${process.ppid}-XyZ789`);
-    const other = path.join(scratch, 'someone-else');
-    for (const d of [dead, live, other]) mkdirSync(path.join(d, 'spill'), { recursive: true });
-    writeFileSync(path.join(dead, 'stage.duckdb'), 'left by a killed run');
+    const here = { host: hostname(), boot: bootIdHere() };
+    const folders = {
+      'cclake-compact-dead': { ...here, pid: deadPid },
+      'cclake-compact-live': { ...here, pid: process.ppid },
+      // Another container on the same kernel: its pids mean nothing here.
+      'cclake-compact-other-host': { ...here, host: `${hostname()}-other`, pid: deadPid },
+      'cclake-compact-no-owner': null,
+      'someone-else': { ...here, pid: deadPid },
+    };
+    for (const [name, owner] of Object.entries(folders)) {
+      mkdirSync(path.join(scratch, name, 'spill'), { recursive: true });
+      if (owner) writeFileSync(path.join(scratch, name, 'owner.json'), JSON.stringify(owner));
+    }
     const s = await run(store, cfg(), { tmpDir: scratch });
     expect(s.status).toBe('completed');
-    expect(readdirSync(scratch).sort()).toEqual([path.basename(live), 'someone-else'].sort());
+    expect(readdirSync(scratch).sort()).toEqual(['cclake-compact-live', 'cclake-compact-no-owner', 'cclake-compact-other-host', 'someone-else']);
   });
 });
 

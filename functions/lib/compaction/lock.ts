@@ -4,21 +4,17 @@
  * Lock objects are numbered: `<prefix>000001.json`, `000002.json`, … The highest number is the
  * current holder. A run takes a free lock by creating the next number with create-if-absent (S3
  * `If-None-Match: *`, link(2) locally), so of two runs racing for it exactly one wins. A holder
- * whose lease expired (or, on the same host, whose process is gone) is replaced the same way, by
- * creating the next number (a dead process counts only on the same kernel boot, never merely the
- * same host name); before each commit the holder checks that no higher number exists, so
+ * whose lease expired (or, on this machine, whose process is gone) is replaced the same way, by
+ * creating the next number (a dead process counts only with the same host name and kernel boot:
+ * see this-machine.ts); before each commit the holder checks that no higher number exists, so
  * a run that lost its lease cannot commit over its successor.
  */
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
+import { isDeadProcessHere, thisProcess, type ProcessRef } from './this-machine';
 
-interface LockBody {
+/** The holder's process (host, kernel boot, pid) and its lease. */
+interface LockBody extends ProcessRef {
   owner: string;
-  host: string;
-  /** Kernel boot id: tells this machine apart from others that share a host name (Lambda sandboxes). */
-  boot: string | null;
-  pid: number;
   acquiredAt: string;
   expiresAt: string;
 }
@@ -39,24 +35,6 @@ export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: fa
 export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
 
 const NUMBER = /(\d{6,})\.json$/;
-
-function bootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null; // not Linux: only lease expiry frees a lock
-  }
-}
-
-/** Whether a process of this machine with that id runs (EPERM: it does, as another user). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class LockLostError extends Error {
   constructor(message: string) {
@@ -89,18 +67,15 @@ export class LeaseLock {
     const current = await LeaseLock.current(store, prefix);
     if (current) {
       const expired = Date.parse(current.body.expiresAt) <= now;
-      // A holder on this very machine (same kernel boot) whose process is gone left the lock behind.
-      const boot = bootId();
-      const deadLocal = boot !== null && current.body.boot === boot && current.body.pid !== process.pid && !processAlive(current.body.pid);
+      // A holder on this very machine whose process is gone left the lock behind.
+      const deadLocal = isDeadProcessHere(current.body);
       if (!expired && !deadLocal) return { acquired: false, heldBy: current.body };
     }
     const number = (current?.number ?? 0) + 1;
     const key = `${prefix}${String(number).padStart(6, '0')}.json`;
     const body: LockBody = {
       owner,
-      host: hostname(),
-      boot: bootId(),
-      pid: process.pid,
+      ...thisProcess(),
       acquiredAt: new Date(now).toISOString(),
       expiresAt: new Date(now + leaseMs).toISOString(),
     };

@@ -2,21 +2,32 @@
  * The compaction run's scratch folder (downloaded raw objects, the on-disk DuckDB staging database,
  * its spill files, the new generation before upload). A run deletes its own at the end; a run that
  * was killed cannot, and on Lambda /tmp outlives a crashed runtime, so each new run first deletes
- * the folders of runs whose process is gone. The folder name carries the owner's pid for that.
+ * the folders whose owner (recorded in `owner.json`) was a process of this machine that is gone.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { processAlive } from './lock';
+import { isDeadProcessHere, thisProcess, type ProcessRef } from './this-machine';
 
 const PREFIX = 'cclake-compact-';
-const OWNED = new RegExp(`^${PREFIX}(\\d+)-`);
+const OWNER = 'owner.json';
 
-/** Removes the folders under `parent` of runs whose process is gone, then creates this run's. */
+function ownerOf(dir: string): ProcessRef | null {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, OWNER), 'utf8')) as ProcessRef;
+  } catch {
+    return null; // not ours, or a folder whose run died before writing it: left alone
+  }
+}
+
+/** Removes the scratch folders under `parent` of dead runs of this machine, then creates this run's. */
 export function makeStagingDir(parent: string): string {
   for (const name of readdirSync(parent)) {
-    const pid = OWNED.exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
-    rmSync(path.join(parent, name), { recursive: true, force: true });
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = path.join(parent, name);
+    const owner = ownerOf(dir);
+    if (owner && isDeadProcessHere(owner)) rmSync(dir, { recursive: true, force: true });
   }
-  return mkdtempSync(path.join(parent, `${PREFIX}${process.pid}-`));
+  const dir = mkdtempSync(path.join(parent, PREFIX));
+  writeFileSync(path.join(dir, OWNER), JSON.stringify(thisProcess()));
+  return dir;
 }
