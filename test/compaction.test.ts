@@ -4,7 +4,7 @@
  * time zone, late data reopening a date, incremental runs, schema union, quarantine, the lock,
  * `--dt` / `--rebuild`, the deadline, and the end-to-end numbers of a faulty generated lake.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { catalogFromConfig } from '../functions/lib/catalog/from-config';
 import { parseConfig } from '../functions/lib/config/load';
 import type { Config } from '../functions/lib/config/schema';
 import { STATE_KEY, loadState } from '../functions/lib/compaction/state';
+import { thisProcess } from '../functions/lib/compaction/this-machine';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { registerLakeViews } from '../functions/lib/engine/lake-views';
 import { COMPACT_LOCK_PREFIX, compact, type CompactOptions } from '../functions/lib/jobs/compact';
@@ -47,7 +48,6 @@ const cfg = (over: Record<string, unknown> = {}): Config => parseConfig(over);
 const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) => compact(store, catalogFromConfig(config, store), config, options);
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.record_id)).sort();
 const pointer = (store: LocalObjectStore, dt: string) => new PartitionCommits(store).get('events_curated', dt);
-const bootIdHere = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 /** The id of a process that ran on this machine and has exited. */
 async function pidOfExitedProcess(): Promise<number> {
   const gone = spawnCli(['--version']);
@@ -350,7 +350,7 @@ describe('the compaction lock', () => {
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
     const deadPid = await pidOfExitedProcess();
     // Same machine: same host name and kernel boot id.
-    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot: bootIdHere(), pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot: thisProcess().boot, pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
     const s = await run(store);
     expect(s.status).toBe('completed');
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);
@@ -359,7 +359,7 @@ describe('the compaction lock', () => {
   it('respects an unexpired lock of another container on the same kernel (another host name), whatever its pid', async () => {
     const store = lakeStore();
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
-    const lock = { owner: 'compact elsewhere', host: `${hostname()}-other`, boot: bootIdHere(), pid: await pidOfExitedProcess(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    const lock = { owner: 'compact elsewhere', host: `${hostname()}-other`, boot: thisProcess().boot, pid: await pidOfExitedProcess(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
     await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify(lock));
     const s = await run(store);
     expect(s.status).toBe('locked');
@@ -373,7 +373,7 @@ describe('scratch folders', () => {
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
     const deadPid = await pidOfExitedProcess();
     const scratch = tmp.make();
-    const here = { host: hostname(), boot: bootIdHere() };
+    const here = { host: hostname(), boot: thisProcess().boot };
     const folders = {
       'cclake-compact-dead': { ...here, pid: deadPid },
       'cclake-compact-live': { ...here, pid: process.ppid },
