@@ -89,6 +89,15 @@ describe('transformBatch: the Firehose contract', () => {
     expect(summary.errors[1]!.reason).toContain('has no timestamp');
   });
 
+  it('gives every record a data string, Dropped ones an empty one (Firehose requires data on every record)', () => {
+    for (const r of response.records) expect(typeof r.data).toBe('string');
+    const dropped = response.records.filter((r) => r.result === 'Dropped');
+    expect(dropped).toHaveLength(2);
+    for (const r of dropped) expect(r).toEqual({ recordId: r.recordId, result: 'Dropped', data: '' });
+    // The size accounting counts the empty data too.
+    expect(summary.responseBytes).toBe(Buffer.byteLength(JSON.stringify(response)));
+  });
+
   it('keeps content when opted in', () => {
     const kept = transformBatch(event([logs]), { keepContentAttributes: true });
     expect(Buffer.from(kept.response.records[0]!.data!, 'base64').toString()).toContain('<REDACTED>');

@@ -133,7 +133,8 @@ export function transformBatch(event: FirehoseTransformationEvent, opts: Transfo
       return { entry, bytes: b, fallbackBytes: b, rows: 0 };
     }
     if (decoded.kind === 'control' || decoded.records.length === 0) {
-      const entry: FirehoseTransformationResultRecord = { recordId, result: 'Dropped' };
+      // Firehose documents `data` as required on every record, Dropped ones included: send it empty.
+      const entry: FirehoseTransformationResultRecord = { recordId, result: 'Dropped', data: '' };
       const b = entryBytes(entry);
       return { entry, bytes: b, fallbackBytes: b, rows: 0 };
     }
