@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listAll } from '../functions/lib/store/port';
-import { S3ObjectStore } from '../functions/lib/store/s3';
+import { S3ObjectStore, S3OperationError } from '../functions/lib/store/s3';
 import { startS3rver, type S3rverHandle } from './helpers/s3rver';
 import { describeObjectStoreContract } from './helpers/store-contract';
 
@@ -101,6 +101,68 @@ describe('S3ObjectStore over s3rver: prefix and multipart', () => {
         send.mockRestore();
       }
       expect(Buffer.from(await store.get('curated/big.parquet')).equals(bytes)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  /**
+   * Fails requests of the multipart upload before they leave the client: UploadPart of part 2 with
+   * `partFailure` for its first `times` attempts, and AbortMultipartUpload with AccessDenied (the
+   * role of issue 16 defect 7, which lacked s3:AbortMultipartUpload). Returns the attempts seen.
+   */
+  async function withInjectedFailures<T>(partFailure: { name: string; status: number }, times: number, run: () => Promise<T>): Promise<{ result: T | Error; attempts: string[] }> {
+    const attempts: string[] = [];
+    let failed = 0;
+    const fail = (name: string, status: number) => Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
+    server.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { PartNumber?: number };
+        attempts.push(`${context.commandName}${input.PartNumber ? `#${input.PartNumber}` : ''}`);
+        if (context.commandName === 'UploadPartCommand' && input.PartNumber === 2 && failed < times) {
+          failed++;
+          throw fail(partFailure.name, partFailure.status);
+        }
+        if (context.commandName === 'AbortMultipartUploadCommand') throw fail('AccessDenied', 403);
+        return next(args);
+      },
+      { step: 'initialize', name: 'injectMultipartFailures' },
+    );
+    try {
+      return { result: await run().catch((err: Error) => err), attempts };
+    } finally {
+      server.client.middlewareStack.remove('injectMultipartFailures');
+    }
+  }
+
+  it('retries a transiently failed part alone; the upload completes without aborting', async () => {
+    const store = makeStore();
+    const dir = await mkdtemp(path.join(tmpdir(), 'cclake-s3-mpu-'));
+    try {
+      const bytes = randomBytes(11 * MiB);
+      await writeFile(path.join(dir, 'big.bin'), bytes);
+      const { result, attempts } = await withInjectedFailures({ name: 'InternalError', status: 500 }, 1, () => store.putFile('curated/big.parquet', path.join(dir, 'big.bin')));
+      expect(result).toBeUndefined();
+      expect(attempts.filter((a) => a === 'UploadPartCommand#2')).toHaveLength(2);
+      expect(attempts.filter((a) => a.startsWith('CreateMultipartUpload'))).toHaveLength(1); // not restarted
+      expect(attempts).not.toContain('AbortMultipartUploadCommand');
+      expect(Buffer.from(await store.get('curated/big.parquet')).equals(bytes)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a part that failed for good by the part's error, not by a denied abort", async () => {
+    const store = makeStore();
+    const dir = await mkdtemp(path.join(tmpdir(), 'cclake-s3-mpu-'));
+    try {
+      await writeFile(path.join(dir, 'big.bin'), randomBytes(11 * MiB));
+      const { result, attempts } = await withInjectedFailures({ name: 'InvalidRequest', status: 400 }, 1, () => store.putFile('curated/big.parquet', path.join(dir, 'big.bin')));
+      expect(result).toBeInstanceOf(S3OperationError);
+      expect((result as S3OperationError).code).toBe('InvalidRequest');
+      expect((result as Error).message).toMatch(/^MultipartUpload s3:\/\/.*curated\/big\.parquet failed: InvalidRequest: injected InvalidRequest \(aborting the upload failed too: AccessDenied/);
+      expect(attempts.filter((a) => a === 'UploadPartCommand#2')).toHaveLength(1); // not retried: not transient
+      expect(await store.head('curated/big.parquet')).toBeNull();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -12,6 +12,7 @@ import * as fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -130,21 +131,33 @@ export class S3ObjectStore implements ObjectStore {
       return;
     }
     const partSize = Math.max(this.partSizeBytes, Math.ceil(size / MAX_PARTS));
-    // Each attempt opens a fresh stream; a failed Upload aborts its multipart upload on the way out.
-    await this.withRetry('MultipartUpload', Key, async () => {
-      const Body = createReadStream(localPath);
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key, Body, ContentType: options?.contentType },
-        partSize,
-        queueSize: 4,
-      });
-      try {
-        await upload.done();
-      } finally {
-        Body.destroy(); // a failed upload may stop reading mid-file; release the descriptor
+    // Every request of the upload (create, each part, complete) is retried on its own through this
+    // client, so a transient failure of one part costs that part, not the upload. A part that fails
+    // for good makes lib-storage abort the upload; should that abort fail too (a role without
+    // s3:AbortMultipartUpload), the part's error is still the one reported, and the bucket's
+    // abort-incomplete-multipart-uploads lifecycle rule removes the leftover parts.
+    let abortError: unknown;
+    const client = Object.create(this.client) as S3Client;
+    client.send = ((command: Parameters<S3Client['send']>[0]) => {
+      const send = () => this.client.send(command);
+      if (command instanceof AbortMultipartUploadCommand) {
+        return send().catch((err: unknown) => {
+          abortError = err;
+          return {};
+        });
       }
-    });
+      return withRetry(this.retry, send, { retryable: (err) => isTransient(err, S3_TRANSIENT_NAMES), giveUp: (err) => err as Error });
+    }) as S3Client['send'];
+    const Body = createReadStream(localPath);
+    try {
+      await new Upload({ client, params: { Bucket: this.bucket, Key, Body, ContentType: options?.contentType }, partSize, queueSize: 4 }).done();
+    } catch (err) {
+      const failure = new S3OperationError('MultipartUpload', `s3://${this.bucket}/${Key}`, 1, err);
+      if (abortError !== undefined) failure.message += ` (aborting the upload failed too: ${errorFacts(abortError).name}: ${errorFacts(abortError).message})`;
+      throw failure;
+    } finally {
+      Body.destroy(); // a failed upload may stop reading mid-file; release the descriptor
+    }
   }
 
   async get(key: string): Promise<Uint8Array> {
