@@ -322,7 +322,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(14); // compact-catalog, partitions-catalog, the four of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog
+    expect(glue.length).toBe(15); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
     for (const st of glue) {
