@@ -34,7 +34,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort } from '../catalog/port';
 import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { anomaliesTable } from '../catalog/tables';
-import { takeLakeLock } from '../compaction/lock';
+import { takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { readRows, writeRows } from '../parquet/io';

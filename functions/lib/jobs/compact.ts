@@ -32,7 +32,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort, PartitionSpec } from '../catalog/port';
 import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { curatedEventsTable } from '../catalog/tables';
-import { takeLakeLock } from '../compaction/lock';
+import { takeLakeLock } from '../lock/lease';
 import { makeStagingDir } from '../compaction/staging';
 import { dayPrefixes, loadState, saveState, type CompactionState } from '../compaction/state';
 import { validateRawFiles } from '../compaction/validate';
@@ -44,7 +44,7 @@ import { arrivalHourOf } from '../raw/keys';
 import { LocalObjectStore } from '../store/local';
 import { deletePrefix, listAll, type ObjectInfo, type ObjectStore } from '../store/port';
 
-export { COMPACT_LOCK_PREFIX } from '../compaction/lock';
+export { COMPACT_LOCK_PREFIX } from '../lock/lease';
 export const QUARANTINE_PREFIX = 'quarantine/';
 /**
  * Staging bucket width: copies of a record share its event time, so they always share a bucket.

@@ -27,7 +27,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogPort } from '../catalog/port';
 import { catalogMayRead, ensureTables, publishPartitions } from '../catalog/sync';
 import { generationTables, rollupPrefix } from '../catalog/tables';
-import { takeLakeLock } from '../compaction/lock';
+import { takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
