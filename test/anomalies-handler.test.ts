@@ -177,7 +177,9 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     expect(started.map((q) => q.QueryString)).toEqual([SQL.spike_series, SQL.api_health_series, SQL.user_hours_series, SQL.new_resources, SQL.compliance_series]);
 
     // The day: one Parquet file in generation 1, committed, the Glue partition pointing at it.
-    const location = `anomalies/dt=${DT}/gen=000001-beef0001/`;
+    // A location of this attempt's own (a retry keeps the awsRequestId): generation 1, the run, a nonce.
+    const location = summary.days[0]!.location;
+    expect(location).toMatch(new RegExp(`^anomalies/dt=${DT}/gen=000001-beef0001-[0-9a-f]{6}/$`));
     const files = await listAll(store, location);
     expect(files.map((f) => f.key)).toEqual([`${location}part-00000.parquet`]);
     const rows = readRows(await store.get(files[0]!.key));
@@ -200,7 +202,7 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     expect(again.anomalies.map((a) => a.id)).toEqual(summary.anomalies.map((a) => a.id));
     expect(again.delivery).toMatchObject({ alreadyDelivered: 1, attempted: 0 });
     expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(1);
-    expect(partitions.get(`detected_anomalies/${DT}`)?.StorageDescriptor?.Location).toBe(`s3://${BUCKET}/lake1/anomalies/dt=${DT}/gen=000002-beef0002/`);
+    expect(partitions.get(`detected_anomalies/${DT}`)?.StorageDescriptor?.Location).toMatch(new RegExp(`^s3://${BUCKET}/lake1/anomalies/dt=${DT}/gen=000002-beef0002-[0-9a-f]{6}/$`));
   });
 
   it('logs alerts SNS refused as a warning; they stay pending', async () => {

@@ -14,7 +14,7 @@ import { catalogFromConfig } from '../functions/lib/catalog/from-config';
 import { parseConfig } from '../functions/lib/config/load';
 import type { Config } from '../functions/lib/config/schema';
 import { STATE_KEY, loadState } from '../functions/lib/compaction/state';
-import { thisProcess } from '../functions/lib/compaction/this-machine';
+import { thisProcess } from '../functions/lib/lock/this-machine';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { registerLakeViews } from '../functions/lib/engine/lake-views';
 import { COMPACT_LOCK_PREFIX, compact, type CompactOptions } from '../functions/lib/jobs/compact';

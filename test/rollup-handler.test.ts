@@ -229,7 +229,9 @@ describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
 
     // The UNLOAD of user_daily: the model's SELECT, into the new generation under the lake prefix,
     // Parquet with ZSTD; the day bound to every `?` as a SQL string literal.
-    const location = `rollups/user_daily/dt=${DT}/gen=000001-${runId}/`;
+    // A location of this attempt's own (a retry keeps the awsRequestId): generation 1, the run, a nonce.
+    const location = summary.days.find((d) => d.table === 'user_daily')!.location;
+    expect(location).toMatch(new RegExp(`^rollups/user_daily/dt=${DT}/gen=000001-${runId}-[0-9a-f]{6}/$`));
     const model = currentModels(SQL).get('user_daily')!;
     const unloads = started.filter((q) => q.QueryString!.startsWith('UNLOAD ('));
     expect(unloads.length).toBe(ROLLUPS.length);

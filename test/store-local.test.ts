@@ -1,7 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { thisProcess } from '../functions/lib/lock/this-machine';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll, ObjectNotFoundError } from '../functions/lib/store/port';
 import { describeObjectStoreContract } from './helpers/store-contract';
@@ -52,6 +55,42 @@ describe('LocalObjectStore specifics', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = contenders[results.indexOf(true)];
     expect(new TextDecoder().decode(await store.get('locks/compact.lock'))).toBe(winner);
+  });
+
+  it('lets exactly one of many concurrent putIfVersion calls from one version win', async () => {
+    const v1 = (await store.putIfVersion('commits/dt=1.json', 'gen 1', null))!;
+    const contenders = Array.from({ length: 16 }, (_, i) => `gen 2 by writer ${i}`);
+    const results = await Promise.all(contenders.map((body) => store.putIfVersion('commits/dt=1.json', body, v1)));
+
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    const winner = contenders[results.findIndex((r) => r !== null)];
+    expect(new TextDecoder().decode(await store.get('commits/dt=1.json'))).toBe(winner);
+    expect(await readdir(path.join(store.root, '.cclake-tmp', 'cas'))).toEqual([]);
+  });
+
+  /** The lock file of a key's compare-and-swap section, as a crashed or running holder leaves it. */
+  const casLock = async (key: string, owner: object) => {
+    const dir = path.join(store.root, '.cclake-tmp', 'cas');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.lock`);
+    await writeFile(file, JSON.stringify(owner));
+    return file;
+  };
+
+  it('clears a compare-and-swap lock whose holder was killed, and waits for a live one', async () => {
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!; // a process of this machine that has exited
+    await casLock('commits/dt=1.json', { ...thisProcess(), pid: deadPid });
+    expect(await store.putIfVersion('commits/dt=1.json', 'after a crash', null)).toEqual(expect.any(String));
+
+    // A live holder (this process) keeps the section until it lets go.
+    const held = await casLock('commits/dt=2.json', thisProcess());
+    let done = false;
+    const put = store.putIfVersion('commits/dt=2.json', 'waited', null).then((v) => ((done = true), v));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(done).toBe(false);
+    await rm(held);
+    expect(await put).toEqual(expect.any(String));
+    expect(new TextDecoder().decode(await store.get('commits/dt=2.json'))).toBe('waited');
   });
 
   it('never lists its staging files', async () => {

@@ -198,6 +198,50 @@ describe('S3ObjectStore request shapes', () => {
     expect(await makeStore().putIfAbsent('locks/job.lock', 'me')).toBe(false);
   });
 
+  it('putIfVersion sends If-None-Match: * for a first version and If-Match with the ETag read after it; 412 is a lost race', async () => {
+    s3.on(PutObjectCommand)
+      .resolvesOnce({ ETag: '"e1"' })
+      .resolvesOnce({ ETag: '"e2"' })
+      .rejectsOnce(s3Error('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolvesOnce({ Body: body(new TextEncoder().encode('one')), ETag: '"e1"' });
+    const store = makeStore();
+
+    expect(await store.putIfVersion('_cclake/commits/t/dt=1.json', 'one', null, { contentType: 'application/json' })).toBe('"e1"');
+    const read = (await store.getVersioned('_cclake/commits/t/dt=1.json'))!;
+    expect(read.version).toBe('"e1"');
+    expect(await store.putIfVersion('_cclake/commits/t/dt=1.json', 'two', read.version)).toBe('"e2"');
+    expect(await store.putIfVersion('_cclake/commits/t/dt=1.json', 'stale', '"e1"')).toBeNull();
+    const inputs = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(inputs[0]).toMatchObject({ Bucket: 'lake-bucket', Key: 'lake/_cclake/commits/t/dt=1.json', Body: 'one', IfNoneMatch: '*', ContentType: 'application/json' });
+    expect(inputs[0]!.IfMatch).toBeUndefined();
+    expect(inputs[1]).toMatchObject({ Key: 'lake/_cclake/commits/t/dt=1.json', Body: 'two', IfMatch: '"e1"' });
+    expect(inputs[1]!.IfNoneMatch).toBeUndefined();
+    expect(inputs[2]).toMatchObject({ Body: 'stale', IfMatch: '"e1"' });
+    expect(sleeps).toEqual([]);
+  });
+
+  it('putIfVersion retries 409 ConditionalRequestConflict with the same condition', async () => {
+    s3.on(PutObjectCommand).rejectsOnce(s3Error('ConditionalRequestConflict', 409)).resolvesOnce({ ETag: '"e2"' });
+    expect(await makeStore().putIfVersion('c.json', 'two', '"e1"')).toBe('"e2"');
+    const inputs = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.IfMatch)).toEqual(['"e1"', '"e1"']);
+  });
+
+  it('getVersioned maps a missing key to null; localFile downloads to the scratch path', async () => {
+    s3.on(GetObjectCommand, { Key: 'lake/missing.json' }).rejects(new NoSuchKey({ message: 'no', $metadata: { httpStatusCode: 404 } }));
+    s3.on(GetObjectCommand, { Key: 'lake/raw/a.parquet' }).resolves({ Body: body(new TextEncoder().encode('PAR1')), ETag: '"x"' });
+    const store = makeStore();
+    expect(await store.getVersioned('missing.json')).toBeNull();
+    const dir = await mkdtemp(path.join(tmpdir(), 'cclake-s3-local-'));
+    try {
+      const file = await store.localFile('raw/a.parquet', path.join(dir, '0.parquet'));
+      expect(file).toBe(path.join(dir, '0.parquet'));
+      expect(await readFile(file, 'utf8')).toBe('PAR1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('deletes in batches of 1000 with Quiet and surfaces per-key errors', async () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `tmp/k${String(i).padStart(4, '0')}`);
     s3.on(DeleteObjectsCommand)

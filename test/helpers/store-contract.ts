@@ -213,6 +213,22 @@ export function describeObjectStoreContract(
         expect(await store.putIfAbsent('locks/existing.lock', 'late')).toBe(false);
         expect(text(await store.get('locks/existing.lock'))).toBe('put first');
       });
+
+      it('putIfVersion swaps only from the version the writer read (null: only when absent)', async () => {
+        expect(await store.getVersioned('commits/dt=1.json')).toBeNull();
+        const v1 = await store.putIfVersion('commits/dt=1.json', 'one', null);
+        expect(v1).toEqual(expect.any(String));
+        expect(await store.putIfVersion('commits/dt=1.json', 'first again', null)).toBeNull();
+        const read = (await store.getVersioned('commits/dt=1.json'))!;
+        expect([text(read.body), read.version]).toEqual(['one', v1]);
+        const v2 = await store.putIfVersion('commits/dt=1.json', 'two', read.version);
+        expect(v2).toEqual(expect.any(String));
+        expect(v2).not.toBe(v1);
+        // A writer that read version 1 lost: nothing it sends is written.
+        expect(await store.putIfVersion('commits/dt=1.json', 'stale', v1!)).toBeNull();
+        const now = (await store.getVersioned('commits/dt=1.json'))!;
+        expect([text(now.body), now.version]).toEqual(['two', v2]);
+      });
     }
 
     it('deletes existing and missing keys', async () => {

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isDeadProcessHere, thisProcess, type ProcessRef } from './this-machine';
+import { isDeadProcessHere, thisProcess, type ProcessRef } from '../lock/this-machine';
 
 const PREFIX = 'cclake-compact-';
 const OWNER = 'owner.json';

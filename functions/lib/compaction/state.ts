@@ -1,7 +1,7 @@
 /**
  * What compaction has already done, kept in the lake (`_cclake/compaction/state.json`): the raw
- * objects it finished (compacted or quarantined) within the lookback window, the latest arrival
- * hour it has seen, and the retired curated generations waiting out their grace period.
+ * objects it finished (compacted or quarantined) within the lookback window and the latest arrival
+ * hour it has seen. (Retired generations are recorded by generations/; `retired` stays empty.)
  * A run lists only the raw day prefixes from (watermark - lookback) on, so its cost follows new
  * data, not the lake's age.
  */

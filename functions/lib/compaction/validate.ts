@@ -5,9 +5,17 @@
  * (int32 -> int64, float -> double, any timestamp unit or INT96 -> timestamp). Columns the table
  * does not know yet are carried along (a newer table version added them).
  */
+import * as path from 'node:path';
 import { duckdbColumns, type TableDef } from '../../../schemas/columns';
+import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { sqlString, type DuckDBEngine } from '../engine/duckdb';
 import { parquetMagicProblem } from '../parquet/magic';
+import { arrivalHourOf } from '../raw/keys';
+import type { ObjectInfo } from '../store/port';
+import { dateIn } from '../util/dates';
+import type { CompactionContext } from './context';
+import { localFiles } from './local-files';
+import type { RawSource } from './raw-sources';
 
 export type Verdict = { ok: true; columns: { name: string; type: string }[] } | { ok: false; reason: string };
 
@@ -96,4 +104,32 @@ export async function validateRawFile(engine: DuckDBEngine, file: string, table:
     }
   }
   return { ok: true, columns };
+}
+
+/**
+ * Phase 2, validate: each candidate as a local file, judged; the readable ones become the run's raw
+ * sources (ids in listing order), the others go to `reject` (quarantine).
+ */
+export async function admitRawObjects(
+  ctx: CompactionContext,
+  candidates: ObjectInfo[],
+  reject: (o: ObjectInfo, file: string, reason: string) => Promise<void>,
+): Promise<{ sources: RawSource[]; rejected: string[] }> {
+  const files = await localFiles(ctx.store, candidates.map((o) => o.key), path.join(ctx.work, 'raw'));
+  const tz = ctx.config.reporting.timeZone;
+  const sources: RawSource[] = [];
+  const rejected: string[] = [];
+  const verdicts = await validateRawFiles(ctx.engine, candidates.map((o) => files.get(o.key)!), CURATED_EVENTS);
+  for (const [i, o] of candidates.entries()) {
+    const file = files.get(o.key)!;
+    const verdict = verdicts[i]!;
+    if (verdict.ok) {
+      const arrivalDate = dateIn(tz, arrivalHourOf(o.key) ?? o.lastModified.getTime());
+      sources.push({ key: o.key, file, size: o.size, arrivalDate, columns: verdict.columns, id: sources.length, schema: JSON.stringify(verdict.columns) });
+    } else {
+      await reject(o, file, verdict.reason);
+      rejected.push(o.key);
+    }
+  }
+  return { sources, rejected };
 }

@@ -1,10 +1,10 @@
 /**
  * One export run at a time per kind (`_cclake/locks/chargeback/`, `_cclake/locks/evidence/`): two
  * runs writing the same revision's or sequence number's files could otherwise leave a manifest whose
- * digests name the other run's bytes. The lease lock is compaction's (compaction/lock.ts), on its
+ * digests name the other run's bytes. The lease lock is the lake's (lock/lease.ts), on its
  * own prefix, so an export never waits for compaction or the rollup, nor they for it.
  */
-import { LeaseLock } from '../compaction/lock';
+import { LeaseLock } from '../lock/lease';
 import type { ObjectStore } from '../store/port';
 
 export const exportLockPrefix = (kind: 'chargeback' | 'evidence') => `_cclake/locks/${kind}/`;

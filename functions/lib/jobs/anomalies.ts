@@ -10,9 +10,9 @@
  *  2. One query per source over the days and their baseline window (functions/lib/anomalies/queries.ts),
  *     then the detectors, pure functions (functions/lib/anomalies/*.ts).
  *  3. Per day: the day's anomalies (none is a result too) are written as one Parquet file into a new
- *     generation (`anomalies/dt=D/gen=.../part-00000.parquet`), verified, committed
- *     (`_cclake/commits/detected_anomalies/dt=D.json`) and the catalog partition is pointed at it,
- *     exactly as a rollup day: never half-written, never doubled by a retry.
+ *     generation (`anomalies/dt=D/gen=.../part-00000.parquet`), verified, committed by
+ *     compare-and-swap (`_cclake/commits/detected_anomalies/dt=D.json`) and the catalog partition is
+ *     pointed at it, exactly as a rollup day (generations/): never half-written, never doubled by a retry.
  *  4. Delivery (functions/lib/anomalies/delivery.ts): the new anomalies, and any an earlier run could
  *     not send, go to the notifier; a ledger in the lake makes sure nothing is sent twice.
  *
@@ -30,15 +30,14 @@ import { detectAll } from '../anomalies/detect';
 import type { Notifier } from '../anomalies/notifier/port';
 import { fetchInputs, readDetectorSql, type DetectorSql } from '../anomalies/queries';
 import { daysBetween } from '../anomalies/stats';
-import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogPort } from '../catalog/port';
-import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { anomaliesTable } from '../catalog/tables';
-import { takeLakeLock } from '../compaction/lock';
+import { Generations } from '../generations/generations';
+import { takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { readRows, writeRows } from '../parquet/io';
-import { deletePrefix, ObjectNotFoundError, type ObjectStore } from '../store/port';
+import { ObjectNotFoundError, type ObjectStore } from '../store/port';
 
 export interface AnomaliesOptions {
   dt?: string;
@@ -77,7 +76,6 @@ interface AnomaliesState {
   version: 1;
   /** Per day: the rollup generations its anomalies were computed from. */
   computed: Record<string, string>;
-  retired: { dt: string; location: string; retiredAt: string }[];
 }
 
 export const ANOMALIES_STATE_KEY = '_cclake/anomalies/state.json';
@@ -114,7 +112,8 @@ export async function detectAnomalies(
   const taken = await takeLakeLock(store, `anomalies ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
-  const commits = new PartitionCommits(store);
+  const generations = new Generations(store, catalog);
+  const commits = generations.commits;
   try {
     const state = await loadState();
     const sources = await rollupSources();
@@ -124,15 +123,16 @@ export async function detectAnomalies(
       const inputs = await fetchInputs(engine, sql, config, days[0]!, days.at(-1)!);
       summary.anomalies = detectAll(inputs, days, config);
       for (const a of summary.anomalies) summary.byDetector[a.detector] = (summary.byDetector[a.detector] ?? 0) + 1;
-      const current = new Map((await commits.list(spec.name)).map((c) => [c.dt, c]));
       for (const { dt, reason } of plan) {
         const found = summary.anomalies.filter((a) => a.dt === dt).sort(bySeverity);
-        summary.days.push(await writeDay(state, dt, reason, found, current.get(dt) ?? null, sources.get(dt)));
+        summary.days.push(await writeDay(dt, reason, found, sources.get(dt)));
         state.computed[dt] = sources.get(dt)?.fingerprint ?? '';
         await saveState(state);
       }
       await engine.refresh?.();
-      await collectGarbage(state);
+      const gc = await generations.collectGarbage([spec.name], { now, graceMinutes: config.retention.generationGraceMinutes });
+      summary.generationsDeleted = gc.deleted;
+      summary.catalogErrors.push(...gc.errors);
     }
     summary.delivery = await deliver(store, notifier, summary.anomalies, new Set(plan.map((p) => p.dt)), config, now);
   } finally {
@@ -146,7 +146,7 @@ export async function detectAnomalies(
       return JSON.parse(new TextDecoder().decode(await store.get(ANOMALIES_STATE_KEY))) as AnomaliesState;
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
-      return { version: 1, computed: {}, retired: [] };
+      return { version: 1, computed: {} };
     }
   }
 
@@ -183,9 +183,9 @@ export async function detectAnomalies(
     return out;
   }
 
-  async function writeDay(state: AnomaliesState, dt: string, reason: AnomaliesDay['reason'], found: Anomaly[], current: PartitionCommit | null, source: { userDaily: number } | undefined): Promise<AnomaliesDay> {
-    const generation = (current?.generation ?? 0) + 1;
-    const location = `${spec.location}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
+  async function writeDay(dt: string, reason: AnomaliesDay['reason'], found: Anomaly[], source: { userDaily: number } | undefined): Promise<AnomaliesDay> {
+    const live = await generations.current(spec.name, dt);
+    const { generation, location } = generations.newLocation(spec.name, dt, runId, live?.commit ?? null);
     const bytes = writeRows(DETECTED_ANOMALIES, found.map(toRow), { codec: 'zstd' });
     // Verify before anything is visible: the bytes read back with every row.
     const back = readRows(bytes).length;
@@ -193,52 +193,21 @@ export async function detectAnomalies(
     const key = `${location}part-00000.parquet`;
     await store.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
     await lock.assertHeld();
-    const commit: PartitionCommit = {
-      table: spec.name,
+    const { commit } = await generations.commit(
+      spec.name,
       dt,
-      location,
-      generation,
-      files: [{ key, bytes: bytes.length, rows: found.length }],
-      rows: found.length,
-      committedAt: new Date(now).toISOString(),
-      runId,
-      source: { table: USER_DAILY.name, generation: source?.userDaily ?? 0 },
-    };
-    // The generation this replaces is recorded (and saved) first, so it is never forgotten; garbage
-    // collection deletes it only once no catalog partition reads it.
-    if (current) {
-      state.retired.push({ dt, location: current.location, retiredAt: new Date(now).toISOString() });
-      await saveState(state);
-    }
-    await commits.put(commit);
-    try {
-      const failed = await publishPartitions(catalog, spec, [partitionOfCommit(commit)]);
-      summary.catalogErrors.push(...failed.map((f) => `${spec.name} dt=${dt}: ${f.code}: ${f.message}`));
-    } catch (err) {
-      summary.catalogErrors.push(`${spec.name} dt=${dt}: ${(err as Error).message}`);
-    }
+      {
+        location,
+        generation,
+        files: [{ key, bytes: bytes.length, rows: found.length }],
+        rows: found.length,
+        committedAt: new Date(now).toISOString(),
+        runId,
+        source: { table: USER_DAILY.name, generation: source?.userDaily ?? 0 },
+      },
+      { expect: live, retiredAt: new Date(now) },
+    );
+    summary.catalogErrors.push(...(await generations.publish(spec.name, [commit])).errors);
     return { dt, anomalies: found.length, generation, location, reason };
-  }
-
-  /** Generations replaced longer ago than the grace period, and no longer read by the catalog, are deleted. */
-  async function collectGarbage(state: AnomaliesState): Promise<void> {
-    const graceMs = config.retention.generationGraceMinutes * 60_000;
-    const keep: AnomaliesState['retired'] = [];
-    for (const r of state.retired) {
-      if (Date.parse(r.retiredAt) + graceMs > now) {
-        keep.push(r);
-        continue;
-      }
-      const { reads, unknown } = await catalogMayRead(catalog, spec.name, r.dt, r.location);
-      if (unknown) summary.catalogErrors.push(unknown);
-      if (reads) {
-        keep.push(r);
-        continue;
-      }
-      await deletePrefix(store, r.location);
-      summary.generationsDeleted++;
-    }
-    state.retired = keep;
-    await saveState(state);
   }
 }

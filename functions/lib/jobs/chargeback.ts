@@ -32,7 +32,7 @@ import { parse } from 'csv-parse/sync';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { FOCUS_COLUMNS, FOCUS_VERSION, SUMMARY_COLUMNS, type FocusRow } from '../../../schemas/focus';
 import { PartitionCommits, type PartitionCommit } from '../catalog/commits';
-import type { LeaseLock } from '../compaction/lock';
+import type { LeaseLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { addBilledRows, bill, focusRow, linesFromDetail, monthBounds, summaryRows, totalsOf, type BilledState, type Change, type MonthBounds, type RowContext, type SummaryRow } from '../exports/chargeback-lines';

@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { PartitionCommits } from '../catalog/commits';
-import type { LeaseLock } from '../compaction/lock';
+import type { LeaseLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../exports/digest';

@@ -21,7 +21,7 @@ import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../ca
 import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
 import { generationTables, rawTable } from '../catalog/tables';
-import { takeLakeLock, type LeaseLock } from '../compaction/lock';
+import { takeLakeLock, type LeaseLock } from '../lock/lease';
 import { dayPrefixes } from '../compaction/state';
 import type { Config } from '../config/schema';
 import { arrivalHourOf, hourPrefix } from '../raw/keys';

@@ -10,10 +10,12 @@
  *  2. Which days: by default, every day whose curated partition changed since its rollup was
  *     computed (a new generation — late data — or no rollup yet), or whose rollup came from an older
  *     model version. So a run reads the days that changed, not the history. `dt`/`from`-`to` force days.
- *  3. Per day and table: the model's rows are unloaded to a new generation beside the live one,
- *     committed (a partition commit naming the curated generation it came from), and the catalog
- *     partition is pointed at it: never a half-written day, never a doubled one on retry.
- *  4. Generations replaced longer ago than the grace period are deleted.
+ *  3. Per day and table: the model's rows are unloaded to a new generation beside the live one (a
+ *     location unique to this attempt), committed by compare-and-swap (a partition commit naming
+ *     the curated generation it came from) and the catalog partition is pointed at it
+ *     (generations/): never a half-written day, never a doubled one on retry.
+ *  4. Generations replaced longer ago than the grace period are deleted, and the orphans of runs
+ *     that died between their UNLOAD and their commit.
  *
  * It runs under the lake lock shared with compaction and the partitions stage (all three move
  * partitions of generation tables).
@@ -23,16 +25,17 @@ import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
-import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
+import type { PartitionCommit } from '../catalog/commits';
 import type { CatalogPort } from '../catalog/port';
-import { catalogMayRead, ensureTables, publishPartitions } from '../catalog/sync';
-import { generationTables, rollupPrefix } from '../catalog/tables';
-import { takeLakeLock } from '../compaction/lock';
+import { ensureTables } from '../catalog/sync';
+import { generationTables } from '../catalog/tables';
+import { Generations } from '../generations/generations';
+import { takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
 import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
-import { deletePrefix, listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
+import { listAll, type ObjectStore } from '../store/port';
 import { addDays } from '../util/dates';
 import { writeSeeds, type SeedResult } from './seeds';
 
@@ -70,12 +73,6 @@ export interface RollupSummary {
   durationMs: number;
 }
 
-interface RollupState {
-  version: 1;
-  retired: { table: string; dt: string; location: string; retiredAt: string }[];
-}
-const STATE_KEY = '_cclake/rollup/state.json';
-
 /**
  * The days a rollup table must (re)compute, oldest first: curated days it has no rollup of, days
  * whose curated generation changed since (late data), and days an older model version computed.
@@ -103,8 +100,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const taken = await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
-  const commits = new PartitionCommits(store);
-  let state: RollupState | null = null;
+  const generations = new Generations(store, catalog);
+  const commits = generations.commits;
   try {
     summary.seeds = await writeSeeds(store, catalog, config);
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
@@ -118,12 +115,17 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       if (!model) throw new Error(`no model computes rollup table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
       const done = new Map((await commits.list(def.name)).map((c) => [c.dt, c]));
       for (const { dt, reason } of daysToCompute(curated, done, model)) {
-        summary.days.push(await computeDay(def.name, model, dt, reason, curated.get(dt) ?? null, done.get(dt) ?? null));
+        summary.days.push(await computeDay(def.name, model, dt, reason, curated.get(dt) ?? null));
       }
     }
     // Views over the rollups (local sessions list files when they start) now see the new days.
     if (summary.days.length) await engine.refresh?.();
-    await collectGarbage();
+    const gc = await generations.collectGarbage(
+      ROLLUP_TABLES.map((t) => t.name),
+      { now, graceMinutes: config.retention.generationGraceMinutes },
+    );
+    summary.generationsDeleted = gc.deleted;
+    summary.catalogErrors.push(...gc.errors);
   } finally {
     await lock.release();
   }
@@ -172,77 +174,29 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     return staleRollupDays(curated, done, model);
   }
 
-  async function computeDay(table: string, model: ModelFile, dt: string, reason: RollupDay['reason'], source: PartitionCommit | null, current: PartitionCommit | null): Promise<RollupDay> {
+  async function computeDay(table: string, model: ModelFile, dt: string, reason: RollupDay['reason'], source: PartitionCommit | null): Promise<RollupDay> {
     const t0 = performance.now();
-    const generation = (current?.generation ?? 0) + 1;
-    const location = `${rollupPrefix(table)}dt=${dt}/gen=${String(generation).padStart(6, '0')}-${runId}/`;
+    const live = await generations.current(table, dt);
+    const { generation, location } = generations.newLocation(table, dt, runId, live?.commit ?? null);
     const stats = await engine.unload(model.sql, dayParams(model, dt), location);
     const files = (await listAll(store, location)).map((o) => ({ key: o.key, bytes: o.size, rows: null }));
     const rows = stats.rowsWritten ?? null;
     await lock.assertHeld();
-    const commit: PartitionCommit = {
+    const { commit } = await generations.commit(
       table,
       dt,
-      location,
-      generation,
-      files,
-      rows,
-      committedAt: new Date().toISOString(),
-      runId,
-      source: { table: CURATED_EVENTS.name, generation: source?.generation ?? 0 },
-      model: { file: model.file, version: model.version, checksum: model.checksum },
-    };
-    await commits.put(commit);
-    if (current) await retire(table, dt, current.location);
-    const spec = generationTables().find((t) => t.spec.name === table)!.spec;
-    try {
-      const failed = await publishPartitions(catalog, spec, [partitionOfCommit(commit)]);
-      summary.catalogErrors.push(...failed.map((f) => `${table} dt=${dt}: ${f.code}: ${f.message}`));
-    } catch (err) {
-      summary.catalogErrors.push(`${table} dt=${dt}: ${(err as Error).message}`);
-    }
+      {
+        location,
+        generation,
+        files,
+        rows,
+        runId,
+        source: { table: CURATED_EVENTS.name, generation: source?.generation ?? 0 },
+        model: { file: model.file, version: model.version, checksum: model.checksum },
+      },
+      { expect: live, retiredAt: new Date(now) },
+    );
+    summary.catalogErrors.push(...(await generations.publish(table, [commit])).errors);
     return { dt, table, rows, generation, location, reason, durationMs: Math.round(performance.now() - t0) };
-  }
-
-  /** The run's state, read once; written after every change, so a crash never forgets a retired generation. */
-  async function loadState(): Promise<RollupState> {
-    if (state) return state;
-    try {
-      state = JSON.parse(new TextDecoder().decode(await store.get(STATE_KEY))) as RollupState;
-    } catch (err) {
-      if (!(err instanceof ObjectNotFoundError)) throw err;
-      state = { version: 1, retired: [] };
-    }
-    return state;
-  }
-
-  async function retire(table: string, dt: string, location: string): Promise<void> {
-    const s = await loadState();
-    s.retired.push({ table, dt, location, retiredAt: new Date(now).toISOString() });
-    await store.put(STATE_KEY, JSON.stringify(s, null, 1));
-  }
-
-  async function mayBeRead(table: string, dt: string, location: string): Promise<boolean> {
-    const { reads, unknown } = await catalogMayRead(catalog, table, dt, location);
-    if (unknown) summary.catalogErrors.push(unknown);
-    return reads;
-  }
-
-  async function collectGarbage(): Promise<void> {
-    const s = await loadState();
-    const graceMs = config.retention.generationGraceMinutes * 60_000;
-    const keep: RollupState['retired'] = [];
-    for (const r of s.retired) {
-      if (Date.parse(r.retiredAt) + graceMs > now || (await mayBeRead(r.table, r.dt, r.location))) {
-        keep.push(r);
-        continue;
-      }
-      await deletePrefix(store, r.location);
-      summary.generationsDeleted++;
-    }
-    if (keep.length !== s.retired.length) {
-      s.retired = keep;
-      await store.put(STATE_KEY, JSON.stringify(s, null, 1));
-    }
   }
 }

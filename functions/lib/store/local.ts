@@ -1,17 +1,26 @@
 /**
  * Local-folder object store. Writes go to a temp file under `<root>/.cclake-tmp/` and are renamed
  * into place (atomic on one file system); create-if-absent uses link(2), which fails with EEXIST
- * atomically, so two writers racing for one key cannot both win.
+ * atomically, so two writers racing for one key cannot both win. A compare-and-swap
+ * (`putIfVersion`) runs in a per-key exclusive section (a lock file created by link(2)), so the
+ * check of the current version and the rename are one step for every other `putIfVersion`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions } from './port';
+import { isDeadProcessHere, thisProcess, type ProcessRef } from '../lock/this-machine';
+import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions, type VersionedObject } from './port';
 
 const TMP_DIR = '.cclake-tmp';
+/** A compare-and-swap section lasts milliseconds: a lock file this old whose owner is unknown was left by a crash elsewhere. */
+const CAS_STALE_MS = 60_000;
+const CAS_WAIT_MS = 30_000;
+
+/** The local version of an object: the MD5 of its bytes (as S3's ETag of a single-part object). */
+const versionOf = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('hex');
 
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
@@ -63,6 +72,95 @@ export class LocalObjectStore implements ObjectStore {
     } finally {
       await fs.rm(tmp, { force: true });
     }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | null> {
+    try {
+      const body = new Uint8Array(await fs.readFile(this.pathOf(key)));
+      return { body, version: versionOf(body) };
+    } catch (err) {
+      const mapped = this.mapError(err, key);
+      if (mapped instanceof ObjectNotFoundError) return null;
+      throw mapped;
+    }
+  }
+
+  async putIfVersion(key: string, body: Uint8Array | string, expect: string | null, options?: PutOptions): Promise<string | null> {
+    const target = this.pathOf(key);
+    const tmp = await this.stage(body, options);
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      return await this.exclusive(key, async () => {
+        const current = await this.getVersioned(key);
+        if ((current?.version ?? null) !== expect) return null;
+        await fs.rename(tmp, target);
+        return versionOf(body);
+      });
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Runs `section` holding the key's lock file (`.cclake-tmp/cas/<hash>.lock`, created by link(2)
+   * with its owner inside). A lock whose owner was a process of this machine that is gone, or
+   * whose owner is unknown and which is older than a minute, was left by a crash and is removed.
+   */
+  private async exclusive<T>(key: string, section: () => Promise<T>): Promise<T> {
+    const dir = path.join(this.root, TMP_DIR, 'cas');
+    await fs.mkdir(dir, { recursive: true });
+    const lockPath = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.lock`);
+    const mine = await this.stage(JSON.stringify(thisProcess()));
+    const deadline = Date.now() + CAS_WAIT_MS;
+    try {
+      for (;;) {
+        try {
+          await fs.link(mine, lockPath);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        if (await this.isStaleLock(lockPath)) {
+          // Moved aside first, so of two processes clearing it only one removes it.
+          const aside = `${lockPath}.stale-${randomUUID()}`;
+          await fs.rename(lockPath, aside).then(
+            () => fs.rm(aside, { force: true }),
+            () => undefined,
+          );
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`could not lock ${key} for a compare-and-swap within ${CAS_WAIT_MS / 1000} s (${lockPath})`);
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
+      }
+    } finally {
+      await fs.rm(mine, { force: true });
+    }
+    try {
+      return await section();
+    } finally {
+      await fs.rm(lockPath, { force: true });
+    }
+  }
+
+  private async isStaleLock(lockPath: string): Promise<boolean> {
+    try {
+      const [text, st] = await Promise.all([fs.readFile(lockPath, 'utf8'), fs.stat(lockPath)]);
+      let owner: ProcessRef | null = null;
+      try {
+        owner = JSON.parse(text) as ProcessRef;
+      } catch {
+        owner = null;
+      }
+      if (owner && isDeadProcessHere(owner)) return true;
+      return Date.now() - st.mtimeMs > CAS_STALE_MS;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // released meanwhile: try again
+      throw err;
+    }
+  }
+
+  async localFile(key: string): Promise<string> {
+    return this.pathOf(key);
   }
 
   async putFile(key: string, localPath: string): Promise<void> {

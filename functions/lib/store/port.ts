@@ -24,6 +24,12 @@ export interface PutOptions {
   objectLock?: { mode: 'COMPLIANCE'; retainUntil: Date };
 }
 
+/** An object's bytes with its version tag (S3: the ETag), the expectation of a compare-and-swap. */
+export interface VersionedObject {
+  body: Uint8Array;
+  version: string;
+}
+
 export interface ObjectStore {
   /** Where the lake is, for messages: `file:///abs/path/` or `s3://bucket/prefix/`. */
   readonly location: string;
@@ -31,6 +37,15 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<void>;
   /** Creates the object only when no object has the key. Returns false (and writes nothing) when one does. */
   putIfAbsent(key: string, body: Uint8Array | string, options?: PutOptions): Promise<boolean>;
+  /**
+   * Compare-and-swap: writes the object only when its current version is `expect` (null: only when
+   * no object has the key). Returns the new version, or null (and writes nothing) when the object
+   * is not at `expect`. Atomic against every other `putIfVersion` of the key (S3 `If-Match` /
+   * `If-None-Match: *`; locally a per-key exclusive section).
+   */
+  putIfVersion(key: string, body: Uint8Array | string, expect: string | null, options?: PutOptions): Promise<string | null>;
+  /** The object with its version (for `putIfVersion`); null when absent. */
+  getVersioned(key: string): Promise<VersionedObject | null>;
   /** Uploads a local file (multipart on S3 above the configured threshold). */
   putFile(key: string, localPath: string, options?: PutOptions): Promise<void>;
   /** Throws ObjectNotFoundError when absent. */
@@ -39,6 +54,11 @@ export interface ObjectStore {
   getRange(key: string, start: number, end: number): Promise<Uint8Array>;
   /** Downloads to a local file (for engines that read local files). */
   getToFile(key: string, localPath: string): Promise<void>;
+  /**
+   * A local file holding the object's bytes, for engines that read local files: the object's own
+   * file when the lake is a local folder (nothing is copied), else a download to `scratchPath`.
+   */
+  localFile(key: string, scratchPath: string): Promise<string>;
   /** null when absent. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Every object whose key starts with `prefix`, in lexicographic key order. */

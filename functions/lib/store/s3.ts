@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorFacts, isTransient, retryPolicy, ServiceOperationError, withRetry, type RetryOptions, type RetryPolicy } from '../util/retry';
-import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions } from './port';
+import { assertValidKey, ObjectNotFoundError, type DeleteFailure, type ObjectInfo, type ObjectStore, type PutOptions, type VersionedObject } from './port';
 
 const MiB = 1024 * 1024;
 /** S3's floor for every multipart part but the last. */
@@ -117,6 +117,42 @@ export class S3ObjectStore implements ObjectStore {
       if (isPreconditionFailed(err)) return false;
       throw err;
     }
+  }
+
+  async putIfVersion(key: string, body: Uint8Array | string, expect: string | null, options?: PutOptions): Promise<string | null> {
+    const Key = this.fullKey(key);
+    // `If-Match` on the ETag the caller read, or `If-None-Match: *` for the first version; a 412
+    // means another writer got there first. A 409 (a concurrent conditional write in flight) is
+    // retried, as S3 asks, and then meets the same condition again.
+    const condition = expect === null ? { IfNoneMatch: '*' } : { IfMatch: expect };
+    try {
+      const out = await this.withRetry('PutObject', Key, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, ...condition, ...objectLockParams(body, options) })),
+      );
+      return out.ETag ?? '';
+    } catch (err) {
+      if (isPreconditionFailed(err)) return null;
+      throw err;
+    }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | null> {
+    const Key = this.fullKey(key);
+    try {
+      return await this.withRetry('GetObject', Key, async () => {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+        if (!out.ETag) throw new Error(`GetObject ${Key} returned no ETag: a compare-and-swap needs one`);
+        return { body: await bodyBytes(out), version: out.ETag };
+      });
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async localFile(key: string, scratchPath: string): Promise<string> {
+    await this.getToFile(key, scratchPath);
+    return scratchPath;
   }
 
   async putFile(key: string, localPath: string, options?: PutOptions): Promise<void> {

@@ -8,6 +8,10 @@
  * creating the next number (a dead process counts only with the same host name and kernel boot:
  * see this-machine.ts); before each commit the holder checks that no higher number exists, so
  * a run that lost its lease cannot commit over its successor.
+ *
+ * Every job that moves partitions of generation tables takes it. It is a liveness optimisation (two
+ * runs seldom do the same work twice): correctness comes from the compare-and-swap of the partition
+ * commits (generations/), which a paused process whose lease ran out cannot get past either.
  */
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { isDeadProcessHere, thisProcess, type ProcessRef } from './this-machine';
@@ -28,9 +32,8 @@ export interface LockHolder {
 export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: false; heldBy: LockBody };
 
 /**
- * The lock of the jobs that rewrite curated partitions and move catalog partitions (compaction and
- * the partitions stage): one holder at a time, so a partition is never pointed back at a
- * generation that is about to be deleted.
+ * The lake lock of the jobs that rewrite generation tables and move catalog partitions (compaction,
+ * the rollup, the anomalies job and the partitions stage): one holder at a time.
  */
 export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
 
