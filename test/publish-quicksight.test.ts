@@ -33,7 +33,10 @@ import {
   UpdateDashboardPermissionsCommand,
   UpdateDashboardPublishedVersionCommand,
   UpdateDataSetCommand,
+  UpdateDataSetPermissionsCommand,
   UpdateDataSourceCommand,
+  UpdateDataSourcePermissionsCommand,
+  DescribeDataSourcePermissionsCommand,
   type Tag,
 } from '@aws-sdk/client-quicksight';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -95,26 +98,61 @@ class FakeQuickSight {
   snapshotStates: string[] = ['QUEUED', 'RUNNING', 'COMPLETED'];
   snapshotPolls = new Map<string, number>();
   snapshotFails = false;
+  /** The data source's creation or update ends in *_FAILED while set. */
+  dataSourceFails = false;
+  dataSourceStatus = new Map<string, string>();
+  /** Ingestions of these datasets end FAILED; of `slowIngestions`, stay RUNNING. */
+  failIngestions = new Set<string>();
+  slowIngestions = new Set<string>();
+  /** New versions of these dashboards end CREATION_FAILED / UPDATE_FAILED. */
+  failVersions = new Set<string>();
+  versionFailed = new Set<string>();
+  importCount = 0;
 
   install(): void {
-    qs.on(DescribeDataSourceCommand).callsFake(({ DataSourceId }) => {
-      if (!this.dataSources.has(DataSourceId)) throw notFound(`data source ${DataSourceId}`);
-      return { DataSource: { Arn: arnOf('datasource', DataSourceId), DataSourceId } };
-    });
+    qs.on(DescribeDataSourceCommand).callsFake((input) => this.describeDataSource(input));
     qs.on(CreateDataSourceCommand).callsFake(({ DataSourceId, Tags }) => {
       this.dataSources.add(DataSourceId);
-      this.tags.set(arnOf('datasource', DataSourceId), Tags);
-      return { Arn: arnOf('datasource', DataSourceId), CreationStatus: 'CREATION_IN_PROGRESS' };
+      this.dataSourceStatus.set(DataSourceId, 'CREATION_IN_PROGRESS');
+      if (Tags) this.tags.set(arnOf('datasource', DataSourceId), Tags);
+      return { Arn: arnOf('datasource', DataSourceId), DataSourceId, CreationStatus: 'CREATION_IN_PROGRESS' };
     });
+    this.installRest();
+  }
+
+  /** DescribeDataSource: a creation or update in progress answers so once, then ends as `dataSourceFails` says. */
+  describeDataSource({ DataSourceId }: { DataSourceId?: string }) {
+    if (!DataSourceId || !this.dataSources.has(DataSourceId)) throw notFound(`data source ${DataSourceId}`);
+    const status = this.dataSourceStatus.get(DataSourceId)!;
+    if (status.endsWith('_IN_PROGRESS')) this.dataSourceStatus.set(DataSourceId, status.replace('_IN_PROGRESS', this.dataSourceFails ? '_FAILED' : '_SUCCESSFUL'));
+    return {
+      DataSource: { Arn: arnOf('datasource', DataSourceId), DataSourceId, Status: status, ...(status.endsWith('_FAILED') ? { ErrorInfo: { Type: 'ACCESS_DENIED', Message: 'QuickSight cannot use the workgroup' } } : {}) },
+    };
+  }
+
+  installRest(): void {
+    qs.on(UpdateDataSourceCommand).callsFake(({ DataSourceId }) => {
+      this.dataSourceStatus.set(DataSourceId, 'UPDATE_IN_PROGRESS');
+      return { Arn: arnOf('datasource', DataSourceId), DataSourceId, UpdateStatus: 'UPDATE_IN_PROGRESS' };
+    });
+    qs.on(DescribeDataSourcePermissionsCommand).resolves({ Permissions: [] });
+    qs.on(UpdateDataSourcePermissionsCommand).resolves({});
     qs.on(DescribeDataSetCommand).callsFake(({ DataSetId }) => {
       if (!this.dataSets.has(DataSetId)) throw notFound(`data set ${DataSetId}`);
       return { DataSet: { Arn: arnOf('dataset', DataSetId), DataSetId } };
     });
-    qs.on(CreateDataSetCommand).callsFake(({ DataSetId, Tags }) => {
+    // A SPICE dataset created or updated is imported by QuickSight: the response names that ingestion.
+    const imported = (DataSetId: string, ImportMode: string) => {
+      const id = `import-${++this.importCount}`;
+      return { Arn: arnOf('dataset', DataSetId), DataSetId, ...(ImportMode === 'SPICE' ? { IngestionArn: `${arnOf('dataset', DataSetId)}/ingestion/${id}`, IngestionId: id } : {}) };
+    };
+    qs.on(CreateDataSetCommand).callsFake(({ DataSetId, Tags, ImportMode }) => {
       this.dataSets.add(DataSetId);
-      this.tags.set(arnOf('dataset', DataSetId), Tags);
-      return { Arn: arnOf('dataset', DataSetId), DataSetId, IngestionArn: `${arnOf('dataset', DataSetId)}/ingestion/first` };
+      if (Tags) this.tags.set(arnOf('dataset', DataSetId), Tags);
+      return imported(DataSetId, ImportMode);
     });
+    qs.on(UpdateDataSetCommand).callsFake(({ DataSetId, ImportMode }) => imported(DataSetId, ImportMode));
+    qs.on(UpdateDataSetPermissionsCommand).resolves({});
     qs.on(DescribeDashboardCommand).callsFake(({ DashboardId, VersionNumber }) => {
       const d = this.dashboards.get(DashboardId);
       if (!d) throw notFound(`dashboard ${DashboardId}`);
@@ -122,17 +160,21 @@ class FakeQuickSight {
       const key = `${DashboardId}/${version}`;
       const polls = (this.versionPolls.get(key) ?? 0) + 1;
       this.versionPolls.set(key, polls);
-      const status = VersionNumber !== undefined && polls === 1 ? (version === 1 ? 'CREATION_IN_PROGRESS' : 'UPDATE_IN_PROGRESS') : version === 1 ? 'CREATION_SUCCESSFUL' : 'UPDATE_SUCCESSFUL';
-      return { Dashboard: { Arn: arnOf('dashboard', DashboardId), DashboardId, Version: { VersionNumber: version, Status: status } } };
+      const outcome = this.versionFailed.has(key) ? '_FAILED' : '_SUCCESSFUL';
+      const status = VersionNumber !== undefined && polls === 1 ? (version === 1 ? 'CREATION_IN_PROGRESS' : 'UPDATE_IN_PROGRESS') : version === 1 ? `CREATION${outcome}` : `UPDATE${outcome}`;
+      const errors = outcome === '_FAILED' && !status.endsWith('_IN_PROGRESS') ? { Errors: [{ Type: 'COLUMN_TYPE_MISMATCH', Message: 'column dt is not a date' }] } : {};
+      return { Dashboard: { Arn: arnOf('dashboard', DashboardId), DashboardId, Version: { VersionNumber: version, Status: status, ...errors } } };
     });
     qs.on(CreateDashboardCommand).callsFake(({ DashboardId, Tags }) => {
       this.dashboards.set(DashboardId, { versions: 1, published: 1 });
-      this.tags.set(arnOf('dashboard', DashboardId), Tags);
+      if (this.failVersions.has(DashboardId)) this.versionFailed.add(`${DashboardId}/1`);
+      if (Tags) this.tags.set(arnOf('dashboard', DashboardId), Tags);
       return { Arn: arnOf('dashboard', DashboardId), VersionArn: `${arnOf('dashboard', DashboardId)}/version/1`, CreationStatus: 'CREATION_IN_PROGRESS' };
     });
     qs.on(UpdateDashboardCommand).callsFake(({ DashboardId }) => {
       const d = this.dashboards.get(DashboardId)!;
       d.versions++;
+      if (this.failVersions.has(DashboardId)) this.versionFailed.add(`${DashboardId}/${d.versions}`);
       return { Arn: arnOf('dashboard', DashboardId), VersionArn: `${arnOf('dashboard', DashboardId)}/version/${d.versions}`, CreationStatus: 'CREATION_IN_PROGRESS' };
     });
     qs.on(UpdateDashboardPublishedVersionCommand).callsFake(({ DashboardId, VersionNumber }) => {
@@ -154,7 +196,17 @@ class FakeQuickSight {
       const key = `${DataSetId}/${IngestionId}`;
       const polls = (this.ingestionPolls.get(key) ?? 0) + 1;
       this.ingestionPolls.set(key, polls);
-      return { Ingestion: { Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`, IngestionId, IngestionStatus: polls < 2 ? 'RUNNING' : 'COMPLETED' } };
+      const end = this.failIngestions.has(DataSetId) ? 'FAILED' : 'COMPLETED';
+      const status = polls < 2 || this.slowIngestions.has(DataSetId) ? 'RUNNING' : end;
+      return {
+        Ingestion: {
+          Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`,
+          IngestionId,
+          IngestionStatus: status,
+          CreatedTime: new Date(NOW),
+          ...(status === 'FAILED' ? { ErrorInfo: { Type: 'PERMISSION_DENIED', Message: 'QuickSight cannot read the view' } } : {}),
+        },
+      };
     });
     qs.on(StartDashboardSnapshotJobCommand).callsFake(({ SnapshotJobId }) => ({ SnapshotJobId, Arn: `arn:job/${SnapshotJobId}`, Status: 202 }));
     qs.on(DescribeDashboardSnapshotJobCommand).callsFake(({ SnapshotJobId }) => {
@@ -178,6 +230,8 @@ let fake: FakeQuickSight;
 let store: LocalObjectStore;
 let sleeps: number[];
 let retrySleeps: number[];
+/** The publisher's clock: each backoff sleep moves it on. */
+let clock: number;
 
 beforeEach(() => {
   qs.reset();
@@ -186,39 +240,45 @@ beforeEach(() => {
   store = new LocalObjectStore(tmp.make());
   sleeps = [];
   retrySleeps = [];
+  clock = NOW;
 });
 
 /** A rollup commit in the lake: what tells the publisher the data changed. */
 const commitRollup = (dt: string) => store.put(`_cclake/commits/user_daily/dt=${dt}.json`, JSON.stringify({ table: 'user_daily', dt }));
 
-function publisher(cfg = config, extra: { now?: number } = {}) {
+function publisher(cfg = config, extra: { now?: number; deadline?: number } = {}) {
   const catalog = new LocalCatalog(store, cfg.aws.glueDatabase);
+  clock = extra.now ?? NOW;
   return new QuickSightPublisher(cfg, {
     client: new QuickSightClient({ region: REGION, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
     store,
     bucket: 'acme-lake',
     bucketPrefix: 'cc/',
-    writeRowAccess: async () => (await writeRowAccess(store, catalog, cfg)).table,
+    writeRowAccess: () => writeRowAccess(store, catalog, cfg),
     retry: { sleep: async (ms) => void retrySleeps.push(ms) },
-    sleep: async (ms) => void sleeps.push(ms),
-    now: () => extra.now ?? NOW,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+    },
+    now: () => clock,
+    ...(extra.deadline !== undefined ? { deadline: extra.deadline } : {}),
   });
 }
 
-const run = (cfg = config, templates = loadTemplates(), runId = 'run00001', now = NOW) => publish(publisher(cfg, { now }), cfg, { runId, now, templates });
+/** One publish attempt; `attempt` defaults to one derived from the run id (tests of retries give their own). */
+const run = (cfg = config, templates = loadTemplates(), runId = 'run00001', now = NOW, attempt = `a${runId.slice(-4)}`) => publish(publisher(cfg, { now }), cfg, { runId, attempt, now, templates });
 
 const CHANGES = [CreateDataSourceCommand, UpdateDataSourceCommand, CreateDataSetCommand, UpdateDataSetCommand, CreateDashboardCommand, UpdateDashboardCommand, UpdateDashboardPublishedVersionCommand, UpdateDashboardPermissionsCommand, TagResourceCommand];
 const calls = (cmd: Parameters<typeof qs.commandCalls>[0]) => qs.commandCalls(cmd).map((c) => c.args[0].input as Record<string, unknown>);
 const changeCalls = () => CHANGES.flatMap((c) => calls(c).map(() => c.name));
 
 describe('QuickSight publisher: first publish', () => {
-  it('creates the Athena data source bound to the workgroup, with owner permissions and the checksum tag', async () => {
+  it('creates the Athena data source bound to the workgroup, with owner permissions, and tags it once its creation succeeded', async () => {
     await commitRollup('2026-11-20');
     const summary = await run();
     expect(summary.dataSource).toEqual({ id: `${PREFIX}athena`, action: 'created' });
     const [input] = calls(CreateDataSourceCommand);
-    const { Tags, ...rest } = input as { Tags: Tag[] };
-    expect(rest).toEqual({
+    expect(input).toEqual({
       AwsAccountId: ACCOUNT,
       DataSourceId: `${PREFIX}athena`,
       Name: 'cclake lake (Athena)',
@@ -226,7 +286,9 @@ describe('QuickSight publisher: first publish', () => {
       DataSourceParameters: { AthenaParameters: { WorkGroup: 'cclake-test' } },
       Permissions: [{ Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:PassDataSource', 'quicksight:DescribeDataSource']) }],
     });
-    expect(Tags).toEqual([{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    // CREATION_IN_PROGRESS, polled to CREATION_SUCCESSFUL, then the checksum tag.
+    expect(calls(DescribeDataSourceCommand).length).toBe(3);
+    expect(calls(TagResourceCommand)[0]).toEqual({ ResourceArn: arnOf('datasource', `${PREFIX}athena`), Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }] });
   });
 
   it('creates one dataset per view: RelationalTable over the Glue database, SPICE or direct query, RLS where the view has the column', async () => {
@@ -237,7 +299,7 @@ describe('QuickSight publisher: first publish', () => {
     // The row-access rules dataset first, then one per view.
     expect(created.map((c) => c.DataSetId)).toEqual([`${PREFIX}row-access`, ...templates.dataSets.map((d) => `${PREFIX}${d.DataSetId}`)]);
     const tokenBurn = created.find((c) => c.DataSetId === `${PREFIX}token_burn_daily`)!;
-    const { Tags, Permissions, ...shape } = tokenBurn as { Tags: Tag[]; Permissions: unknown };
+    const { Permissions, ...shape } = tokenBurn as { Permissions: unknown };
     expect(shape).toEqual({
       AwsAccountId: ACCOUNT,
       DataSetId: `${PREFIX}token_burn_daily`,
@@ -264,22 +326,30 @@ describe('QuickSight publisher: first publish', () => {
       },
       LogicalTableMap: { view: { Alias: 'token_burn_daily', Source: { PhysicalTableId: 'view' } } },
       ImportMode: 'SPICE',
-      RowLevelPermissionDataSet: { Namespace: 'default', Arn: arnOf('dataset', `${PREFIX}row-access`), PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_2', Status: 'ENABLED' },
+      // Rules by group and user name in the namespace: VERSION_1 (VERSION_2 takes ARNs and no Namespace).
+      RowLevelPermissionDataSet: { Namespace: 'default', Arn: arnOf('dataset', `${PREFIX}row-access`), PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_1', Status: 'ENABLED' },
+      // For the anonymous snapshot reader: a tag rule on the same column whose match-all value it is given.
+      RowLevelPermissionTagConfiguration: { Status: 'ENABLED', TagRules: [{ TagKey: 'cclake_team', ColumnName: 'team', MatchAllValue: '*' }] },
     });
     expect(Permissions).toEqual([{ Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:PassDataSet', 'quicksight:CreateIngestion']) }]);
-    expect(Tags).toEqual([{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     // No team column: no row-level security. Configured as direct query: DIRECT_QUERY, no refresh.
     expect(created.find((c) => c.DataSetId === `${PREFIX}active_users_daily`)!.RowLevelPermissionDataSet).toBeUndefined();
+    expect(created.find((c) => c.DataSetId === `${PREFIX}active_users_daily`)!.RowLevelPermissionTagConfiguration).toBeUndefined();
     expect(created.find((c) => c.DataSetId === `${PREFIX}anomalies`)!.ImportMode).toBe('DIRECT_QUERY');
     expect(summary.dataSets.find((d) => d.id === `${PREFIX}anomalies`)).toEqual({ id: `${PREFIX}anomalies`, action: 'created', importMode: 'DIRECT_QUERY' });
-    // The rules dataset reads the seed table the job wrote, renamed to QuickSight's rule columns.
+    // The rules dataset reads the seed table the job wrote, renamed to VERSION_1's rule columns, used as RLS rules.
     expect(created[0]).toMatchObject({
+      UseAs: 'RLS_RULES',
       PhysicalTableMap: { rules: { RelationalTable: { Name: 'bi_row_access', InputColumns: [{ Name: 'group_name', Type: 'STRING' }, { Name: 'user_name', Type: 'STRING' }, { Name: 'team', Type: 'STRING' }] } } },
       LogicalTableMap: { rules: { DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }] } },
     });
-    // New SPICE datasets are imported by CreateDataSet itself: no CreateIngestion.
+    // New SPICE datasets are imported by CreateDataSet itself: no CreateIngestion, but that import is awaited.
     expect(calls(CreateIngestionCommand)).toEqual([]);
-    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'IMPORTED_BY_QUICKSIGHT', reason: 'the new dataset is imported by QuickSight' });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'COMPLETED', id: expect.stringMatching(/^import-\d+$/) });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toMatchObject({ action: 'created', importMode: 'SPICE', ingestion: { status: 'COMPLETED' } });
+    // No create carries the checksum: each dataset is tagged after its import completed (direct query at once).
+    for (const c of created) expect(c).not.toHaveProperty('Tags');
+    expect(calls(TagResourceCommand).filter((t) => String(t.ResourceArn).includes(':dataset/')).length).toBe(created.length);
   });
 
   it('creates the dashboards from the definitions with the dataset ARNs filled in, waits for the version, and snapshots the executive one', async () => {
@@ -302,30 +372,44 @@ describe('QuickSight publisher: first publish', () => {
         { Principal: VIEWERS[0], Actions: ['quicksight:DescribeDashboard', 'quicksight:ListDashboardVersions', 'quicksight:QueryDashboard'] },
       ],
       VersionDescription: expect.stringMatching(/^cclake [0-9a-f]{12}$/),
-      Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }],
     });
     expect(JSON.stringify(create)).not.toContain('${dataset:');
     expect(summary.dashboards.map((d) => [d.id, d.action, d.version])).toEqual(['compliance', 'executive', 'operations'].map((id) => [`${PREFIX}${id}`, 'created', 1]));
+    // Tagged once version 1 is CREATION_SUCCESSFUL.
+    expect(calls(TagResourceCommand).filter((t) => String(t.ResourceArn).includes(':dashboard/')).map((t) => t.ResourceArn)).toEqual(['compliance', 'executive', 'operations'].map((id) => arnOf('dashboard', `${PREFIX}${id}`)));
 
-    // Snapshots: the executive PDF (every sheet) and its CSV in one job; the operations CSV in another.
+    // Snapshots: one PDF per sheet, each in its own job (a job makes 1 PDF, a PDF shows 1 sheet); the
+    // executive CSV rides with the first PDF; the operations CSV has a job of its own.
     const jobs = calls(StartDashboardSnapshotJobCommand);
+    const destination = { S3Destinations: [{ BucketConfiguration: { BucketName: 'acme-lake', BucketPrefix: 'cc/reports/snapshots/2026-11-21/', BucketRegion: REGION } }] };
+    // The anonymous snapshot reader carries the match-all tag of the tag-based rules (row-level security is on).
+    const user = { AnonymousUsers: [{ RowLevelPermissionTags: [{ Key: 'cclake_team', Value: '*' }] }] };
     expect(jobs).toEqual([
       {
         AwsAccountId: ACCOUNT,
         DashboardId: `${PREFIX}executive`,
-        SnapshotJobId: `${PREFIX}executive-2026-11-21-run00001`,
-        UserConfiguration: { AnonymousUsers: [{}] },
+        SnapshotJobId: `${PREFIX}executive-2026-11-21-a0001-1`,
+        UserConfiguration: user,
         SnapshotConfiguration: {
           FileGroups: [
-            { Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'adoption-and-cost', SelectionScope: 'ALL_VISUALS' }, { SheetId: 'savings-and-value', SelectionScope: 'ALL_VISUALS' }] }] },
+            { Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'adoption-and-cost', SelectionScope: 'ALL_VISUALS' }] }] },
             { Files: [{ FormatType: 'CSV', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'SELECTED_VISUALS', VisualIds: ['roi-by-team-month'] }] }] },
           ],
-          DestinationConfiguration: { S3Destinations: [{ BucketConfiguration: { BucketName: 'acme-lake', BucketPrefix: 'cc/reports/snapshots/2026-11-21/', BucketRegion: REGION } }] },
+          DestinationConfiguration: destination,
         },
       },
-      expect.objectContaining({ DashboardId: `${PREFIX}operations`, SnapshotJobId: `${PREFIX}operations-2026-11-21-run00001` }),
+      {
+        AwsAccountId: ACCOUNT,
+        DashboardId: `${PREFIX}executive`,
+        SnapshotJobId: `${PREFIX}executive-2026-11-21-a0001-2`,
+        UserConfiguration: user,
+        SnapshotConfiguration: { FileGroups: [{ Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'ALL_VISUALS' }] }] }], DestinationConfiguration: destination },
+      },
+      expect.objectContaining({ DashboardId: `${PREFIX}operations`, SnapshotJobId: `${PREFIX}operations-2026-11-21-a0001-1`, UserConfiguration: user }),
     ]);
-    expect(summary.snapshots[0]).toEqual({ dashboardId: 'executive', jobId: `${PREFIX}executive-2026-11-21-run00001`, status: 'COMPLETED', outputs: [`s3://acme-lake/cc/reports/snapshots/2026-11-21/${PREFIX}executive-2026-11-21-run00001.pdf`] });
+    // The files by the names the local publisher gives them.
+    expect(summary.snapshots.map((s) => s.files)).toEqual([['executive-adoption-and-cost.pdf', 'executive-roi-by-team-month.csv'], ['executive-savings-and-value.pdf'], ['operations-tool-usage.csv']]);
+    expect(summary.snapshots[0]).toMatchObject({ dashboardId: 'executive', jobId: `${PREFIX}executive-2026-11-21-a0001-1`, status: 'COMPLETED', outputs: [`s3://acme-lake/cc/reports/snapshots/2026-11-21/${PREFIX}executive-2026-11-21-a0001-1.pdf`] });
     expect(summary.status).toBe('completed');
   });
 });
@@ -402,13 +486,15 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     sleeps = [];
     const summary = await run(config, loadTemplates(), 'run00006');
     const spice = loadTemplates().dataSets.filter((d) => d.DataSetId !== 'anomalies');
-    expect(calls(CreateIngestionCommand)).toEqual(spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-run00006', IngestionType: 'FULL_REFRESH' })));
-    for (const d of spice) expect(summary.dataSets.find((x) => x.id === `${PREFIX}${d.DataSetId}`)!.ingestion).toEqual({ status: 'COMPLETED', id: '2026-11-21-run00006' });
+    expect(calls(CreateIngestionCommand)).toEqual(spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-a0006', IngestionType: 'FULL_REFRESH' })));
+    for (const d of spice) expect(summary.dataSets.find((x) => x.id === `${PREFIX}${d.DataSetId}`)!.ingestion).toEqual({ status: 'COMPLETED', id: '2026-11-21-a0006' });
+    // The rules did not change: their dataset is not refreshed.
+    expect(summary.dataSets.find((x) => x.id === `${PREFIX}row-access`)!.ingestion).toEqual({ status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' });
     // Each polled twice (RUNNING, then COMPLETED) with the first backoff between.
     expect(calls(DescribeIngestionCommand).length).toBe(2 * spice.length);
     expect(sleeps.filter((ms) => ms === 2000).length).toBeGreaterThanOrEqual(spice.length);
     const ledger = JSON.parse(new TextDecoder().decode(await store.get(LEDGER_KEY)));
-    expect(ledger.ingestions.filter((i: { dataSetId: string }) => i.dataSetId === `${PREFIX}user_daily`).map((i: { ingestionId: string }) => i.ingestionId)).toEqual(['created by CreateDataSet', '2026-11-21-run00006']);
+    expect(ledger.ingestions.filter((i: { dataSetId: string }) => i.dataSetId === `${PREFIX}user_daily`).map((i: { ingestionId: string }) => i.ingestionId)).toEqual([expect.stringMatching(/^import-\d+$/), '2026-11-21-a0006']);
   });
 
   it('never starts more refreshes than the 24-hour quota allows; older ones no longer count', async () => {
@@ -425,7 +511,7 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     // A day after the first, one slot is free again.
     qs.resetHistory();
     await run(config, loadTemplates(), 'run00009', NOW + 24 * 3_600_000 + 60_000);
-    expect(calls(CreateIngestionCommand).map((c) => c.IngestionId)).toContain('2026-11-22-run00009');
+    expect(calls(CreateIngestionCommand).map((c) => c.IngestionId)).toContain('2026-11-22-a0009');
   });
 
   it('a refresh QuickSight refuses for its own limit is skipped with the reason, not failed', async () => {
@@ -444,13 +530,14 @@ describe('QuickSight publisher: throttling and snapshot jobs', () => {
     await commitRollup('2026-11-20');
     const throttled = () => new ThrottlingException({ $metadata: { httpStatusCode: 429 }, message: 'Rate exceeded' });
     let n = 0;
-    qs.on(DescribeDataSourceCommand).callsFake(() => {
+    qs.on(DescribeDataSourceCommand).callsFake((input) => {
       n++;
       if (n <= 2) throw throttled();
-      throw notFound('data source');
+      return fake.describeDataSource(input);
     });
     const summary = await run();
-    expect(n).toBe(3);
+    // Two throttled, the describe that finds nothing, two polls of the creation.
+    expect(n).toBe(5);
     expect(retrySleeps.length).toBeGreaterThanOrEqual(2);
     expect(summary.dataSource!.action).toBe('created');
   });
@@ -468,13 +555,14 @@ describe('QuickSight publisher: throttling and snapshot jobs', () => {
     expect(summary.status).toBe('failed');
     expect(summary.snapshots[0]).toEqual({
       dashboardId: 'executive',
-      jobId: `${PREFIX}executive-2026-11-21-run00001`,
+      jobId: `${PREFIX}executive-2026-11-21-a0001-1`,
       status: 'FAILED',
+      files: ['executive-adoption-and-cost.pdf', 'executive-roi-by-team-month.csv'],
       outputs: [],
       error: 'SNAPSHOT_ERROR: The dashboard has no published version the snapshot user can see',
     });
     // Five polls of the first job, waiting 2 s, 4 s, 8 s, 16 s between them (one job at a time).
-    expect(calls(DescribeDashboardSnapshotJobCommand).filter((c) => c.SnapshotJobId === `${PREFIX}executive-2026-11-21-run00001`).length).toBe(5);
+    expect(calls(DescribeDashboardSnapshotJobCommand).filter((c) => c.SnapshotJobId === `${PREFIX}executive-2026-11-21-a0001-1`).length).toBe(5);
     expect(sleeps.slice(-8)).toEqual([2000, 4000, 8000, 16000, 2000, 4000, 8000, 16000]);
   });
 
