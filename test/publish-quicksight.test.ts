@@ -582,6 +582,159 @@ describe('QuickSight publisher: throttling and snapshot jobs', () => {
   });
 });
 
+describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
+  const snapshotFiles = () =>
+    (calls(StartDashboardSnapshotJobCommand) as { SnapshotJobId: string; SnapshotConfiguration: { FileGroups: { Files: { FormatType: string; SheetSelections: { SheetId: string }[] }[] }[] } }[]).map((j) => ({
+      job: j.SnapshotJobId,
+      files: j.SnapshotConfiguration.FileGroups.flatMap((g) => g.Files),
+    }));
+
+  it('defect 1: makes one PDF per sheet, each PDF file with one sheet selection and each job with one PDF', async () => {
+    await commitRollup('2026-11-20');
+    const cfg = parseConfig({ ...baseConfig, publish: { snapshot: { pdf: ['executive', 'operations', 'compliance'], csv: [] } } });
+    const summary = await run(cfg);
+    const jobs = snapshotFiles();
+    for (const j of jobs) {
+      expect(j.files.filter((f) => f.FormatType === 'PDF').length).toBeLessThanOrEqual(1);
+      for (const f of j.files.filter((x) => x.FormatType === 'PDF')) expect(f.SheetSelections.length).toBe(1);
+    }
+    const sheets = loadTemplates().dashboards.flatMap((d) => d.Definition.Sheets.map((sh) => `${d.DashboardId}-${sh.SheetId}.pdf`));
+    expect(jobs.flatMap((j) => j.files.map((f) => f.SheetSelections[0]!.SheetId)).sort()).toEqual(loadTemplates().dashboards.flatMap((d) => d.Definition.Sheets.map((sh) => sh.SheetId)).sort());
+    expect(summary.snapshots.flatMap((x) => x.files ?? []).sort()).toEqual(sheets.sort());
+    expect(summary.snapshots.every((x) => x.status === 'COMPLETED')).toBe(true);
+  });
+
+  it('defect 3: a changed rules seed refreshes the rules dataset (and only it), awaited; unchanged rules do not', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    qs.resetHistory();
+    const revoked = parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight: { ...baseConfig.aws.quicksight, rowLevelSecurity: { column: 'team' as const, rules: [{ group: 'payments-leads', values: ['payments'] }] } } } });
+    const summary = await run(revoked, loadTemplates(), 'run00020');
+    expect(calls(CreateIngestionCommand)).toEqual([{ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}row-access`, IngestionId: '2026-11-21-a0020', IngestionType: 'FULL_REFRESH' }]);
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toEqual({ id: `${PREFIX}row-access`, action: 'unchanged', importMode: 'SPICE', ingestion: { status: 'COMPLETED', id: '2026-11-21-a0020' } });
+    expect(calls(DescribeIngestionCommand).filter((c) => c.DataSetId === `${PREFIX}row-access`).length).toBe(2);
+    // The views' data did not change: no refresh of theirs.
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion!.status).toBe('UP_TO_DATE');
+    qs.resetHistory();
+    await run(revoked, loadTemplates(), 'run00021');
+    expect(calls(CreateIngestionCommand)).toEqual([]);
+  });
+
+  it('defect 4: a data source whose creation failed is reported, left untagged, and updated by the next run', async () => {
+    await commitRollup('2026-11-20');
+    fake.dataSourceFails = true;
+    await expect(run()).rejects.toThrow(`QuickSight data source ${PREFIX}athena is CREATION_FAILED: ACCESS_DENIED: QuickSight cannot use the workgroup; the next run retries it`);
+    expect(calls(TagResourceCommand)).toEqual([]);
+    fake.dataSourceFails = false;
+    qs.resetHistory();
+    const summary = await run(config, loadTemplates(), 'run00022');
+    expect(summary.dataSource).toEqual({ id: `${PREFIX}athena`, action: 'updated' });
+    expect(calls(UpdateDataSourceCommand).length).toBe(1);
+    expect(calls(TagResourceCommand)[0]!.ResourceArn).toBe(arnOf('datasource', `${PREFIX}athena`));
+  });
+
+  it('defect 4: a dashboard version that failed is reported, not tagged, and the next run makes and publishes a new one', async () => {
+    await commitRollup('2026-11-20');
+    fake.failVersions.add(`${PREFIX}executive`);
+    const first = await run();
+    expect(first.status).toBe('failed');
+    expect(first.dashboards.find((d) => d.id === `${PREFIX}executive`)).toEqual({ id: `${PREFIX}executive`, action: 'failed', version: 1, location: arnOf('dashboard', `${PREFIX}executive`), error: 'version 1 is CREATION_FAILED: COLUMN_TYPE_MISMATCH: column dt is not a date' });
+    expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dashboard', `${PREFIX}executive`));
+    // No snapshot of a dashboard without a good version.
+    expect(first.snapshots.find((x) => x.dashboardId === 'executive')).toMatchObject({ status: 'SKIPPED', error: expect.stringContaining('CREATION_FAILED') });
+    fake.failVersions.clear();
+    qs.resetHistory();
+    const second = await run(config, loadTemplates(), 'run00023');
+    expect(second.dashboards.find((d) => d.id === `${PREFIX}executive`)).toMatchObject({ action: 'updated', version: 2 });
+    expect(calls(UpdateDashboardPublishedVersionCommand)).toEqual([{ AwsAccountId: ACCOUNT, DashboardId: `${PREFIX}executive`, VersionNumber: 2 }]);
+    expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).toContain(arnOf('dashboard', `${PREFIX}executive`));
+    expect(second.status).toBe('completed');
+  });
+
+  it('defect 4 and 5: a failed import of a new dataset is awaited and reported; the dataset stays untagged and is updated next run', async () => {
+    await commitRollup('2026-11-20');
+    fake.failIngestions.add(`${PREFIX}user_daily`);
+    const first = await run();
+    expect(first.status).toBe('failed');
+    expect(first.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'FAILED', id: expect.stringMatching(/^import-/), reason: 'PERMISSION_DENIED: QuickSight cannot read the view' });
+    expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dataset', `${PREFIX}user_daily`));
+    fake.failIngestions.clear();
+    qs.resetHistory();
+    const second = await run(config, loadTemplates(), 'run00024');
+    expect(calls(UpdateDataSetCommand).map((c) => c.DataSetId)).toEqual([`${PREFIX}user_daily`]);
+    expect(second.dataSets.find((d) => d.id === `${PREFIX}user_daily`)).toMatchObject({ action: 'updated', ingestion: { status: 'COMPLETED' } });
+    expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).toEqual([arnOf('dataset', `${PREFIX}user_daily`)]);
+    expect(second.status).toBe('completed');
+  });
+
+  it('defect 5: imports still running at the run\'s deadline are reported, not waited past it, and not counted as done', async () => {
+    await commitRollup('2026-11-20');
+    fake.slowIngestions.add(`${PREFIX}user_daily`);
+    const deadline = NOW + 60_000;
+    const summary = await publish(publisher(config, { deadline }), config, { runId: 'run00025', attempt: 'a0025', now: NOW, templates: loadTemplates() });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'RUNNING', id: expect.stringMatching(/^import-/), reason: expect.stringContaining('still running when the wait ended') });
+    // Backoff 2, 4, 8, 16 s then 30 s would pass the deadline: no sleep ends after it.
+    expect(clock).toBeLessThanOrEqual(deadline);
+    expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dataset', `${PREFIX}user_daily`));
+    // The snapshot job under way at the deadline is reported unfinished; none is started past it (the next run makes them).
+    expect(summary.snapshots.map((x) => [x.status, x.error])).toEqual([
+      ['FAILED', 'still RUNNING when the wait ended'],
+      ['SKIPPED', 'the run reached its deadline before this snapshot; the next run makes it'],
+      ['SKIPPED', 'the run reached its deadline before this snapshot; the next run makes it'],
+    ]);
+    expect(summary.status).toBe('failed');
+  });
+
+  it('defect 6: a retried attempt (same run id) uses new ingestion and snapshot job ids, and does not redo snapshots the ledger has', async () => {
+    await commitRollup('2026-11-20');
+    await run();
+    await commitRollup('2026-11-21');
+    fake.snapshotFails = true;
+    qs.resetHistory();
+    const first = await publish(publisher(), config, { runId: 'samerun1', attempt: 'first001', now: NOW, templates: loadTemplates() });
+    expect(first.status).toBe('failed');
+    const firstIngestions = calls(CreateIngestionCommand).map((c) => c.IngestionId);
+    expect(new Set(firstIngestions)).toEqual(new Set(['2026-11-21-first001']));
+    // Lambda retries the invocation with the same request id: a new attempt.
+    fake.snapshotFails = false;
+    qs.resetHistory();
+    const retry = await publish(publisher(), config, { runId: 'samerun1', attempt: 'second02', now: NOW, templates: loadTemplates() });
+    // The refreshes completed the first time: the ledger says so, none is started again.
+    expect(calls(CreateIngestionCommand)).toEqual([]);
+    const jobIds = calls(StartDashboardSnapshotJobCommand).map((c) => c.SnapshotJobId);
+    expect(jobIds).toEqual([`${PREFIX}executive-2026-11-21-second02-1`, `${PREFIX}executive-2026-11-21-second02-2`, `${PREFIX}operations-2026-11-21-second02-1`]);
+    expect(retry.status).toBe('completed');
+    // A third attempt the same day finds every snapshot in the ledger: no job at all.
+    qs.resetHistory();
+    const third = await publish(publisher(), config, { runId: 'samerun1', attempt: 'third003', now: NOW, templates: loadTemplates() });
+    expect(calls(StartDashboardSnapshotJobCommand)).toEqual([]);
+    expect(third.snapshots.map((x) => [x.status, x.jobId])).toEqual(retry.snapshots.map((x) => ['COMPLETED', x.jobId]));
+  });
+
+  it('defect 11: without row-level security the snapshot reader is a plain anonymous user and no dataset has tag rules', async () => {
+    await commitRollup('2026-11-20');
+    const { rowLevelSecurity: _rls, ...quicksight } = baseConfig.aws.quicksight;
+    const open = parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight } });
+    await run(open);
+    for (const c of calls(CreateDataSetCommand)) {
+      expect(c).not.toHaveProperty('RowLevelPermissionDataSet');
+      expect(c).not.toHaveProperty('RowLevelPermissionTagConfiguration');
+    }
+    for (const j of calls(StartDashboardSnapshotJobCommand)) expect(j.UserConfiguration).toEqual({ AnonymousUsers: [{}] });
+  });
+
+  it('defect 11: with row-level security every secured dataset has the tag rule the snapshot reader\'s tag matches in full', async () => {
+    await commitRollup('2026-11-20');
+    const summary = await run();
+    const tags = (calls(StartDashboardSnapshotJobCommand) as { UserConfiguration: { AnonymousUsers: { RowLevelPermissionTags: { Key: string; Value: string }[] }[] } }[]).map((j) => j.UserConfiguration.AnonymousUsers[0]!.RowLevelPermissionTags);
+    expect(new Set(tags.map((t) => JSON.stringify(t)))).toEqual(new Set([JSON.stringify([{ Key: 'cclake_team', Value: '*' }])]));
+    const secured = calls(CreateDataSetCommand).filter((c) => c.RowLevelPermissionDataSet);
+    expect(secured.length).toBeGreaterThan(0);
+    for (const c of secured) expect(c.RowLevelPermissionTagConfiguration).toEqual({ Status: 'ENABLED', TagRules: [{ TagKey: 'cclake_team', ColumnName: 'team', MatchAllValue: '*' }] });
+    expect(summary.notes.join('\n')).toContain('anonymous reader whose tag cclake_team=* sees every team');
+  });
+});
+
 describe('publish definitions and the function event', () => {
   it('the checksum is canonical: key order does not matter, content does', () => {
     expect(checksumOf({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(checksumOf({ b: { d: 'x', c: [1, 2] }, a: 1 }));
