@@ -4,25 +4,30 @@
  *  - the Athena data source bound to the configured workgroup;
  *  - one dataset per analyst view (RelationalTable over the Glue database; SPICE, or DIRECT_QUERY
  *    where `aws.quicksight.directQuery` says), with owner permissions and, where configured, row-level
- *    security from a rules dataset (`bi_row_access`, a seed table the job writes from the config);
+ *    security from a rules dataset (`bi_row_access`, a seed table the job writes from the config;
+ *    format VERSION_1, see dataSetInput) plus a match-all tag rule for the anonymous snapshot reader;
  *  - the dashboards, created from the definition with the dataset ARNs filled in.
  *
  * Every resource is described first. It is created when absent; when present, the canonical checksum
  * of what we would send is compared with the one kept in its tag `cclake:definition-sha256`: equal
  * means no further call at all, different means update (a dashboard then gets a new version, waited
  * for, published, and the tag moves). A second publish with the same definitions makes no create or
- * update call.
+ * update call. The tag is written only after QuickSight reports success (data source status, the
+ * SPICE import, the dashboard version), so a failed creation or update is retried by the next run.
  *
- * SPICE refreshes: a dataset created or updated is imported by QuickSight as part of that call; an
- * unchanged SPICE dataset gets CreateIngestion only when the lake's rollups changed since its last
- * refresh, and never beyond `aws.quicksight.spiceRefreshesPer24h` in the trailing 24 hours (QuickSight
- * allows 32 on Enterprise edition, 8 on Standard, measured over the 24 hours before now). The ledger
- * of refreshes is kept in the lake (`_cclake/publish/ingestions.json`). Started refreshes are polled
- * to completion (with backoff) before the snapshots, so a report shows the new data.
+ * SPICE refreshes: a dataset created or updated is imported by QuickSight as part of that call (the
+ * ingestion it returns is awaited); an unchanged SPICE dataset gets CreateIngestion only when the
+ * lake's rollups (for the rules dataset: its seed) changed since its last completed refresh, and
+ * never beyond `aws.quicksight.spiceRefreshesPer24h` in the trailing 24 hours (QuickSight allows 32
+ * on Enterprise edition, 8 on Standard, measured over the 24 hours before now). The ledger
+ * of refreshes is kept in the lake (`_cclake/publish/ingestions.json`). Started imports and refreshes
+ * are polled to completion (with backoff, within the run's deadline) before the snapshots, so a report
+ * shows the new data.
  *
- * Snapshots: StartDashboardSnapshotJob (one PDF of every sheet; CSVs of chosen table visuals, at most
- * 5 per job as the API allows) into the lake bucket, jobs run one at a time (QuickSight allows 12 at
- * once per account and 10 requests a second), polled with backoff to COMPLETED or FAILED; a failed
+ * Snapshots: StartDashboardSnapshotJob (one PDF per sheet, a job each, as a PDF file takes one sheet
+ * and a job one PDF; CSVs of chosen table visuals, at most 5 per job) into the lake bucket, with ids
+ * unique per attempt and a ledger of the jobs completed today (`_cclake/publish/snapshots.json`);
+ * jobs run one at a time (QuickSight allows 12 at once per account and 10 requests a second), polled with backoff to COMPLETED or FAILED; a failed
  * job is reported with QuickSight's error.
  *
  * Every call goes through the shared retry policy (throttling and transient errors, with backoff);
