@@ -27,8 +27,8 @@
  * Snapshots: StartDashboardSnapshotJob (one PDF per sheet, a job each, as a PDF file takes one sheet
  * and a job one PDF; CSVs of chosen table visuals, at most 5 per job) into the lake bucket, with ids
  * unique per attempt and a ledger of the jobs completed today (`_cclake/publish/snapshots.json`);
- * jobs run one at a time (QuickSight allows 12 at once per account and 10 requests a second), polled with backoff to COMPLETED or FAILED; a failed
- * job is reported with QuickSight's error.
+ * jobs run one at a time (QuickSight allows 12 at once per account and 10 requests a second), polled
+ * with backoff to COMPLETED or FAILED; a failed job is reported with QuickSight's error.
  *
  * Every call goes through the shared retry policy (throttling and transient errors, with backoff);
  * the client's own retries are off.
