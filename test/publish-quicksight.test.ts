@@ -741,6 +741,14 @@ describe('publish definitions and the function event', () => {
     expect(checksumOf({ a: 1 })).not.toBe(checksumOf({ a: 2 }));
   });
 
+  it('sheet, visual and filter ids are QuickSight ids (letters, digits, _ and -): a dot fails naming the field', () => {
+    const dir = path.join(tmp.make(), 'templates');
+    cpSync(TEMPLATES_DIR, dir, { recursive: true });
+    const file = path.join(dir, 'dashboards', 'compliance.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"FilterId": "per-team-filter"', '"FilterId": "per-team.filter"'));
+    expect(() => loadTemplates(dir)).toThrow(/compliance\.json: Definition\.FilterGroups\[1\]\.Filters\[0\]\.CategoryFilter\.FilterId: expected an id of letters, digits, _ - \(QuickSight takes no other character here\)/);
+  });
+
   it('the snapshot config must name dashboards and table visuals that exist', async () => {
     const bad = (csv: string[], pdf: string[] = []) => run(parseConfig({ ...baseConfig, publish: { snapshot: { pdf, csv } } }));
     await expect(bad([], ['board'])).rejects.toThrow('config publish.snapshot.pdf: no dashboard "board" in quicksight-templates/dashboards/ (known: compliance, executive, operations)');
