@@ -382,9 +382,8 @@ describe('wiring into the adapter tests', () => {
       }
     };
     walk('');
-    // Wired once branch quicksight16 (issue 16, defects 1 and 2) has made the publisher's requests valid:
-    // `const qs = modelCheckedMock(QuickSightClient, { allowDeprecated: QUICKSIGHT_LEGACY_DATA_PREP });`
-    const pending = ['publish-quicksight.test.ts'];
+    // publish-quicksight.test.ts is wired since branch quicksight16 (issue 16) made the publisher's requests valid.
+    const pending: string[] = [];
     expect(offenders, 'use modelCheckedMock from test/helpers/aws-model.ts instead of mockClient').toEqual(pending);
   });
 

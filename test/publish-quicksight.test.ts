@@ -49,7 +49,7 @@ import { checksumOf, loadTemplates, TEMPLATES_DIR } from '../functions/lib/publi
 import { CHECKSUM_TAG, LEDGER_KEY, QuickSightPublisher } from '../functions/lib/publish/quicksight';
 import { writeRowAccess } from '../functions/lib/publish/row-access';
 import { LocalObjectStore } from '../functions/lib/store/local';
-import { modelCheckedMock } from './helpers/aws-model';
+import { modelCheckedMock, QUICKSIGHT_LEGACY_DATA_PREP } from './helpers/aws-model';
 import { tempDirs } from './helpers/compaction-lake';
 
 const tmp = tempDirs('cclake-publish-qs-');
@@ -89,9 +89,10 @@ const notFound = (what: string) => new ResourceNotFoundException({ $metadata: { 
 // including its prose rules (a PDF snapshot file takes 1 sheet; RLS format and rules columns; UseAs).
 // The dataset members the model marks deprecated since 2025-10-23 ("only used in the legacy data
 // preparation experience") are allowed knowingly: the adapter uses that experience, which QuickSight
-// still serves; moving to DataPrepConfiguration/SemanticModelConfiguration is separate work.
+// still serves (the tag-based rules for the snapshot reader are one of them too); moving to
+// DataPrepConfiguration/SemanticModelConfiguration is separate work.
 const qs = modelCheckedMock(QuickSightClient, {
-  allowDeprecated: ['LogicalTableMap', 'RowLevelPermissionDataSet', 'RowLevelPermissionTagConfiguration'].flatMap((m) => [`CreateDataSetRequest.${m}`, `UpdateDataSetRequest.${m}`]),
+  allowDeprecated: [...QUICKSIGHT_LEGACY_DATA_PREP, 'CreateDataSetRequest.RowLevelPermissionTagConfiguration', 'UpdateDataSetRequest.RowLevelPermissionTagConfiguration'],
 });
 
 /** An in-memory QuickSight: resources, tags, dashboard versions, ingestions and snapshot jobs. */
