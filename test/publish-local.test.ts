@@ -5,7 +5,7 @@
  * HTML and a PDF. The executive page is opened in Debian's Chromium through playwright-core with the
  * network off: the charts are SVG with the numbers of the views, the anomalies panel renders, the
  * team filter narrows what the charts and tables show, no script error happens, and a screenshot is
- * kept under test-results/. The PDF has one page per sheet. Without Chromium the HTML is still
+ * kept under test-results/. Each sheet is its own one-page PDF, as QuickSight's snapshots make them. Without Chromium the HTML is still
  * written and the CLI says why there is no PDF; the definitions fail clearly on a typo or on columns
  * that are not the view's.
  */
@@ -116,10 +116,17 @@ describe('cclake publish on the embedded default (HTML + PDF)', () => {
     expect(summary.dataSets.find((d) => d.id === 'anomalies')).toEqual({ id: 'anomalies', action: 'read', rows: 2 });
     expect(summary.dataSets.every((d) => d.action === 'read')).toBe(true);
     const dir = path.join(lake.root, 'reports', 'snapshots', '2026-11-21');
+    // One PDF per sheet, named as the QuickSight plan names its files (snapshotFileNames).
     expect(summary.snapshots).toEqual([
-      { dashboardId: 'executive', status: 'COMPLETED', outputs: [path.join(dir, 'executive-roi-by-team-month.csv'), path.join(dir, 'executive.pdf')] },
-      { dashboardId: 'operations', status: 'COMPLETED', outputs: [path.join(dir, 'operations-tool-usage.csv')] },
+      {
+        dashboardId: 'executive',
+        status: 'COMPLETED',
+        files: ['executive-adoption-and-cost.pdf', 'executive-savings-and-value.pdf', 'executive-roi-by-team-month.csv'],
+        outputs: [path.join(dir, 'executive-roi-by-team-month.csv'), path.join(dir, 'executive-adoption-and-cost.pdf'), path.join(dir, 'executive-savings-and-value.pdf')],
+      },
+      { dashboardId: 'operations', status: 'COMPLETED', files: ['operations-tool-usage.csv'], outputs: [path.join(dir, 'operations-tool-usage.csv')] },
     ]);
+    for (const s of summary.snapshots) expect(s.outputs.map((o) => path.basename(o)).sort()).toEqual([...s.files!].sort());
   });
 
   it('renders the executive dashboard in Chromium: SVG charts carry the views\' numbers, no script error, no network', async () => {
@@ -196,11 +203,19 @@ describe('cclake publish on the embedded default (HTML + PDF)', () => {
     expect(await visualSvg(page, 'violations-latest-day')).toContain(`>${fmtInt(org!.v)}</text>`);
   }, 60_000);
 
-  it('prints the executive PDF with one page per sheet, and the CSVs hold the table rows', async () => {
+  it('prints one single-page PDF per executive sheet, as QuickSight does, and the CSVs hold the table rows', async () => {
     const dir = path.join(lake.root, 'reports', 'snapshots', '2026-11-21');
-    const pdf = await PDFDocument.load(readFileSync(path.join(dir, 'executive.pdf')));
-    expect(pdf.getPageCount()).toBe(loadTemplates().dashboards.find((d) => d.DashboardId === 'executive')!.Definition.Sheets.length);
-    expect(pdf.getPageCount()).toBe(2);
+    const sheets = loadTemplates().dashboards.find((d) => d.DashboardId === 'executive')!.Definition.Sheets;
+    expect(sheets.length).toBe(2);
+    expect(existsSync(path.join(dir, 'executive.pdf'))).toBe(false);
+    const heights: number[] = [];
+    for (const sheet of sheets) {
+      const pdf = await PDFDocument.load(readFileSync(path.join(dir, `executive-${sheet.SheetId}.pdf`)));
+      expect(pdf.getPageCount()).toBe(1);
+      heights.push(pdf.getPage(0).getHeight());
+    }
+    // Each page is as tall as its own sheet (the sheets differ), not the tallest one.
+    expect(new Set(heights).size).toBe(2);
     const csv = readFileSync(path.join(dir, 'executive-roi-by-team-month.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('Month,Team,Cost USD,Hours saved,Value USD,ROI %,Assumptions version');
     expect(csv.length - 1).toBe(Number((await q('SELECT count(*) AS n FROM roi_monthly'))[0]!.n));

@@ -291,7 +291,7 @@ export function buildProgram(io: Io): Command {
           store,
           bucket: config.lake.s3.bucket,
           bucketPrefix: config.lake.s3.prefix,
-          writeRowAccess: async () => (await writeRowAccess(store, catalog, config)).table,
+          writeRowAccess: () => writeRowAccess(store, catalog, config),
         });
         summary = await publish(publisher, config);
       } else {
@@ -310,7 +310,7 @@ export function buildProgram(io: Io): Command {
       }
       const failed = summary.snapshots.filter((s) => s.status === 'FAILED' || (o.requirePdf && s.status === 'SKIPPED'));
       if (failed.length) throw new JobError(`snapshot ${failed[0]!.dashboardId} ${failed[0]!.status === 'SKIPPED' ? 'not made' : 'failed'}: ${failed[0]!.error}`);
-      if (summary.status === 'failed') throw new JobError('a dataset refresh failed (listed above)');
+      if (summary.status === 'failed') throw new JobError('a dataset import or refresh, or a dashboard version, failed (listed above)');
     });
 
   withGlobals(program.command('demo'))

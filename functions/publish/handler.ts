@@ -3,7 +3,8 @@
  * the definitions shipped beside the bundle to QuickSight (functions/lib/jobs/publish.ts with the
  * QuickSight adapter: data source, datasets and their SPICE refreshes, dashboards, report snapshots
  * into the lake bucket), log the run summary as one JSON line, return it. A failed snapshot job or
- * refresh fails the invocation after the summary is logged, so the function's Errors metric alarms.
+ * refresh, or a dashboard version that failed, fails the invocation after the summary is logged, so
+ * the function's Errors metric alarms. Every wait ends a minute before the function's timeout.
  *
  * The event is `{}`, nothing else. The publisher is QuickSight, always: the HTML dashboard is the
  * CLI's. The account is the config's `aws.quicksight.accountId`, else the function's own (its ARN).
@@ -24,6 +25,8 @@ import { writeRowAccess } from '../lib/publish/row-access';
 import { storeFromConfig } from '../lib/store/from-config';
 
 const rt = jobRuntime('publish');
+/** Waits (SPICE imports, dashboard versions, snapshot jobs) end this long before Lambda's timeout, leaving time to log and tag. */
+const SAFETY_MS = 60_000;
 const logger = rt.logger;
 
 /** The run's EMF metrics (a failed snapshot or refresh fails the run: RunFailed). */
@@ -52,7 +55,7 @@ export function parsePublishEvent(event: unknown): Record<string, never> {
 /** The account id in a Lambda function ARN (arn:aws:lambda:region:account:function:name). */
 export const accountOf = (functionArn: string | undefined): string | undefined => /^arn:[^:]+:lambda:[^:]*:(\d{12}):/.exec(functionArn ?? '')?.[1];
 
-export const handler = async (event: unknown, context: Pick<Context, 'awsRequestId' | 'invokedFunctionArn'>): Promise<PublishSummary> => {
+export const handler = async (event: unknown, context: Pick<Context, 'awsRequestId' | 'invokedFunctionArn' | 'getRemainingTimeInMillis'>): Promise<PublishSummary> => {
   parsePublishEvent(event);
   return instrumentedRun(rt, context, async (runId) => {
     const config = configFromEnv();
@@ -66,7 +69,8 @@ export const handler = async (event: unknown, context: Pick<Context, 'awsRequest
       region: config.aws.region ?? config.lake.s3.region ?? process.env.AWS_REGION,
       bucket: config.lake.s3.bucket,
       bucketPrefix: config.lake.s3.prefix,
-      writeRowAccess: async () => (await writeRowAccess(store, catalog, config)).table,
+      writeRowAccess: () => writeRowAccess(store, catalog, config),
+      deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
     });
     const summary = await publish(publisher, config, { runId, templates: loadTemplates(BUNDLED_TEMPLATES_DIR) });
     const line = {
@@ -74,7 +78,7 @@ export const handler = async (event: unknown, context: Pick<Context, 'awsRequest
       status: summary.status,
       dataSource: summary.dataSource,
       dataSets: summary.dataSets.map(({ id, action, importMode, ingestion }) => ({ id, action, importMode, ingestion })),
-      dashboards: summary.dashboards.map(({ id, action, version }) => ({ id, action, version })),
+      dashboards: summary.dashboards.map(({ id, action, version, error }) => ({ id, action, version, error })),
       snapshots: summary.snapshots,
       notes: summary.notes,
       durationMs: summary.durationMs,
@@ -83,7 +87,8 @@ export const handler = async (event: unknown, context: Pick<Context, 'awsRequest
       logger.error('publish run', line);
       const failures = [
         ...summary.snapshots.filter((s) => s.status === 'FAILED').map((s) => `snapshot ${s.dashboardId} (${s.jobId}): ${s.error}`),
-        ...summary.dataSets.filter((d) => d.ingestion?.status === 'FAILED').map((d) => `refresh of ${d.id}: ${d.ingestion!.reason}`),
+        ...summary.dataSets.filter((d) => d.ingestion?.status === 'FAILED' || d.ingestion?.status === 'CANCELLED').map((d) => `refresh of ${d.id}: ${d.ingestion!.status} ${d.ingestion!.reason ?? ''}`.trim()),
+        ...summary.dashboards.filter((d) => d.action === 'failed').map((d) => `dashboard ${d.id}: ${d.error}`),
       ];
       throw new Error(`publish run ${summary.runId} failed: ${failures.join('; ')}`);
     }

@@ -1,8 +1,9 @@
 /**
  * The embedded default's BI publisher: each dashboard definition rendered as a static HTML page in
  * the lake (`<publish.dashboardsPrefix><dashboard>/index.html`, written atomically), its data read
- * from the analyst views on the local query engine, and the snapshots: a PDF of the page through
- * headless Chromium and CSVs of the chosen table visuals under `<publish.snapshot.prefix><day>/`.
+ * from the analyst views on the local query engine, and the snapshots: a PDF per sheet of the page
+ * through headless Chromium (`<dashboard>-<sheet>.pdf`, as QuickSight makes one PDF per sheet) and
+ * CSVs of the chosen table visuals (`<dashboard>-<visual>.csv`) under `<publish.snapshot.prefix><day>/`.
  *
  * A dataset whose view is absent (e.g. `anomalies` before its stage exists) is reported as missing and
  * its panels say so on the page; a view whose columns differ from its dataset definition fails the run,
@@ -20,7 +21,7 @@ import { dashboardModels, type DataSetRows } from './html/model';
 import { dashboardPage, defaultFilter } from './html/page';
 import { ChromiumMissingError, printDashboard } from './html/pdf';
 import { tableValues, type PageFilter, type VisualModel } from './html/runtime';
-import type { BiPublisher, DashboardResult, DataSetResult, PublishPlan, PublishSummary, SnapshotResult } from './port';
+import { snapshotFileNames, type BiPublisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotResult } from './port';
 
 /** A DuckDB column type as QuickSight's input type (what the dataset definitions declare). */
 export function quickSightType(duckdbType: string): ColumnType | null {
@@ -106,8 +107,9 @@ export class HtmlPublisher implements BiPublisher {
     const prefix = `${this.config.publish.snapshot.prefix}${plan.runDate}/`;
     for (const snap of plan.snapshots) {
       const outputs: string[] = [];
-      const result: SnapshotResult = { dashboardId: snap.dashboardId, status: 'COMPLETED', outputs };
-      for (const { visualId } of snap.csv) {
+      const names = snapshotFileNames(snap);
+      const result: SnapshotResult = { dashboardId: snap.dashboardId, status: 'COMPLETED', files: [...names.pdf, ...names.csv], outputs };
+      for (const [i, { visualId }] of snap.csv.entries()) {
         const model = models.get(snap.dashboardId)!.find((m) => m.id === visualId)!;
         if (model.missing) {
           notes.push(`CSV ${snap.dashboardId}/${visualId} skipped: ${model.missing}`);
@@ -115,18 +117,21 @@ export class HtmlPublisher implements BiPublisher {
         }
         const t = tableValues(model, filters.get(snap.dashboardId)!);
         const csv = [t.columns.map((c) => csvCell(c.title)).join(','), ...t.rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
-        const key = `${prefix}${snap.dashboardId}-${visualId}.csv`;
+        const key = `${prefix}${names.csv[i]}`;
         await this.store.put(key, csv);
         outputs.push(this.fileOf(key));
       }
-      if (snap.pdf) {
+      if (snap.pdf.length) {
         const tmp = mkdtempSync(path.join(tmpdir(), 'cclake-pdf-'));
         try {
-          const file = path.join(tmp, `${snap.dashboardId}.pdf`);
-          await printDashboard(this.fileOf(`${this.config.publish.dashboardsPrefix}${snap.dashboardId}/index.html`), file, this.config.publish.chromiumPath);
-          const key = `${prefix}${snap.dashboardId}.pdf`;
-          await this.store.putFile(key, file);
-          outputs.push(this.fileOf(key));
+          // One PDF per sheet, named as the QuickSight plan names them (snapshotFileNames).
+          const sheets = snap.pdf.map((p, i) => ({ sheetId: p.sheetId, name: names.pdf[i]!, pdfFile: path.join(tmp, names.pdf[i]!) }));
+          await printDashboard(this.fileOf(`${this.config.publish.dashboardsPrefix}${snap.dashboardId}/index.html`), sheets, this.config.publish.chromiumPath);
+          for (const s of sheets) {
+            const key = `${prefix}${s.name}`;
+            await this.store.putFile(key, s.pdfFile);
+            outputs.push(this.fileOf(key));
+          }
         } catch (err) {
           if (!(err instanceof ChromiumMissingError)) throw err;
           result.status = 'SKIPPED';

@@ -7,11 +7,20 @@
  */
 import { DefinitionError, visualInfo, type Templates } from './definitions';
 
-/** What to snapshot this run, per dashboard: a PDF of every sheet and CSVs of chosen table visuals. */
+/**
+ * What to snapshot this run, per dashboard: one PDF per sheet (QuickSight's PDF snapshot file takes
+ * exactly one sheet selection, and a job makes one PDF) and CSVs of chosen table visuals.
+ */
 export interface SnapshotPlan {
   dashboardId: string;
-  pdf: boolean;
+  /** The sheets to print, one PDF each, in the definition's order (empty: no PDF). */
+  pdf: { sheetId: string }[];
   csv: { sheetId: string; visualId: string }[];
+}
+
+/** The snapshot files of a plan, named the same by both publishers: `<dashboard>-<sheet>.pdf`, `<dashboard>-<visual>.csv`. */
+export function snapshotFileNames(s: SnapshotPlan): { pdf: string[]; csv: string[] } {
+  return { pdf: s.pdf.map((p) => `${s.dashboardId}-${p.sheetId}.pdf`), csv: s.csv.map((c) => `${s.dashboardId}-${c.visualId}.csv`) };
 }
 
 export interface PublishPlan {
@@ -20,6 +29,12 @@ export interface PublishPlan {
   /** The run's day (UTC), naming the snapshot folder. */
   runDate: string;
   runId: string;
+  /**
+   * Unique to this attempt (Lambda keeps awsRequestId, hence runId, across its retries of an async
+   * invocation): names ingestions and snapshot jobs, whose ids QuickSight will not take twice.
+   * Whether work is done is decided by the checksum tags and the ledgers, never by id reuse.
+   */
+  attempt: string;
 }
 
 export interface DataSetResult {
@@ -34,21 +49,26 @@ export interface DataSetResult {
 
 export interface DashboardResult {
   id: string;
-  action: 'created' | 'updated' | 'unchanged' | 'written';
+  /** `failed`: the new version did not reach *_SUCCESSFUL (error says why); not tagged, so the next run retries. */
+  action: 'created' | 'updated' | 'unchanged' | 'written' | 'failed';
   /** QuickSight: the published version. */
   version?: number;
   /** Local: where the HTML is; QuickSight: the dashboard ARN. */
   location: string;
   note?: string;
+  error?: string;
 }
 
 export interface SnapshotResult {
   dashboardId: string;
   status: 'COMPLETED' | 'FAILED' | 'SKIPPED';
+  /** The files asked for, by their common names (snapshotFileNames). */
+  files?: string[];
   /** Files written (local paths or s3:// URIs). */
   outputs: string[];
   error?: string;
   jobId?: string;
+  note?: string;
 }
 
 export interface PublishSummary {
@@ -72,8 +92,8 @@ export interface BiPublisher {
 
 /**
  * The snapshots the config asks for, checked against the definitions: `publish.snapshot.pdf` names
- * dashboards, `publish.snapshot.csv` names `<dashboard>/<VisualId>` table visuals. QuickSight takes
- * at most 5 CSVs per snapshot job, so a dashboard's CSVs are cut into jobs of 5 by the adapter.
+ * dashboards (one PDF per sheet), `publish.snapshot.csv` names `<dashboard>/<VisualId>` table visuals.
+ * QuickSight takes 1 PDF and at most 5 CSVs per snapshot job, so the adapter cuts them into jobs.
  */
 export function snapshotPlan(templates: Templates, pdf: string[], csv: string[]): SnapshotPlan[] {
   const dashboards = new Map(templates.dashboards.map((d) => [d.DashboardId, d]));
@@ -82,10 +102,10 @@ export function snapshotPlan(templates: Templates, pdf: string[], csv: string[])
   const planOf = (id: string, field: string) => {
     if (!dashboards.has(id)) throw new DefinitionError(`config publish.snapshot.${field}: no dashboard ${JSON.stringify(id)} in quicksight-templates/dashboards/ (known: ${known})`);
     let p = plans.get(id);
-    if (!p) plans.set(id, (p = { dashboardId: id, pdf: false, csv: [] }));
+    if (!p) plans.set(id, (p = { dashboardId: id, pdf: [], csv: [] }));
     return p;
   };
-  for (const id of pdf) planOf(id, 'pdf').pdf = true;
+  for (const id of pdf) planOf(id, 'pdf').pdf = dashboards.get(id)!.Definition.Sheets.map((s) => ({ sheetId: s.SheetId }));
   for (const entry of csv) {
     const [id, visualId] = entry.split('/') as [string, string];
     const plan = planOf(id, 'csv');

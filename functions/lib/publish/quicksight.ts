@@ -4,26 +4,31 @@
  *  - the Athena data source bound to the configured workgroup;
  *  - one dataset per analyst view (RelationalTable over the Glue database; SPICE, or DIRECT_QUERY
  *    where `aws.quicksight.directQuery` says), with owner permissions and, where configured, row-level
- *    security from a rules dataset (`bi_row_access`, a seed table the job writes from the config);
+ *    security from a rules dataset (`bi_row_access`, a seed table the job writes from the config;
+ *    format VERSION_1, see dataSetInput) plus a match-all tag rule for the anonymous snapshot reader;
  *  - the dashboards, created from the definition with the dataset ARNs filled in.
  *
  * Every resource is described first. It is created when absent; when present, the canonical checksum
  * of what we would send is compared with the one kept in its tag `cclake:definition-sha256`: equal
  * means no further call at all, different means update (a dashboard then gets a new version, waited
  * for, published, and the tag moves). A second publish with the same definitions makes no create or
- * update call.
+ * update call. The tag is written only after QuickSight reports success (data source status, the
+ * SPICE import, the dashboard version), so a failed creation or update is retried by the next run.
  *
- * SPICE refreshes: a dataset created or updated is imported by QuickSight as part of that call; an
- * unchanged SPICE dataset gets CreateIngestion only when the lake's rollups changed since its last
- * refresh, and never beyond `aws.quicksight.spiceRefreshesPer24h` in the trailing 24 hours (QuickSight
- * allows 32 on Enterprise edition, 8 on Standard, measured over the 24 hours before now). The ledger
- * of refreshes is kept in the lake (`_cclake/publish/ingestions.json`). Started refreshes are polled
- * to completion (with backoff) before the snapshots, so a report shows the new data.
+ * SPICE refreshes: a dataset created or updated is imported by QuickSight as part of that call (the
+ * ingestion it returns is awaited); an unchanged SPICE dataset gets CreateIngestion only when the
+ * lake's rollups (for the rules dataset: its seed) changed since its last completed refresh, and
+ * never beyond `aws.quicksight.spiceRefreshesPer24h` in the trailing 24 hours (QuickSight allows 32
+ * on Enterprise edition, 8 on Standard, measured over the 24 hours before now). The ledger
+ * of refreshes is kept in the lake (`_cclake/publish/ingestions.json`). Started imports and refreshes
+ * are polled to completion (with backoff, within the run's deadline) before the snapshots, so a report
+ * shows the new data.
  *
- * Snapshots: StartDashboardSnapshotJob (one PDF of every sheet; CSVs of chosen table visuals, at most
- * 5 per job as the API allows) into the lake bucket, jobs run one at a time (QuickSight allows 12 at
- * once per account and 10 requests a second), polled with backoff to COMPLETED or FAILED; a failed
- * job is reported with QuickSight's error.
+ * Snapshots: StartDashboardSnapshotJob (one PDF per sheet, a job each, as a PDF file takes one sheet
+ * and a job one PDF; CSVs of chosen table visuals, at most 5 per job) into the lake bucket, with ids
+ * unique per attempt and a ledger of the jobs completed today (`_cclake/publish/snapshots.json`);
+ * jobs run one at a time (QuickSight allows 12 at once per account and 10 requests a second), polled
+ * with backoff to COMPLETED or FAILED; a failed job is reported with QuickSight's error.
  *
  * Every call goes through the shared retry policy (throttling and transient errors, with backoff);
  * the client's own retries are off.
@@ -65,10 +70,17 @@ import { isTransient, retryPolicy, ServiceOperationError, withRetry, type RetryO
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { checksumOf, fillDefinition, type DashboardDef, type DataSetDef, type Templates } from './definitions';
-import type { BiPublisher, DashboardResult, DataSetResult, PublishPlan, PublishSummary, SnapshotPlan, SnapshotResult } from './port';
+import { snapshotFileNames, type BiPublisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotPlan, type SnapshotResult } from './port';
+import { ROW_ACCESS_TABLE } from './row-access';
 
 export const CHECKSUM_TAG = 'cclake:definition-sha256';
 export const LEDGER_KEY = '_cclake/publish/ingestions.json';
+/** The snapshot jobs completed today (so a retried invocation does not make them twice). */
+export const SNAPSHOT_LEDGER_KEY = '_cclake/publish/snapshots.json';
+/** The row-level security tag of the anonymous snapshot reader matches every value with this. */
+export const MATCH_ALL = '*';
+/** The RLS tag key (tag-based rules, anonymous readers) of a secured column. */
+export const snapshotTagKey = (column: string): string => `cclake_${column}`;
 /** CSVs one snapshot job may produce (StartDashboardSnapshotJob: "5 CSVs from table or pivot table visuals"). */
 export const CSVS_PER_SNAPSHOT_JOB = 5;
 const DAY_MS = 86_400_000;
@@ -111,8 +123,10 @@ export interface QuickSightPublisherOptions {
   /** Snapshot destination: the lake bucket and prefix. */
   bucket: string;
   bucketPrefix: string;
-  /** Writes the row-level security rules as a seed table; returns its Glue table name. */
-  writeRowAccess?: () => Promise<string>;
+  /** Writes the row-level security rules as a seed table; returns its Glue table name and its location (which changes with the rules). */
+  writeRowAccess?: () => Promise<{ table: string; location: string }>;
+  /** The run's deadline (epoch ms; the function's timeout less a margin): no wait goes past it. */
+  deadline?: number;
   retry?: RetryOptions;
   /** Backoff between polls (ingestions, dashboard versions, snapshot jobs): first delay, cap. */
   pollMs?: { first: number; max: number };
@@ -131,6 +145,23 @@ interface Ledger {
 }
 
 type Action = 'created' | 'updated' | 'unchanged';
+
+type DataSetInput = Omit<CreateDataSetCommandInput, 'AwsAccountId' | 'Tags'>;
+
+/** An import or refresh started this run: settled (awaited) before the dashboards and snapshots. */
+interface Pending {
+  result: DataSetResult;
+  dataSetId: string;
+  /** What the dataset holds once it completes (lake state, or the rules seed's location). */
+  state: string;
+  /** A created or updated dataset is tagged with its checksum only when its import completed. */
+  tag?: { arn: string; checksum: string };
+}
+
+interface SnapshotLedger {
+  version: 1;
+  done: { day: string; dashboardId: string; state: string; files: string[]; jobId: string; outputs: string[] }[];
+}
 
 export class QuickSightPublisher implements BiPublisher {
   readonly kind = 'quicksight' as const;
@@ -213,30 +244,37 @@ export class QuickSightPublisher implements BiPublisher {
     await this.call('UpdatePermissions', target, () => update(desired.length ? desired : undefined, revoke.length ? revoke : undefined));
   }
 
+  /** The latest a wait may end: the wait budget from now, and never past the run's deadline. */
+  private waitUntil(): number {
+    return Math.min(this.now() + this.waitMs, this.options.deadline ?? Infinity);
+  }
+
   async publish(plan: PublishPlan): Promise<Omit<PublishSummary, 'runId' | 'status' | 'durationMs'>> {
     const notes: string[] = [];
     const dataSource = await this.ensureDataSource(plan.templates);
-    const rlsArn = this.q.rowLevelSecurity ? await this.ensureRowAccessDataSet(dataSource.arn) : null;
-    const lakeState = await this.lakeState();
     const ledger = await this.loadLedger();
     const dataSets: DataSetResult[] = [];
+    const pending: Pending[] = [];
+    let rlsArn: string | null = null;
+    if (this.q.rowLevelSecurity) {
+      const rules = await this.ensureRowAccessDataSet(dataSource.arn, ledger, plan, pending);
+      rlsArn = rules.arn;
+      dataSets.push(rules.result);
+    }
+    const lakeState = await this.lakeState();
     const arns = new Map<string, string>();
-    const started: { def: DataSetDef; result: DataSetResult }[] = [];
     for (const def of plan.templates.dataSets) {
       const mode = this.q.directQuery.includes(def.DataSetId) ? 'DIRECT_QUERY' : def.ImportMode;
-      const { arn, action } = await this.ensureDataSet(def, mode, dataSource.arn, rlsArn);
+      const { arn, result } = await this.publishDataSet(this.dataSetInput(def, mode, dataSource.arn, rlsArn), lakeState, ledger, plan, pending);
       arns.set(def.DataSetId, arn);
-      const result: DataSetResult = { id: this.id(def.DataSetId), action, importMode: mode };
-      if (mode === 'SPICE') {
-        result.ingestion = await this.refresh(def, action, lakeState, ledger, plan);
-        if (result.ingestion.id) started.push({ def, result });
-      }
       dataSets.push(result);
     }
+    // The refreshes started count against the quota even if this run dies while waiting.
     await this.saveLedger(ledger);
-    // One wait budget for all the refreshes together (they run in parallel in QuickSight).
-    const refreshDeadline = this.now() + this.waitMs;
-    for (const s of started) s.result.ingestion = await this.waitForIngestion(s.def, s.result.ingestion!, refreshDeadline);
+    // One wait for all the imports and refreshes together (they run in parallel in QuickSight).
+    const until = this.waitUntil();
+    for (const p of pending) await this.settleIngestion(p, ledger, until);
+    await this.saveLedger(ledger);
 
     const dashboards: DashboardResult[] = [];
     for (const d of plan.templates.dashboards) {
@@ -249,8 +287,20 @@ export class QuickSightPublisher implements BiPublisher {
     }
 
     const snapshots: SnapshotResult[] = [];
-    for (const s of plan.snapshots) snapshots.push(...(await this.snapshot(s, plan)));
-    if (rlsArn) notes.push(`row-level security by ${this.q.rowLevelSecurity!.column} from ${rlsArn}`);
+    const done = await this.loadSnapshotLedger(plan.runDate);
+    for (const s of plan.snapshots) {
+      const dashboard = dashboards.find((d) => d.id === this.id(s.dashboardId))!;
+      if (dashboard.action === 'failed') {
+        snapshots.push({ dashboardId: s.dashboardId, status: 'SKIPPED', outputs: [], error: `dashboard ${dashboard.id} has no new version this run: ${dashboard.error}` });
+        continue;
+      }
+      snapshots.push(...(await this.snapshot(s, plan, `${lakeState}/v${dashboard.version ?? 0}`, done)));
+    }
+    if (rlsArn) {
+      notes.push(
+        `row-level security by ${this.q.rowLevelSecurity!.column} from ${rlsArn}; the report snapshots are made for an anonymous reader whose tag ${snapshotTagKey(this.q.rowLevelSecurity!.column)}=${MATCH_ALL} sees every ${this.q.rowLevelSecurity!.column}`,
+      );
+    }
     return { publisher: 'quicksight', dataSource: { id: dataSource.id, action: dataSource.action }, dataSets, dashboards, snapshots, notes };
   }
 
@@ -267,14 +317,19 @@ export class QuickSightPublisher implements BiPublisher {
     const checksum = checksumOf(desired);
     const found = await this.describe('DescribeDataSource', id, () => this.client.send(new DescribeDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id })));
     if (!found?.DataSource?.Arn) {
+      // No tag yet: the checksum is set once QuickSight says the creation succeeded, so a failed
+      // creation stays untagged and the next run updates it.
       const out = await this.call('CreateDataSource', id, () =>
-        this.client.send(new CreateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, ...desired, Permissions: desired.Permissions.length ? desired.Permissions : undefined, Tags: [{ Key: CHECKSUM_TAG, Value: checksum }] })),
+        this.client.send(new CreateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, ...desired, Permissions: desired.Permissions.length ? desired.Permissions : undefined })),
       );
+      await this.waitForDataSource(id, out.CreationStatus);
+      await this.tag(out.Arn!, checksum);
       return { id, arn: out.Arn!, action: 'created' };
     }
     const arn = found.DataSource.Arn;
     if ((await this.storedChecksum(arn)) === checksum) return { id, arn, action: 'unchanged' };
-    await this.call('UpdateDataSource', id, () => this.client.send(new UpdateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, Name: desired.Name, DataSourceParameters: desired.DataSourceParameters })));
+    const out = await this.call('UpdateDataSource', id, () => this.client.send(new UpdateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, Name: desired.Name, DataSourceParameters: desired.DataSourceParameters })));
+    await this.waitForDataSource(id, out.UpdateStatus);
     await this.syncPermissions(
       id,
       desired.Permissions,
@@ -285,10 +340,27 @@ export class QuickSightPublisher implements BiPublisher {
     return { id, arn, action: 'updated' };
   }
 
+  /** Waits until a data source's creation or update is over; a failed one fails the run with QuickSight's error (it stays untagged). */
+  private async waitForDataSource(id: string, status: string | undefined): Promise<void> {
+    let final = status;
+    let error: string | undefined;
+    if (!final || final.endsWith('_IN_PROGRESS')) {
+      const last = await this.pollUntil(
+        () => this.call('DescribeDataSource', id, () => this.client.send(new DescribeDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id }))),
+        (out) => !!out.DataSource?.Status && !out.DataSource.Status.endsWith('_IN_PROGRESS'),
+      );
+      final = last.value.DataSource?.Status;
+      const e = last.value.DataSource?.ErrorInfo;
+      if (e) error = `${e.Type}: ${e.Message}`;
+      if (!last.done) throw new Error(`QuickSight data source ${id} is still ${final ?? 'in progress'} after ${Math.round(this.waitMs / 1000)} s; the next run checks it again`);
+    }
+    if (final !== 'CREATION_SUCCESSFUL' && final !== 'UPDATE_SUCCESSFUL') throw new Error(`QuickSight data source ${id} is ${final}${error ? `: ${error}` : ''}; the next run retries it`);
+  }
+
   // ---- datasets ------------------------------------------------------------------------------
 
   /** The CreateDataSet input for a view (without the account and tags). */
-  dataSetInput(def: DataSetDef, mode: 'SPICE' | 'DIRECT_QUERY', dataSourceArn: string, rlsArn: string | null): Omit<CreateDataSetCommandInput, 'AwsAccountId' | 'Tags'> {
+  dataSetInput(def: DataSetDef, mode: 'SPICE' | 'DIRECT_QUERY', dataSourceArn: string, rlsArn: string | null): DataSetInput {
     const rls = this.q.rowLevelSecurity;
     const secured = rls && rlsArn && def.Columns.some((c) => c.Name === rls.column);
     const permissions = this.permissions(ACTIONS.dataSetOwner);
@@ -309,71 +381,128 @@ export class QuickSightPublisher implements BiPublisher {
       LogicalTableMap: { view: { Alias: def.View, Source: { PhysicalTableId: 'view' } } },
       ImportMode: mode,
       ...(permissions.length ? { Permissions: permissions } : {}),
-      ...(secured ? { RowLevelPermissionDataSet: { Namespace: this.q.namespace, Arn: rlsArn, PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_2', Status: 'ENABLED' } } : {}),
+      ...(secured
+        ? {
+            // User-based rules, format VERSION_1: the rules name QuickSight groups and users by name
+            // (GroupName, UserName) in the configured namespace, as the config does. VERSION_2 would
+            // need their ARNs, which carry QuickSight's identity region (not necessarily this one) and
+            // must not be sent with a Namespace; a wrong ARN would silently match no reader.
+            RowLevelPermissionDataSet: { Namespace: this.q.namespace, Arn: rlsArn, PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_1', Status: 'ENABLED' },
+            // Tag-based rules apply to anonymous readers only, and the report snapshots are made for
+            // one anonymous reader (StartDashboardSnapshotJob): its tag matches every value, so the
+            // reports show the whole organisation (user rules would match no one and leave them empty).
+            RowLevelPermissionTagConfiguration: { Status: 'ENABLED', TagRules: [{ TagKey: snapshotTagKey(rls.column), ColumnName: rls.column, MatchAllValue: MATCH_ALL }] },
+          }
+        : {}),
     };
   }
 
-  private async ensureDataSet(def: DataSetDef, mode: 'SPICE' | 'DIRECT_QUERY', dataSourceArn: string, rlsArn: string | null): Promise<{ arn: string; action: Action }> {
-    return this.ensureDataSetInput(this.dataSetInput(def, mode, dataSourceArn, rlsArn));
-  }
-
-  private async ensureDataSetInput(input: Omit<CreateDataSetCommandInput, 'AwsAccountId' | 'Tags'>): Promise<{ arn: string; action: Action }> {
+  /**
+   * Creates or updates a dataset when its checksum differs. The checksum tag is set once the dataset
+   * is complete: at once for direct query, after the import QuickSight starts for SPICE has completed
+   * (settleIngestion), so a failed import leaves it untagged and the next run updates it again.
+   */
+  private async ensureDataSetInput(input: DataSetInput): Promise<{ arn: string; action: Action; checksum: string; ingestionId?: string }> {
     const id = input.DataSetId!;
     const checksum = checksumOf(input);
     const found = await this.describe('DescribeDataSet', id, () => this.client.send(new DescribeDataSetCommand({ AwsAccountId: this.account, DataSetId: id })));
+    const importId = (out: { IngestionId?: string; IngestionArn?: string }) => (input.ImportMode === 'SPICE' ? (out.IngestionId ?? /\/ingestion\/([^/]+)$/.exec(out.IngestionArn ?? '')?.[1]) : undefined);
     if (!found?.DataSet?.Arn) {
-      const out = await this.call('CreateDataSet', id, () => this.client.send(new CreateDataSetCommand({ AwsAccountId: this.account, ...input, Tags: [{ Key: CHECKSUM_TAG, Value: checksum }] })));
-      return { arn: out.Arn!, action: 'created' };
+      const out = await this.call('CreateDataSet', id, () => this.client.send(new CreateDataSetCommand({ AwsAccountId: this.account, ...input })));
+      const ingestionId = importId(out);
+      if (!ingestionId) await this.tag(out.Arn!, checksum);
+      return { arn: out.Arn!, action: 'created', checksum, ingestionId };
     }
     const arn = found.DataSet.Arn;
-    if ((await this.storedChecksum(arn)) === checksum) return { arn, action: 'unchanged' };
-    const { Permissions: permissions = [], ...rest } = input;
-    await this.call('UpdateDataSet', id, () => this.client.send(new UpdateDataSetCommand({ AwsAccountId: this.account, ...rest, DataSetId: id, Name: input.Name, PhysicalTableMap: input.PhysicalTableMap, ImportMode: input.ImportMode })));
+    if ((await this.storedChecksum(arn)) === checksum) return { arn, action: 'unchanged', checksum };
+    // UpdateDataSet takes neither Permissions (synced below) nor UseAs (set at creation only).
+    const { Permissions: permissions = [], UseAs: _useAs, ...rest } = input;
+    const out = await this.call('UpdateDataSet', id, () => this.client.send(new UpdateDataSetCommand({ AwsAccountId: this.account, ...rest, DataSetId: id, Name: input.Name, PhysicalTableMap: input.PhysicalTableMap, ImportMode: input.ImportMode })));
     await this.syncPermissions(
       id,
       permissions,
       async () => (await this.call('DescribeDataSetPermissions', id, () => this.client.send(new DescribeDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id })))).Permissions,
       (grant, revoke) => this.client.send(new UpdateDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id, GrantPermissions: grant, RevokePermissions: revoke })),
     );
-    await this.tag(arn, checksum);
-    return { arn, action: 'updated' };
+    const ingestionId = importId(out);
+    if (!ingestionId) await this.tag(arn, checksum);
+    return { arn, action: 'updated', checksum, ingestionId };
   }
 
-  /** The rules dataset of row-level security: GroupName/UserName and the secured column, from the seed table. */
-  private async ensureRowAccessDataSet(dataSourceArn: string): Promise<string> {
+  /**
+   * A dataset published and, for SPICE, its data brought up to `state`: the import started by a
+   * create or update, or a refresh when the ledger says the dataset last read an older state.
+   * Started ingestions go to `pending`, settled before the dashboards.
+   */
+  private async publishDataSet(input: DataSetInput, state: string, ledger: Ledger, plan: PublishPlan, pending: Pending[]): Promise<{ arn: string; result: DataSetResult }> {
+    const id = input.DataSetId!;
+    const mode = input.ImportMode as 'SPICE' | 'DIRECT_QUERY';
+    const r = await this.ensureDataSetInput(input);
+    const result: DataSetResult = { id, action: r.action, importMode: mode };
+    if (mode !== 'SPICE') return { arn: r.arn, result };
+    if (r.action !== 'unchanged') {
+      const by = r.action === 'created' ? 'CreateDataSet' : 'UpdateDataSet';
+      if (r.ingestionId) {
+        ledger.ingestions.push({ dataSetId: id, ingestionId: r.ingestionId, startedAt: new Date(this.now()).toISOString() });
+        result.ingestion = { status: 'STARTED', id: r.ingestionId, reason: `imported by ${by}` };
+        pending.push({ result, dataSetId: id, state, tag: { arn: r.arn, checksum: r.checksum } });
+      } else {
+        ledger.refreshedFrom[id] = state;
+        result.ingestion = { status: 'IMPORTED_BY_QUICKSIGHT', reason: `${by} returned no ingestion to wait for` };
+      }
+      return { arn: r.arn, result };
+    }
+    result.ingestion = await this.refresh(id, state, ledger, plan);
+    if (result.ingestion.status === 'STARTED') pending.push({ result, dataSetId: id, state });
+    return { arn: r.arn, result };
+  }
+
+  /**
+   * The rules dataset of row-level security (VERSION_1: GroupName, UserName and the secured column)
+   * from the seed table. Its data is the seed: a new seed (its content hash, in the seed's location)
+   * means a refresh, so granted or revoked access reaches SPICE.
+   */
+  private async ensureRowAccessDataSet(dataSourceArn: string, ledger: Ledger, plan: PublishPlan, pending: Pending[]): Promise<{ arn: string; result: DataSetResult }> {
     if (!this.options.writeRowAccess) throw new Error('row-level security is configured but the publisher cannot write its rules table');
-    const table = await this.options.writeRowAccess();
+    const seed = await this.options.writeRowAccess();
     const column = this.q.rowLevelSecurity!.column;
     const permissions = this.permissions(ACTIONS.dataSetOwner);
-    const { arn } = await this.ensureDataSetInput({
-      DataSetId: this.id('row-access'),
-      Name: `cclake row access by ${column}`,
-      PhysicalTableMap: {
-        rules: {
-          RelationalTable: {
-            DataSourceArn: dataSourceArn,
-            Catalog: 'AwsDataCatalog',
-            Schema: this.config.aws.glueDatabase,
-            Name: table,
-            InputColumns: [
-              { Name: 'group_name', Type: 'STRING' },
-              { Name: 'user_name', Type: 'STRING' },
-              { Name: column, Type: 'STRING' },
-            ],
+    return this.publishDataSet(
+      {
+        DataSetId: this.id('row-access'),
+        Name: `cclake row access by ${column}`,
+        PhysicalTableMap: {
+          rules: {
+            RelationalTable: {
+              DataSourceArn: dataSourceArn,
+              Catalog: 'AwsDataCatalog',
+              Schema: this.config.aws.glueDatabase,
+              Name: seed.table,
+              InputColumns: [
+                { Name: 'group_name', Type: 'STRING' },
+                { Name: 'user_name', Type: 'STRING' },
+                { Name: column, Type: 'STRING' },
+              ],
+            },
           },
         },
-      },
-      LogicalTableMap: {
-        rules: {
-          Alias: table,
-          Source: { PhysicalTableId: 'rules' },
-          DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }],
+        LogicalTableMap: {
+          rules: {
+            Alias: seed.table,
+            Source: { PhysicalTableId: 'rules' },
+            DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }],
+          },
         },
+        ImportMode: 'SPICE',
+        // "RLS_RULES must be specified for RLS permission datasets" (CreateDataSet.UseAs).
+        UseAs: 'RLS_RULES',
+        ...(permissions.length ? { Permissions: permissions } : {}),
       },
-      ImportMode: 'SPICE',
-      ...(permissions.length ? { Permissions: permissions } : {}),
-    });
-    return arn;
+      seed.location,
+      ledger,
+      plan,
+      pending,
+    );
   }
 
   // ---- SPICE refreshes -----------------------------------------------------------------------
@@ -382,7 +511,11 @@ export class QuickSightPublisher implements BiPublisher {
   private async lakeState(): Promise<string> {
     const h = createHash('sha256');
     for (const prefix of [...ROLLUP_TABLES.map((t) => `_cclake/commits/${t.name}/`), 'seeds/']) {
-      for (const o of await listAll(this.options.store, prefix)) h.update(`${o.key}\t${o.size}\t${o.lastModified.getTime()}\n`);
+      for (const o of await listAll(this.options.store, prefix)) {
+        // The row-access rules are the rules dataset's data alone (ensureRowAccessDataSet).
+        if (o.key.startsWith(`seeds/${ROW_ACCESS_TABLE}/`)) continue;
+        h.update(`${o.key}\t${o.size}\t${o.lastModified.getTime()}\n`);
+      }
     }
     return h.digest('hex').slice(0, 16);
   }
@@ -403,21 +536,15 @@ export class QuickSightPublisher implements BiPublisher {
     return this.options.store.put(LEDGER_KEY, JSON.stringify(ledger, null, 1));
   }
 
-  private async refresh(def: DataSetDef, action: Action, lakeState: string, ledger: Ledger, plan: PublishPlan): Promise<NonNullable<DataSetResult['ingestion']>> {
-    const id = this.id(def.DataSetId);
-    const at = new Date(this.now()).toISOString();
-    if (action !== 'unchanged') {
-      // QuickSight imports a SPICE dataset as part of CreateDataSet / UpdateDataSet.
-      ledger.refreshedFrom[id] = lakeState;
-      ledger.ingestions.push({ dataSetId: id, ingestionId: `${action} by ${action === 'created' ? 'CreateDataSet' : 'UpdateDataSet'}`, startedAt: at });
-      return { status: 'IMPORTED_BY_QUICKSIGHT', reason: `the ${action === 'created' ? 'new' : 'updated'} dataset is imported by QuickSight` };
-    }
-    if (ledger.refreshedFrom[id] === lakeState) return { status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' };
+  /** Starts a refresh of an unchanged SPICE dataset whose last completed refresh read another state, within the 24-hour quota. */
+  private async refresh(id: string, state: string, ledger: Ledger, plan: PublishPlan): Promise<NonNullable<DataSetResult['ingestion']>> {
+    if (ledger.refreshedFrom[id] === state) return { status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' };
     const recent = ledger.ingestions.filter((i) => i.dataSetId === id).length;
     if (recent >= this.q.spiceRefreshesPer24h) {
       return { status: 'SKIPPED', reason: `${recent} refreshes in the last 24 h reach the quota of ${this.q.spiceRefreshesPer24h}; the next run refreshes it` };
     }
-    const ingestionId = `${plan.runDate}-${plan.runId}`;
+    // Unique per attempt: an ingestion id is never taken twice by QuickSight.
+    const ingestionId = `${plan.runDate}-${plan.attempt}`;
     try {
       await this.call('CreateIngestion', id, () => this.client.send(new CreateIngestionCommand({ AwsAccountId: this.account, DataSetId: id, IngestionId: ingestionId, IngestionType: 'FULL_REFRESH' })));
     } catch (err) {
@@ -426,26 +553,36 @@ export class QuickSightPublisher implements BiPublisher {
       }
       throw err;
     }
-    ledger.refreshedFrom[id] = lakeState;
-    ledger.ingestions.push({ dataSetId: id, ingestionId, startedAt: at });
+    ledger.ingestions.push({ dataSetId: id, ingestionId, startedAt: new Date(this.now()).toISOString() });
     return { status: 'STARTED', id: ingestionId };
   }
 
-  /** Polls one ingestion to its end, with backoff; reports its final status and error. */
-  private async waitForIngestion(def: DataSetDef, ingestion: NonNullable<DataSetResult['ingestion']>, deadline: number): Promise<NonNullable<DataSetResult['ingestion']>> {
-    const id = this.id(def.DataSetId);
+  /**
+   * Polls a started import or refresh to its end (backoff, until `until`). Only a COMPLETED one
+   * counts: the ledger then records the state it read and a created or updated dataset gets its
+   * checksum tag; a failed, cancelled or unfinished one changes neither, so the next run retries.
+   */
+  private async settleIngestion(p: Pending, ledger: Ledger, until: number): Promise<void> {
+    const ingestionId = p.result.ingestion!.id!;
     const last = await this.pollUntil(
-      () => this.call('DescribeIngestion', `${id}/${ingestion.id}`, () => this.client.send(new DescribeIngestionCommand({ AwsAccountId: this.account, DataSetId: id, IngestionId: ingestion.id }))),
+      () => this.call('DescribeIngestion', `${p.dataSetId}/${ingestionId}`, () => this.client.send(new DescribeIngestionCommand({ AwsAccountId: this.account, DataSetId: p.dataSetId, IngestionId: ingestionId }))),
       (out) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(out.Ingestion?.IngestionStatus ?? ''),
-      deadline,
+      until,
     );
     const status = last.done ? last.value.Ingestion!.IngestionStatus! : 'RUNNING';
     const error = last.value.Ingestion?.ErrorInfo;
-    return { status, id: ingestion.id, ...(error ? { reason: `${error.Type}: ${error.Message}` } : !last.done ? { reason: `still running when the ${Math.round(this.waitMs / 1000)} s wait ended; the snapshots may show the previous data` } : {}) };
+    p.result.ingestion = {
+      status,
+      id: ingestionId,
+      ...(error ? { reason: `${error.Type}: ${error.Message}` } : !last.done ? { reason: 'still running when the wait ended (the run\'s deadline or wait budget); the snapshots may show the previous data and the next run retries it' } : {}),
+    };
+    if (status !== 'COMPLETED') return;
+    ledger.refreshedFrom[p.dataSetId] = p.state;
+    if (p.tag) await this.tag(p.tag.arn, p.tag.checksum);
   }
 
-  /** Calls `get` until `done`, waiting first, doubling up to the cap, until the deadline (default: the wait budget from now). */
-  private async pollUntil<T>(get: () => Promise<T>, done: (value: T) => boolean, deadline = this.now() + this.waitMs): Promise<{ value: T; done: boolean }> {
+  /** Calls `get` until `done`, waiting first, doubling up to the cap, until the deadline (default: the wait budget from now, within the run's deadline). */
+  private async pollUntil<T>(get: () => Promise<T>, done: (value: T) => boolean, deadline = this.waitUntil()): Promise<{ value: T; done: boolean }> {
     let wait = this.poll.first;
     for (;;) {
       const value = await get();
@@ -464,6 +601,7 @@ export class QuickSightPublisher implements BiPublisher {
     SheetControlsOption: { VisibilityState: 'EXPANDED' },
   };
 
+  /** Creates or updates a dashboard; the checksum tag is set only once its new version is *_SUCCESSFUL (and, on update, published). */
   private async ensureDashboard(d: DashboardDef, arnOf: (dataSetId: string) => string): Promise<DashboardResult> {
     const id = this.id(d.DashboardId);
     // Our definition is a checked subset of QuickSight's: it is the SDK's type as it stands.
@@ -484,12 +622,13 @@ export class QuickSightPublisher implements BiPublisher {
             DashboardPublishOptions: QuickSightPublisher.PUBLISH_OPTIONS,
             ...(permissions.length ? { Permissions: permissions } : {}),
             VersionDescription: description,
-            Tags: [{ Key: CHECKSUM_TAG, Value: checksum }],
           }),
         ),
       );
       const version = versionOf(out.VersionArn) ?? 1;
-      await this.waitForVersion(id, version);
+      const failure = await this.waitForVersion(id, version);
+      if (failure) return { id, action: 'failed', version, location: out.Arn!, error: failure };
+      await this.tag(out.Arn!, checksum);
       return { id, action: 'created', version, location: out.Arn! };
     }
     const arn = found.Dashboard.Arn;
@@ -499,7 +638,8 @@ export class QuickSightPublisher implements BiPublisher {
     );
     const version = versionOf(out.VersionArn);
     if (version === undefined) throw new Error(`QuickSight UpdateDashboard ${id} returned no version (VersionArn ${out.VersionArn})`);
-    await this.waitForVersion(id, version);
+    const failure = await this.waitForVersion(id, version);
+    if (failure) return { id, action: 'failed', version, location: arn, error: failure };
     await this.call('UpdateDashboardPublishedVersion', id, () => this.client.send(new UpdateDashboardPublishedVersionCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version })));
     await this.syncPermissions(
       id,
@@ -511,36 +651,78 @@ export class QuickSightPublisher implements BiPublisher {
     return { id, action: 'updated', version, location: arn };
   }
 
-  /** Waits until a dashboard version is created; a failed version fails the run with QuickSight's errors. */
-  private async waitForVersion(id: string, version: number): Promise<void> {
+  /** Waits until a dashboard version is created; returns why it is not usable (QuickSight's errors), or null when it succeeded. */
+  private async waitForVersion(id: string, version: number): Promise<string | null> {
     const last = await this.pollUntil(
       () => this.call('DescribeDashboard', `${id} version ${version}`, () => this.client.send(new DescribeDashboardCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version }))),
       (out) => !String(out.Dashboard?.Version?.Status ?? '').endsWith('_IN_PROGRESS'),
     );
     const status = last.value.Dashboard?.Version?.Status;
-    if (!last.done) throw new Error(`QuickSight dashboard ${id} version ${version} is still ${status} after ${Math.round(this.waitMs / 1000)} s`);
+    if (!last.done) return `version ${version} is still ${status} after the wait; the next run retries it`;
     if (status !== 'CREATION_SUCCESSFUL' && status !== 'UPDATE_SUCCESSFUL') {
       const errors = (last.value.Dashboard?.Version?.Errors ?? []).map((e) => `${e.Type}: ${e.Message}`).join('; ');
-      throw new Error(`QuickSight dashboard ${id} version ${version} is ${status}${errors ? `: ${errors}` : ''}`);
+      return `version ${version} is ${status}${errors ? `: ${errors}` : ''}`;
     }
+    return null;
   }
 
   // ---- snapshots -----------------------------------------------------------------------------
 
-  private async snapshot(s: SnapshotPlan, plan: PublishPlan): Promise<SnapshotResult[]> {
-    const d = plan.templates.dashboards.find((x) => x.DashboardId === s.dashboardId)!;
+  /** The snapshots already made today, by dashboard, files and what they showed (lake state and dashboard version). */
+  private async loadSnapshotLedger(runDate: string): Promise<SnapshotLedger> {
+    try {
+      const ledger = JSON.parse(new TextDecoder().decode(await this.options.store.get(SNAPSHOT_LEDGER_KEY))) as SnapshotLedger;
+      ledger.done = ledger.done.filter((d) => d.day === runDate);
+      return ledger;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return { version: 1, done: [] };
+      throw err;
+    }
+  }
+
+  /**
+   * A dashboard's snapshot jobs: job n holds the PDF of sheet n (a job makes 1 PDF, a PDF shows 1
+   * sheet) and the n-th group of at most 5 CSVs. A job the ledger says was completed today for the
+   * same files, data and dashboard version is not run again (a retried invocation); the others get
+   * ids unique to this attempt.
+   */
+  private async snapshot(s: SnapshotPlan, plan: PublishPlan, state: string, ledger: SnapshotLedger): Promise<SnapshotResult[]> {
     const id = this.id(s.dashboardId);
-    const jobs: SnapshotFile[][] = [];
-    const pdf: SnapshotFile[] = s.pdf ? [{ FormatType: 'PDF', SheetSelections: d.Definition.Sheets.map((sh) => ({ SheetId: sh.SheetId, SelectionScope: 'ALL_VISUALS' })) }] : [];
-    const csvs: SnapshotFile[] = s.csv.map((c) => ({ FormatType: 'CSV', SheetSelections: [{ SheetId: c.sheetId, SelectionScope: 'SELECTED_VISUALS', VisualIds: [c.visualId] }] }));
-    for (let i = 0; i < Math.max(csvs.length, 1); i += CSVS_PER_SNAPSHOT_JOB) jobs.push([...(i === 0 ? pdf : []), ...csvs.slice(i, i + CSVS_PER_SNAPSHOT_JOB)]);
+    const names = snapshotFileNames(s);
+    const pdfs = s.pdf.map((p, i) => ({ name: names.pdf[i]!, file: { FormatType: 'PDF', SheetSelections: [{ SheetId: p.sheetId, SelectionScope: 'ALL_VISUALS' }] } satisfies SnapshotFile }));
+    const csvs = s.csv.map((c, i) => ({ name: names.csv[i]!, file: { FormatType: 'CSV', SheetSelections: [{ SheetId: c.sheetId, SelectionScope: 'SELECTED_VISUALS', VisualIds: [c.visualId] }] } satisfies SnapshotFile }));
+    const jobs: { name: string; file: SnapshotFile }[][] = [];
+    for (let n = 0; n < Math.max(pdfs.length, Math.ceil(csvs.length / CSVS_PER_SNAPSHOT_JOB)); n++) {
+      jobs.push([...(pdfs[n] ? [pdfs[n]!] : []), ...csvs.slice(n * CSVS_PER_SNAPSHOT_JOB, (n + 1) * CSVS_PER_SNAPSHOT_JOB)]);
+    }
     const out: SnapshotResult[] = [];
-    for (const [n, files] of jobs.entries()) {
-      if (!files.length) continue;
-      const jobId = `${id}-${plan.runDate}-${plan.runId}${jobs.length > 1 ? `-${n + 1}` : ''}`;
-      out.push(await this.runSnapshotJob(id, s.dashboardId, jobId, files, plan.runDate));
+    for (const [n, job] of jobs.entries()) {
+      const files = job.map((j) => j.name);
+      const prior = ledger.done.find((d) => d.dashboardId === s.dashboardId && d.state === state && d.files.join('\n') === files.join('\n'));
+      if (prior) {
+        out.push({ dashboardId: s.dashboardId, jobId: prior.jobId, status: 'COMPLETED', files, outputs: prior.outputs, note: 'made earlier today by another attempt (snapshot ledger)' });
+        continue;
+      }
+      if (this.now() >= (this.options.deadline ?? Infinity)) {
+        out.push({ dashboardId: s.dashboardId, status: 'SKIPPED', files, outputs: [], error: 'the run reached its deadline before this snapshot; the next run makes it' });
+        continue;
+      }
+      const jobId = `${id}-${plan.runDate}-${plan.attempt}-${n + 1}`;
+      const result = await this.runSnapshotJob(id, s.dashboardId, jobId, job.map((j) => j.file), plan.runDate);
+      result.files = files;
+      out.push(result);
+      if (result.status === 'COMPLETED') {
+        ledger.done.push({ day: plan.runDate, dashboardId: s.dashboardId, state, files, jobId, outputs: result.outputs });
+        await this.options.store.put(SNAPSHOT_LEDGER_KEY, JSON.stringify(ledger, null, 1));
+      }
     }
     return out;
+  }
+
+  /** Who the snapshot is made for: one anonymous reader, with the match-all RLS tag when row-level security is on. */
+  private snapshotUser(): { AnonymousUsers: { RowLevelPermissionTags?: { Key: string; Value: string }[] }[] } {
+    const rls = this.q.rowLevelSecurity;
+    return { AnonymousUsers: [rls ? { RowLevelPermissionTags: [{ Key: snapshotTagKey(rls.column), Value: MATCH_ALL }] } : {}] };
   }
 
   private async runSnapshotJob(id: string, dashboardId: string, jobId: string, files: SnapshotFile[], runDate: string): Promise<SnapshotResult> {
@@ -551,9 +733,9 @@ export class QuickSightPublisher implements BiPublisher {
           AwsAccountId: this.account,
           DashboardId: id,
           SnapshotJobId: jobId,
-          // One anonymous reader: row-level security by user or group does not narrow a report.
-          UserConfiguration: { AnonymousUsers: [{}] },
+          UserConfiguration: this.snapshotUser(),
           SnapshotConfiguration: {
+            // One file per group (SnapshotFileGroup.Files holds 1).
             FileGroups: files.map((f) => ({ Files: [f] })),
             DestinationConfiguration: {
               S3Destinations: [{ BucketConfiguration: { BucketName: this.options.bucket, BucketPrefix: `${this.options.bucketPrefix}${this.config.publish.snapshot.prefix}${runDate}/`, BucketRegion: region } }],
@@ -566,7 +748,7 @@ export class QuickSightPublisher implements BiPublisher {
       () => this.call('DescribeDashboardSnapshotJob', jobId, () => this.client.send(new DescribeDashboardSnapshotJobCommand({ AwsAccountId: this.account, DashboardId: id, SnapshotJobId: jobId }))),
       (o) => o.JobStatus === 'COMPLETED' || o.JobStatus === 'FAILED',
     );
-    if (!last.done) return { dashboardId, jobId, status: 'FAILED', outputs: [], error: `still ${last.value.JobStatus} after ${Math.round(this.waitMs / 1000)} s` };
+    if (!last.done) return { dashboardId, jobId, status: 'FAILED', outputs: [], error: `still ${last.value.JobStatus} when the wait ended` };
     const result = await this.call('DescribeDashboardSnapshotJobResult', jobId, () =>
       this.client.send(new DescribeDashboardSnapshotJobResultCommand({ AwsAccountId: this.account, DashboardId: id, SnapshotJobId: jobId })),
     );
