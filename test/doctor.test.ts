@@ -479,6 +479,15 @@ describe('cannot start', () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
+  it('a provider that found its source but failed says why', async () => {
+    // The SDK's SSO provider's words (credential-provider-sso) for an expired session.
+    const sso = 'The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login with the corresponding profile.';
+    const expired = Object.assign(new Error(sso), { name: 'CredentialsProviderError' });
+    await expect(doctor({}, {}, clients({ credentials: () => Promise.reject(expired) }))).rejects.toThrow(
+      new DoctorSetupError(`${NO_CREDENTIALS_MESSAGE}; the provider chain said: ${sso}`),
+    );
+  });
+
   it('no region', async () => {
     await expect(doctor({}, {}, clients({ region: () => Promise.reject(new Error('Region is missing')) }))).rejects.toThrow(/^no AWS region: set aws.region/);
   });

@@ -79,6 +79,9 @@ export const NO_CREDENTIALS_MESSAGE =
   '(aws configure, or aws sso login --profile NAME), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ' +
   '(and AWS_SESSION_TOKEN), or run where a role is attached (CloudShell, EC2, ECS)';
 
+/** The SDK's message when no provider of the default chain had credentials. */
+const GENERIC_CHAIN_MESSAGE = 'Could not load credentials from any providers';
+
 export const NO_REGION_MESSAGE = 'no AWS region: set aws.region in the config, or AWS_REGION, or region in your AWS profile';
 
 /** The role QuickSight creates at sign-up and uses for Athena, Glue and S3 unless another is chosen. */
@@ -115,7 +118,11 @@ export async function runDoctor(config: Config, clients: DoctorClients, options:
   try {
     await clients.credentials();
   } catch (err) {
-    if (errorFacts(err).name === 'CredentialsProviderError') throw new DoctorSetupError(NO_CREDENTIALS_MESSAGE);
+    const f = errorFacts(err);
+    if (f.name === 'CredentialsProviderError' || f.name === 'TokenProviderError') {
+      // A provider that found its source but failed (an expired SSO session, say) stops the chain with its own reason.
+      throw new DoctorSetupError(f.message === GENERIC_CHAIN_MESSAGE ? NO_CREDENTIALS_MESSAGE : `${NO_CREDENTIALS_MESSAGE}; the provider chain said: ${f.message.split('\n')[0]}`);
+    }
     throw err;
   }
   let account: string;
