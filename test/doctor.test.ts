@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { AthenaClient, GetWorkGroupCommand, InvalidRequestException, type WorkGroup } from '@aws-sdk/client-athena';
 import { EntityNotFoundException, GetDatabaseCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { IAMClient, NoSuchEntityException, SimulatePrincipalPolicyCommand, type EvaluationResult } from '@aws-sdk/client-iam';
-import { DescribeAccountSubscriptionCommand, DescribeNamespaceCommand, QuickSightClient, ResourceNotFoundException } from '@aws-sdk/client-quicksight';
+import { DescribeAccountSubscriptionCommand, DescribeGroupCommand, DescribeNamespaceCommand, DescribeUserCommand, QuickSightClient, ResourceNotFoundException } from '@aws-sdk/client-quicksight';
 import { GetBucketLocationCommand, GetObjectLockConfigurationCommand, NoSuchBucket, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, NotFoundException, SNSClient } from '@aws-sdk/client-sns';
 import { ExpiredTokenException, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -29,6 +29,10 @@ const WG = 'cclake-prod';
 const DB = 'cclake';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/aws-quicksight-service-role-v0`;
 const RESULTS = `s3://${BUCKET}/_cclake/athena-results/`;
+/** QuickSight's identity region, where its users and groups live (not the lake's region). */
+const IDENTITY_REGION = 'us-east-1';
+const VIEWERS = `arn:aws:quicksight:${IDENTITY_REGION}:${ACCOUNT}:group/default/eng-leads`;
+const OWNER = `arn:aws:quicksight:${IDENTITY_REGION}:${ACCOUNT}:user/default/bi-admin`;
 
 const meta = { $metadata: {} };
 
@@ -39,6 +43,8 @@ interface Account {
   databases: Map<string, Set<string>>;
   quicksight: { edition: string; status: string } | null;
   namespaces: Set<string>;
+  /** QuickSight users and groups, as `user/<namespace>/<name>` or `group/<namespace>/<name>`. */
+  principals: Set<string>;
   /** Per role ARN, the (action, resource glob) pairs its identity policies allow. */
   roles: Map<string, { action: string; resource: string }[]>;
   topics: Map<string, { confirmed: number; pending: number }>;
@@ -75,6 +81,7 @@ function healthyAccount(): Account {
     databases: new Map([[DB, new Set(['events_raw', 'events_curated'])]]),
     quicksight: { edition: 'ENTERPRISE', status: 'ACCOUNT_CREATED' },
     namespaces: new Set(['default']),
+    principals: new Set(['group/default/eng-leads', 'user/default/bi-admin']),
     roles: new Map([[ROLE, [...FULL_QUICKSIGHT_ROLE]]]),
     topics: new Map(),
     denied: new Set(),
@@ -132,6 +139,12 @@ function wire(): void {
     if (!account.namespaces.has(Namespace)) throw new ResourceNotFoundException({ message: `Namespace ${Namespace} not found`, $metadata: { httpStatusCode: 404 } });
     return { Namespace: { Name: Namespace, CreationStatus: 'CREATED', IdentityStore: 'QUICKSIGHT' }, Status: 200, ...meta };
   });
+  const principal = (kind: string, ns: string, name: string) => {
+    if (!account.principals.has(`${kind}/${ns}/${name}`)) throw new ResourceNotFoundException({ message: `${kind} ${name} not found`, $metadata: { httpStatusCode: 404 } });
+    return { Status: 200, ...meta };
+  };
+  quicksight.on(DescribeUserCommand).callsFake(({ Namespace, UserName }: { Namespace: string; UserName: string }) => ({ User: { UserName }, ...principal('user', Namespace, UserName) }));
+  quicksight.on(DescribeGroupCommand).callsFake(({ Namespace, GroupName }: { Namespace: string; GroupName: string }) => ({ Group: { GroupName }, ...principal('group', Namespace, GroupName) }));
   // A small simulator: an action on a resource is allowed when an allow pair matches both (globs).
   iam.on(SimulatePrincipalPolicyCommand).callsFake(({ PolicySourceArn, ActionNames, ResourceArns }: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) => {
     if (account.denied.has('SimulatePrincipalPolicy')) throw accessDenied('iam:SimulatePrincipalPolicy');
@@ -154,6 +167,7 @@ function wire(): void {
 }
 
 const snsRegions: (string | undefined)[] = [];
+const quicksightRegions: string[] = [];
 function clients(over: Partial<DoctorClients> = {}): DoctorClients {
   return {
     sts: new STSClient({ region: REGION }),
@@ -162,6 +176,10 @@ function clients(over: Partial<DoctorClients> = {}): DoctorClients {
     glue: new GlueClient({ region: REGION }),
     iam: new IAMClient({ region: REGION }),
     quicksight: new QuickSightClient({ region: REGION }),
+    quicksightIn: (region) => {
+      quicksightRegions.push(region);
+      return new QuickSightClient({ region });
+    },
     sns: (region) => {
       snsRegions.push(region);
       return new SNSClient({ region: region ?? REGION });
@@ -174,7 +192,7 @@ function clients(over: Partial<DoctorClients> = {}): DoctorClients {
 
 const baseConfig: ConfigInput = {
   lake: { s3: { bucket: BUCKET, prefix: '' } },
-  aws: { region: REGION, glueDatabase: DB, athena: { workgroup: WG } },
+  aws: { region: REGION, glueDatabase: DB, athena: { workgroup: WG }, quicksight: { principals: [VIEWERS], owners: [OWNER] } },
 };
 const configOf = (over: ConfigInput = {}) =>
   parseConfig({ ...baseConfig, ...over, lake: over.lake ?? baseConfig.lake, aws: { ...baseConfig.aws, ...over.aws } });
@@ -193,6 +211,7 @@ async function doctor(over: ConfigInput = {}, options: DoctorOptions = {}, c = c
 beforeEach(() => {
   account = healthyAccount();
   snsRegions.length = 0;
+  quicksightRegions.length = 0;
   wire();
 });
 
@@ -214,6 +233,7 @@ describe('a healthy account', () => {
       'glue-tables': 'ok',
       'quicksight-edition': 'ok',
       'quicksight-namespace': 'ok',
+      'quicksight-principals': 'ok',
       'quicksight-role-lake': 'ok',
       'quicksight-role-results': 'ok',
       'quicksight-role-snapshots': 'ok',
@@ -393,6 +413,21 @@ describe('QuickSight', () => {
     expect(iam.commandCalls(SimulatePrincipalPolicyCommand)[0]!.args[0].input.PolicySourceArn).toBe('arn:aws:iam::210987654321:role/service-role/aws-quicksight-service-role-v0');
   });
 
+  it('viewers and owners are described in the identity region of their ARNs; an unknown one is missing', async () => {
+    expect((await doctor()).byId('quicksight-principals')).toMatchObject({ status: 'ok', detail: '2 principal(s) exist' });
+    expect(quicksightRegions).toEqual([IDENTITY_REGION, IDENTITY_REGION]);
+    expect(quicksight.commandCalls(DescribeGroupCommand)[0]!.args[0].input).toEqual({ AwsAccountId: ACCOUNT, Namespace: 'default', GroupName: 'eng-leads' });
+    account.principals.delete('user/default/bi-admin');
+    const { byId } = await doctor();
+    expect(byId('quicksight-principals')).toMatchObject({ status: 'missing', detail: `no such principal: ${OWNER}` });
+  });
+
+  it('no viewers is missing; an ARN that is no QuickSight principal is wrong', async () => {
+    expect((await doctor({ aws: { quicksight: { principals: [] } } })).byId('quicksight-principals')).toMatchObject({ status: 'missing', detail: 'aws.quicksight.principals is empty: nobody can open the dashboards' });
+    const iamArn = `arn:aws:iam::${ACCOUNT}:role/viewers`;
+    expect((await doctor({ aws: { quicksight: { principals: [iamArn] } } })).byId('quicksight-principals')).toMatchObject({ status: 'wrong', detail: `not a QuickSight user or group ARN: ${iamArn}` });
+  });
+
   it('missing: the configured namespace', async () => {
     const { byId } = await doctor({ aws: { quicksight: { namespace: 'finance' } } });
     expect(byId('quicksight-namespace')).toMatchObject({ status: 'missing', detail: `no namespace finance in account ${ACCOUNT}` });
@@ -541,8 +576,8 @@ describe('cclake doctor (CLI, real client factory and credential chain)', () => 
     expect(r.code).toBe(0);
     expect(r.out[0]).toBe(`account ${ACCOUNT} (arn:aws:iam::${ACCOUNT}:user/ops), region ${REGION}, lake s3://${BUCKET}/`);
     expect(r.out.find((l) => l.includes('Athena engine version  '))).toMatch(/^ok {7}Athena engine version +Athena engine version 3$/);
-    expect(r.out.at(-1)).toBe('all 14 checks ok or not used by this config');
-    expect(r.out.filter((l) => l.startsWith('ok '))).toHaveLength(12);
+    expect(r.out.at(-1)).toBe('all 15 checks ok or not used by this config');
+    expect(r.out.filter((l) => l.startsWith('ok '))).toHaveLength(13);
   });
 
   it('exit 1 with a fix line under each failing check', async () => {
@@ -555,7 +590,7 @@ describe('cclake doctor (CLI, real client factory and credential chain)', () => 
     expect(r.out[wrong + 1]).toBe('         fix: upgrade to Enterprise edition: QuickSight console, Manage QuickSight, Your subscriptions');
     const missing = r.out.findIndex((l) => l.startsWith(`MISSING  Glue database ${DB}`));
     expect(r.out[missing + 1]).toBe(`         fix: osls deploy creates it (param glueDatabase must equal aws.glueDatabase: ${DB})`);
-    expect(r.err).toEqual([`cclake: 4 of 15 check(s) not ok: Glue database ${DB}, QuickSight subscription, SNS alerts topic cclake-prod-alerts, SNS operations alarms topic cclake-prod-alarms`]);
+    expect(r.err).toEqual([`cclake: 4 of 16 check(s) not ok: Glue database ${DB}, QuickSight subscription, SNS alerts topic cclake-prod-alerts, SNS operations alarms topic cclake-prod-alarms`]);
   });
 
   it('--format json prints the report', async () => {
@@ -564,7 +599,7 @@ describe('cclake doctor (CLI, real client factory and credential chain)', () => 
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out.join('\n'));
     expect(report).toMatchObject({ account: ACCOUNT, region: REGION, lake: `s3://${BUCKET}/` });
-    expect(report.checks).toHaveLength(14);
+    expect(report.checks).toHaveLength(15);
   });
 
   it('exit 2 for a local lake', async () => {

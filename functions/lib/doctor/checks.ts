@@ -9,7 +9,7 @@
 import { GetWorkGroupCommand, type AthenaClient, type WorkGroup } from '@aws-sdk/client-athena';
 import { GetDatabaseCommand, GetTableCommand, type GlueClient } from '@aws-sdk/client-glue';
 import { SimulatePrincipalPolicyCommand, type EvaluationResult, type IAMClient } from '@aws-sdk/client-iam';
-import { DescribeAccountSubscriptionCommand, DescribeNamespaceCommand, type QuickSightClient } from '@aws-sdk/client-quicksight';
+import { DescribeAccountSubscriptionCommand, DescribeGroupCommand, DescribeNamespaceCommand, DescribeUserCommand, type QuickSightClient } from '@aws-sdk/client-quicksight';
 import { GetBucketLocationCommand, GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
@@ -41,6 +41,8 @@ export interface DoctorClients {
   glue: GlueClient;
   iam: IAMClient;
   quicksight: QuickSightClient;
+  /** Users and groups are described in the account's QuickSight identity region (the region in their ARNs). */
+  quicksightIn: (region: string) => QuickSightClient;
   /** SNS answers for a topic in the topic's own region: a client for that region. */
   sns: (region: string | undefined) => SNSClient;
   /** Resolves credentials through the default provider chain; throws CredentialsProviderError when it has none. */
@@ -439,8 +441,47 @@ async function checkQuickSight(ctx: Ctx, results: ResultsLocation | null): Promi
     }
   }
 
+  checks.push(await checkPrincipals(ctx));
   checks.push(...(await checkQuickSightRole(ctx, results)));
   return checks;
+}
+
+const PRINCIPAL_ARN = /^arn:[a-z-]+:quicksight:([a-z0-9-]+):(\d{12}):(user|group)\/([A-Za-z0-9._-]+)\/(.+)$/;
+
+/** The viewers and owners named in the config exist (publish grants them permissions, which fails for an unknown principal). */
+async function checkPrincipals(ctx: Ctx): Promise<CheckResult> {
+  const id = 'quicksight-principals';
+  const title = 'QuickSight viewers and owners';
+  const { principals, owners } = ctx.config.aws.quicksight;
+  if (principals.length === 0) {
+    return { id, title, status: 'missing', detail: 'aws.quicksight.principals is empty: nobody can open the dashboards', fix: 'add the ARNs of the QuickSight groups (or users) who read the dashboards to aws.quicksight.principals' };
+  }
+  const absent: string[] = [];
+  const malformed: string[] = [];
+  for (const arn of [...new Set([...principals, ...owners])]) {
+    const m = PRINCIPAL_ARN.exec(arn);
+    if (!m) {
+      malformed.push(arn);
+      continue;
+    }
+    const [, region, account, kind, namespace, name] = m as unknown as [string, string, string, 'user' | 'group', string, string];
+    const client = ctx.clients.quicksightIn(region);
+    try {
+      if (kind === 'user') await client.send(new DescribeUserCommand({ AwsAccountId: account, Namespace: namespace, UserName: name }));
+      else await client.send(new DescribeGroupCommand({ AwsAccountId: account, Namespace: namespace, GroupName: name }));
+    } catch (err) {
+      if (errorFacts(err).name === 'ResourceNotFoundException') absent.push(arn);
+      else return unreadable(id, title, err, `quicksight:Describe${kind === 'user' ? 'User' : 'Group'} in ${region}`);
+    }
+  }
+  if (malformed.length) {
+    return { id, title, status: 'wrong', detail: `not a QuickSight user or group ARN: ${malformed.join(', ')}`, fix: 'use arn:aws:quicksight:<identity region>:<account>:group/<namespace>/<name> (or user/...)' };
+  }
+  if (absent.length) {
+    return { id, title, status: 'missing', detail: `no such principal: ${absent.join(', ')}`, fix: 'create them (aws quicksight create-group, or invite the users) or fix aws.quicksight.principals and owners' };
+  }
+  const n = new Set([...principals, ...owners]).size;
+  return { id, title, status: 'ok', detail: `${n} principal(s) exist` };
 }
 
 interface Access {

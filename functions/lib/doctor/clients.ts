@@ -21,6 +21,7 @@ export function doctorClientsFor(config: Config): DoctorClients {
     glue: new GlueClient(r),
     iam: new IAMClient(r),
     quicksight: new QuickSightClient(r),
+    quicksightIn: (region) => new QuickSightClient({ region }),
     sns: (region) => new SNSClient(region ? { region } : r),
     credentials: () => sts.config.credentials(),
     region: () => sts.config.region(),
