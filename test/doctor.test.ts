@@ -20,7 +20,7 @@ import { main } from '../functions/cli/main';
 import { parseConfig } from '../functions/lib/config/load';
 import type { ConfigInput } from '../functions/lib/config/schema';
 import { DoctorSetupError, NO_CREDENTIALS_MESSAGE, runDoctor, type CheckResult, type DoctorClients, type DoctorOptions } from '../functions/lib/doctor/checks';
-import { mockClient as modelCheckedMock } from 'aws-sdk-client-mock'; // TEMP until models16 lands
+import { modelCheckedMock } from './helpers/aws-model';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-central-1';
