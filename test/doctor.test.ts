@@ -6,6 +6,7 @@
  * real client factory and the real default credential provider chain.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AthenaClient, GetWorkGroupCommand, InvalidRequestException, type WorkGroup } from '@aws-sdk/client-athena';
@@ -530,6 +531,13 @@ describe('cannot start', () => {
   it('credentials AWS rejects', async () => {
     sts.on(GetCallerIdentityCommand).rejects(new ExpiredTokenException({ message: 'The security token included in the request is expired', $metadata: { httpStatusCode: 400 } }));
     await expect(doctor()).rejects.toThrow(/^AWS rejected the credentials \(ExpiredTokenException: The security token included in the request is expired\)/);
+  });
+
+  it('AWS out of reach: the connection error a closed port really gives', async () => {
+    // Port 9 (discard) is closed here; the SDK's Node handler passes Node's connection error through.
+    const refused = await new Promise<Error>((resolve) => connect(9, '127.0.0.1').on('error', resolve));
+    sts.on(GetCallerIdentityCommand).rejects(refused);
+    await expect(doctor()).rejects.toThrow(/^cannot reach AWS STS in eu-central-1 \(connect ECONNREFUSED 127\.0\.0\.1:9\): check the network and the region$/);
   });
 
   it('a local lake', async () => {

@@ -92,6 +92,7 @@ export const QUICKSIGHT_DEFAULT_ROLE = 'service-role/aws-quicksight-service-role
 export const ATHENA_ENGINE_V3 = 'Athena engine version 3';
 
 const REJECTED_CREDENTIALS = new Set(['InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId']);
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationErrorException', 'AuthorizationError', 'UnauthorizedOperation']);
 
 /** A bucket's region from GetBucketLocation: empty means us-east-1, `EU` is the old name of eu-west-1. */
@@ -137,6 +138,7 @@ export async function runDoctor(config: Config, clients: DoctorClients, options:
     const f = errorFacts(err);
     if (f.name === 'CredentialsProviderError') throw new DoctorSetupError(NO_CREDENTIALS_MESSAGE);
     if (REJECTED_CREDENTIALS.has(f.name)) throw new DoctorSetupError(`AWS rejected the credentials (${f.name}: ${f.message}): refresh them (aws sso login, or new access keys)`);
+    if (f.code && UNREACHABLE.has(f.code)) throw new Error(`cannot reach AWS STS in ${region} (${f.message}): check the network and the region`, { cause: err });
     throw err;
   }
 
