@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
+import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
 import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
@@ -328,6 +329,7 @@ export function buildProgram(io: Io): Command {
     });
 
   registerExportCommands(program, io);
+  registerDoctorCommand(program, io);
 
   return program;
 }

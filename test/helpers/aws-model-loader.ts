@@ -62,10 +62,12 @@ export const CLIENT_MODELS: Record<string, string> = {
   CloudWatchLogsClient: 'logs',
   FirehoseClient: 'firehose',
   GlueClient: 'glue',
+  IAMClient: 'iam',
   QuickSightClient: 'quicksight',
   S3Client: 's3',
   SchedulerClient: 'scheduler',
   SNSClient: 'sns',
+  STSClient: 'sts',
 };
 
 const cache = new Map<string, ServiceModel>();
