@@ -237,6 +237,14 @@ describe('cclake publish without Chromium, and bad definitions', () => {
     expect(() => loadTemplates(dir)).toThrow(/operations\.json: Definition\.Sheets\[0\]\.Visuals\[2\]\.LineChartVisual\.ChartConfiguration\.FieldWells\.LineChartAggregatedFieldWells\.Values\[0\]\.Column\.ColumnName: dataset api_health_daily has no column p95 /);
   });
 
+  it('refuses a sheet, visual or filter id QuickSight would reject (a dot), naming the field', () => {
+    const dir = path.join(tmp.make(), 'templates');
+    cpSync(TEMPLATES_DIR, dir, { recursive: true });
+    const file = path.join(dir, 'dashboards', 'compliance.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"FilterId": "per-team-filter"', '"FilterId": "per-team.filter"'));
+    expect(() => loadTemplates(dir)).toThrow(/compliance\.json: Definition\.FilterGroups\[1\]\.Filters\[0\]\.CategoryFilter\.FilterId: .*no dots/);
+  });
+
   it('fails when a dataset definition is not its view\'s columns, naming both', async () => {
     const dir = path.join(tmp.make(), 'templates');
     cpSync(TEMPLATES_DIR, dir, { recursive: true });

@@ -27,6 +27,8 @@ export class DefinitionError extends Error {
 }
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,511}$/, 'expected an id of letters, digits, _ . -');
+/** QuickSight's ShortRestrictiveResourceId (sheet, visual, filter group and filter ids): pattern [\w\-]+, no dots. */
+const shortId = z.string().regex(/^[A-Za-z0-9_-]{1,512}$/, 'expected an id of letters, digits, _ - (QuickSight allows no dots here)');
 const viewName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a view name (lower case, digits, _)');
 const exactlyOne = (keys: string[]) => (o: Record<string, unknown>) => keys.filter((k) => o[k] !== undefined).length === 1;
 
@@ -93,7 +95,7 @@ const Measure = z.strictObject({
 export type MeasureDef = z.output<typeof Measure>;
 
 const Label = z.strictObject({ Visibility: z.enum(['VISIBLE', 'HIDDEN']).optional(), FormatText: z.strictObject({ PlainText: z.string().min(1) }) });
-const VisualBase = { VisualId: id, Title: Label.optional(), Subtitle: Label.optional() };
+const VisualBase = { VisualId: shortId, Title: Label.optional(), Subtitle: Label.optional() };
 const TableSort = z.strictObject({
   RowSort: z.array(z.strictObject({ FieldSort: z.strictObject({ FieldId: id, Direction: z.enum(['ASC', 'DESC']) }) })).optional(),
   PaginationConfiguration: z.strictObject({ PageSize: z.number().int().min(1).max(10_000), PageNumber: z.literal(1) }).optional(),
@@ -133,17 +135,17 @@ const Visual = z
   .refine(exactlyOne([...VISUAL_KINDS]), `give exactly one of ${VISUAL_KINDS.join(', ')}`);
 export type VisualDef = z.output<typeof Visual>;
 
-const Sheet = z.strictObject({ SheetId: id, Name: z.string().min(1), Title: z.string().optional(), Description: z.string().optional(), Visuals: z.array(Visual).min(1) });
+const Sheet = z.strictObject({ SheetId: shortId, Name: z.string().min(1), Title: z.string().optional(), Description: z.string().optional(), Visuals: z.array(Visual).min(1) });
 
 const FilterGroup = z.strictObject({
-  FilterGroupId: id,
+  FilterGroupId: shortId,
   CrossDataset: z.literal('SINGLE_DATASET'),
   Status: z.enum(['ENABLED', 'DISABLED']).optional(),
   Filters: z
     .array(
       z.strictObject({
         CategoryFilter: z.strictObject({
-          FilterId: id,
+          FilterId: shortId,
           Column: ColumnIdentifier,
           Configuration: z.strictObject({
             FilterListConfiguration: z.strictObject({ MatchOperator: z.enum(['CONTAINS', 'DOES_NOT_CONTAIN']), CategoryValues: z.array(z.string()).min(1) }),
@@ -154,7 +156,7 @@ const FilterGroup = z.strictObject({
     .length(1),
   ScopeConfiguration: z.strictObject({
     SelectedSheets: z.strictObject({
-      SheetVisualScopingConfigurations: z.array(z.strictObject({ SheetId: id, Scope: z.literal('SELECTED_VISUALS'), VisualIds: z.array(id).min(1) })).min(1),
+      SheetVisualScopingConfigurations: z.array(z.strictObject({ SheetId: shortId, Scope: z.literal('SELECTED_VISUALS'), VisualIds: z.array(shortId).min(1) })).min(1),
     }),
   }),
 });
