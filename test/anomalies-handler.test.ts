@@ -21,7 +21,7 @@ import {
   type Table,
 } from '@aws-sdk/client-glue';
 import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { BUNDLED_SQL_DIR, handler, parseAnomaliesEvent } from '../functions/anomalies/handler';
 import { loadLedger } from '../functions/lib/anomalies/delivery';
@@ -57,9 +57,9 @@ describe('parseAnomaliesEvent', () => {
 describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
   let server: S3rverHandle;
   const savedEnv = { ...process.env };
-  const athena = mockClient(AthenaClient);
-  const glue = mockClient(GlueClient);
-  const sns = mockClient(SNSClient);
+  const athena = modelCheckedMock(AthenaClient);
+  const glue = modelCheckedMock(GlueClient);
+  const sns = modelCheckedMock(SNSClient);
   const tables = new Map<string, Table>();
   const partitions = new Map<string, Partition>();
   let started: (StartQueryExecutionCommandInput & { id: string })[];

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PublishBatchCommand, SNSClient, SNSServiceException, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeAnomaly, type Anomaly } from '../functions/lib/anomalies/anomaly';
 import { anomalyMessage, deliver, loadLedger } from '../functions/lib/anomalies/delivery';
@@ -18,7 +18,7 @@ import { LocalObjectStore } from '../functions/lib/store/local';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:cclake-alerts';
 const FIFO = 'arn:aws:sns:eu-west-1:123456789012:cclake-alerts.fifo';
-const sns = mockClient(SNSClient);
+const sns = modelCheckedMock(SNSClient);
 const noSleep = { sleep: async () => {}, maxAttempts: 4 };
 const notifier = (topic = TOPIC) => new SnsNotifier(new SNSClient({ region: 'eu-west-1', maxAttempts: 1 }), topic, noSleep);
 

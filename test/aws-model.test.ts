@@ -43,7 +43,7 @@ afterEach(() => void takeRecordedViolations());
 describe('AWS model validator: constraint kinds', () => {
   it('accepts valid requests of every vendored service it is used with', () => {
     expect(check('s3', 'PutObject', { Bucket: 'lake', Key: 'a/b.parquet', Body: new Uint8Array(3), ChecksumAlgorithm: 'CRC32', Metadata: { k: 'v' } })).toEqual([]);
-    expect(check('glue', 'CreateTable', { DatabaseName: 'cclake', TableInput: { Name: 'events', StorageDescriptor: { Columns: [{ Name: 'ts', Type: 'timestamp' }] } } })).toEqual([]);
+    expect(check('glue', 'CreateTable', { DatabaseName: 'cclake', TableInput: { Name: 'events', PartitionKeys: [], StorageDescriptor: { Columns: [{ Name: 'ts', Type: 'timestamp' }] } } })).toEqual([]);
     expect(check('athena', 'GetQueryResults', { QueryExecutionId: 'q-1', MaxResults: 1000 })).toEqual([]);
     expect(check('sns', 'PublishBatch', { TopicArn: 'arn:aws:sns:eu-west-1:123456789012:t', PublishBatchRequestEntries: [{ Id: '1', Message: 'm' }] })).toEqual([]);
     expect(check('scheduler', 'CreateSchedule', {
@@ -56,7 +56,7 @@ describe('AWS model validator: constraint kinds', () => {
   });
 
   it('required members, at any depth', () => {
-    expect(kinds(check('glue', 'CreateTable', { TableInput: { StorageDescriptor: { Columns: [{ Type: 'string' }] } } }))).toEqual([
+    expect(kinds(check('glue', 'CreateTable', { TableInput: { PartitionKeys: [], StorageDescriptor: { Columns: [{ Type: 'string' }] } } }))).toEqual([
       'DatabaseName: required',
       'TableInput.Name: required',
       'TableInput.StorageDescriptor.Columns[0].Name: required',
@@ -77,10 +77,10 @@ describe('AWS model validator: constraint kinds', () => {
   });
 
   it('string lengths (Glue CreateTable with a too-long name)', () => {
-    const vs = check('glue', 'CreateTable', { DatabaseName: 'cclake', TableInput: { Name: 'x'.repeat(256) } });
+    const vs = check('glue', 'CreateTable', { DatabaseName: 'cclake', TableInput: { Name: 'x'.repeat(256), PartitionKeys: [] } });
     expect(kinds(vs)).toEqual(['TableInput.Name: length']);
     expect(vs[0]!.message).toBe('has 256 characters, more than the maximum 255');
-    expect(kinds(check('glue', 'CreateTable', { DatabaseName: '', TableInput: { Name: 'events' } }))).toEqual(['DatabaseName: length']);
+    expect(kinds(check('glue', 'CreateTable', { DatabaseName: '', TableInput: { Name: 'events', PartitionKeys: [] } }))).toEqual(['DatabaseName: length']);
   });
 
   it('list and map bounds', () => {
@@ -214,10 +214,60 @@ describe('AWS model validator: rules the models state in prose', () => {
     expect(sns(batch([{ Id: 'a', Message: 'x'.repeat(200_000) }, { Id: 'b', Message: 'x'.repeat(70_000) }]))).toEqual(['PublishBatchRequestEntries: sns-publish-batch']);
     expect(sns(batch([{ Id: 'a', Message: '{"email":"x"}', MessageStructure: 'json' }]))).toEqual(['PublishBatchRequestEntries[0].Message: sns-message']);
     expect(sns(batch([{ Id: 'a', Message: '{"default":"x"}', MessageStructure: 'json' }]))).toEqual([]);
+    expect(sns(batch([{ Id: 'a', Message: 'm', MessageGroupId: 'g 1' }]))).toEqual(['PublishBatchRequestEntries[0].MessageGroupId: sns-fifo-ids']);
     expect(sns(batch([{ Id: 'a', Message: 'm', Subject: 'two\nlines' }, { Id: 'b', Message: 'm', Subject: 's'.repeat(100) }]))).toEqual([
       'PublishBatchRequestEntries[0].Subject: sns-message',
       'PublishBatchRequestEntries[1].Subject: sns-message',
     ]);
+  });
+
+  it('QuickSight: documented unions, one dashboard source, ids unique within a dashboard', () => {
+    const table = { RelationalTable: { DataSourceArn: 'arn:aws:quicksight:eu-west-1:123456789012:datasource/x', Name: 't', InputColumns: [{ Name: 'a', Type: 'STRING' }] } };
+    const dataSet = (physical: unknown) => ({ AwsAccountId: '123456789012', DataSetId: 'ds', Name: 'n', ImportMode: 'SPICE', PhysicalTableMap: { p: physical } });
+    expect(check('quicksight', 'CreateDataSet', dataSet(table))).toEqual([]);
+    const both = check('quicksight', 'CreateDataSet', dataSet({ ...table, CustomSql: { DataSourceArn: 'arn:aws:quicksight:eu-west-1:123456789012:datasource/x', Name: 'q', SqlQuery: 'SELECT 1' } }));
+    expect(both.map((v) => `${v.path}: ${v.rule}`)).toEqual(['PhysicalTableMap["p"]: documented-union']);
+
+    const visual = (id: string) => ({ KPIVisual: { VisualId: id } });
+    const dashboard = (definition: Record<string, unknown> | undefined, extra = {}) => ({
+      AwsAccountId: '123456789012',
+      DashboardId: 'd',
+      Name: 'd',
+      ...(definition ? { Definition: { DataSetIdentifierDeclarations: [{ Identifier: 'x', DataSetArn: 'arn:aws:quicksight:eu-west-1:123456789012:dataset/x' }], ...definition } } : {}),
+      ...extra,
+    });
+    const rules = (input: unknown) => check('quicksight', 'CreateDashboard', input).filter((v) => v.kind === 'prose').map((v) => `${v.path}: ${v.rule}`);
+    expect(rules(dashboard({ Sheets: [{ SheetId: 's1', Visuals: [visual('v1')] }, { SheetId: 's2', Visuals: [visual('v2')] }] }))).toEqual([]);
+    expect(rules(dashboard({ Sheets: [{ SheetId: 's1', Visuals: [visual('v1')] }, { SheetId: 's1', Visuals: [visual('v1')] }] }))).toEqual([
+      'Definition.Sheets[1].SheetId: quicksight-unique-ids',
+      'Definition.Sheets[1].Visuals[0].KPIVisual.VisualId: quicksight-unique-ids',
+    ]);
+    expect(rules(dashboard(undefined))).toEqual(['(input): quicksight-dashboard-source']);
+    expect(rules(dashboard({ Sheets: [] }, { SourceEntity: { SourceTemplate: { Arn: 'arn:aws:quicksight:eu-west-1:123456789012:template/t', DataSetReferences: [] } } }))).toEqual(['(input): quicksight-dashboard-source']);
+  });
+
+  it('Glue: partition values given; tables for Athena carry PartitionKeys, [] when unpartitioned', () => {
+    const rules = (op: string, input: unknown) => check('glue', op, input).filter((v) => v.kind === 'prose').map((v) => `${v.path}: ${v.rule}`);
+    expect(rules('CreateTable', { DatabaseName: 'd', TableInput: { Name: 't', PartitionKeys: [] } })).toEqual([]);
+    expect(rules('CreateTable', { DatabaseName: 'd', TableInput: { Name: 't' } })).toEqual(['TableInput.PartitionKeys: glue-athena-partition-keys']);
+    expect(rules('BatchCreatePartition', { DatabaseName: 'd', TableName: 't', PartitionInputList: [{ Values: ['2026-01-01'] }, { StorageDescriptor: {} }] })).toEqual([
+      'PartitionInputList[1].Values: glue-partition-values',
+    ]);
+  });
+
+  it('S3 and Athena: part numbers, Quiet, IfNoneMatch, result locations', () => {
+    const rules = (service: string, op: string, input: unknown) => check(service, op, input).filter((v) => v.kind === 'prose').map((v) => `${v.path}: ${v.rule}`);
+    expect(rules('s3', 'UploadPart', { Bucket: 'b', Key: 'k', UploadId: 'u', PartNumber: 10_001 })).toEqual(['PartNumber: s3-part-number']);
+    expect(rules('s3', 'UploadPart', { Bucket: 'b', Key: 'k', UploadId: 'u', PartNumber: 1 })).toEqual([]);
+    expect(rules('s3', 'CompleteMultipartUpload', { Bucket: 'b', Key: 'k', UploadId: 'u', MultipartUpload: { Parts: [{ PartNumber: 0, ETag: 'e' }] } })).toEqual([
+      'MultipartUpload.Parts[0].PartNumber: s3-part-number',
+    ]);
+    expect(rules('s3', 'DeleteObjects', { Bucket: 'b', Delete: { Objects: [{ Key: 'k' }], Quiet: false } })).toEqual(['Delete.Quiet: s3-delete-quiet']);
+    expect(rules('s3', 'DeleteObjects', { Bucket: 'b', Delete: { Objects: [{ Key: 'k' }], Quiet: true } })).toEqual([]);
+    expect(rules('s3', 'PutObject', { Bucket: 'b', Key: 'k', IfNoneMatch: 'etag' })).toEqual(['IfNoneMatch: s3-if-none-match']);
+    expect(rules('s3', 'PutObject', { Bucket: 'b', Key: 'k', IfNoneMatch: '*' })).toEqual([]);
+    expect(rules('athena', 'StartQueryExecution', { QueryString: 'SELECT 1', ResultConfiguration: { OutputLocation: 'bucket/results/' } })).toEqual(['ResultConfiguration.OutputLocation: athena-output-location']);
+    expect(rules('athena', 'StartQueryExecution', { QueryString: 'SELECT 1', ResultConfiguration: { OutputLocation: 's3://bucket/results/' } })).toEqual([]);
   });
 
   describe('RowLevelPermissionDataSet', () => {

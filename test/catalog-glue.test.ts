@@ -20,7 +20,7 @@ import {
   type PartitionInput,
   type TableInput,
 } from '@aws-sdk/client-glue';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GlueCatalog, GlueOperationError, glueClientFor } from '../functions/lib/catalog/glue';
 import type { CatalogOp, PartitionSpec, TableSpec } from '../functions/lib/catalog/port';
@@ -67,7 +67,7 @@ const meta = { $metadata: { httpStatusCode: 400 } };
 const throttled = () => new ThrottlingException({ ...meta, message: 'Rate exceeded' });
 
 const client = new GlueClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const glue = mockClient(client);
+const glue = modelCheckedMock(client);
 let sleeps: number[];
 
 function makeCatalog(retry: RetryOptions = {}, catalogId?: string): GlueCatalog {

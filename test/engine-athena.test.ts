@@ -15,7 +15,7 @@ import {
   type QueryExecution,
   type Row,
 } from '@aws-sdk/client-athena';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AthenaEngine,
@@ -30,7 +30,7 @@ const LAKE = 's3://acme-lake/cclake/';
 const QID = 'q-0001';
 
 const client = new AthenaClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const athena = mockClient(client);
+const athena = modelCheckedMock(client);
 let clock: number;
 let sleeps: number[];
 let retrySleeps: number[];

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawRecord } from '../schemas/raw-record';
 import { main } from '../functions/cli/main';
@@ -231,7 +231,7 @@ describe('compliance evidence', () => {
     // The S3 adapter turns that into PutObject with the lock headers and a SHA-256 checksum (S3
     // requires Content-MD5 or an x-amz-checksum header on an Object Lock write).
     const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const s3 = mockClient(client);
+    const s3 = modelCheckedMock(client);
     s3.on(PutObjectCommand).resolves({});
     const s3store = new S3ObjectStore({ client, bucket: 'cclake-evidence', prefix: 'lake/' });
     const body = new TextEncoder().encode('{"seq": 1}\n');

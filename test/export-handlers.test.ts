@@ -7,7 +7,7 @@
  * (the manifest last), and the log line carries the summary.
  */
 import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type StartQueryExecutionCommandInput } from '@aws-sdk/client-athena';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as chargebackHandler, parseChargebackEvent } from '../functions/chargeback/handler';
 import { handler as evidenceHandler, parseEvidenceEvent } from '../functions/evidence/handler';
@@ -63,7 +63,7 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
   const WORKGROUP = 'cclake-wg';
   let server: S3rverHandle;
   const savedEnv = { ...process.env };
-  const athena = mockClient(AthenaClient);
+  const athena = modelCheckedMock(AthenaClient);
 
   beforeAll(async () => {
     server = await startS3rver({ bucket: BUCKET });

@@ -4,7 +4,7 @@
  * files that DuckDB's views read, and through the Glue adapter against a mocked Glue client.
  */
 import { BatchCreatePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand, GetPartitionsCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROLLUP_TABLES } from '../schemas/rollups';
@@ -244,7 +244,7 @@ describe('through the Glue adapter (mocked Glue client)', () => {
     const store = new LocalObjectStore(tmp.make());
     await putRaw(store, '2026-11-20T01:05:00Z', [rec('2026-11-20T00:30:00Z', 'a')]);
     await compact(store, local(store), cfg(), { now: Date.parse('2026-11-20T03:00:00Z') });
-    const glue = mockClient(GlueClient);
+    const glue = modelCheckedMock(GlueClient);
     try {
       glue.on(GetTableCommand).rejects(Object.assign(new Error('Table not found'), { name: 'EntityNotFoundException', $metadata: { httpStatusCode: 400 } }));
       glue.on(GetPartitionsCommand).resolves({ Partitions: [] });

@@ -29,7 +29,7 @@ import {
   type Table,
 } from '@aws-sdk/client-glue';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { ROLLUP_TABLES } from '../schemas/rollups';
 import { SEED_TABLES } from '../schemas/seeds';
@@ -87,8 +87,8 @@ describe('parseRollupEvent', () => {
 describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
   let server: S3rverHandle;
   const savedEnv = { ...process.env };
-  const athena = mockClient(AthenaClient);
-  const glue = mockClient(GlueClient);
+  const athena = modelCheckedMock(AthenaClient);
+  const glue = modelCheckedMock(GlueClient);
   /** The in-memory Glue catalog: tables and partitions by name. */
   const tables = new Map<string, Table>();
   const partitions = new Map<string, Partition>();

@@ -21,7 +21,7 @@ import {
   UploadPartCommand,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { modelCheckedMock } from './helpers/aws-model';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listAll, ObjectNotFoundError } from '../functions/lib/store/port';
 import { S3ObjectStore, S3OperationError, s3StoreFromConfig, type RetryOptions } from '../functions/lib/store/s3';
@@ -49,7 +49,7 @@ function body(bytes: Uint8Array): GetObjectCommandOutput['Body'] {
 }
 
 const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const s3 = mockClient(client);
+const s3 = modelCheckedMock(client);
 let sleeps: number[];
 
 function makeStore(retry: RetryOptions = {}, extra: { multipartThresholdBytes?: number; partSizeBytes?: number } = {}) {

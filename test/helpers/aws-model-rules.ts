@@ -170,6 +170,127 @@ export const PROSE_RULES: ProseRule[] = [
       },
     }),
   ),
+  ...(['CreateDashboardRequest', 'UpdateDashboardRequest'] as const).map(
+    (shape): ProseRule => ({
+      id: 'quicksight-dashboard-source',
+      service: 'quicksight',
+      shape,
+      source: `${shape}.Definition: "Either a SourceEntity or a Definition must be provided in order for the request to be valid."`,
+      check(input) {
+        const given = ['SourceEntity', 'Definition'].filter((k) => input[k] !== undefined);
+        return given.length === 1 ? [] : [{ message: `give exactly one of SourceEntity, Definition; got ${given.join(', ') || 'neither'}` }];
+      },
+    }),
+  ),
+  {
+    id: 'quicksight-unique-ids',
+    service: 'quicksight',
+    shape: 'DashboardVersionDefinition',
+    source:
+      'VisualId: "This identifier must be unique within the context of a dashboard, template, or analysis."; FilterGroup.FilterGroupId: "The value that uniquely ' +
+      'identifies a FilterGroup within a dashboard"; CategoryFilter.FilterId: "An identifier that uniquely identifies a filter within a dashboard"; SheetDefinition.SheetId',
+    check(def) {
+      const found: RuleFinding[] = [];
+      const seen = new Map<string, string>();
+      const claim = (kind: string, id: unknown, at: string) => {
+        if (typeof id !== 'string') return;
+        const key = `${kind} ${id}`;
+        const first = seen.get(key);
+        if (first) found.push({ at, message: `${kind} ${JSON.stringify(id)} is already used at ${first}` });
+        else seen.set(key, at);
+      };
+      list(def.Sheets).forEach((sheet, i) => {
+        claim('SheetId', sheet.SheetId, `Sheets[${i}].SheetId`);
+        list(sheet.Visuals).forEach((visual, j) => {
+          for (const [kind, v] of Object.entries(visual)) claim('VisualId', (v as Obj | undefined)?.VisualId, `Sheets[${i}].Visuals[${j}].${kind}.VisualId`);
+        });
+      });
+      list(def.FilterGroups).forEach((group, i) => {
+        claim('FilterGroupId', group.FilterGroupId, `FilterGroups[${i}].FilterGroupId`);
+        list(group.Filters).forEach((filter, j) => {
+          for (const [kind, f] of Object.entries(filter)) claim('FilterId', (f as Obj | undefined)?.FilterId, `FilterGroups[${i}].Filters[${j}].${kind}.FilterId`);
+        });
+      });
+      return found;
+    },
+  },
+  {
+    id: 'glue-partition-values',
+    service: 'glue',
+    shape: 'PartitionInput',
+    source: 'PartitionInput.Values: "Although this parameter is not required by the SDK, you must specify this parameter for a valid input."',
+    check(p) {
+      return Array.isArray(p.Values) ? [] : [{ at: 'Values', message: 'must be given (the partition values, in the order of the partition keys)' }];
+    },
+  },
+  {
+    id: 'glue-athena-partition-keys',
+    service: 'glue',
+    shape: 'TableInput',
+    source:
+      'TableInput.PartitionKeys: "When you create a table used by Amazon Athena, and you do not specify any partitionKeys, you must at least set the value of ' +
+      'partitionKeys to an empty list." (every cclake table is read by Athena)',
+    check(t) {
+      return t.PartitionKeys === undefined ? [{ at: 'PartitionKeys', message: 'must be set, to [] for an unpartitioned table, for Athena' }] : [];
+    },
+  },
+  ...(['UploadPartRequest', 'CompletedPart', 'UploadPartCopyRequest'] as const).map(
+    (shape): ProseRule => ({
+      id: 's3-part-number',
+      service: 's3',
+      shape,
+      source: 'UploadPartRequest.PartNumber / CompletedPart.PartNumber: "This is a positive integer between 1 and 10,000."',
+      check(part) {
+        const n = part.PartNumber;
+        return typeof n === 'number' && (n < 1 || n > 10_000) ? [{ at: 'PartNumber', message: `${n} is not between 1 and 10,000` }] : [];
+      },
+    }),
+  ),
+  {
+    id: 's3-delete-quiet',
+    service: 's3',
+    shape: 'Delete',
+    source: 'Delete.Quiet: "When you add this element, you must set its value to true."',
+    check(d) {
+      return d.Quiet === false ? [{ at: 'Quiet', message: 'must be true when given (leave it out for verbose mode)' }] : [];
+    },
+  },
+  {
+    id: 's3-if-none-match',
+    service: 's3',
+    shape: 'PutObjectRequest',
+    source: 'PutObjectRequest.IfNoneMatch: "Expects the \'*\' (asterisk) character."',
+    check(p) {
+      return p.IfNoneMatch !== undefined && p.IfNoneMatch !== '*' ? [{ at: 'IfNoneMatch', message: `must be '*', got ${JSON.stringify(p.IfNoneMatch)}` }] : [];
+    },
+  },
+  {
+    id: 'athena-output-location',
+    service: 'athena',
+    shape: 'ResultConfiguration',
+    source: 'ResultConfiguration.OutputLocation: "The location in Amazon S3 where your query and calculation results are stored, such as s3://path/to/query/bucket/."',
+    check(r) {
+      return typeof r.OutputLocation === 'string' && !/^s3:\/\/[^/]+/.test(r.OutputLocation) ? [{ at: 'OutputLocation', message: `must be an s3://bucket/… URI, got ${JSON.stringify(r.OutputLocation)}` }] : [];
+    },
+  },
+  ...(['PublishInput', 'PublishBatchRequestEntry'] as const).map(
+    (shape): ProseRule => ({
+      id: 'sns-fifo-ids',
+      service: 'sns',
+      shape,
+      source:
+        'MessageDeduplicationId / MessageGroupId: "can contain up to 128 alphanumeric characters (a-z, A-Z, 0-9) and punctuation (!\"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~)"; ' +
+        '"You must associate a non-empty MessageGroupId with a message."',
+      check(entry) {
+        const found: RuleFinding[] = [];
+        for (const key of ['MessageDeduplicationId', 'MessageGroupId']) {
+          const v = entry[key];
+          if (typeof v === 'string' && !/^[!-~]{1,128}$/.test(v)) found.push({ at: key, message: `${JSON.stringify(v)} is not 1 to 128 alphanumerics and punctuation` });
+        }
+        return found;
+      },
+    }),
+  ),
   ...(['CreateDataSetRequest', 'UpdateDataSetRequest'] as const).map(
     (shape): ProseRule => ({
       id: `quicksight-record-dataset-columns-${shape}`,

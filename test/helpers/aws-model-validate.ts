@@ -200,6 +200,11 @@ class Validator {
     if (shape.union && set.length !== 1) {
       this.add(at, 'union', `${shapeName} is a union: set exactly one of its members, got ${set.length ? set.join(', ') : 'none'}`);
     }
+    // Structures the model does not mark as unions but whose documentation says they are, e.g. QuickSight's
+    // Visual, PhysicalTable, TransformOperation: "For this structure to be valid, only one of the attributes can be defined."
+    if (!shape.union && set.length > 1 && DOCUMENTED_UNION.test(shape.documentation ?? '')) {
+      this.add(at, 'prose', `${shapeName} takes only one of its members ("only one of the attributes can be defined"), got ${set.join(', ')} [rule documented-union]`, 'documented-union');
+    }
     for (const name of set) {
       const ref = members[name]!;
       const target = this.shape(ref.shape);
@@ -233,6 +238,8 @@ class Validator {
     if (shape.max !== undefined && n > shape.max) this.add(at, 'range', `${n} is above the maximum ${shape.max}`);
   }
 }
+
+const DOCUMENTED_UNION = /only one of the attributes can be (defined|non-null)/i;
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
