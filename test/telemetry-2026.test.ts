@@ -171,7 +171,7 @@ describe('2026 log events and attributes', () => {
 
   it('keeps every 2026 event, including one without timeUnixNano and one without a body', () => {
     expect(res.errors).toEqual([]);
-    expect(rows.map((r) => r.name.replace('claude_code.', ''))).toEqual([
+    expect(rows.map((r) => r.name!.replace('claude_code.', ''))).toEqual([
       'api_request',
       'api_refusal',
       'api_retries_exhausted',
