@@ -1,17 +1,22 @@
 /**
- * The raw record (CONTRACTS section 2): one row per OTLP log event or metric datapoint, as the
+ * The raw record (CONTRACTS section 2): one row per OTLP log event, metric datapoint or span, as the
  * Firehose transform flattens it. This is the only place its columns are written down.
+ *
+ * The columns after `attributes` came with traces and 2026 telemetry (issue 17). They are appended
+ * rather than placed beside their kin because an existing Glue table gains new columns at its end
+ * (functions/lib/catalog/sync.ts): a new deployment and an upgraded one then list the same order.
+ * Files written before them lack them; every reader goes by column name and reads them as null.
  */
 import type { RowOf, TableDef } from './columns';
 
 export const RAW_RECORD = {
   name: 'raw_record',
-  doc: 'One Claude Code OTLP log event or metric datapoint, flattened.',
+  doc: 'One Claude Code OTLP log event, metric datapoint or span, flattened.',
   columns: [
     { name: 'record_id', type: 'string', nullable: false, doc: 'Deterministic hash of the identifying content' },
-    { name: 'signal', type: 'string', nullable: false, doc: 'event | metric' },
-    { name: 'name', type: 'string', nullable: false, doc: 'Full event or metric name, e.g. claude_code.api_request' },
-    { name: 'event_time', type: 'timestamp', nullable: false, doc: 'event.timestamp, else timeUnixNano (UTC, ms)' },
+    { name: 'signal', type: 'string', nullable: false, doc: 'event | metric | span' },
+    { name: 'name', type: 'string', nullable: false, doc: 'Full event, metric or span name, e.g. claude_code.api_request, claude_code.interaction' },
+    { name: 'event_time', type: 'timestamp', nullable: false, doc: 'event.timestamp, else timeUnixNano; a span its startTimeUnixNano (UTC, ms)' },
 
     { name: 'user_id', type: 'string', doc: 'Anonymous user id', otel: ['user.id'] },
     { name: 'user_email', type: 'string', doc: 'User email when authenticated via OAuth', otel: ['user.email'] },
@@ -30,7 +35,7 @@ export const RAW_RECORD = {
     { name: 'project', type: 'string', doc: 'Repository or project', otel: ['project', 'repository', 'vcs.repository.name'] },
     { name: 'environment', type: 'string', doc: 'Deployment environment', otel: ['environment', 'deployment.environment', 'deployment.environment.name'] },
 
-    { name: 'model', type: 'string', doc: 'Model id, e.g. us.anthropic.claude-sonnet-4-5-20250929-v1:0', otel: ['model'] },
+    { name: 'model', type: 'string', doc: 'Model id without a context suffix, e.g. us.anthropic.claude-sonnet-4-5-20250929-v1:0, claude-opus-4-6', otel: ['model'] },
     { name: 'query_source', type: 'string', doc: 'Which part of Claude Code issued the request', otel: ['query_source'] },
     { name: 'speed', type: 'string', doc: 'Requested speed mode', otel: ['speed'] },
     { name: 'effort', type: 'string', doc: 'Requested reasoning effort', otel: ['effort'] },
@@ -39,10 +44,10 @@ export const RAW_RECORD = {
     { name: 'output_tokens', type: 'int64', doc: 'Output tokens of the request', otel: ['output_tokens'] },
     { name: 'cache_read_tokens', type: 'int64', doc: 'Cache read tokens', otel: ['cache_read_tokens'] },
     { name: 'cache_creation_tokens', type: 'int64', doc: 'Cache creation tokens', otel: ['cache_creation_tokens'] },
-    { name: 'cost_usd', type: 'double', doc: 'Client-side list-price estimate in USD', otel: ['cost_usd'] },
-    { name: 'duration_ms', type: 'double', doc: 'Request or tool duration in ms', otel: ['duration_ms'] },
+    { name: 'cost_usd', type: 'double', doc: 'Client-side list-price estimate in USD (cost_usd_micros / 1e6 when the record has it)', otel: ['cost_usd'] },
+    { name: 'duration_ms', type: 'double', doc: 'Request, tool or span duration in ms (a span: end - start)', otel: ['duration_ms'] },
     { name: 'ttft_ms', type: 'double', doc: 'Time to first token in ms', otel: ['ttft_ms'] },
-    { name: 'status_code', type: 'int32', doc: 'HTTP status of a failed request', otel: ['status_code'] },
+    { name: 'status_code', type: 'int32', doc: 'HTTP status of a failed request; a span its OTLP status (0 unset, 1 ok, 2 error)', otel: ['status_code'] },
     { name: 'error', type: 'string', doc: 'Error message of a failed request', otel: ['error'] },
     { name: 'attempt', type: 'int32', doc: 'Retry attempt number', otel: ['attempt'] },
 
@@ -57,10 +62,23 @@ export const RAW_RECORD = {
 
     { name: 'metric_type', type: 'string', doc: 'Metric `type` attribute: input/output/cacheRead/cacheCreation, added/removed, user/cli', otel: ['type'] },
     { name: 'value', type: 'double', doc: 'Metric datapoint value' },
-    { name: 'start_time', type: 'timestamp', doc: 'Metric datapoint start (UTC)' },
+    { name: 'start_time', type: 'timestamp', doc: 'Metric datapoint start, or span start (UTC)' },
     { name: 'temporality', type: 'string', doc: 'delta | cumulative' },
 
     { name: 'attributes', type: 'map<string,string>', doc: 'Every other non-content attribute' },
+
+    { name: 'user_account_id', type: 'string', doc: 'Account id (user.account_id)', otel: ['user.account_id'] },
+    { name: 'context_tier', type: 'string', doc: "Context tier a model id carried as a suffix, e.g. '1m' from claude-opus-4-6[1m]" },
+    { name: 'agent_name', type: 'string', doc: 'Subagent or workflow agent that issued the request', otel: ['agent.name'] },
+    { name: 'skill_name', type: 'string', doc: 'Skill behind the usage (skill.name; skill_name on Skill tool spans)', otel: ['skill.name', 'skill_name'] },
+    { name: 'plugin_name', type: 'string', doc: 'Plugin behind the usage', otel: ['plugin.name'] },
+    { name: 'mcp_server_name', type: 'string', doc: 'MCP server (mcp_server.name; server_name on mcp_server_connection events)', otel: ['mcp_server.name', 'mcp_server_name', 'server_name'] },
+    { name: 'mcp_tool_name', type: 'string', doc: 'MCP tool', otel: ['mcp_tool.name'] },
+    { name: 'workflow_run_id', type: 'string', doc: 'Workflow run id (wf_...)', otel: ['workflow.run_id'] },
+    { name: 'trace_id', type: 'string', doc: 'Span: trace id (32 lower-case hex digits)' },
+    { name: 'span_id', type: 'string', doc: 'Span: span id (16 lower-case hex digits)' },
+    { name: 'parent_span_id', type: 'string', doc: 'Span: parent span id; null for a root span' },
+    { name: 'end_time', type: 'timestamp', doc: 'Span: end (UTC)' },
   ],
 } as const satisfies TableDef;
 

@@ -36,10 +36,10 @@ export const USER_DAILY = {
   partitionKeys: DT,
 } as const satisfies TableDef;
 
-/** CONTRACTS section 4 `api_health_daily`: one row per model with any api_request or api_error event that day. */
+/** CONTRACTS section 4 `api_health_daily`: one row per model with any api_request, api_error, api_refusal or api_retries_exhausted event that day. */
 export const API_HEALTH_DAILY = {
   name: 'api_health_daily',
-  doc: 'Per model and day: requests, errors, error rate, latency percentiles, TTFT p95 and cache hit rate (api_request / api_error events)',
+  doc: 'Per model and day: requests, errors, error rate, latency percentiles, TTFT p95, cache hit rate, refusals and exhausted retries (api_request / api_error / api_refusal / api_retries_exhausted events)',
   columns: [
     { name: 'model', type: 'string', nullable: false, doc: "Model id as reported ('unknown' when the event has none)" },
     { name: 'requests', type: 'int64', doc: 'api_request events' },
@@ -50,6 +50,8 @@ export const API_HEALTH_DAILY = {
     { name: 'p99_ms', type: 'double', doc: '99th percentile duration_ms of api_request events' },
     { name: 'ttft_p95_ms', type: 'double', doc: '95th percentile ttft_ms of api_request events' },
     { name: 'cache_hit_rate', type: 'double', doc: 'cache_read / (input + cache_read + cache_creation) tokens of api_request events, 0..1; null without tokens' },
+    { name: 'refusals', type: 'int64', doc: 'api_refusal events (the model answered with stop_reason refusal)' },
+    { name: 'retries_exhausted', type: 'int64', doc: 'api_retries_exhausted events (Claude Code gave up on a request after its retries)' },
   ],
   partitionKeys: DT,
 } as const satisfies TableDef;
@@ -163,5 +165,60 @@ export const TEAM_RESOURCES_DAILY = {
   partitionKeys: DT,
 } as const satisfies TableDef;
 
+/**
+ * CONTRACTS section 4 `interaction_latency_daily` (issue 17), from spans (Claude Code traces, beta):
+ * per day, team and model, the claude_code.interaction spans that started that day, their wall time
+ * percentiles and the time inside llm_request, tool.execution and tool.blocked_on_user spans.
+ */
+export const INTERACTION_LATENCY_DAILY = {
+  name: 'interaction_latency_daily',
+  doc: 'Per day, team and model: interactions (claude_code.interaction spans), p50/p95 wall time, and ms inside model requests, tool execution and waiting on the user',
+  columns: [
+    { name: 'team', type: 'string', nullable: false, doc: "Team of the developer that day (as in user_daily; 'unattributed' when unknown)" },
+    { name: 'model', type: 'string', nullable: false, doc: "Model of the interaction's first llm_request span; 'unknown' when it has none" },
+    { name: 'interactions', type: 'int64', doc: 'claude_code.interaction spans that started that day' },
+    { name: 'p50_ms', type: 'double', doc: 'Median wall time (end - start) of the interactions (approx_percentile: exact locally, rank error 0.01 on Athena)' },
+    { name: 'p95_ms', type: 'double', doc: '95th percentile wall time of the interactions' },
+    { name: 'llm_ms', type: 'double', doc: 'Total ms inside claude_code.llm_request spans of the interactions (divide by interactions for the mean)' },
+    { name: 'tool_ms', type: 'double', doc: 'Total ms inside claude_code.tool.execution spans of the interactions' },
+    { name: 'waiting_on_user_ms', type: 'double', doc: 'Total ms inside claude_code.tool.blocked_on_user spans (permission prompts) of the interactions' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
+/**
+ * Token burn by what caused it (issue 17): per day, team, model, token type and the agent, skill,
+ * plugin and MCP server Claude Code attributes the usage to. token_burn_daily keeps its columns; this
+ * table answers "what did this subagent / skill / plugin / MCP server cost".
+ */
+export const TOKEN_BURN_BY_SOURCE_DAILY = {
+  name: 'token_burn_by_source_daily',
+  doc: 'Per day, team, model, token type, agent, skill, plugin and MCP server: token burn (as token_burn_daily counts it) and its priced cost',
+  columns: [
+    { name: 'team', type: 'string', nullable: false, doc: "Team of the developer that day (as in user_daily; 'unattributed' when unknown)" },
+    { name: 'model', type: 'string', nullable: false, doc: "Model id; 'unknown' when absent" },
+    { name: 'query_source', type: 'string', nullable: false, doc: "query_source (main thread, subagent, auxiliary, ...); 'none' when absent" },
+    { name: 'agent_name', type: 'string', nullable: false, doc: "agent.name; 'none' when the usage names no agent" },
+    { name: 'skill_name', type: 'string', nullable: false, doc: "skill.name; 'none' when absent" },
+    { name: 'plugin_name', type: 'string', nullable: false, doc: "plugin.name; 'none' when absent" },
+    { name: 'mcp_server_name', type: 'string', nullable: false, doc: "mcp_server.name; 'none' when absent" },
+    { name: 'token_type', type: 'string', nullable: false, doc: 'input | output | cache_read | cache_creation' },
+    { name: 'tokens', type: 'int64', doc: 'Tokens: api_request events of sessions that have any, else token.usage datapoints (cumulative as deltas)' },
+    { name: 'priced_cost_usd', type: 'double', doc: 'tokens x the price in force that day for the model and type / 1e6; null where the price table has no row for the model' },
+  ],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
 /** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
-export const ROLLUP_TABLES = [USER_DAILY, API_HEALTH_DAILY, TOOL_USAGE_DAILY, TOKEN_BURN_DAILY, COMPLIANCE_DAILY, CHARGEBACK_DAILY, USER_HOURS_DAILY, TEAM_RESOURCES_DAILY] as const;
+export const ROLLUP_TABLES = [
+  USER_DAILY,
+  API_HEALTH_DAILY,
+  TOOL_USAGE_DAILY,
+  TOKEN_BURN_DAILY,
+  COMPLIANCE_DAILY,
+  CHARGEBACK_DAILY,
+  USER_HOURS_DAILY,
+  TEAM_RESOURCES_DAILY,
+  INTERACTION_LATENCY_DAILY,
+  TOKEN_BURN_BY_SOURCE_DAILY,
+] as const;

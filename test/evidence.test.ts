@@ -151,7 +151,7 @@ describe('compliance evidence', () => {
     expect(queries.map((q) => q.name)).toEqual(['evidence_controls', 'evidence_examples', 'evidence_freshness', 'evidence_newest', 'evidence_hours']);
     for (const q of report.sql) expect(q.sha256).toBe(createHash('sha256').update(q.text).digest('hex'));
     for (const q of queries) expect(q).toMatchObject({ engine: 'duckdb (local)', query_id: null });
-    expect(report.sql.find((q) => q.kind === 'model')).toMatchObject({ name: 'compliance_daily', file: 'sql/models/V013__compliance_daily.sql', version: 13, days: ['2026-11-02', '2026-11-03'] });
+    expect(report.sql.find((q) => q.kind === 'model')).toMatchObject({ name: 'compliance_daily', file: 'sql/models/V018__compliance_daily.sql', version: 18, days: ['2026-11-02', '2026-11-03'] });
     expect(report.sql.find((q) => q.kind === 'view')).toMatchObject({ name: 'compliance_findings', file: 'sql/views/R__31_compliance_findings.sql' });
   });
 

@@ -215,7 +215,7 @@ describe('a clean lake: realistic shapes and rhythms', () => {
 
   it('has permission-mode changes, some to bypassPermissions, and MCP tool use', async () => {
     expect(await one(`SELECT count(*) FROM events_raw WHERE name = 'claude_code.permission_mode_changed' AND attributes['to_mode'] = 'bypassPermissions'`)).toBeGreaterThan(0);
-    expect(await one(`SELECT count(DISTINCT attributes['mcp_server.name']) FROM events_raw WHERE tool_name = 'mcp_tool'`)).toBeGreaterThan(1);
+    expect(await one(`SELECT count(DISTINCT mcp_server_name) FROM events_raw WHERE tool_name = 'mcp_tool'`)).toBeGreaterThan(1);
   });
 
   it('writes the org directory it used: effective-dated team moves, unattributed people left out', async () => {

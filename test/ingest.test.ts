@@ -135,7 +135,7 @@ describe('ingestFiles: bad input', () => {
     expect(Object.keys(reasons).sort()).toEqual(['does-not-exist.json', 'no-timestamp.json', 'not-json.json', 'truncated.json', 'unknown-signal.json']);
     expect(reasons['not-json.json']).toMatch(/^not JSON: /);
     expect(reasons['truncated.json']).toMatch(/^not JSON: Unexpected end of JSON input/);
-    expect(reasons['unknown-signal.json']).toBe('unknown signal: object has none of resourceLogs, resourceMetrics, logEvents, _aws');
+    expect(reasons['unknown-signal.json']).toBe('unknown signal: object has none of resourceLogs, resourceMetrics, resourceSpans, logEvents, _aws');
     expect(reasons['no-timestamp.json']).toBe('log record 0 in resourceLogs[0].scopeLogs[0] has no timestamp');
     expect(reasons['does-not-exist.json']).toBe('cannot read: file not found');
     const rows = (await lakeRows(store)).flatMap((o) => o.rows);

@@ -100,6 +100,9 @@ async function fixtureLake(): Promise<LocalObjectStore> {
     event(`${D1}T09:20:00Z`, 'u1', 'permission_mode_changed', { session_id: 'a1', attributes: { from_mode: 'bypassPermissions', to_mode: 'plan', trigger: 'shift_tab' } }),
     // Content that should never have reached the lake.
     event(`${D1}T09:21:00Z`, 'u1', 'user_prompt', { session_id: 'a1', prompt_length: 5, attributes: { prompt: 'hello' } }),
+    // 2026 events (issue 17): a refusal and a request given up after its retries; neither is a request or an error.
+    event(`${D1}T09:22:00Z`, 'u1', 'api_refusal', { session_id: 'a1', model: SONNET_US, attempt: 1 }),
+    event(`${D1}T09:23:00Z`, 'u1', 'api_retries_exhausted', { session_id: 'a1', model: SONNET_US, status_code: 529, attempt: 10, duration_ms: 60000 }),
   ];
   // Redelivered: Firehose wrote the same records twice.
   await putRaw(store, `${D1}T09:30:00Z`, u1Day1);
@@ -164,11 +167,12 @@ describe('daily rollup tables', () => {
     // sketch could give; on a day's thousands of requests neighbouring ranks are close and the two
     // agree to a fraction of a percent. The duplicate raw object does not double anything.
     expect(await q(store, `SELECT * FROM api_health_daily ORDER BY dt, model`)).toEqual([
-      { dt: D1, model: OPUS_IN_REGION, requests: 1, errors: 0, error_rate: 0, p50_ms: 5000, p95_ms: 5000, p99_ms: 5000, ttft_p95_ms: 500, cache_hit_rate: 0 },
-      // cache hit rate = 3000 / (500 + 3000 + 1500) = 0.6; error rate = 1 / (5 + 1).
-      { dt: D1, model: SONNET_US, requests: 5, errors: 1, error_rate: r9(1 / 6), p50_ms: 300, p95_ms: 880, p99_ms: 976, ttft_p95_ms: 48, cache_hit_rate: 0.6 },
+      { dt: D1, model: OPUS_IN_REGION, requests: 1, errors: 0, error_rate: 0, p50_ms: 5000, p95_ms: 5000, p99_ms: 5000, ttft_p95_ms: 500, cache_hit_rate: 0, refusals: 0, retries_exhausted: 0 },
+      // cache hit rate = 3000 / (500 + 3000 + 1500) = 0.6; error rate = 1 / (5 + 1): the refusal and the
+      // exhausted retry have their own counts and change neither the rate nor the latencies.
+      { dt: D1, model: SONNET_US, requests: 5, errors: 1, error_rate: r9(1 / 6), p50_ms: 300, p95_ms: 880, p99_ms: 976, ttft_p95_ms: 48, cache_hit_rate: 0.6, refusals: 1, retries_exhausted: 1 },
       // u2's eu. sonnet exported metrics only: no requests to describe (it is in token_burn_daily).
-      { dt: D3, model: SONNET_US, requests: 1, errors: 0, error_rate: 0, p50_ms: 500, p95_ms: 500, p99_ms: 500, ttft_p95_ms: 50, cache_hit_rate: 0 },
+      { dt: D3, model: SONNET_US, requests: 1, errors: 0, error_rate: 0, p50_ms: 500, p95_ms: 500, p99_ms: 500, ttft_p95_ms: 50, cache_hit_rate: 0, refusals: 0, retries_exhausted: 0 },
     ]);
   });
 
@@ -207,13 +211,13 @@ describe('daily rollup tables', () => {
     const rows = await q(store, `SELECT dt, team, control_id, evaluated, violations, status FROM compliance_daily ORDER BY dt, team, control_id`);
     const day = (dt: string) => rows.filter((r) => r.dt === dt).map((r) => `${r.team} ${r.control_id} ${r.evaluated}/${r.violations} ${r.status}`);
     expect(day(D1)).toEqual([
-      // Org: records naming a model: u1 7 (5 requests, 1 error, 1 token datapoint), u2 4, u3 1.
-      'ALL approved_models 12/1 fail', // u3's opus matches no approved glob
+      // Org: records naming a model: u1 9 (5 requests, 1 error, 1 token datapoint, a refusal, an exhausted retry), u2 4, u3 1.
+      'ALL approved_models 14/1 fail', // u3's opus matches no approved glob
       'ALL attribution_coverage 3/2 fail', // cost with a cost center 0.05 of 0.6 < 0.9; u2 and u3 have none
       'ALL bypass_permissions 2/1 fail', // one of two mode changes went to bypassPermissions
-      'ALL data_residency 12/5 fail', // u2's 4 eu. records (eu. not allowed) and u3's region eu-west-1
+      'ALL data_residency 14/5 fail', // u2's 4 eu. records (eu. not allowed) and u3's region eu-west-1
       'ALL mcp_allowlist 2/1 fail', // jira is not on the allowlist
-      'ALL no_content_logged 24/1 fail', // 19 + 4 + 1 records; the user_prompt event carried `prompt`
+      'ALL no_content_logged 26/1 fail', // 19 + 4 + 1 records; the user_prompt event carried `prompt`
       'ALL policy_rejections 1/0 pass', // evidence: the config rejection; the user's own is not policy
       'ALL telemetry_freshness 24/21 fail', // records in hours 09, 10 and 11 only
       'infra approved_models 1/1 fail',
@@ -223,12 +227,12 @@ describe('daily rollup tables', () => {
       'infra mcp_allowlist 0/0 pass',
       'infra no_content_logged 1/0 pass',
       'infra policy_rejections 0/0 pass',
-      'payments approved_models 7/0 pass',
+      'payments approved_models 9/0 pass',
       'payments attribution_coverage 1/0 pass',
       'payments bypass_permissions 2/1 fail',
-      'payments data_residency 7/0 pass',
+      'payments data_residency 9/0 pass',
       'payments mcp_allowlist 2/1 fail',
-      'payments no_content_logged 19/1 fail',
+      'payments no_content_logged 21/1 fail',
       'payments policy_rejections 1/0 pass',
       'search approved_models 4/0 pass',
       'search attribution_coverage 1/1 fail',
@@ -271,6 +275,8 @@ describe('daily rollup tables', () => {
       ['chargeback_daily', 0],
       ['user_hours_daily', 0],
       ['team_resources_daily', 0],
+      ['interaction_latency_daily', 0],
+      ['token_burn_by_source_daily', 0],
     ]);
     const rows = await q(store, `SELECT control_id, team, evaluated, violations, status FROM compliance_daily WHERE dt = DATE '2026-11-03' ORDER BY control_id`);
     expect(rows.map((r) => `${r.team} ${r.control_id} ${r.evaluated}/${r.violations} ${r.status}`)).toEqual([
@@ -303,6 +309,8 @@ describe('daily rollup tables', () => {
       ['chargeback_daily', D1, 'late data', 2],
       ['user_hours_daily', D1, 'late data', 2],
       ['team_resources_daily', D1, 'late data', 2],
+      ['interaction_latency_daily', D1, 'late data', 2],
+      ['token_burn_by_source_daily', D1, 'late data', 2],
     ]);
     expect(await q(store, `SELECT requests, errors, error_rate FROM api_health_daily WHERE dt = DATE '${D1}' AND model = '${OPUS_IN_REGION}'`)).toEqual([{ requests: 1, errors: 1, error_rate: 0.5 }]);
     const infra = await q(store, `SELECT control_id, evaluated, violations FROM compliance_daily WHERE dt = DATE '${D1}' AND team = 'infra' AND control_id IN ('approved_models', 'data_residency') ORDER BY control_id`);

@@ -48,6 +48,9 @@ const CONTRACT_RAW_COLUMNS = [
   'tool_name', 'success', 'decision', 'decision_source', 'language', 'prompt_id', 'prompt_length', 'event_sequence',
   'metric_type', 'value', 'start_time', 'temporality',
   'attributes',
+  // Traces and 2026 telemetry (issue 17), appended after `attributes` (schemas/raw-record.ts says why).
+  'user_account_id', 'context_tier', 'agent_name', 'skill_name', 'plugin_name', 'mcp_server_name', 'mcp_tool_name', 'workflow_run_id',
+  'trace_id', 'span_id', 'parent_span_id', 'end_time',
 ];
 
 const CONTRACTS_MD = process.env.CCLAKE_CONTRACTS ?? fileURLToPath(new URL('../../shared/CONTRACTS.md', import.meta.url));
@@ -172,6 +175,18 @@ function fullRow(): RawRecord {
     start_time: Date.UTC(1969, 11, 31, 23, 59, 59, 999), // before the epoch: negative ms
     temporality: 'delta',
     attributes: { 'app.entrypoint': 'cli', 'ключ': 'значение', '日本語キー': '値 🚀', 'emoji 🎉': 'ünïcødé ✓', '': 'empty key' },
+    user_account_id: 'acct_01HZX',
+    context_tier: '1m',
+    agent_name: 'code-reviewer',
+    skill_name: 'pdf',
+    plugin_name: 'acme-tools',
+    mcp_server_name: 'github',
+    mcp_tool_name: 'create_pull_request',
+    workflow_run_id: 'wf_7d1c',
+    trace_id: '5b8efff798038103d269b633813fc60c',
+    span_id: 'eee19b7ec3c1b174',
+    parent_span_id: 'eee19b7ec3c1b173',
+    end_time: Date.UTC(2026, 10, 21, 0, 0, 1, 7), // the next UTC day
   };
 }
 

@@ -143,9 +143,12 @@ describe('OTLP logs fixture', () => {
 
   it('keeps unknown attributes in the map as strings', () => {
     const a = byName(rows, 'claude_code.api_request')[0]!;
+    // cost_usd_micros (12300) became cost_usd (issue 17); it agrees with cost_usd, so nothing else is kept.
+    expect(a.cost_usd).toBe(0.0123);
+    expect(a.attributes).not.toHaveProperty('cost_usd_micros');
+    expect(a.attributes).not.toHaveProperty('cost_usd');
     expect(a.attributes).toMatchObject({
       client_request_id: 'c0ffee00-1234-4abc-9def-000000000001',
-      cost_usd_micros: '12300',
       'workspace.host_paths': '["/Users/dana/src/billing"]',
       'os.version': '24.3.0',
     });

@@ -1,6 +1,6 @@
 -- compliance_findings: the records behind compliance_daily, one row per record a control flagged,
 -- so an evidence report can name examples (record ids and times, never content). The conditions are
--- compliance_daily's (sql/models/V013__compliance_daily.sql), record by record, with the team of the
+-- compliance_daily's (sql/models/V018__compliance_daily.sql), record by record, with the team of the
 -- `events` view (attributed as user_daily attributes it):
 --  - approved_models: a record naming a model no approved_model glob matches;
 --  - data_residency: a record naming a model whose Bedrock inference-profile prefix is not an allowed
@@ -29,6 +29,7 @@ WITH records AS (
     decision,
     decision_source,
     attributes,
+    mcp_server_name,
     value,
     cost_usd,
     team,
@@ -60,7 +61,7 @@ mcp_calls AS (
     record_id,
     event_time,
     team,
-    coalesce(element_at(attributes, 'mcp_server.name'), element_at(attributes, 'mcp_server_name'), nullif(split_part(tool_name, '__', 2), '')) AS server
+    coalesce(mcp_server_name, element_at(attributes, 'mcp_server.name'), element_at(attributes, 'mcp_server_name'), nullif(split_part(tool_name, '__', 2), '')) AS server
   FROM records
   WHERE signal = 'event' AND name = 'claude_code.tool_result' AND (tool_name = 'mcp_tool' OR tool_name LIKE 'mcp\_\_%' ESCAPE '\')
 ),
@@ -74,7 +75,7 @@ content_records AS (
   SELECT DISTINCT r.dt, r.record_id, r.event_time, r.team
   FROM records r
   CROSS JOIN UNNEST(map_keys(r.attributes)) AS k (attr_key)
-  WHERE lower(k.attr_key) IN ('prompt', 'prompt_text', 'response', 'completion', 'tool_input', 'tool_parameters', 'tool_output', 'body', 'content', 'messages', 'system_prompt')
+  WHERE lower(k.attr_key) IN ('prompt', 'prompt_text', 'response', 'completion', 'tool_input', 'tool_parameters', 'tool_output', 'body', 'content', 'messages', 'system_prompt', 'user_prompt', 'full_command')
     OR lower(k.attr_key) LIKE '%.content'
 )
 SELECT dt, 'approved_models' AS control_id, team, record_id, event_time, 'violation' AS finding

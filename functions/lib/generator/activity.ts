@@ -3,6 +3,13 @@
  * sessions of prompts, each prompt a burst of api_request events (with occasional api_error
  * retries), tool decisions and results, plus the metric datapoints Claude Code exports every
  * interval (token and cost usage, lines of code, commits, PRs, active time), delta or cumulative.
+ *
+ * Since issue 17 also what Claude Code emits in 2026: traces (a share of sessions run with
+ * CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1: claude_code.interaction spans with their llm_request, tool,
+ * tool.blocked_on_user, tool.execution and hook children, timed by the same simulation), and the new
+ * events (api_refusal, api_retries_exhausted, auth, plugin_loaded, skill_activated,
+ * mcp_server_connection, subagent_completed, hook_execution_complete, compaction). All of it draws
+ * from its own random stream (`SessionCtx.extra`), so every row generated before is unchanged.
  */
 import type { RawRecord } from '../../../schemas/raw-record';
 import { emptyRawRecord } from '../../../schemas/raw-record';
@@ -46,8 +53,22 @@ export interface DayOutput {
   delaysMs: number[];
 }
 
+/** One span of the current interaction, collected while the session is simulated. */
+interface SpanDraft {
+  name: string;
+  start: number;
+  ms: number;
+  parent: 'root' | number;
+  fields?: Partial<RawRecord>;
+  error?: string;
+}
+
 interface SessionCtx {
   rng: Random;
+  /** Issue 17 additions (spans, new events): a stream of their own, so the rows above never change. */
+  extra?: Random;
+  /** Spans of the current interaction when this session exports traces. */
+  spans?: SpanDraft[];
   dev: Developer;
   day: string;
   base: RawRecord;
@@ -87,6 +108,51 @@ function emit(ctx: SessionCtx, row: RawRecord): void {
   // CloudWatch Logs subscription -> Firehose: usually 1-4 minutes, with a long tail.
   ctx.out.delaysMs.push(Math.round(ctx.rng.lognormal(90_000, 0.6)));
 }
+
+/** A row of the issue 17 additions: its delivery delay comes from their own stream. */
+function emitExtra(ctx: SessionCtx, row: RawRecord): void {
+  ctx.out.rows.push(row);
+  ctx.out.delaysMs.push(Math.round(ctx.extra!.lognormal(90_000, 0.6)));
+}
+
+/** A new 2026 event: like `event`, without taking a number from the session's event sequence. */
+function extraEvent(ctx: SessionCtx, name: string, t: number, promptId: string | null, attributes: Record<string, string> = {}): RawRecord {
+  const r: RawRecord = { ...ctx.base, attributes };
+  r.signal = 'event';
+  r.name = `claude_code.${name}`;
+  r.event_time = Math.round(t);
+  r.prompt_id = promptId;
+  return r;
+}
+
+/** Writes the interaction's spans (root first) as the decoder would flatten them. */
+function emitInteraction(ctx: SessionCtx, start: number, end: number, drafts: SpanDraft[]): void {
+  const x = ctx.extra!;
+  const traceId = x.hex(32);
+  const rootId = x.hex(16);
+  const ids = drafts.map(() => x.hex(16));
+  const row = (name: string, spanId: string, parent: string | null, s: number, ms: number, fields: Partial<RawRecord> = {}, error?: string): RawRecord => {
+    const r: RawRecord = { ...ctx.base, attributes: { 'span.type': name } };
+    Object.assign(r, fields);
+    r.signal = 'span';
+    r.name = `claude_code.${name}`;
+    r.event_time = Math.round(s);
+    r.start_time = Math.round(s);
+    r.end_time = Math.round(s + ms);
+    r.duration_ms = Math.round(s + ms) - Math.round(s);
+    r.trace_id = traceId;
+    r.span_id = spanId;
+    r.parent_span_id = parent;
+    r.status_code = error ? 2 : 0;
+    if (error) r.error = error;
+    return r;
+  };
+  emitExtra(ctx, row('interaction', rootId, null, start, end - start));
+  drafts.forEach((d, i) => emitExtra(ctx, row(d.name, ids[i]!, d.parent === 'root' ? rootId : ids[d.parent]!, d.start, d.ms, d.fields, d.error)));
+}
+
+const SKILLS = ['pdf', 'xlsx', 'release-notes', 'code-review'] as const;
+const PLUGINS = ['acme-tools', 'security-guidance', 'commit-commands'] as const;
 
 function event(ctx: SessionCtx, name: string, t: number, promptId: string | null): RawRecord {
   const r: RawRecord = { ...ctx.base, attributes: {} };
@@ -237,7 +303,8 @@ export function developerDay(seed: string | number, dev: Developer, day: string,
     if (start > dayStart + 23 * HOUR) start -= 2 * HOUR;
     const sessionId = rng.uuid();
     const project = rng.pick(team.repos);
-    const ctx: SessionCtx = { rng, dev, day, base: identityRecord(dev, sessionId, project), out, seq: 1, ...(inject ? { inject } : {}) };
+    const extra = new Random(seed, 'issue17', dev.index, day, inject?.copy ?? '', s);
+    const ctx: SessionCtx = { rng, extra, dev, day, base: identityRecord(dev, sessionId, project), out, seq: 1, ...(inject ? { inject } : {}) };
     simulateSession(ctx, start, dayStart + 24 * HOUR - 1, options.metricsOnlyShare ?? 0.03);
   }
   return out;
@@ -271,6 +338,24 @@ function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metrics
     emit(ctx, e);
   }
   acc.add('session.count', { fields: { attributes: { start_type: 'fresh' } } }, 1);
+  const x = ctx.extra;
+  // Traces are beta: about a third of sessions export them.
+  const traced = events && x !== undefined && x.chance(0.35);
+  if (events && x) {
+    if (x.chance(0.01)) {
+      // A /login that fails (an expired grant) and the retry that works.
+      emitExtra(ctx, Object.assign(extraEvent(ctx, 'auth', t + 500, null, { action: 'login', auth_method: 'oauth', error_category: 'invalid_grant' }), { success: false, status_code: 400 }));
+      emitExtra(ctx, Object.assign(extraEvent(ctx, 'auth', t + 20_000, null, { action: 'login', auth_method: 'oauth' }), { success: true }));
+    }
+    if (x.chance(0.3)) {
+      const plugin = x.pick(PLUGINS);
+      emitExtra(ctx, Object.assign(extraEvent(ctx, 'plugin_loaded', t + 800, null, { 'plugin.version': '1.2.0', 'plugin.scope': 'org', enabled_via: 'org-policy' }), { plugin_name: plugin }));
+    }
+    if (x.chance(0.25)) {
+      const server = x.weighted(MCP_SERVERS);
+      emitExtra(ctx, Object.assign(extraEvent(ctx, 'mcp_server_connection', t + 1200, null, { status: 'connected', transport_type: 'http', server_scope: 'project' }), { mcp_server_name: server, duration_ms: Math.round(x.lognormal(300, 0.5)) }));
+    }
+  }
 
   for (let p = 0; p < prompts && t < dayEnd - 10 * MINUTE; p++) {
     const promptId = rng.uuid();
@@ -282,10 +367,18 @@ function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metrics
     }
     const model = pickModel(rng, dev, ctx.day, ctx.inject);
     const turns = 1 + rng.poisson(2.2);
+    if (traced) ctx.spans = [];
+    if (events && x?.chance(0.08)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'skill_activated', t + 50, promptId, { invocation_trigger: 'claude' }), { skill_name: x.pick(SKILLS) }));
     for (let k = 0; k < turns; k++) {
-      t = request(ctx, acc, model, t + 300, promptId, events, k === 0 ? 'repl_main_thread' : rng.chance(0.1) ? 'compact' : 'repl_main_thread');
+      const source = k === 0 ? 'repl_main_thread' : rng.chance(0.1) ? 'compact' : 'repl_main_thread';
+      t = request(ctx, acc, model, t + 300, promptId, events, source);
+      if (events && x && source === 'compact') emitExtra(ctx, extraEvent(ctx, 'compaction', t, promptId, { trigger: 'auto' }));
       if (rng.chance(0.15)) t = request(ctx, acc, MODELS.haiku, t + 100, promptId, events, 'auxiliary');
       if (k < turns - 1 || rng.chance(0.5)) t = tool(ctx, acc, t + 200, promptId, events);
+    }
+    if (ctx.spans) {
+      emitInteraction(ctx, promptStart, t + 50, ctx.spans);
+      delete ctx.spans;
     }
     // Active time: the user typing and reading, the CLI working.
     acc.add('active_time.total', { type: 'cli' }, Math.round((t - promptStart) / 1000));
@@ -334,6 +427,13 @@ function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t
   if (incident?.latencyFactor) duration = Math.round(duration * incident.latencyFactor);
   const ttft = Math.round(Math.min(duration * 0.9, rng.lognormal(1100, 0.45)));
   const end = t + duration;
+  const x = ctx.extra;
+  if (ctx.spans) ctx.spans.push({ name: 'llm_request', start: t, ms: duration, parent: 'root', fields: { model: model.id, input_tokens: input, output_tokens: output, cache_read_tokens: cacheRead, cache_creation_tokens: cacheCreation, duration_ms: duration, ttft_ms: ttft, query_source: querySource, success: true } });
+  if (events && x) {
+    if (x.chance(0.002)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'api_refusal', end + 5, promptId, { has_category: 'true' }), { model: model.id, query_source: querySource, attempt: 1 }));
+    // Requests that hit the retry cap (incidents) sometimes report that the retries ran out.
+    if (attempt >= 4 && x.chance(0.5)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'api_retries_exhausted', t - 1, promptId), { model: model.id, status_code: 529, error: 'Overloaded', attempt }));
+  }
   if (events) {
     const e = event(ctx, 'api_request', end, promptId);
     e.model = model.id;
@@ -383,9 +483,25 @@ function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: stri
       if (rng.chance(0.6)) acc.add('lines_of_code.count', { type: 'removed' }, Math.round(rng.lognormal(5, 1)));
     }
   }
+  const x = ctx.extra;
+  let toolSpan = -1;
+  if (ctx.spans) {
+    toolSpan = ctx.spans.length;
+    ctx.spans.push({ name: 'tool', start: t, ms: wait, parent: 'root', fields: { tool_name: name } });
+    if (wait > 0) ctx.spans.push({ name: 'tool.blocked_on_user', start: t, ms: wait, parent: toolSpan, fields: { decision: reject ? 'reject' : 'accept', decision_source: source } });
+  }
   if (reject) return t + wait;
   const duration = Math.round(rng.lognormal(name === 'Bash' ? 2500 : name === 'Task' ? 40_000 : 120, 1));
   const success = rng.chance(name === 'Bash' ? 0.88 : 0.97);
+  if (ctx.spans) {
+    ctx.spans[toolSpan]!.ms = wait + duration;
+    ctx.spans.push({ name: 'tool.execution', start: t + wait, ms: duration, parent: toolSpan, fields: { success }, ...(success ? {} : { error: 'tool failed' }) });
+    if (x && x.chance(0.2)) ctx.spans.push({ name: 'hook', start: t + wait + duration, ms: Math.round(x.lognormal(40, 0.5)), parent: toolSpan, fields: { attributes: { 'span.type': 'hook', hook_event: 'PostToolUse' } } });
+  }
+  if (events && x) {
+    if (name === 'Task') emitExtra(ctx, Object.assign(extraEvent(ctx, 'subagent_completed', t + wait + duration, promptId), { agent_name: 'general-purpose', duration_ms: duration, success }));
+    if (x.chance(0.05)) emitExtra(ctx, extraEvent(ctx, 'hook_execution_complete', t + wait + duration + 1, promptId, { hook_event: 'PostToolUse', num_success: '1', num_blocking: '0' }));
+  }
   if (events) {
     const r = event(ctx, 'tool_result', t + wait + duration, promptId);
     r.tool_name = name;
@@ -397,7 +513,8 @@ function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: stri
     if (!success) r.attributes.error_type = name === 'Bash' ? 'ShellError' : 'Error:ENOENT';
     if (name === 'mcp_tool') {
       const server = rng.weighted(MCP_SERVERS);
-      r.attributes['mcp_server.name'] = ctx.inject?.mcpServer ?? server;
+      // Its own column since issue 17, as the transform now fills it.
+      r.mcp_server_name = ctx.inject?.mcpServer ?? server;
     }
     emit(ctx, r);
   }

@@ -219,7 +219,7 @@ export function planAnomalies(seed: string | number, population: Population, fro
   for (const t of teamOrder.filter((x) => !usedTeams.has(x))) {
     if ((counters.get('new_mcp_server') ?? 0) >= perPeriod(20)) break;
     const inject: DayInjection = { mcpServer: NEW_MCP_SERVER };
-    const callsOn = (day: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.attributes?.['mcp_server.name'] === NEW_MCP_SERVER).length, 0);
+    const callsOn = (day: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.mcp_server_name === NEW_MCP_SERVER).length, 0);
     const found = Array.from({ length: 5 }, () => rng.pick(workdays)).map((day) => ({ day, calls: callsOn(day) })).find((x) => x.calls >= 3);
     if (!found) continue;
     const { day, calls } = found;

@@ -1,5 +1,5 @@
 /**
- * `cclake ingest --lake DIR FILE...`: local OTLP/JSON exports (logs or metrics, `.json` = one
+ * `cclake ingest --lake DIR FILE...`: local OTLP/JSON exports (logs, metrics or traces, `.json` = one
  * request or one CloudWatch Logs subscription payload, `.jsonl` = one per line, gzip accepted) ->
  * raw Parquet, exactly as Firehose would write it: the same `decodePayload` as the Firehose
  * transform, Snappy Parquet of RAW_RECORD rows, keys in the Firehose layout for the arrival time,

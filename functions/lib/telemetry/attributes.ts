@@ -130,6 +130,9 @@ const CONTENT_KEYS = new Set([
   'content',
   'messages',
   'system_prompt',
+  // Traces: the prompt on claude_code.interaction spans, the Bash command line on claude_code.tool spans.
+  'user_prompt',
+  'full_command',
 ]);
 
 /** Prompt/response/tool-input text: never stored unless keepContentAttributes is on, never hashed into record_id. */

@@ -5,7 +5,7 @@
  *      check (kind 'control'); DATA_MESSAGE log events carry EMF JSON (awsemf exporter) or one
  *      log record as the awscloudwatchlogs exporter writes it (`{"body","attributes","resource",...}`);
  *      the same JSON uncompressed is accepted too;
- *  (b) OTLP/JSON request bodies (`resourceLogs` / `resourceMetrics`), and a bare EMF document or
+ *  (b) OTLP/JSON request bodies (`resourceLogs` / `resourceMetrics` / `resourceSpans`), and a bare EMF document or
  *      log record (Firehose with CloudWatch message extraction);
  *  (c) JSON Lines of any of these.
  * Bad data never throws: every problem is returned as `{ where, reason }`.
@@ -19,6 +19,7 @@ import {
   emptyResult,
   flattenLogsRequest,
   flattenMetricsRequest,
+  flattenTracesRequest,
   logRecordToRaw,
   nanosToMs,
   type DecodeIssue,
@@ -43,7 +44,9 @@ export interface DecodeResult {
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-export const UNKNOWN_SIGNAL = 'unknown signal: object has none of resourceLogs, resourceMetrics, logEvents, _aws';
+export const UNKNOWN_SIGNAL = 'unknown signal: object has none of resourceLogs, resourceMetrics, resourceSpans, logEvents, _aws';
+
+const isOtlpRequest = (o: Obj) => 'resourceLogs' in o || 'resourceMetrics' in o || 'resourceSpans' in o;
 
 /** Whole-payload problems (the payload cannot be read at all) use this location. */
 export const PAYLOAD = '$';
@@ -147,7 +150,7 @@ function cloudWatchSubscription(o: Obj, opts: FlattenOptions, out: Dispatched): 
 function dispatchMessage(msg: unknown, opts: FlattenOptions, fallbackMs: number | null, where: string): FlattenResult {
   if (isObj(msg)) {
     if (isEmf(msg)) return flattenEmf(msg, opts, where, fallbackMs);
-    if ('resourceLogs' in msg || 'resourceMetrics' in msg) return otlpRequest(msg, opts);
+    if (isOtlpRequest(msg)) return otlpRequest(msg, opts);
     if (looksLikeLogRecord(msg)) return singleLogRecord(msg, opts, where, fallbackMs);
   }
   const out = emptyResult();
@@ -159,6 +162,7 @@ function otlpRequest(o: Obj, opts: FlattenOptions): FlattenResult {
   const out = emptyResult();
   if ('resourceLogs' in o) addInto(out, flattenLogsRequest(o, opts));
   if ('resourceMetrics' in o) addInto(out, flattenMetricsRequest(o, opts));
+  if ('resourceSpans' in o) addInto(out, flattenTracesRequest(o, opts));
   return out;
 }
 
@@ -173,7 +177,7 @@ function dispatchValue(v: unknown, opts: FlattenOptions, out: Dispatched, prefix
     push({ ...emptyResult(), errors: [{ where: PAYLOAD, reason: 'unknown signal: not a JSON object' }] });
     return;
   }
-  if ('resourceLogs' in v || 'resourceMetrics' in v) return void push(otlpRequest(v, opts));
+  if (isOtlpRequest(v)) return void push(otlpRequest(v, opts));
   if ('logEvents' in v || v.messageType === 'CONTROL_MESSAGE' || v.messageType === 'DATA_MESSAGE') {
     const sub: Dispatched = { ...emptyResult(), controls: 0, values: 0 };
     cloudWatchSubscription(v, opts, sub);

@@ -1,8 +1,10 @@
 /**
  * Flattens OTLP/JSON export requests into raw records (CONTRACTS section 2):
- * ExportLogsServiceRequest (`resourceLogs`) -> one `event` row per log record, and
- * ExportMetricsServiceRequest (`resourceMetrics`) -> one `metric` row per sum/gauge datapoint.
- * Histogram-like metrics are counted as unsupported (Claude Code emits only counters).
+ * ExportLogsServiceRequest (`resourceLogs`) -> one `event` row per log record,
+ * ExportMetricsServiceRequest (`resourceMetrics`) -> one `metric` row per sum/gauge datapoint, and
+ * ExportTraceServiceRequest (`resourceSpans`) -> one `span` row per span.
+ * Histogram-like metrics are counted as unsupported (Claude Code emits only counters); span events
+ * and links are not kept (Claude Code's carry tool output, i.e. content).
  */
 import { emptyRawRecord, type RawRecord } from '../../../schemas/raw-record';
 import { attrsFromAny, decodeAnyValue, fromPlain, mapAttributes, mergeUnder, type AnyValue, type AttrMap, type AttrValue } from './attributes';
@@ -40,21 +42,62 @@ export function addInto(into: FlattenResult, r: FlattenResult): FlattenResult {
 
 export const EVENT_PREFIX = 'claude_code.';
 
+export interface SpanParts {
+  traceId: string | null;
+  spanId: string | null;
+  parentSpanId: string | null;
+  endTime: number | null;
+  /** end - start in ms, from the nanosecond timestamps. */
+  durationMs: number | null;
+  /** OTLP Status.code: 0 unset, 1 ok, 2 error. */
+  statusCode: number | null;
+  statusMessage: string | null;
+}
+
 export interface RecordParts {
-  signal: 'event' | 'metric';
+  signal: 'event' | 'metric' | 'span';
   name: string;
   eventTime: number;
   startTime?: number | null;
   value?: number | null;
   temporality?: 'delta' | 'cumulative' | null;
+  span?: SpanParts;
 }
 
 /** Keys turned into columns by the flatteners themselves (not by the otel column mapping). */
 const CONSUMED = new Set(['event.name', 'event.timestamp']);
 
+/** A model id's context suffix, e.g. `claude-opus-4-6[1m]` -> model `claude-opus-4-6`, tier `1m`. */
+const CONTEXT_SUFFIX = /^(.+?)\[([^\[\]]+)\]$/;
+
+export function splitContextTier(model: string): { model: string; tier: string | null } {
+  const m = CONTEXT_SUFFIX.exec(model.trim());
+  return m ? { model: m[1]!.trim(), tier: m[2]!.trim().toLowerCase() } : { model, tier: null };
+}
+
+/** cost_usd_micros (an integer, 2026 versions) as USD; null when absent or not an integer. */
+function costFromMicros(attrs: AttrMap): number | null {
+  const v = attrs.get('cost_usd_micros');
+  if (v === undefined) return null;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isSafeInteger(n) ? n / 1e6 : null;
+}
+
+/**
+ * Sets a column the flattener derives itself; a mapped attribute value it replaces is kept in
+ * `attributes` under its own key when it differs, so nothing is lost.
+ */
+function override(record: RawRecord, column: 'cost_usd' | 'duration_ms' | 'status_code', value: number, attributeKey: string): void {
+  const had = record[column];
+  if (had !== null && had !== value) record.attributes = { ...record.attributes, [attributeKey]: String(had) };
+  record[column] = value;
+}
+
 /** Builds one raw record (with its record_id) from its parts and merged attributes. */
 export function buildRecord(parts: RecordParts, attrs: AttrMap, opts: FlattenOptions): { record: RawRecord; droppedContent: number } {
-  const mapped = mapAttributes(attrs, { keepContentAttributes: opts.keepContentAttributes, consumed: CONSUMED });
+  const micros = costFromMicros(attrs);
+  const consumed = micros === null ? CONSUMED : new Set([...CONSUMED, 'cost_usd_micros']);
+  const mapped = mapAttributes(attrs, { keepContentAttributes: opts.keepContentAttributes, consumed });
   const record: RawRecord = {
     ...emptyRawRecord(),
     ...mapped.columns,
@@ -66,6 +109,25 @@ export function buildRecord(parts: RecordParts, attrs: AttrMap, opts: FlattenOpt
     temporality: parts.temporality ?? null,
     attributes: mapped.attributes,
   };
+  if (record.model !== null) {
+    const { model, tier } = splitContextTier(record.model);
+    record.model = model;
+    record.context_tier = tier;
+  }
+  // The integer micro-dollars are exact; a cost_usd double beside them that disagrees stays in attributes.
+  if (micros !== null) override(record, 'cost_usd', micros, 'cost_usd');
+  const span = parts.span;
+  if (span) {
+    record.trace_id = span.traceId;
+    record.span_id = span.spanId;
+    record.parent_span_id = span.parentSpanId;
+    record.end_time = span.endTime;
+    if (span.durationMs !== null) override(record, 'duration_ms', span.durationMs, 'duration_ms');
+    // status_code of a span is its OTLP status; an HTTP status_code attribute stays in attributes.
+    if (record.status_code !== null) record.attributes = { ...record.attributes, status_code: String(record.status_code) };
+    record.status_code = span.statusCode;
+    if (record.error === null && span.statusMessage) record.error = span.statusMessage;
+  }
   record.record_id = recordId(record);
   return { record, droppedContent: mapped.droppedContent };
 }
@@ -143,9 +205,9 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
 
 /**
- * Visits every scope of every resource of an OTLP request (`resourceLogs`/`resourceMetrics`),
+ * Visits every scope of every resource of an OTLP request (`resourceLogs`/`resourceMetrics`/`resourceSpans`),
  * with the resource's attributes and the scope's path for error messages. `legacyScopes` is the
- * pre-1.0 name of the scope list (`instrumentationLibraryLogs`, `instrumentationLibraryMetrics`).
+ * pre-1.0 name of the scope list (`instrumentationLibraryLogs`, `instrumentationLibraryMetrics`, `instrumentationLibrarySpans`).
  */
 function forEachScope(
   resources: unknown,
@@ -185,6 +247,104 @@ export function flattenLogsRequest(req: Obj, opts: FlattenOptions = {}, at = '')
         out.records.push(r.record);
         out.droppedContent += r.droppedContent;
       }
+    });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// traces
+
+/**
+ * A trace or span id as lower-case hex. OTLP/JSON writes ids as hex (the specification's exception
+ * to proto3 JSON); some exporters write protobuf's default base64 instead, which is converted.
+ * Returns null for an absent, empty or all-zero (invalid) id, and undefined when it is neither.
+ */
+export function spanIdHex(x: unknown, bytes: 8 | 16): string | null | undefined {
+  if (x === undefined || x === null || x === '') return null;
+  if (typeof x !== 'string') return undefined;
+  const s = x.trim();
+  let hex: string | undefined;
+  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(s)) hex = s.toLowerCase();
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(s)) {
+    const b = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (b.length === bytes) hex = b.toString('hex');
+  }
+  if (hex === undefined) return undefined;
+  return /^0+$/.test(hex) ? null : hex;
+}
+
+/** OTLP Status.code as a number (the enum may arrive as its name). */
+export function spanStatusCode(status: unknown): number | null {
+  if (!isObj(status)) return null;
+  const c = status.code;
+  if (c === 0 || c === 1 || c === 2) return c;
+  if (c === '0' || c === 'STATUS_CODE_UNSET') return 0;
+  if (c === '1' || c === 'STATUS_CODE_OK') return 1;
+  if (c === '2' || c === 'STATUS_CODE_ERROR') return 2;
+  return c === undefined ? 0 : null;
+}
+
+/** Nanosecond timestamps' difference in ms, exact to the nanosecond (both as decimal strings or numbers). */
+function nanosDiffMs(start: unknown, end: unknown): number | null {
+  const big = (x: unknown): bigint | null =>
+    typeof x === 'string' && /^\d+$/.test(x.trim()) ? BigInt(x.trim()) : typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : typeof x === 'number' && Number.isFinite(x) ? BigInt(Math.round(x)) : null;
+  const s = big(start);
+  const e = big(end);
+  if (s === null || e === null || e < s) return null;
+  return Number(e - s) / 1e6;
+}
+
+export function flattenTracesRequest(req: Obj, opts: FlattenOptions = {}, at = ''): FlattenResult {
+  const out = emptyResult();
+  forEachScope(req.resourceSpans, 'resourceSpans', 'scopeSpans', 'instrumentationLibrarySpans', at, (resource, ss, container) => {
+    arr(ss.spans).forEach((sp, k) => {
+      const where = `${container}.spans[${k}]`;
+      const what = `span ${k} in ${container}`;
+      if (!isObj(sp)) {
+        out.errors.push({ where, reason: `${what} is not an object` });
+        return;
+      }
+      if (typeof sp.name !== 'string' || sp.name.trim() === '') {
+        out.errors.push({ where, reason: `${what} has no name` });
+        return;
+      }
+      const start = nanosToMs(sp.startTimeUnixNano);
+      if (start === null) {
+        out.errors.push({ where, reason: `${what} (${sp.name}) has no startTimeUnixNano` });
+        return;
+      }
+      const traceId = spanIdHex(sp.traceId, 16);
+      const spanId = spanIdHex(sp.spanId, 8);
+      const parentSpanId = spanIdHex(sp.parentSpanId, 8);
+      if (traceId === undefined || spanId === undefined || parentSpanId === undefined || !traceId || !spanId) {
+        const bad = traceId === undefined || !traceId ? 'traceId' : spanId === undefined || !spanId ? 'spanId' : 'parentSpanId';
+        out.errors.push({ where, reason: `${what} (${sp.name}) has no valid ${bad} (hex or base64 of ${bad === 'traceId' ? 16 : 8} bytes)` });
+        return;
+      }
+      const end = nanosToMs(sp.endTimeUnixNano);
+      const status = isObj(sp.status) ? sp.status : undefined;
+      const r = buildRecord(
+        {
+          signal: 'span',
+          name: sp.name.trim(),
+          eventTime: start,
+          startTime: start,
+          span: {
+            traceId,
+            spanId,
+            parentSpanId,
+            endTime: end,
+            durationMs: end === null ? null : nanosDiffMs(sp.startTimeUnixNano, sp.endTimeUnixNano),
+            statusCode: spanStatusCode(status ?? {}),
+            statusMessage: status && typeof status.message === 'string' && status.message !== '' ? status.message : null,
+          },
+        },
+        mergeUnder(resource, attrsFromAny(sp.attributes)),
+        opts,
+      );
+      out.records.push(r.record);
+      out.droppedContent += r.droppedContent;
     });
   });
   return out;
