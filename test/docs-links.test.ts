@@ -1,7 +1,7 @@
 /**
  * A clone of the repository stands alone: every relative link in its documentation (README.md, the
  * README of each top-level folder, and docs/*.md) names a file or folder that exists inside the
- * repository. A link out of it (`../shared/…`) fails even when the target happens to exist beside
+ * repository. A link out of it (`../<folder>/…`) fails even when the target happens to exist beside
  * this checkout.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -58,16 +58,16 @@ describe('documentation links', () => {
 
   it('the check refuses a link out of the repository, a missing file, and reads links the way Markdown does', () => {
     const md = [
-      'See [`../shared/CONTRACTS.md`](../shared/CONTRACTS.md) and [the config](fixtures/config/cclake.config.example.yaml#L3).',
+      'See [`../outside/SPEC.md`](../outside/SPEC.md) and [the config](fixtures/config/cclake.config.example.yaml#L3).',
       '[missing]: docs/nowhere.md',
       'Not links: `[a](in-code.md)`, [site](https://example.com), [here](#quick-start).',
       '```',
       '[fenced](fenced.md)',
       '```',
     ].join('\n');
-    expect(relativeLinks(md)).toEqual(['../shared/CONTRACTS.md', 'fixtures/config/cclake.config.example.yaml#L3', 'docs/nowhere.md']);
+    expect(relativeLinks(md)).toEqual(['../outside/SPEC.md', 'fixtures/config/cclake.config.example.yaml#L3', 'docs/nowhere.md']);
     expect(relativeLinks(md).map((t) => brokenLink('README.md', t))).toEqual([
-      'README.md: ../shared/CONTRACTS.md points outside the repository',
+      'README.md: ../outside/SPEC.md points outside the repository',
       null,
       'README.md: docs/nowhere.md does not exist',
     ]);
