@@ -5,10 +5,9 @@
  * check every column against one hand-written mapping table (not the one in schemas/columns.ts,
  * or the test would check the code against itself).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { registerLakeViews } from '../functions/lib/engine/lake-views';
 import { parquetToArrow, readRows, writeRows } from '../functions/lib/parquet/io';
 import { LocalObjectStore } from '../functions/lib/store/local';
+import { rawRecordColumns, readContractsDoc, typeSpellings } from './helpers/contracts-doc';
 
 /** One expected spelling per logical type, in every place that needs one. */
 const EXPECTED: Record<LogicalType, { arrow: string; hive: string; duckdb: string }> = {
@@ -36,8 +36,8 @@ const EXPECTED: Record<LogicalType, { arrow: string; hive: string; duckdb: strin
 };
 
 /**
- * The raw record's columns as CONTRACTS.md section 2 lists them (/work/shared/CONTRACTS.md,
- * "## 2. Raw record"). Kept here as well so a drift in either the contract or the schema shows.
+ * The raw record's columns as docs/contracts.md section 2 lists them. Kept here as well so a drift
+ * in either the document or the schema shows.
  */
 const CONTRACT_RAW_COLUMNS = [
   'record_id', 'signal', 'name', 'event_time',
@@ -52,30 +52,6 @@ const CONTRACT_RAW_COLUMNS = [
   'user_account_id', 'context_tier', 'agent_name', 'skill_name', 'plugin_name', 'mcp_server_name', 'mcp_tool_name', 'workflow_run_id',
   'trace_id', 'span_id', 'parent_span_id', 'end_time',
 ];
-
-const CONTRACTS_MD = process.env.CCLAKE_CONTRACTS ?? fileURLToPath(new URL('../../shared/CONTRACTS.md', import.meta.url));
-
-/**
- * The backticked column names of the bullet list in section 2. Parenthesised asides carry the
- * enum values and examples (`event` | `metric`, `claude_code.api_request`, the `type` attribute,
- * `delta`|`cumulative`), so they are removed first.
- */
-function contractColumns(markdown: string): string[] {
-  const section = /^## 2\. .*$([\s\S]*?)^## /m.exec(markdown);
-  if (!section) throw new Error('CONTRACTS.md has no "## 2." section');
-  const bullets: string[] = [];
-  for (const line of section[1]!.split('\n')) {
-    if (line.startsWith('- ')) bullets.push(line.slice(2));
-    else if (/^\s+\S/.test(line) && bullets.length) bullets[bullets.length - 1] += ' ' + line.trim();
-    else if (line.trim() !== '' && bullets.length) break; // the prose after the list
-  }
-  const names: string[] = [];
-  for (const b of bullets) {
-    const withoutAsides = b.replace(/\([^()]*\)/g, '');
-    for (const m of withoutAsides.matchAll(/`([^`]+)`/g)) names.push(m[1]!);
-  }
-  return names;
-}
 
 const dirs: string[] = [];
 const tempDir = (name = 'cclake-schema-') => {
@@ -339,18 +315,34 @@ describe('raw record: one definition, one type mapping everywhere', () => {
     }
   });
 
-  it('column names are the CONTRACTS.md section 2 list (hard-coded copy)', () => {
+  it('column names are the docs/contracts.md section 2 list (hard-coded copy)', () => {
     expect(new Set(RAW_RECORD.columns.map((c) => c.name))).toEqual(new Set(CONTRACT_RAW_COLUMNS));
     expect(RAW_RECORD.columns).toHaveLength(CONTRACT_RAW_COLUMNS.length);
   });
 
-  it('column names are the CONTRACTS.md section 2 list (parsed from the contract)', () => {
-    expect(existsSync(CONTRACTS_MD), `CONTRACTS.md not found at ${CONTRACTS_MD} (set CCLAKE_CONTRACTS)`).toBe(true);
-    const parsed = contractColumns(readFileSync(CONTRACTS_MD, 'utf8'));
-    expect(parsed.length).toBe(new Set(parsed).size); // no name listed twice
-    expect(new Set(parsed)).toEqual(new Set(RAW_RECORD.columns.map((c) => c.name)));
-    expect(parsed).not.toContain('event');
-    expect(parsed).not.toContain('delta');
+  it('docs/contracts.md section 2 lists every column, in order, with its type and the attributes it is taken from', () => {
+    const documented = rawRecordColumns(readContractsDoc());
+    expect(documented.length).toBe(new Set(documented.map((c) => c.name)).size); // no name listed twice
+    expect(documented.map((c) => ({ name: c.name, type: c.type }))).toEqual(RAW_RECORD.columns.map((c) => ({ name: c.name, type: c.type })));
+    for (const c of RAW_RECORD.columns) {
+      const otel: readonly string[] = 'otel' in c ? c.otel : [];
+      if (otel.length) expect(documented.find((d) => d.name === c.name)!.from, c.name).toEqual(otel);
+      expect(documented.find((d) => d.name === c.name)!.meaning.length, c.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('docs/contracts.md section 2 spells each type as Glue and DuckDB do', () => {
+    const spellings = typeSpellings(readContractsDoc());
+    for (const [type, e] of Object.entries(EXPECTED)) {
+      expect({ type, glue: spellings.get(type)?.glue, duckdb: spellings.get(type)?.duckdb }).toEqual({ type, glue: e.hive, duckdb: e.duckdb });
+    }
+  });
+
+  it('the section 2 parse notices a column the document lacks', () => {
+    const doc = readContractsDoc();
+    expect(doc).toContain('| `ttft_ms` |');
+    const without = rawRecordColumns(doc.split('\n').filter((l) => !l.startsWith('| `ttft_ms` |')).join('\n'));
+    expect(without.map((c) => c.name)).not.toEqual(RAW_RECORD.columns.map((c) => c.name));
   });
 });
 
