@@ -15,7 +15,8 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { LocalCatalog } from '../catalog/local';
 import { generationTables } from '../catalog/tables';
-import type { Config } from '../config/schema';
+import { rawSourcesOf, type Config } from '../config/schema';
+import { guidanceToRawSql } from '../raw/bedrock-guidance';
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
@@ -57,19 +58,24 @@ export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStor
 
 export async function registerLakeViews(engine: DuckDBEngine, store: LocalObjectStore, config: Config): Promise<ViewSetup> {
   const setup: ViewSetup = { views: [], skippedRawObjects: [] };
-  const files: string[] = [];
-  for (const o of await listAll(store, config.raw.prefix)) {
-    if (!o.key.endsWith('.parquet')) continue;
-    const file = path.join(store.root, ...o.key.split('/'));
-    if (looksLikeParquet(file)) files.push(file);
-    else setup.skippedRawObjects.push(o.key);
+  // Every raw source (raw.sources), each read as raw records: the AWS guidance's rows through its mapping.
+  const selects: string[] = [];
+  for (const raw of rawSourcesOf(config)) {
+    const files: string[] = [];
+    for (const o of await listAll(store, raw.prefix)) {
+      if (!o.key.endsWith('.parquet')) continue;
+      const file = path.join(store.root, ...o.key.split('/'));
+      if (looksLikeParquet(file)) files.push(file);
+      else setup.skippedRawObjects.push(o.key);
+    }
+    if (!files.length) continue;
+    const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
+    selects.push(`SELECT ${typedRawColumns()} FROM ${raw.profile === 'bedrock-guidance' ? `(${guidanceToRawSql(read)})` : read}`);
   }
   const emptyRaw = `SELECT ${duckdbColumns(RAW_RECORD)
     .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
     .join(', ')} WHERE false`;
-  const source = files.length
-    ? `SELECT ${typedRawColumns()} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`
-    : emptyRaw;
+  const source = selects.length ? selects.join(' UNION ALL ') : emptyRaw;
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');
 
