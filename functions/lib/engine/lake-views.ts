@@ -16,7 +16,7 @@ import { RAW_RECORD } from '../../../schemas/raw-record';
 import { LocalCatalog } from '../catalog/local';
 import { generationTables } from '../catalog/tables';
 import { rawSourcesOf, type Config } from '../config/schema';
-import { guidanceToRawSql } from '../raw/bedrock-guidance';
+import { GUIDANCE_MAPPED_COLUMNS, guidanceToRawSql } from '../raw/bedrock-guidance';
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
@@ -35,9 +35,9 @@ export interface ViewSetup {
 }
 
 /** A SELECT list that types every raw-record column as the schema says (missing columns read as NULL). */
-function typedRawColumns(): string {
+function typedRawColumns(has: (column: string) => boolean = () => true): string {
   return duckdbColumns(RAW_RECORD)
-    .map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+    .map((c) => `CAST(${has(c.name) ? sqlIdent(c.name) : 'NULL'} AS ${c.type}) AS ${sqlIdent(c.name)}`)
     .join(', ');
 }
 
@@ -70,7 +70,9 @@ export async function registerLakeViews(engine: DuckDBEngine, store: LocalObject
     }
     if (!files.length) continue;
     const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
-    selects.push(`SELECT ${typedRawColumns()} FROM ${raw.profile === 'bedrock-guidance' ? `(${guidanceToRawSql(read)})` : read}`);
+    selects.push(
+      raw.profile === 'bedrock-guidance' ? `SELECT ${typedRawColumns((c) => GUIDANCE_MAPPED_COLUMNS.includes(c))} FROM (${guidanceToRawSql(read)})` : `SELECT ${typedRawColumns()} FROM ${read}`,
+    );
   }
   const emptyRaw = `SELECT ${duckdbColumns(RAW_RECORD)
     .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)

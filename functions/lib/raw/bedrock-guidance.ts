@@ -83,5 +83,8 @@ export function guidanceToRawSql(source: string, where?: string): string {
   return where ? `SELECT * FROM (${mapped}) WHERE ${where}` : mapped;
 }
 
+/** The raw columns `guidanceToRawSql` gives (every other raw column is absent: NULL). */
+export const GUIDANCE_MAPPED_COLUMNS: readonly string[] = ['record_id', ...mappedColumns().map((c) => c.name), 'attributes'];
+
 /** The guidance table's column names, for messages. */
 export const GUIDANCE_COLUMNS = BEDROCK_GUIDANCE_METRICS.columns.map((c) => c.name);
