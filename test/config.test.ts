@@ -257,7 +257,16 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
     expect(config.lake).toEqual({
       s3: { bucket: 'acme-claude-code-telemetry', prefix: 'cclake/', region: 'us-east-1', multipartThresholdMiB: 64, objectLock: { mode: 'COMPLIANCE', retentionDays: 2555 } },
     });
-    expect(config.raw).toEqual({ prefix: 'raw/', errorPrefix: 'raw-errors/', profile: 'cclake', streamName: 'cclake-telemetry' });
+    expect(config.raw).toEqual({
+      prefix: 'raw/',
+      errorPrefix: 'raw-errors/',
+      profile: 'cclake',
+      streamName: 'cclake-telemetry',
+      sources: [
+        { profile: 'bedrock-guidance', prefix: 'data/', until: '2026-01-01' },
+        { profile: 'cclake', prefix: 'raw/' },
+      ],
+    });
     expect(config.prices?.version).toBe('2026-01');
     expect(config.prices?.rows).toHaveLength(5);
     // unquoted YAML dates stay YYYY-MM-DD strings

@@ -118,10 +118,11 @@ export function buildProgram(io: Io): Command {
     .option('--seed <s>', 'random seed (same seed, same lake)', '42')
     .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
     .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
-    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean }) => {
+    .addOption(new Option('--profile <profile>', "raw zone shape: cclake (Firehose raw records) or bedrock-guidance (the AWS guidance's metrics rows); default raw.profile").choices(['cclake', 'bedrock-guidance']))
+    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean; profile?: 'cclake' | 'bedrock-guidance' }) => {
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
-      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies });
+      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies, profile: o.profile });
       printGenerateSummary(io, store.location, summary);
     });
 

@@ -1,9 +1,10 @@
 /**
  * Phase 1, list: the raw objects a run has to look at. After the first run only the raw day
  * prefixes from (watermark - lookback) on are listed, so a run's cost follows new data, not the
- * lake's age; objects already finished are left out (a rebuild takes every one).
+ * lake's age; objects already finished are left out (a rebuild takes every one). Each raw source of
+ * the lake (`raw.sources`) is listed.
  */
-import type { Config } from '../config/schema';
+import { rawSourcesOf, type Config } from '../config/schema';
 import { arrivalHourOf } from '../raw/keys';
 import { listAll, type ObjectInfo, type ObjectStore } from '../store/port';
 import { dayPrefixes, type CompactionState } from './state';
@@ -20,12 +21,15 @@ export interface RawListing {
 
 export async function listRaw(store: ObjectStore, config: Config, state: CompactionState, options: { rebuild?: boolean; now: number }): Promise<RawListing> {
   let listed: ObjectInfo[];
-  if (state.watermarkHourMs === null || options.rebuild) {
-    listed = await listAll(store, config.raw.prefix);
-  } else {
-    listed = [];
-    const from = state.watermarkHourMs - config.compaction.lookbackHours * HOUR;
-    for (const p of dayPrefixes(config.raw.prefix, from, options.now + 24 * HOUR)) listed.push(...(await listAll(store, p)));
+  listed = [];
+  // Every raw source of the lake (raw.sources), one after the other.
+  for (const { prefix } of rawSourcesOf(config)) {
+    if (state.watermarkHourMs === null || options.rebuild) {
+      listed.push(...(await listAll(store, prefix)));
+    } else {
+      const from = state.watermarkHourMs - config.compaction.lookbackHours * HOUR;
+      for (const p of dayPrefixes(prefix, from, options.now + 24 * HOUR)) listed.push(...(await listAll(store, p)));
+    }
   }
   const finished = new Set(state.finished);
   const candidates = options.rebuild ? listed : listed.filter((o) => !finished.has(o.key));

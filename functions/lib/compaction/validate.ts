@@ -6,16 +6,20 @@
  * does not know yet are carried along (a newer table version added them).
  */
 import * as path from 'node:path';
+import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
 import { duckdbColumns, type TableDef } from '../../../schemas/columns';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { sqlString, type DuckDBEngine } from '../engine/duckdb';
 import { parquetMagicProblem } from '../parquet/magic';
+import { rawSourcesOf } from '../config/schema';
+import { GUIDANCE_REQUIRED } from '../raw/bedrock-guidance';
 import { arrivalHourOf } from '../raw/keys';
 import type { ObjectInfo } from '../store/port';
 import { dateIn } from '../util/dates';
 import type { CompactionContext } from './context';
 import { localFiles } from './local-files';
 import type { RawSource } from './raw-sources';
+import { asRawRecords } from './sources';
 
 export type Verdict = { ok: true; columns: { name: string; type: string }[] } | { ok: false; reason: string };
 
@@ -39,7 +43,7 @@ const WIDENS_TO: Record<string, readonly string[]> = {
  * files gives each file's schema fingerprint, and only one file per distinct fingerprint is
  * described and checked (a batch with an unreadable footer falls back to file by file).
  */
-export async function validateRawFiles(engine: DuckDBEngine, files: string[], table: TableDef): Promise<Verdict[]> {
+export async function validateRawFiles(engine: DuckDBEngine, files: string[], table: TableDef, required: readonly string[] = REQUIRED): Promise<Verdict[]> {
   const out: Verdict[] = new Array(files.length);
   /** The verdict of each distinct schema fingerprint, and each file's fingerprint (none: unknown). */
   const byPrint = new Map<string, Verdict>();
@@ -73,17 +77,17 @@ export async function validateRawFiles(engine: DuckDBEngine, files: string[], ta
     if (out[j]) continue;
     const p = prints.get(j);
     if (p === undefined) {
-      out[j] = await validateRawFile(engine, files[j]!, table);
+      out[j] = await validateRawFile(engine, files[j]!, table, required);
       continue;
     }
     let verdict = byPrint.get(p);
-    if (!verdict) byPrint.set(p, (verdict = await validateRawFile(engine, files[j]!, table)));
+    if (!verdict) byPrint.set(p, (verdict = await validateRawFile(engine, files[j]!, table, required)));
     out[j] = verdict;
   }
   return out;
 }
 
-export async function validateRawFile(engine: DuckDBEngine, file: string, table: TableDef): Promise<Verdict> {
+export async function validateRawFile(engine: DuckDBEngine, file: string, table: TableDef, required: readonly string[] = REQUIRED): Promise<Verdict> {
   const magic = parquetMagicProblem(file);
   if (magic) return { ok: false, reason: magic };
   let columns: { name: string; type: string }[];
@@ -94,7 +98,7 @@ export async function validateRawFile(engine: DuckDBEngine, file: string, table:
     return { ok: false, reason: `unreadable Parquet footer: ${(err as Error).message.split('\n')[0]}` };
   }
   const have = new Map(columns.map((c) => [c.name, c.type]));
-  const missing = REQUIRED.filter((c) => !have.has(c));
+  const missing = required.filter((c) => !have.has(c));
   if (missing.length) return { ok: false, reason: `missing required column(s) ${missing.join(', ')}` };
   for (const col of duckdbColumns(table)) {
     const found = have.get(col.name);
@@ -107,29 +111,45 @@ export async function validateRawFile(engine: DuckDBEngine, file: string, table:
 }
 
 /**
- * Phase 2, validate: each candidate as a local file, judged; the readable ones become the run's raw
- * sources (ids in listing order), the others go to `reject` (quarantine).
+ * Phase 2, validate: each candidate as a local file, judged by the table of its raw source's
+ * profile; the readable ones become the run's raw sources (ids in listing order), as raw records
+ * (sources.ts maps guidance rows and keeps each source to its event dates), the others go to
+ * `reject` (quarantine).
  */
 export async function admitRawObjects(
   ctx: CompactionContext,
   candidates: ObjectInfo[],
   reject: (o: ObjectInfo, file: string, reason: string) => Promise<void>,
-): Promise<{ sources: RawSource[]; rejected: string[] }> {
+): Promise<{ sources: RawSource[]; rejected: string[]; rowsOutsideWindow: number }> {
   const files = await localFiles(ctx.store, candidates.map((o) => o.key), path.join(ctx.work, 'raw'));
   const tz = ctx.config.reporting.timeZone;
   const sources: RawSource[] = [];
   const rejected: string[] = [];
-  const verdicts = await validateRawFiles(ctx.engine, candidates.map((o) => files.get(o.key)!), CURATED_EVENTS);
+  const configured = rawSourcesOf(ctx.config);
+  const sourceOf = (key: string) => configured.find((s) => key.startsWith(s.prefix)) ?? configured[0]!;
+  const verdicts: Verdict[] = new Array(candidates.length);
+  for (const profile of ['cclake', 'bedrock-guidance'] as const) {
+    const idx = candidates.flatMap((o, i) => (sourceOf(o.key).profile === profile ? [i] : []));
+    if (!idx.length) continue;
+    const [table, required] = profile === 'cclake' ? [CURATED_EVENTS, REQUIRED] : [BEDROCK_GUIDANCE_METRICS, GUIDANCE_REQUIRED];
+    const got = await validateRawFiles(ctx.engine, idx.map((i) => files.get(candidates[i]!.key)!), table, required);
+    idx.forEach((i, k) => (verdicts[i] = got[k]!));
+  }
+  const admitted: { o: ObjectInfo; file: string; columns: { name: string; type: string }[] }[] = [];
   for (const [i, o] of candidates.entries()) {
     const file = files.get(o.key)!;
     const verdict = verdicts[i]!;
-    if (verdict.ok) {
-      const arrivalDate = dateIn(tz, arrivalHourOf(o.key) ?? o.lastModified.getTime());
-      sources.push({ key: o.key, file, size: o.size, arrivalDate, columns: verdict.columns, id: sources.length, schema: JSON.stringify(verdict.columns) });
-    } else {
+    if (verdict.ok) admitted.push({ o, file, columns: verdict.columns });
+    else {
       await reject(o, file, verdict.reason);
       rejected.push(o.key);
     }
   }
-  return { sources, rejected };
+  const prepared = await asRawRecords(ctx, admitted.map((a) => ({ file: a.file, source: sourceOf(a.o.key), columns: a.columns })));
+  for (const [k, { o }] of admitted.entries()) {
+    const { file, columns, size } = prepared.files[k]!;
+    const arrivalDate = dateIn(tz, arrivalHourOf(o.key) ?? o.lastModified.getTime());
+    sources.push({ key: o.key, file, size: size ?? o.size, arrivalDate, columns, id: sources.length, schema: JSON.stringify(columns) });
+  }
+  return { sources, rejected, rowsOutsideWindow: prepared.rowsOutsideWindow };
 }

@@ -64,6 +64,25 @@ export const ConfigSchema = z.strictObject({
       profile: z.enum(['cclake', 'bedrock-guidance']).default('cclake'),
       /** Delivery stream name used in raw object names written by `ingest` and `generate`. */
       streamName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('cclake-telemetry'),
+      /**
+       * Several raw zones in one lake, oldest first (e.g. the AWS guidance's `data/` before a
+       * cut-over, cclake's own `raw/` after): each source holds the rows whose event date is before
+       * its `until` (exclusive, reporting time zone) and on or after the previous source's; the
+       * last has no `until`. Omitted: the one source `{profile, prefix}`. See `rawSourcesOf`.
+       */
+      sources: z.array(z.strictObject({ profile: z.enum(['cclake', 'bedrock-guidance']), prefix: keyPrefix, until: isoDate.optional() })).min(1).optional(),
+    })
+    .superRefine((raw, ctx) => {
+      const list = raw.sources ?? [];
+      list.forEach((s, i) => {
+        const last = i === list.length - 1;
+        if (!last && s.until === undefined) ctx.addIssue({ code: 'custom', message: 'every source but the last needs until (its cut-over date)', path: ['sources', i, 'until'], input: s });
+        if (last && s.until !== undefined) ctx.addIssue({ code: 'custom', message: 'the last source takes everything from the previous cut-over on: no until', path: ['sources', i, 'until'], input: s.until });
+        const prev = list[i - 1]?.until;
+        if (prev !== undefined && s.until !== undefined && s.until <= prev) ctx.addIssue({ code: 'custom', message: `until must be after the previous source's (${prev})`, path: ['sources', i, 'until'], input: s.until });
+        const clash = list.findIndex((o, j) => j !== i && (o.prefix.startsWith(s.prefix) || s.prefix.startsWith(o.prefix)));
+        if (clash > i) ctx.addIssue({ code: 'custom', message: `prefixes overlap: ${JSON.stringify(s.prefix)} and ${JSON.stringify(list[clash]!.prefix)}`, path: ['sources', clash, 'prefix'], input: list[clash]!.prefix });
+      });
     })
     .prefault({}),
   ingest: z
@@ -324,3 +343,17 @@ export const ConfigSchema = z.strictObject({
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 export type PriceRow = z.output<typeof PriceRowSchema>;
+
+/** One raw zone of the lake and the event dates it is read for: [from, until), either open. */
+export interface RawSourceConfig {
+  profile: 'cclake' | 'bedrock-guidance';
+  prefix: string;
+  from: string | null;
+  until: string | null;
+}
+
+/** The lake's raw sources, oldest first: `raw.sources`, else the single `{profile, prefix}`. */
+export function rawSourcesOf(config: Config): RawSourceConfig[] {
+  const list = config.raw.sources ?? [{ profile: config.raw.profile, prefix: config.raw.prefix }];
+  return list.map((s, i) => ({ profile: s.profile, prefix: s.prefix, from: list[i - 1]?.until ?? null, until: s.until ?? null }));
+}

@@ -15,7 +15,8 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { LocalCatalog } from '../catalog/local';
 import { generationTables } from '../catalog/tables';
-import type { Config } from '../config/schema';
+import { rawSourcesOf, type Config } from '../config/schema';
+import { GUIDANCE_MAPPED_COLUMNS, guidanceToRawSql } from '../raw/bedrock-guidance';
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
@@ -34,9 +35,9 @@ export interface ViewSetup {
 }
 
 /** A SELECT list that types every raw-record column as the schema says (missing columns read as NULL). */
-function typedRawColumns(): string {
+function typedRawColumns(has: (column: string) => boolean = () => true): string {
   return duckdbColumns(RAW_RECORD)
-    .map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+    .map((c) => `CAST(${has(c.name) ? sqlIdent(c.name) : 'NULL'} AS ${c.type}) AS ${sqlIdent(c.name)}`)
     .join(', ');
 }
 
@@ -57,19 +58,26 @@ export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStor
 
 export async function registerLakeViews(engine: DuckDBEngine, store: LocalObjectStore, config: Config): Promise<ViewSetup> {
   const setup: ViewSetup = { views: [], skippedRawObjects: [] };
-  const files: string[] = [];
-  for (const o of await listAll(store, config.raw.prefix)) {
-    if (!o.key.endsWith('.parquet')) continue;
-    const file = path.join(store.root, ...o.key.split('/'));
-    if (looksLikeParquet(file)) files.push(file);
-    else setup.skippedRawObjects.push(o.key);
+  // Every raw source (raw.sources), each read as raw records: the AWS guidance's rows through its mapping.
+  const selects: string[] = [];
+  for (const raw of rawSourcesOf(config)) {
+    const files: string[] = [];
+    for (const o of await listAll(store, raw.prefix)) {
+      if (!o.key.endsWith('.parquet')) continue;
+      const file = path.join(store.root, ...o.key.split('/'));
+      if (looksLikeParquet(file)) files.push(file);
+      else setup.skippedRawObjects.push(o.key);
+    }
+    if (!files.length) continue;
+    const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
+    selects.push(
+      raw.profile === 'bedrock-guidance' ? `SELECT ${typedRawColumns((c) => GUIDANCE_MAPPED_COLUMNS.includes(c))} FROM (${guidanceToRawSql(read)})` : `SELECT ${typedRawColumns()} FROM ${read}`,
+    );
   }
   const emptyRaw = `SELECT ${duckdbColumns(RAW_RECORD)
     .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
     .join(', ')} WHERE false`;
-  const source = files.length
-    ? `SELECT ${typedRawColumns()} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`
-    : emptyRaw;
+  const source = selects.length ? selects.join(' UNION ALL ') : emptyRaw;
   await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
   setup.views.push('events_raw');
 

@@ -5,6 +5,8 @@
  * A run, under the compaction lease lock:
  *  1. lists raw objects it has not finished (only the day prefixes from watermark - lookback on);
  *  2. validates each (Parquet footer, required columns, compatible types) and quarantines the rest;
+ *     rows of the AWS guidance's `metrics` table are mapped onto raw records here, and each raw
+ *     source (`raw.sources`) is kept to its event dates, so nothing later knows the input profile;
  *  3. indexes the good files in one narrow pass (event time only): rows per event date `dt` (in the
  *     reporting time zone), one-minute bucket and object, so each later step reads one slice of
  *     buckets straight from the raw files that have rows in it;
@@ -95,6 +97,8 @@ export interface CompactSummary {
   duplicatesDropped: number;
   lateRows: number;
   rowsOut: number;
+  /** Rows dated outside their raw source's event dates (`raw.sources`): another source delivers those. */
+  rowsOutsideSourceWindow: number;
   quarantined: { key: string; reason: string }[];
   dts: DtResult[];
   /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
@@ -124,6 +128,7 @@ const emptySummary = (runId: string): CompactSummary => ({
   duplicatesDropped: 0,
   lateRows: 0,
   rowsOut: 0,
+  rowsOutsideSourceWindow: 0,
   quarantined: [],
   dts: [],
   deferredDts: [],
@@ -206,7 +211,8 @@ async function runPhases(run: Run): Promise<void> {
 
   // 2. Bring each to a local file and validate it.
   const quarantine = (o: ObjectInfo, file: string, reason: string) => quarantineObject(run, o, file, reason);
-  const { sources, rejected } = await admitRawObjects(ctx, candidates, quarantine);
+  const { sources, rejected, rowsOutsideWindow } = await admitRawObjects(ctx, candidates, quarantine);
+  summary.rowsOutsideSourceWindow = rowsOutsideWindow;
   const newlyFinished = [...rejected];
   summary.objectsRead = sources.length;
   ctx.mark('validate');

@@ -10,7 +10,9 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { TableDef } from '../../../schemas/columns';
 import { RAW_RECORD, type RawRecord } from '../../../schemas/raw-record';
-import type { Config } from '../config/schema';
+import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
+import { rawSourcesOf, type Config } from '../config/schema';
+import { guidanceRows } from '../generator/guidance';
 import { developerDay } from '../generator/activity';
 import { ANOMALY_LABELS_KEY, injectedDay, planAnomalies, type AnomalyLabel, type AnomalyLabels } from '../generator/anomalies';
 import { makePopulation, orgDirectoryCsv, type Developer } from '../generator/population';
@@ -42,6 +44,12 @@ export interface GenerateOptions {
   usersPerPartition?: number;
   /** Worker threads to use at most (default: available cores). 1 runs everything in this thread. */
   concurrency?: number;
+  /**
+   * The raw zone's shape (default `raw.profile`): `bedrock-guidance` writes the same activity's token
+   * datapoints as the AWS guidance's `metrics` rows (generator/guidance.ts) under the prefix of the
+   * configured raw source with that profile.
+   */
+  profile?: 'cclake' | 'bedrock-guidance';
 }
 
 export interface FaultLabels {
@@ -132,6 +140,7 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
     throw new RangeError(`--end must be a date YYYY-MM-DD, got ${JSON.stringify(options.end)}`);
   }
   const from = addDays(options.end, -(days - 1));
+  rawPrefixFor(config, options.profile); // refuses a profile the config has no raw source for, before writing
   const population = makePopulation(options.seed, users, from, days);
   // Planned here first so a bad period is refused before anything is written (workers plan again, identically).
   const anomalyPlan = options.anomalies ? planAnomalies(options.seed, population, from, days) : null;
@@ -181,6 +190,14 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
   }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
+}
+
+/** The prefix the generated raw zone goes under: that of the configured raw source with the profile. */
+export function rawPrefixFor(config: Config, profile: GenerateOptions['profile']): string {
+  const want = profile ?? config.raw.profile;
+  const source = rawSourcesOf(config).find((s) => s.profile === want);
+  if (!source) throw new RangeError(`--profile ${want}: the config has no raw source with that profile (e.g. raw: {profile: ${want}, prefix: ${want === 'bedrock-guidance' ? 'data/' : 'raw/'}}), so compaction would not read what this writes`);
+  return source.prefix;
 }
 
 /** Where a partition's objects go: the caller's store, directly or from a worker thread. */
@@ -274,7 +291,9 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   const result: PartitionResult = { activeUserDays: 0, rows: 0, objects: 0, bytes: 0, faults };
 
   // Arrival windows not yet written: window start (ms) -> rows.
-  const windows = new Map<number, RawRecord[]>();
+  const guidance = (options.profile ?? config.raw.profile) === 'bedrock-guidance';
+  const rawPrefix = rawPrefixFor(config, options.profile);
+  const windows = new Map<number, Record<string, unknown>[]>();
   const windowOf = (arrival: number) => Math.floor(arrival / bufferMs) * bufferMs;
 
   const put = async (key: string, bytes: Uint8Array) => {
@@ -290,14 +309,14 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   const narrowUntil = periodStart + Math.round(periodMs * 0.15);
   const widenFrom = periodStart + Math.round(periodMs * 0.8);
 
-  const flushWindow = async (start: number, rows: RawRecord[]) => {
+  const flushWindow = async (start: number, rows: Record<string, unknown>[]) => {
     // Firehose stamps the object with the flush time; the buffer flushes when the interval ends.
     const flushAt = start + bufferMs + writeRng.int(0, 20_000);
-    const table = !faults ? RAW_RECORD : flushAt < narrowUntil ? NARROW_TABLE : flushAt >= widenFrom ? NEW_COLUMN_TABLE : RAW_RECORD;
+    const table = guidance ? BEDROCK_GUIDANCE_METRICS : !faults ? RAW_RECORD : flushAt < narrowUntil ? NARROW_TABLE : flushAt >= widenFrom ? NEW_COLUMN_TABLE : RAW_RECORD;
     for (let i = 0; i < rows.length; i += maxRows) {
       const batch = rows.slice(i, i + maxRows);
       const bytes = writeRows(table, batch, { codec: 'snappy' });
-      const key = rawObjectKey(config.raw.prefix, config.raw.streamName, flushAt, writeRng.uuid());
+      const key = rawObjectKey(rawPrefix, config.raw.streamName, flushAt, writeRng.uuid());
       await put(key, bytes);
       result.rows += batch.length;
       if (!faults) continue;
@@ -308,9 +327,9 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   };
 
   /** Faults that add objects: nothing here removes or alters a good object's rows. */
-  const injectObjectFaults = async (bytes: Uint8Array, rows: RawRecord[], flushAt: number) => {
+  const injectObjectFaults = async (bytes: Uint8Array, rows: Record<string, unknown>[], flushAt: number) => {
     if (!faults) return;
-    const laterKey = () => rawObjectKey(config.raw.prefix, config.raw.streamName, flushAt + faultRng.int(1_000, 2 * HOUR), writeRng.uuid());
+    const laterKey = () => rawObjectKey(rawPrefix, config.raw.streamName, flushAt + faultRng.int(1_000, 2 * HOUR), writeRng.uuid());
     if (faultRng.chance(0.03)) {
       // Firehose retried a delivery it had already made: the whole object again, sometimes an hour later.
       const key = laterKey();
@@ -332,9 +351,9 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
       await put(key, new Uint8Array(0));
       faults.emptyObjects.push(key);
     }
-    if (faultRng.chance(0.005)) {
+    if (faultRng.chance(0.005) && !guidance) {
       const key = laterKey();
-      const sample = rows.slice(0, Math.min(rows.length, 200)).map((r) => ({ ...r, input_tokens: r.input_tokens === null ? null : String(r.input_tokens) }));
+      const sample = (rows as RawRecord[]).slice(0, Math.min(rows.length, 200)).map((r) => ({ ...r, input_tokens: r.input_tokens === null ? null : String(r.input_tokens) }));
       await put(key, writeRows(WRONG_SCHEMA_TABLE, sample, { codec: 'snappy' }));
       faults.wrongSchemaObjects.push(key);
     }
@@ -361,6 +380,7 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   function placeRows(dev: Developer, rows: RawRecord[], delays: number[]) {
     const skewMs = skew.get(dev.index) ?? 0;
     const newer = newerApp.has(dev.index);
+    const arrivals: number[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const trueTime = row.event_time!;
@@ -383,11 +403,18 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
       row.record_id = recordId(row);
       // Newer app versions send a workspace id; it becomes a column once the table has one.
       if (newer) (row as Record<string, unknown>).workspace_id = `ws-${dev.team.name}`;
-      const start = windowOf(arrival);
-      const w = windows.get(start);
-      if (w) w.push(row);
-      else windows.set(start, [row]);
+      arrivals[i] = arrival;
+      if (!guidance) place(row as unknown as Record<string, unknown>, arrival);
     }
+    // The guidance's pipeline delivers only the token datapoints, each when its record would have arrived.
+    if (guidance) for (const g of guidanceRows(rows)) place(g.row, arrivals[g.from]!);
+  }
+
+  function place(row: Record<string, unknown>, arrival: number) {
+    const start = windowOf(arrival);
+    const w = windows.get(start);
+    if (w) w.push(row);
+    else windows.set(start, [row]);
   }
 
   return result;

@@ -1,0 +1,66 @@
+/**
+ * Phase 2b, raw sources: every admitted object as a file of raw records, kept to its source's event
+ * dates (`raw.sources`), so that every later phase reads raw records only and never needs to know
+ * which profile or source an object came from.
+ *  - A `bedrock-guidance` object is rewritten through the guidance mapping (raw/bedrock-guidance.ts)
+ *    into the run's scratch folder: one DuckDB COPY per object.
+ *  - A `cclake` object is used as it is, unless its source has a cut-over date and some of its rows
+ *    are dated outside them: then only its rows inside are copied (one narrow read of event_time
+ *    tells; a lake with one source reads nothing here).
+ * A row dated outside its source's dates is the other source's to deliver (the same datapoint
+ * reaching the lake through both pipelines during a migration is taken from one only); such rows
+ * are counted. Rows without an event time are kept, so the object is quarantined as incomplete.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { RawSourceConfig } from '../config/schema';
+import { sqlString } from '../engine/duckdb';
+import { guidanceToRawSql } from '../raw/bedrock-guidance';
+import type { CompactionContext } from './context';
+
+export interface AdmittedFile {
+  file: string;
+  source: RawSourceConfig;
+  /** The file's columns as read (validate.ts). */
+  columns: { name: string; type: string }[];
+}
+
+/** The predicate keeping a source's rows (SQL over raw columns), or null when it keeps every row. */
+export function sourceWindowSql(source: RawSourceConfig, timeZone: string): string | null {
+  if (source.from === null && source.until === null) return null;
+  const dt = timeZone === 'UTC' ? 'CAST(event_time AS DATE)' : `CAST(timezone(${sqlString(timeZone)}, CAST(event_time AS TIMESTAMPTZ)) AS DATE)`;
+  const bounds = [source.from !== null ? `${dt} >= DATE ${sqlString(source.from)}` : '', source.until !== null ? `${dt} < DATE ${sqlString(source.until)}` : ''].filter(Boolean);
+  return `(event_time IS NULL OR (${bounds.join(' AND ')}))`;
+}
+
+export async function asRawRecords(ctx: CompactionContext, admitted: AdmittedFile[]): Promise<{ files: { file: string; columns: { name: string; type: string }[]; size: number | null }[]; rowsOutsideWindow: number }> {
+  const { engine } = ctx;
+  const tz = ctx.config.reporting.timeZone;
+  const dir = path.join(ctx.work, 'sources');
+  mkdirSync(dir, { recursive: true });
+  let rowsOutsideWindow = 0;
+  const out: { file: string; columns: { name: string; type: string }[]; size: number | null }[] = [];
+  for (const [i, a] of admitted.entries()) {
+    const window = sourceWindowSql(a.source, tz);
+    const read = `read_parquet(${sqlString(a.file)}, hive_partitioning = false)`;
+    let select: string | null = null;
+    if (a.source.profile === 'bedrock-guidance') {
+      select = guidanceToRawSql(read, window ?? undefined);
+    } else if (window !== null) {
+      const c = (await engine.query(`SELECT count(*) FILTER (WHERE NOT ${window}) AS n FROM (SELECT event_time FROM ${read})`)).rows[0]!;
+      if (Number(c.n) > 0) select = `SELECT * FROM ${read} WHERE ${window}`;
+    }
+    if (select === null) {
+      out.push({ file: a.file, columns: a.columns, size: null });
+      continue;
+    }
+    const file = path.join(dir, `${i}.parquet`);
+    await engine.run(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+    const kept = await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
+    const all = await engine.query(`SELECT count(*) AS n FROM ${read}`);
+    rowsOutsideWindow += Number(all.rows[0]!.n) - Number(kept.rows[0]!.n);
+    const columns = (await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    out.push({ file, columns, size: statSync(file).size });
+  }
+  return { files: out, rowsOutsideWindow };
+}
