@@ -141,8 +141,8 @@ describe('negotiated rates on top of the book', () => {
   it('the prices seed holds one row per id and stretch of days with one price, matching the id exactly', () => {
     const rows = book.seedRows(['us.anthropic.claude-opus-4-1-20250805-v1:0', 'claude-opus-4-9']);
     expect(rows.map((r) => [r.model_pattern, r.model_like, r.valid_from, r.valid_to, r.input, r.output, r.version])).toEqual([
-      ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'us.anthropic.claude-opus-4-1-20250805-v1:0', '2025-08-05', '2026-01-01', 15, 75, 'list-2026-12-05'],
-      ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'us.anthropic.claude-opus-4-1-20250805-v1:0', '2026-01-01', null, 12, 60, 'list-2026-12-05 less 20% (acme-2026)'],
+      ['claude-opus-4-1 (bedrock regional)', 'us.anthropic.claude-opus-4-1-20250805-v1:0', '2025-08-05', '2026-01-01', 15, 75, 'list-2026-12-05'],
+      ['claude-opus-4-1 (bedrock regional)', 'us.anthropic.claude-opus-4-1-20250805-v1:0', '2026-01-01', null, 12, 60, 'list-2026-12-05 less 20% (acme-2026)'],
     ]);
   });
 

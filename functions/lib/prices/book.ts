@@ -49,7 +49,7 @@ export interface UnitPrices {
 }
 
 export type Resolution =
-  | { priced: true; prices: UnitPrices; version: string; rule: string; source: string; model: ModelRef }
+  | { priced: true; prices: UnitPrices; version: string; rule: string; pattern: string; source: string; model: ModelRef }
   | { priced: false; reason: string; model: ModelRef };
 
 export class PriceBookError extends Error {
@@ -150,7 +150,7 @@ export class PriceBook {
       .sort((a, b) => b.model.length - a.model.length || (b.validFrom < a.validFrom ? -1 : 1))[0];
     if (override) {
       const prices = { input: override.input, output: override.output, cacheRead: override.cacheRead, cacheCreation: override.cacheCreation, cacheWrite1h: override.cacheCreation };
-      return { priced: true, prices, version: this.prices.version, rule: `override ${override.model} from ${override.validFrom}`, source: `config prices.rows (${this.prices.version})`, model };
+      return { priced: true, prices, version: this.prices.version, rule: `override ${override.model} from ${override.validFrom}`, pattern: override.model, source: `config prices.rows (${this.prices.version})`, model };
     }
     // 2. The book: exact model version, provider, profile (exact before any), tier (long falls back to standard).
     const row = this.bookRow(model, day, tier) ?? (tier === 'long' ? this.bookRow(model, day, 'standard') : null);
@@ -162,7 +162,8 @@ export class PriceBook {
     const f = discount ? 1 - discount.percent / 100 : 1;
     const prices = { input: row.input * f, output: row.output * f, cacheRead: row.cacheRead * f, cacheCreation: row.cacheWrite5m * f, cacheWrite1h: row.cacheWrite1h * f };
     const rule = `${row.provider} ${row.model} ${row.profile} ${row.tier} from ${row.validFrom}${discount ? ` less ${discount.percent}%` : ''}`;
-    return { priced: true, prices, version: discount ? `${this.version} less ${discount.percent}% (${this.prices.version})` : this.version, rule, source: row.source, model };
+    const pattern = row.provider === 'bedrock' ? `${row.model} (bedrock ${model.profile})` : row.model;
+    return { priced: true, prices, version: discount ? `${this.version} less ${discount.percent}% (${this.prices.version})` : this.version, rule, pattern, source: row.source, model };
   }
 
   private bookRow(model: ModelRef, day: string, tier: Tier): BookRow | null {
@@ -188,7 +189,8 @@ export class PriceBook {
 
   /**
    * The `prices` seed rows for the model ids seen in the lake: one per id and stretch of days with
-   * one price, its pattern the id itself, so the SQL's match is exact. Standard tier only: the SQL
+   * one price, its LIKE pattern the id itself, so the SQL's match is exact (model_pattern names the
+   * rule: the configured glob, or the book's model version). Standard tier only: the SQL
    * prices aggregated tokens (`prices check` reports requests above the long-context threshold).
    */
   seedRows(models: readonly string[]): PriceSeedRow[] {
@@ -204,7 +206,7 @@ export class PriceBook {
           open = null;
         }
         if (r.priced && !open) {
-          open = { version: r.version, model_pattern: id, model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`), valid_from: day, valid_to: null, input: r.prices.input, output: r.prices.output, cache_read: r.prices.cacheRead, cache_creation: r.prices.cacheCreation, source: `${r.rule}: ${r.source}` };
+          open = { version: r.version, model_pattern: r.pattern, model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`), valid_from: day, valid_to: null, input: r.prices.input, output: r.prices.output, cache_read: r.prices.cacheRead, cache_creation: r.prices.cacheCreation, source: `${r.rule}: ${r.source}` };
         }
       }
       if (open) out.push(open);
@@ -249,7 +251,7 @@ export interface PriceSeedRow extends Record<string, unknown> {
 }
 
 const samePrice = (a: PriceSeedRow, r: Extract<Resolution, { priced: true }>) =>
-  a.version === r.version && a.input === r.prices.input && a.output === r.prices.output && a.cache_read === r.prices.cacheRead && a.cache_creation === r.prices.cacheCreation && a.source === `${r.rule}: ${r.source}`;
+  a.version === r.version && a.model_pattern === r.pattern && a.input === r.prices.input && a.output === r.prices.output && a.cache_read === r.prices.cacheRead && a.cache_creation === r.prices.cacheCreation && a.source === `${r.rule}: ${r.source}`;
 
 /** USD for one request's tokens at a resolution's unit prices (per million tokens). */
 export function requestCost(p: UnitPrices, t: { input: number; output: number; cacheRead: number; cacheCreation: number }): number {
