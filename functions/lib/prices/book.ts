@@ -10,7 +10,7 @@
  *     that model's standard row (the same version: no premium was published for it).
  * There is no family fallback: an id whose version the book does not name is unpriced and reported.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { PRICE_BOOK } from '../../../schemas/price-book';
@@ -18,7 +18,14 @@ import type { Config } from '../config/schema';
 import { isIsoDate } from '../util/dates';
 import { normalizeModelId, type ModelRef, type Profile } from './model-id';
 
-export const BOOK_FILE = fileURLToPath(new URL('../../../data/prices/list-prices.csv', import.meta.url));
+/**
+ * The shipped book: data/prices/ at the repository root, three folders above this module in the
+ * sources, two above a bundled handler (functions/<name>/handler.mjs) in a Lambda zip, which ships
+ * data/prices/*.csv beside functions/ (serverless.yml package patterns).
+ */
+export const BOOK_FILE = [new URL('../../../data/prices/list-prices.csv', import.meta.url), new URL('../../data/prices/list-prices.csv', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((f) => existsSync(f)) ?? fileURLToPath(new URL('../../../data/prices/list-prices.csv', import.meta.url));
 
 export type Tier = 'standard' | 'long';
 
