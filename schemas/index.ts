@@ -3,3 +3,4 @@ export * from './raw-record';
 export * from './bedrock-guidance';
 export * from './org-directory';
 export * from './curated-events';
+export * from './price-book';

@@ -6,20 +6,25 @@
 import type { TableDef } from './columns';
 import { ORG_DIRECTORY } from './org-directory';
 
-/** The configured price table (config `prices`), effective-dated, USD per million tokens. */
+/**
+ * The prices of the model ids seen in the lake, effective-dated, USD per million tokens: the list-price
+ * book (schemas/price-book.ts) with the configured negotiated rates, resolved per id (one row per id
+ * and stretch of days with one price, the pattern being the id itself).
+ */
 export const PRICES = {
   name: 'prices',
-  doc: 'Configured model prices, effective-dated, USD per million tokens',
+  doc: 'Model prices per model id seen, effective-dated, USD per million tokens',
   columns: [
-    { name: 'version', type: 'string', nullable: false, doc: 'Price table version (config prices.version)' },
-    { name: 'model_pattern', type: 'string', nullable: false, doc: "Glob over the model id ('*' = any run of characters)" },
-    { name: 'model_like', type: 'string', nullable: false, doc: 'The glob as a LIKE pattern (escape character \\)' },
+    { name: 'version', type: 'string', nullable: false, doc: 'The book version (list-<as of>), with the discount applied, or config prices.version for an override row' },
+    { name: 'model_pattern', type: 'string', nullable: false, doc: 'The rule that priced the id: the configured glob, or the book model version (and Bedrock profile)' },
+    { name: 'model_like', type: 'string', nullable: false, doc: 'The model id as a LIKE pattern matching it exactly (escape character \\)' },
     { name: 'valid_from', type: 'date', nullable: false, doc: 'First day the price applies (inclusive)' },
     { name: 'valid_to', type: 'date', doc: 'First day it no longer applies (exclusive); null = open' },
     { name: 'input', type: 'double', nullable: false, doc: 'Input tokens' },
     { name: 'output', type: 'double', nullable: false, doc: 'Output tokens' },
     { name: 'cache_read', type: 'double', nullable: false, doc: 'Cache read tokens' },
     { name: 'cache_creation', type: 'double', nullable: false, doc: 'Cache creation tokens' },
+    { name: 'source', type: 'string', doc: 'The rule that priced the id and where its price comes from' },
   ],
 } as const satisfies TableDef;
 

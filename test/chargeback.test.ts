@@ -44,7 +44,7 @@ afterAll(() => tmp.cleanup());
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const OPUS = 'claude-opus-4-1-20250805';
 const CONFIG_INPUT = {
-  prices: { version: 'list-2026-10', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 5, output: 1, cacheRead: 0.3, cacheCreation: 3.75 }] },
+  prices: { book: 'none', version: 'list-2026-10', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 5, output: 1, cacheRead: 0.3, cacheCreation: 3.75 }] },
   chargeback: { billingAccountId: '123456789012', billingAccountName: 'Engineering (AWS payer)' },
 };
 const config = parseConfig(CONFIG_INPUT);

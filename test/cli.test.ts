@@ -381,6 +381,25 @@ describe('cclake demo', () => {
     expect(await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM user_daily')).toEqual(days);
     // two days give no baseline: the anomalies view exists, with the contract's columns, and is empty
     expect(await queryJson(lake, 'SELECT * FROM anomalies')).toEqual([]);
+    // The embedded default prices with the shipped list-price book: every model the demo uses is
+    // priced, at its list price per million tokens (Bedrock geographic profiles +10% over global).
+    expect(r.stdout).not.toContain('not priced:');
+    const LIST: Record<string, [number, number, number, number]> = {
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0': [3.3, 16.5, 0.33, 4.125],
+      'eu.anthropic.claude-sonnet-4-5-20250929-v1:0': [3.3, 16.5, 0.33, 4.125],
+      'global.anthropic.claude-sonnet-4-5-20250929-v1:0': [3, 15, 0.3, 3.75],
+      'us.anthropic.claude-haiku-4-5-20251001-v1:0': [1.1, 5.5, 0.11, 1.375],
+      'us.anthropic.claude-opus-4-1-20250805-v1:0': [15, 75, 1.5, 18.75],
+    };
+    const perModel = await queryJson(lake, 'SELECT model, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS r, sum(cache_creation_tokens) AS c FROM chargeback_daily GROUP BY model');
+    const byHand = perModel.reduce((usd, m) => {
+      const p = LIST[String(m.model)];
+      expect(p, String(m.model)).toBeDefined();
+      return usd + (Number(m.i) * p![0] + Number(m.o) * p![1] + Number(m.r) * p![2] + Number(m.c) * p![3]) / 1e6;
+    }, 0);
+    expect(byHand).toBeGreaterThan(0);
+    const [{ priced }] = (await queryJson(lake, 'SELECT sum(priced_cost_usd) AS priced FROM user_daily')) as [{ priced: number }];
+    expect(priced).toBeCloseTo(byHand, 6);
     const [dau] = await queryJson(lake, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-20'`);
     expect(dau).toEqual({ dau: (await queryJson(lake, `SELECT count(DISTINCT user_key) AS dau FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`))[0]!.dau });
   });

@@ -54,7 +54,7 @@ describe('where the config comes from', () => {
     expect(config.reporting.timeZone).toBe('UTC');
     expect(config.ingest.keepContentAttributes).toBe(false);
     expect(config.orgDirectory.key).toBe('reference/org-directory.csv');
-    expect(config.prices).toBeUndefined();
+    expect(config.prices).toEqual({ book: 'default', version: 'negotiated', rows: [], discounts: [], driftThreshold: 0.05 });
     expect(config.compliance.attributionThreshold).toBe(0.95);
   });
 
@@ -267,10 +267,14 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
         { profile: 'cclake', prefix: 'raw/' },
       ],
     });
-    expect(config.prices?.version).toBe('2026-01');
-    expect(config.prices?.rows).toHaveLength(5);
     // unquoted YAML dates stay YYYY-MM-DD strings
-    expect(config.prices?.rows[0]).toEqual({ model: '*claude-opus-4*', validFrom: '2025-05-22', validTo: '2025-11-24', input: 15, output: 75, cacheRead: 1.5, cacheCreation: 18.75 });
+    expect(config.prices).toEqual({
+      book: 'default',
+      version: 'acme-2026',
+      discounts: [{ provider: 'bedrock', model: 'claude-opus-4-*', validFrom: '2026-01-01', validTo: '2027-01-01', percent: 12 }],
+      rows: [{ model: '*claude-haiku-4-5*', validFrom: '2026-06-01', validTo: '2027-06-01', input: 0.9, output: 4.5, cacheRead: 0.09, cacheCreation: 1.125 }],
+      driftThreshold: 0.05,
+    });
     expect(config.roi).toEqual({
       version: 'v2',
       loadedHourlyRateUsd: 120,

@@ -32,7 +32,7 @@ const tmp = tempDirs('cclake-rollup-views-test-');
 afterAll(() => tmp.cleanup());
 
 const config = parseConfig({
-  prices: { version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
+  prices: { book: 'none', version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
   roi: { version: 'roi-test-1', loadedHourlyRateUsd: 100, hoursSaved: { perAcceptedEdit: 0.5, perCommit: 1, perPullRequest: 2, perLineAdded: 0, perActiveHour: 0.5 } },
   compliance: {
     approvedModels: ['*claude-sonnet-4*'],

@@ -113,10 +113,11 @@ describe('rollup on a hand-built fixture', () => {
     ]);
     const rows = await q(store, `SELECT * FROM user_daily ORDER BY dt, user_key`);
     const pick = (r: Record<string, unknown>) => ({ ...r });
+    // The default prices with the list-price book: claude-sonnet-4-5 on the Claude API at 3 / 15 USD per million tokens.
     expect(rows.map(pick)).toEqual([
-      { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', sessions: 1, requests: 1, errors: 0, input_tokens: 100, output_tokens: 20, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.01, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
-      { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', sessions: 1, requests: 2, errors: 1, input_tokens: 200, output_tokens: 40, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.02, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 2, edits_rejected: 1 },
-      { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 300, output_tokens: 50, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.25, priced_cost_usd: null, lines_added: 30, lines_removed: 0, commits: 1, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+      { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', sessions: 1, requests: 1, errors: 0, input_tokens: 100, output_tokens: 20, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.01, priced_cost_usd: (100 * 3 + 20 * 15) / 1e6, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+      { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', sessions: 1, requests: 2, errors: 1, input_tokens: 200, output_tokens: 40, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.02, priced_cost_usd: (200 * 3 + 40 * 15) / 1e6, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 2, edits_rejected: 1 },
+      { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 300, output_tokens: 50, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.25, priced_cost_usd: (300 * 3 + 50 * 15) / 1e6, lines_added: 30, lines_removed: 0, commits: 1, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
       { dt: '2026-11-20', user_key: 'u3@example.com', team: 'unattributed', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
     ]);
   });
@@ -183,16 +184,16 @@ describe('seeds and priced cost', () => {
     prices: { version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
   });
 
-  it('prices each day from the configured table; a day using a model the table lacks is null, not a partial sum', async () => {
+  it('prices each day from the book with the configured rows on top; a day using a model version the book lacks is null, not a partial sum', async () => {
     const store = await fixtureLake();
-    await putRaw(store, '2026-11-18T10:10:00Z', [rec('2026-11-18T09:30:00Z', 'u1', { session_id: 's0', model: 'us.anthropic.claude-opus-4-1' })]);
+    await putRaw(store, '2026-11-18T10:10:00Z', [rec('2026-11-18T09:30:00Z', 'u1', { session_id: 's0', model: 'us.anthropic.claude-opus-4-9-v1:0' })]);
     await compact(store, catalogOf(store), priced, { now: Date.parse('2026-11-20T13:30:00Z') });
     const engine = await LocalQueryEngine.open(store, priced);
     try {
       const s = await rollup(store, catalogOf(store), engine, priced, { now: Date.parse('2026-11-21T02:00:00Z') });
       expect(s.seeds.map((x) => [x.table, x.action, x.rows])).toEqual([
         ['org_directory', 'written', 2],
-        ['prices', 'written', 1],
+        ['prices', 'written', 2],
         ['roi_assumptions', 'written', 1],
         ['compliance_policy', 'written', 7], // 4 approved model globs, 2 residency prefixes, the attribution threshold
       ]);
@@ -203,7 +204,12 @@ describe('seeds and priced cost', () => {
         { dt: '2026-11-20', user_key: 'u2@example.com', priced_cost_usd: (300 * 3 + 50 * 15) / 1e6 }, // metrics-only session, priced by its model
         { dt: '2026-11-20', user_key: 'u3@example.com', priced_cost_usd: null }, // no usage to price
       ]);
-      expect((await engine.query(`SELECT model_pattern, model_like, valid_to FROM prices`)).rows).toEqual([{ model_pattern: '*claude-sonnet-4*', model_like: '%claude-sonnet-4%', valid_to: null }]);
+      // One row per model id seen and stretch of days with one price: the book's list price until the
+      // configured row starts, then the configured row; the unknown opus-4-9 has none.
+      expect((await engine.query(`SELECT model_pattern, model_like, CAST(valid_from AS VARCHAR) AS valid_from, CAST(valid_to AS VARCHAR) AS valid_to, version FROM prices ORDER BY valid_from`)).rows).toEqual([
+        { model_pattern: 'claude-sonnet-4-5', model_like: 'claude-sonnet-4-5', valid_from: '2025-09-29', valid_to: '2026-01-01', version: 'list-2026-12-05' },
+        { model_pattern: '*claude-sonnet-4*', model_like: 'claude-sonnet-4-5', valid_from: '2026-01-01', valid_to: null, version: 'list-2026-11' },
+      ]);
       // Unchanged content is not rewritten.
       const again = await rollup(store, catalogOf(store), engine, priced, { now: Date.parse('2026-11-21T03:00:00Z') });
       expect(again.seeds.every((x) => x.action === 'unchanged')).toBe(true);

@@ -884,7 +884,7 @@ describe('serverless package (osls + serverless-esbuild)', () => {
   it('ships the rollup bundle with the SQL files and parquet-wasm where the bundled code finds them, and no DuckDB; it rejects a bad event', async () => {
     const dest = await unpackFunction(rollupFn, 'rollup.zip');
     const files = listFiles(dest).sort();
-    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/rollup/handler.mjs', 'functions/rollup/handler.mjs.map', ...SQL_FILES].sort());
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/rollup/handler.mjs', 'functions/rollup/handler.mjs.map', 'data/prices/list-prices.csv', ...SQL_FILES].sort());
     // parquet-wasm alone beside the bundle (external: its Node entry loads the .wasm from its own folder).
     expect(packagesIn(files)).toEqual(['parquet-wasm']);
     expect(existsSync(join(dest, 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'))).toBe(true);

@@ -83,7 +83,8 @@ const LOOKS = [
 async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEngine, config: Config, o: DemoOptions): Promise<void> {
   io.out(`\n== 8. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
   const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map((r) => String(r.month));
-  if (!config.prices) io.out('note: no price table is configured (config prices), so every line is unpriced: BilledCost 0.00, the reported cost in ListCost (--config fixtures/config/cclake.config.example.yaml prices them)');
+  if (config.prices.book === 'none' && !config.prices.rows.length) io.out('note: the price book is off (config prices.book: none) and no price rows are configured, so every line is unpriced: BilledCost 0.00, the reported cost in ListCost');
+  else io.out(`prices: the list-price book shipped with cclake (data/prices/list-prices.csv)${config.prices.rows.length || config.prices.discounts.length ? ' with the configured negotiated rates' : ''}; \`cclake prices check\` lists what it does not cover`);
   for (const month of months.reverse()) {
     const bounds = monthBounds(month, config.reporting.timeZone);
     const closed = Date.now() >= Date.parse(bounds.end);

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
 import { runDemo } from './demo';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
-import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
+import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPricesCheck, printPublishSummary, printRollupSummary } from './output';
 import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
 import { detectAnomalies } from '../lib/jobs/anomalies';
 import { catalogFromConfig } from '../lib/catalog/from-config';
@@ -20,6 +20,7 @@ import { ingestFiles } from '../lib/jobs/ingest';
 import { syncPartitions } from '../lib/jobs/partitions';
 import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
+import { checkPrices } from '../lib/jobs/prices-check';
 import { backfill } from '../lib/jobs/backfill';
 import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
 import { HtmlPublisher } from '../lib/publish/local';
@@ -222,6 +223,23 @@ export function buildProgram(io: Io): Command {
           throw new JobError(`query failed: ${(err as Error).message.split('\n')[0]}`);
         }
         io.out(formatRows(result, o.format));
+      } finally {
+        engine.close();
+      }
+    });
+
+  const prices = program.command('prices').description('the price book: what it covers in this lake');
+  withGlobals(prices.command('check'))
+    .description('models without a price, overlapping rules, drift between reported and priced cost, long-context requests')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: GlobalOpts & { format: 'text' | 'json' }) => {
+      const loaded = load(o);
+      const store = localStoreOf(loaded, 'prices check');
+      const engine = await LocalQueryEngine.open(store, loaded.config);
+      try {
+        const c = await checkPrices(engine, loaded.config);
+        if (o.format === 'json') io.out(JSON.stringify({ ...c, queries: undefined }, null, 2));
+        else printPricesCheck(io, c);
       } finally {
         engine.close();
       }

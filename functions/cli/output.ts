@@ -5,6 +5,7 @@ import type { CompactSummary } from '../lib/jobs/compact';
 import type { GenerateSummary } from '../lib/jobs/generate';
 import type { IngestSummary } from '../lib/jobs/ingest';
 import type { PartitionsSummary } from '../lib/jobs/partitions';
+import type { PricesCheck } from '../lib/jobs/prices-check';
 import type { RollupSummary } from '../lib/jobs/rollup';
 import type { PublishSummary } from '../lib/publish/port';
 import type { Io } from './main';
@@ -168,4 +169,18 @@ export function printAnomaliesSummary(io: Io, location: string, s: AnomaliesSumm
     for (const f of d.failed) io.err(`not delivered (kept for the next run): ${f.id}: ${f.error}`);
   }
   for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
+}
+
+/** `cclake prices check` as text: one section per finding kind, each line saying what to do. */
+export function printPricesCheck(io: Io, c: PricesCheck): void {
+  const usd = (x: number) => x.toFixed(2);
+  io.out(`price book ${c.bookVersion} (data/prices/list-prices.csv) with the configured rates`);
+  io.out(`models without a price: ${c.unpriced.length}`);
+  for (const u of c.unpriced) io.out(`  ${u.model}: ${u.reason}; ${u.days} day(s) ${u.firstDay}..${u.lastDay}, ${u.tokens} tokens, reported ${usd(u.reportedUsd)} USD`);
+  io.out(`overlapping rules: ${c.overlaps.length}`);
+  for (const o of c.overlaps) io.out(`  ${o}`);
+  io.out(`days where priced and reported cost differ by more than ${c.driftThreshold * 100}%: ${c.drift.length}`);
+  for (const d of c.drift) io.out(`  ${d.dt} ${d.model}: priced ${usd(d.pricedUsd)} USD, reported ${usd(d.reportedUsd)} USD (${d.differencePct > 0 ? '+' : ''}${d.differencePct}%)`);
+  io.out(`long-context requests priced at the standard tier: ${c.longContext.reduce((n, l) => n + l.requests, 0)}`);
+  for (const l of c.longContext) io.out(`  ${l.dt} ${l.model}: ${l.requests} request(s) above 200,000 input tokens`);
 }

@@ -54,6 +54,23 @@ export const PriceRowSchema = z
     }
   });
 
+/** A negotiated discount on the book's list prices: percent off, per provider and model-version glob, for a date range. */
+export const DiscountSchema = z
+  .strictObject({
+    provider: z.enum(['anthropic', 'bedrock']).optional(),
+    /** Glob over the model version as the book names it (e.g. `claude-opus-4-*`); default every model. */
+    model: z.string().min(1).default('*'),
+    validFrom: isoDate,
+    /** Exclusive; omitted means open-ended. */
+    validTo: isoDate.optional(),
+    percent: z.number().gt(0).max(100),
+  })
+  .superRefine((r, ctx) => {
+    if (r.validTo !== undefined && r.validTo <= r.validFrom) {
+      ctx.addIssue({ code: 'custom', message: `validTo must be after validFrom (${r.validFrom})`, path: ['validTo'], input: r.validTo });
+    }
+  });
+
 export const ConfigSchema = z.strictObject({
   lake: LakeSchema.default({ local: { path: './lake' } }),
   raw: z
@@ -97,12 +114,22 @@ export const ConfigSchema = z.strictObject({
       key: z.string().default('reference/org-directory.csv'),
     })
     .prefault({}),
+  /**
+   * Prices: the list-price book shipped with cclake (data/prices/list-prices.csv) unless `book: none`,
+   * with negotiated rates on top: percentage `discounts` on book prices, and override `rows` that
+   * replace the book for the model ids their glob matches (functions/lib/prices/book.ts).
+   */
   prices: z
     .strictObject({
-      version: z.string().min(1),
-      rows: z.array(PriceRowSchema).min(1),
+      book: z.enum(['default', 'none']).default('default'),
+      /** Names the override rows and discounts in exports (the book names its own version). */
+      version: z.string().min(1).default('negotiated'),
+      rows: z.array(PriceRowSchema).default([]),
+      discounts: z.array(DiscountSchema).default([]),
+      /** `prices check`: a day and model whose priced cost differs from the reported cost by more than this share. */
+      driftThreshold: z.number().min(0).default(0.05),
     })
-    .optional(),
+    .prefault({}),
   roi: z
     .strictObject({
       version: z.string().min(1).default('v1'),

@@ -278,7 +278,7 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     currency: config.chargeback.currency,
     allocation_rule: config.chargeback.allocation,
     allocation_note: built.note,
-    price_table: { configured_version: config.prices?.version ?? null, versions_used: [...new Set(lines.filter((l) => l.priced).map((l) => l.priceVersion!))].sort() },
+    price_table: { configured_version: config.prices.rows.length || config.prices.discounts.length || config.prices.book === 'none' ? config.prices.version : null, versions_used: [...new Set(lines.filter((l) => l.priced).map((l) => l.priceVersion!))].sort() },
     sql: { models, queries: runs.map((r) => ({ file: r.file, checksum: r.checksum })) },
     source: { rollup: 'chargeback_daily', days: source.days, curated_generations: source.generations },
     rows: {

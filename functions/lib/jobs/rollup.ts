@@ -103,7 +103,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   const generations = new Generations(store, catalog);
   const commits = generations.commits;
   try {
-    summary.seeds = await writeSeeds(store, catalog, config);
+    summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
     await ensureTables(catalog, generationTables().map((t) => t.spec));
     if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh?.();
@@ -131,6 +131,13 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
   }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
+
+  /** Every model id in the curated events: the `prices` seed prices each one exactly. */
+  async function modelsSeen(): Promise<string[]> {
+    if (!(await catalog.getTable(CURATED_EVENTS.name))) return [];
+    const r = await engine.query(`SELECT DISTINCT model FROM ${CURATED_EVENTS.name} WHERE model IS NOT NULL`);
+    return r.rows.map((x) => String(x.model));
+  }
 
   async function applyLedger(): Promise<void> {
     const ledger = await loadLedger(store, engine.kind);

@@ -9,6 +9,7 @@
  * table). Old folders stay: they are a few kilobytes, and a running query may still read them.
  */
 import { parse } from 'csv-parse/sync';
+import { PriceBook } from '../prices/book';
 import { createHash } from 'node:crypto';
 import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
@@ -79,24 +80,15 @@ export function parseOrgDirectory(csv: string, key: string): OrgDirectoryRow[] {
 }
 
 /** Every seed's rows, from the config and the lake's org directory (none when the lake has no CSV). */
-export async function seedRows(store: ObjectStore, config: Config): Promise<{ def: TableDef; rows: Record<string, unknown>[] }[]> {
+export async function seedRows(store: ObjectStore, config: Config, models: readonly string[] = []): Promise<{ def: TableDef; rows: Record<string, unknown>[] }[]> {
   let directory: OrgDirectoryRow[] = [];
   try {
     directory = parseOrgDirectory(new TextDecoder().decode(await store.get(config.orgDirectory.key)), config.orgDirectory.key);
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
   }
-  const prices = (config.prices?.rows ?? []).map((p) => ({
-    version: config.prices!.version,
-    model_pattern: p.model,
-    model_like: globToLike(p.model),
-    valid_from: p.validFrom,
-    valid_to: p.validTo ?? null,
-    input: p.input,
-    output: p.output,
-    cache_read: p.cacheRead,
-    cache_creation: p.cacheCreation,
-  }));
+  // Resolved per model id seen in the lake, so every row matches one id exactly (prices/book.ts).
+  const prices = PriceBook.fromConfig(config).seedRows(models);
   const r = config.roi;
   const roi = [
     {
@@ -140,8 +132,8 @@ export async function writeSeed(store: ObjectStore, catalog: CatalogPort, def: T
 }
 
 /** Writes the seeds whose content changed and points the catalog at them. */
-export async function writeSeeds(store: ObjectStore, catalog: CatalogPort, config: Config): Promise<SeedResult[]> {
+export async function writeSeeds(store: ObjectStore, catalog: CatalogPort, config: Config, models: readonly string[] = []): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
-  for (const { def, rows } of await seedRows(store, config)) out.push(await writeSeed(store, catalog, def, rows));
+  for (const { def, rows } of await seedRows(store, config, models)) out.push(await writeSeed(store, catalog, def, rows));
   return out;
 }
