@@ -212,13 +212,15 @@ export function buildProgram(io: Io): Command {
       const store = localStoreOf(loaded, 'query');
       const engine = await LocalQueryEngine.open(store, loaded.config);
       try {
-        const setup = engine.setup;
-        if (setup.skippedRawObjects.length) io.err(`note: ${setup.skippedRawObjects.length} raw object(s) are not Parquet and were left out of events_raw`);
         let result;
         try {
           result = await engine.query(sql);
         } catch (err) {
           throw new JobError(`query failed: ${(err as Error).message.split('\n')[0]}`);
+        } finally {
+          // Only a query that read events_raw bound it, so only that one hears about what it left out.
+          const skipped = engine.setup.skippedRawObjects;
+          if (skipped.length) io.err(`note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`);
         }
         io.out(formatRows(result, o.format));
       } finally {
