@@ -5,29 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
-import { runDemo } from './demo';
+import type { LoadedConfig } from '../lib/config/load';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
 import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
-import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
-import { detectAnomalies } from '../lib/jobs/anomalies';
-import { catalogFromConfig } from '../lib/catalog/from-config';
-import { LocalQueryEngine } from '../lib/engine/local';
-import { compact } from '../lib/jobs/compact';
-import { generate } from '../lib/jobs/generate';
-import { ingestFiles } from '../lib/jobs/ingest';
-import { syncPartitions } from '../lib/jobs/partitions';
-import { publish } from '../lib/jobs/publish';
-import { rollup } from '../lib/jobs/rollup';
-import { backfill } from '../lib/jobs/backfill';
-import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
-import { HtmlPublisher } from '../lib/publish/local';
 import type { PublishSummary } from '../lib/publish/port';
-import { QuickSightPublisher } from '../lib/publish/quicksight';
-import { writeRowAccess } from '../lib/publish/row-access';
-import { engineFromConfig } from '../lib/engine/from-config';
-import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
@@ -78,12 +60,36 @@ export interface GlobalOpts {
   lake?: string;
 }
 
-export function load(opts: GlobalOpts): LoadedConfig {
-  return loadConfig({ configFile: opts.config, lake: opts.lake });
+/** The config (its schema and YAML parser load here, not at start-up). */
+export async function load(opts: GlobalOpts): Promise<LoadedConfig> {
+  return (await import('../lib/config/load')).loadConfig({ configFile: opts.config, lake: opts.lake });
 }
 
-function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
-  const store = storeFromConfig(loaded.config);
+/*
+ * Each command imports what it runs when it runs (DuckDB, the AWS SDK clients, vega, playwright,
+ * parquet-wasm are heavy), so `cclake --help` and a local query load only what they use.
+ */
+
+/** The lake's object store; the S3 client is loaded only for a lake on S3. */
+async function storeFromConfig(config: LoadedConfig['config']): Promise<ObjectStore> {
+  if ('local' in config.lake) return new LocalObjectStore(config.lake.local.path);
+  return (await import('../lib/store/from-config')).storeFromConfig(config);
+}
+
+async function catalogFromConfig(config: LoadedConfig['config'], store: ObjectStore) {
+  return (await import('../lib/catalog/from-config')).catalogFromConfig(config, store);
+}
+
+async function engineFromConfig(config: LoadedConfig['config'], store: ObjectStore) {
+  return (await import('../lib/engine/from-config')).engineFromConfig(config, store);
+}
+
+async function openLocalEngine(store: LocalObjectStore, config: LoadedConfig['config']) {
+  return (await import('../lib/engine/local')).LocalQueryEngine.open(store, config);
+}
+
+async function localStoreOf(loaded: LoadedConfig, command: string): Promise<LocalObjectStore> {
+  const store = await storeFromConfig(loaded.config);
   if (!(store instanceof LocalObjectStore)) {
     throw new UsageError(`'cclake ${command}' runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
   }
@@ -91,8 +97,8 @@ function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
 }
 
 /** The configured lake, refused when it is a local folder that does not exist: a mistyped --lake would otherwise read as a lake where nothing ever ran. */
-function existingLakeStore(config: LoadedConfig['config']): ObjectStore {
-  const store = storeFromConfig(config);
+async function existingLakeStore(config: LoadedConfig['config']): Promise<ObjectStore> {
+  const store = await storeFromConfig(config);
   if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
   return store;
 }
@@ -119,8 +125,9 @@ export function buildProgram(io: Io): Command {
     .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
     .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
     .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean }) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { generate } = await import('../lib/jobs/generate');
       const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies });
       printGenerateSummary(io, store.location, summary);
     });
@@ -129,8 +136,9 @@ export function buildProgram(io: Io): Command {
     .description('turn OTLP/JSON exports (.json or .jsonl) into raw records, as the Firehose transform would')
     .argument('<files...>', 'OTLP/JSON export files')
     .action(async (files: string[], o: GlobalOpts) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { ingestFiles } = await import('../lib/jobs/ingest');
       const summary = await ingestFiles(store, loaded.config, files);
       printIngestSummary(io, store.location, summary);
       if (summary.filesFailed.length > 0 || summary.errors.length > 0) {
@@ -145,9 +153,10 @@ export function buildProgram(io: Io): Command {
     .option('--rebuild', 'with --dt: rebuild that date from every raw object')
     .action(async (o: GlobalOpts & { dt?: string; rebuild?: boolean }) => {
       if (o.rebuild && !o.dt) throw new UsageError('--rebuild needs --dt YYYY-MM-DD');
-      const loaded = load(o);
-      const store = existingLakeStore(loaded.config);
-      const summary = await compact(store, catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
+      const loaded = await load(o);
+      const store = await existingLakeStore(loaded.config);
+      const { compact } = await import('../lib/jobs/compact');
+      const summary = await compact(store, await catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
       printCompactSummary(io, store.location, summary);
     });
 
@@ -155,9 +164,10 @@ export function buildProgram(io: Io): Command {
     .description('bring the catalog (Glue, or the local catalog) in line with the lake: tables, partitions, retention')
     .option('--dry-run', 'print the catalog requests it would send, as JSON, and change nothing')
     .action(async (o: GlobalOpts & { dryRun?: boolean }) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
-      const catalog = catalogFromConfig(loaded.config, store);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const catalog = await catalogFromConfig(loaded.config, store);
+      const { syncPartitions } = await import('../lib/jobs/partitions');
       const summary = await syncPartitions(store, catalog, loaded.config, { dryRun: o.dryRun });
       if (o.dryRun) {
         io.out(JSON.stringify(summary.requests.length ? summary.requests : { nothingToDo: true, catalog: catalog.location }, null, 2));
@@ -174,11 +184,12 @@ export function buildProgram(io: Io): Command {
     .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       try {
-        const summary = await rollup(store, catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const { rollup } = await import('../lib/jobs/rollup');
+        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printRollupSummary(io, store.location, summary);
       } finally {
         engine.close();
@@ -189,12 +200,14 @@ export function buildProgram(io: Io): Command {
     .description('run the detectors over the rollups and deliver new alerts (SNS when configured, else stdout and alerts/ in the lake)')
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       try {
+        const { notifierFromConfig } = await import('../lib/anomalies/notifier/from-config');
+        const { detectAnomalies } = await import('../lib/jobs/anomalies');
         const notifier = notifierFromConfig(loaded.config, store, io.out);
-        const summary = await detectAnomalies(store, catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const summary = await detectAnomalies(store, await catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printAnomaliesSummary(io, store.location, summary);
         const failed = summary.delivery?.failed.length ?? 0;
         if (failed) throw new JobError(`${failed} alert(s) could not be delivered (listed above); they stay pending for the next run`);
@@ -208,9 +221,9 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
     .argument('<sql>', 'the SQL to run')
     .action(async (sql: string, o: GlobalOpts & { format: 'csv' | 'json' }) => {
-      const loaded = load(o);
-      const store = localStoreOf(loaded, 'query');
-      const engine = await LocalQueryEngine.open(store, loaded.config);
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'query');
+      const engine = await openLocalEngine(store, loaded.config);
       try {
         let result;
         try {
@@ -232,10 +245,11 @@ export function buildProgram(io: Io): Command {
     .description("show each stage's watermark, its upstream's, the lag and the work waiting")
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (o: GlobalOpts & { format: 'table' | 'json' }) => {
-      const loaded = load(o);
-      const store = existingLakeStore(loaded.config);
+      const loaded = await load(o);
+      const store = await existingLakeStore(loaded.config);
       const now = Date.now();
-      const w = await readWatermarks(store, catalogFromConfig(loaded.config, store), loaded.config, { now });
+      const { readWatermarks, stageStatuses } = await import('../lib/ops/watermarks');
+      const w = await readWatermarks(store, await catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
       if (o.format === 'json') {
         io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w }, null, 2));
@@ -253,12 +267,13 @@ export function buildProgram(io: Io): Command {
     .option('--rebuild-curated', "first rebuild each date's curated partition from every raw object")
     .action(async (o: GlobalOpts & { from: string; to: string; rebuildCurated?: boolean }) => {
       if (o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       const tty = process.stderr.isTTY === true;
       try {
-        const summary = await backfill(store, catalogFromConfig(loaded.config, store), engine, loaded.config, {
+        const { backfill } = await import('../lib/jobs/backfill');
+        const summary = await backfill(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, {
           from: o.from,
           to: o.to,
           rebuildCurated: o.rebuildCurated,
@@ -283,13 +298,16 @@ export function buildProgram(io: Io): Command {
     .description('publish the dashboards: QuickSight datasets, dashboards and snapshots, or the local HTML dashboard and its PDF')
     .option('--require-pdf', 'fail (exit 1) when the PDF snapshot cannot be made (no Chromium) instead of writing the HTML alone')
     .action(async (o: GlobalOpts & { requirePdf?: boolean }) => {
-      const loaded = load(o);
+      const loaded = await load(o);
       const config = loaded.config;
       let summary: PublishSummary;
+      const { publish } = await import('../lib/jobs/publish');
       if (config.publisher === 'quicksight') {
         if (!('s3' in config.lake)) throw new UsageError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
-        const store = storeFromConfig(config);
-        const catalog = catalogFromConfig(config, store);
+        const store = await storeFromConfig(config);
+        const catalog = await catalogFromConfig(config, store);
+        const { QuickSightPublisher } = await import('../lib/publish/quicksight');
+        const { writeRowAccess } = await import('../lib/publish/row-access');
         const publisher = new QuickSightPublisher(config, {
           store,
           bucket: config.lake.s3.bucket,
@@ -298,9 +316,10 @@ export function buildProgram(io: Io): Command {
         });
         summary = await publish(publisher, config);
       } else {
-        const store = localStoreOf(loaded, 'publish');
-        const engine = await LocalQueryEngine.open(store, config);
+        const store = await localStoreOf(loaded, 'publish');
+        const engine = await openLocalEngine(store, config);
         try {
+          const { HtmlPublisher } = await import('../lib/publish/local');
           summary = await publish(new HtmlPublisher(store, engine, config), config);
         } finally {
           engine.close();
@@ -325,8 +344,9 @@ export function buildProgram(io: Io): Command {
     .option('--faults', 'inject delivery faults into the generated lake')
     .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
     .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
-      const loaded = load(o);
-      const store = localStoreOf(loaded, 'demo');
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'demo');
+      const { runDemo } = await import('./demo');
       await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults, anomalies: !!o.anomalies });
     });
 
@@ -347,7 +367,8 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
       // Help and version exit 0; every other commander error is bad usage (it already printed why).
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    // ConfigError by name: importing its module would load the config schema at every start.
+    if ((err instanceof Error && err.name === 'ConfigError') || err instanceof UsageError) {
       io.err(`cclake: ${err.message}`);
       return 2;
     }
