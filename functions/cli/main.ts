@@ -241,6 +241,22 @@ export function buildProgram(io: Io): Command {
       }
     });
 
+  withGlobals(program.command('sql'))
+    .description('an interactive SQL shell over the analyst views (statements end with ";"; .help lists .tables, .schema, .mode, .timer)')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .action(async (o: GlobalOpts & { format: 'table' | 'csv' | 'json' }) => {
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'sql');
+      const engine = await openLocalEngine(store, loaded.config);
+      try {
+        const { runRepl } = await import('./repl');
+        const failed = await runRepl(engine, io, { input: process.stdin, format: o.format });
+        if (failed && !process.stdin.isTTY) throw new JobError(`${failed} statement(s) failed (listed above)`);
+      } finally {
+        engine.close();
+      }
+    });
+
   withGlobals(program.command('status'))
     .description("show each stage's watermark, its upstream's, the lag and the work waiting")
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
