@@ -7,6 +7,7 @@ import { benchAnomalies } from './anomalies';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchCost } from './cost';
 import { benchGenerate } from './generate';
+import { benchHelp, benchQueryCount } from './interactive';
 import { benchRollupFull, benchRollupIncremental } from './rollup';
 
 export interface BenchResult {
@@ -24,6 +25,8 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'rollup-full': () => benchRollupFull(),
   cost: () => benchCost(),
   anomalies: () => benchAnomalies(),
+  'cli-help': () => benchHelp(),
+  'query-count': () => benchQueryCount(),
 };
 
 async function main(): Promise<void> {

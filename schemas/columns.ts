@@ -1,10 +1,10 @@
 /**
  * The logical column types cclake tables use, and how each one is spelled in every place that
- * needs it: Apache Arrow (Parquet files written by the functions), Hive DDL (Glue table columns,
+ * needs it: Apache Arrow (Parquet files written by the functions; in ./arrow.ts), Hive DDL (Glue table columns,
  * read by Athena) and DuckDB (the embedded engine). Table definitions in this folder name only
  * the logical type; nothing else in the project spells a physical type by hand.
  */
-import * as arrow from 'apache-arrow';
+// The Arrow spelling lives in ./arrow.ts, so reading the schemas does not load apache-arrow.
 
 export type LogicalType = 'string' | 'int32' | 'int64' | 'double' | 'boolean' | 'timestamp' | 'date' | 'map<string,string>';
 
@@ -43,44 +43,6 @@ export type RowOf<T extends TableDef> = {
   [C in T['columns'][number] as C['name']]: JsValueOf[C['type']] | null;
 };
 
-const mapType = () =>
-  new arrow.Map_(
-    new arrow.Field(
-      'entries',
-      new arrow.Struct<{ key: arrow.Utf8; value: arrow.Utf8 }>([
-        new arrow.Field('key', new arrow.Utf8(), false),
-        new arrow.Field('value', new arrow.Utf8(), true),
-      ] as arrow.Field[]),
-      false,
-    ),
-  );
-
-/**
- * Timestamps are written without a time-zone annotation and hold UTC wall time. Athena's
- * `timestamp` and DuckDB's `TIMESTAMP` then both read the same instant with no session time
- * zone applied (a TIMESTAMPTZ column would shift date arithmetic in DuckDB, silently).
- */
-export function arrowType(t: LogicalType): arrow.DataType {
-  switch (t) {
-    case 'string':
-      return new arrow.Utf8();
-    case 'int32':
-      return new arrow.Int32();
-    case 'int64':
-      return new arrow.Int64();
-    case 'double':
-      return new arrow.Float64();
-    case 'boolean':
-      return new arrow.Bool();
-    case 'timestamp':
-      return new arrow.TimestampMillisecond();
-    case 'date':
-      return new arrow.DateDay();
-    case 'map<string,string>':
-      return mapType();
-  }
-}
-
 const HIVE: Record<LogicalType, string> = {
   string: 'string',
   int32: 'int',
@@ -105,10 +67,6 @@ const DUCKDB: Record<LogicalType, string> = {
 
 export const hiveType = (t: LogicalType): string => HIVE[t];
 export const duckdbType = (t: LogicalType): string => DUCKDB[t];
-
-export function arrowSchema(table: TableDef): arrow.Schema {
-  return new arrow.Schema(table.columns.map((c) => new arrow.Field(c.name, arrowType(c.type), c.nullable !== false)));
-}
 
 /** Glue `StorageDescriptor.Columns` entries. */
 export function glueColumns(table: TableDef): { Name: string; Type: string; Comment: string }[] {

@@ -29,7 +29,7 @@ export function registerDoctorCommand(program: Command, io: Io): void {
     .option('--topic <arn>', 'another SNS topic to check (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o: GlobalOpts & { stage?: string; quicksightRole?: string; topic?: string[]; format: 'text' | 'json' }) => {
-      const loaded = load(o);
+      const loaded = await load(o);
       const { runDoctor, DoctorSetupError } = await import('../lib/doctor/checks');
       const { doctorClientsFor } = await import('../lib/doctor/clients');
       let report: DoctorReport;

@@ -4,12 +4,12 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../lib/config/schema';
-import { engineFromConfig } from '../lib/engine/from-config';
+import type { QueryEngine } from '../lib/engine/port';
 import { isMonth } from '../lib/exports/periods';
-import { exportChargeback, lastClosedMonth, MonthNotClosedError, type ChargebackSummary } from '../lib/jobs/chargeback';
-import { defaultEvidencePeriod, exportEvidence, type EvidenceSummary } from '../lib/jobs/evidence';
-import { verifyExports, type VerifySummary } from '../lib/jobs/export-verify';
-import { storeFromConfig } from '../lib/store/from-config';
+// The jobs (DuckDB, the AWS SDK, the PDF renderer) are imported by the command that runs them, so the CLI starts fast.
+import type { ChargebackSummary } from '../lib/jobs/chargeback';
+import type { EvidenceSummary } from '../lib/jobs/evidence';
+import type { VerifySummary } from '../lib/jobs/export-verify';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './main';
@@ -71,7 +71,10 @@ export function printVerifySummary(io: Io, location: string, s: VerifySummary): 
   for (const p of s.problems) io.err(`problem: ${p.where}: ${p.message}`);
 }
 
-async function withEngine<T>(config: Config, store: ObjectStore, run: (engine: Awaited<ReturnType<typeof engineFromConfig>>) => Promise<T>): Promise<T> {
+const storeFromConfig = async (config: Config) => (await import('../lib/store/from-config')).storeFromConfig(config);
+
+async function withEngine<T>(config: Config, store: ObjectStore, run: (engine: QueryEngine) => Promise<T>): Promise<T> {
+  const { engineFromConfig } = await import('../lib/engine/from-config');
   const engine = await engineFromConfig(config, store);
   try {
     return await run(engine);
@@ -88,8 +91,9 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone)', monthArg)
     .option('--preliminary', 'export a month that is not closed yet, as a snapshot that is not final (never a revision)')
     .action(async (o: GlobalOpts & { month?: string; preliminary?: boolean }) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { exportChargeback, lastClosedMonth, MonthNotClosedError } = await import('../lib/jobs/chargeback');
       const month = o.month ?? lastClosedMonth(loaded.config);
       let summary: ChargebackSummary;
       try {
@@ -108,8 +112,9 @@ export function registerExportCommands(program: Command, io: Io): void {
     .action(async (o: GlobalOpts & { from?: string; to?: string }) => {
       if (!!o.from !== !!o.to) throw new UsageError('give both --from and --to, or neither (the configured period ending yesterday)');
       if (o.from && o.to && o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { defaultEvidencePeriod, exportEvidence } = await import('../lib/jobs/evidence');
       const period = o.from && o.to ? { from: o.from, to: o.to } : defaultEvidencePeriod(loaded.config);
       const summary = await withEngine(loaded.config, store, (engine) => exportEvidence(store, engine, loaded.config, period));
       printEvidenceSummary(io, store.location, summary);
@@ -118,8 +123,9 @@ export function registerExportCommands(program: Command, io: Io): void {
   withGlobals(exp.command('verify'))
     .description("check every evidence report's digest chain and every export file against its manifest")
     .action(async (o: GlobalOpts) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { verifyExports } = await import('../lib/jobs/export-verify');
       const summary = await verifyExports(store);
       printVerifySummary(io, store.location, summary);
       if (summary.problems.length) {

@@ -5,30 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
-import { runDemo } from './demo';
+import type { LoadedConfig } from '../lib/config/load';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
 import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPricesCheck, printPublishSummary, printRollupSummary } from './output';
-import { notifierFromConfig } from '../lib/anomalies/notifier/from-config';
-import { detectAnomalies } from '../lib/jobs/anomalies';
-import { catalogFromConfig } from '../lib/catalog/from-config';
-import { LocalQueryEngine } from '../lib/engine/local';
-import { compact } from '../lib/jobs/compact';
-import { generate } from '../lib/jobs/generate';
-import { ingestFiles } from '../lib/jobs/ingest';
-import { syncPartitions } from '../lib/jobs/partitions';
-import { publish } from '../lib/jobs/publish';
-import { rollup } from '../lib/jobs/rollup';
-import { checkPrices } from '../lib/jobs/prices-check';
-import { backfill } from '../lib/jobs/backfill';
-import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
-import { HtmlPublisher } from '../lib/publish/local';
 import type { PublishSummary } from '../lib/publish/port';
-import { QuickSightPublisher } from '../lib/publish/quicksight';
-import { writeRowAccess } from '../lib/publish/row-access';
-import { engineFromConfig } from '../lib/engine/from-config';
-import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
@@ -79,12 +60,36 @@ export interface GlobalOpts {
   lake?: string;
 }
 
-export function load(opts: GlobalOpts): LoadedConfig {
-  return loadConfig({ configFile: opts.config, lake: opts.lake });
+/** The config (its schema and YAML parser load here, not at start-up). */
+export async function load(opts: GlobalOpts): Promise<LoadedConfig> {
+  return (await import('../lib/config/load')).loadConfig({ configFile: opts.config, lake: opts.lake });
 }
 
-function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
-  const store = storeFromConfig(loaded.config);
+/*
+ * Each command imports what it runs when it runs (DuckDB, the AWS SDK clients, vega, playwright,
+ * parquet-wasm are heavy), so `cclake --help` and a local query load only what they use.
+ */
+
+/** The lake's object store; the S3 client is loaded only for a lake on S3. */
+async function storeFromConfig(config: LoadedConfig['config']): Promise<ObjectStore> {
+  if ('local' in config.lake) return new LocalObjectStore(config.lake.local.path);
+  return (await import('../lib/store/from-config')).storeFromConfig(config);
+}
+
+async function catalogFromConfig(config: LoadedConfig['config'], store: ObjectStore) {
+  return (await import('../lib/catalog/from-config')).catalogFromConfig(config, store);
+}
+
+async function engineFromConfig(config: LoadedConfig['config'], store: ObjectStore) {
+  return (await import('../lib/engine/from-config')).engineFromConfig(config, store);
+}
+
+async function openLocalEngine(store: LocalObjectStore, config: LoadedConfig['config']) {
+  return (await import('../lib/engine/local')).LocalQueryEngine.open(store, config);
+}
+
+async function localStoreOf(loaded: LoadedConfig, command: string): Promise<LocalObjectStore> {
+  const store = await storeFromConfig(loaded.config);
   if (!(store instanceof LocalObjectStore)) {
     throw new UsageError(`'cclake ${command}' runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
   }
@@ -92,8 +97,8 @@ function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
 }
 
 /** The configured lake, refused when it is a local folder that does not exist: a mistyped --lake would otherwise read as a lake where nothing ever ran. */
-function existingLakeStore(config: LoadedConfig['config']): ObjectStore {
-  const store = storeFromConfig(config);
+async function existingLakeStore(config: LoadedConfig['config']): Promise<ObjectStore> {
+  const store = await storeFromConfig(config);
   if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
   return store;
 }
@@ -121,8 +126,9 @@ export function buildProgram(io: Io): Command {
     .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
     .addOption(new Option('--profile <profile>', "raw zone shape: cclake (Firehose raw records) or bedrock-guidance (the AWS guidance's metrics rows); default raw.profile").choices(['cclake', 'bedrock-guidance']))
     .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean; profile?: 'cclake' | 'bedrock-guidance' }) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { generate } = await import('../lib/jobs/generate');
       const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies, profile: o.profile });
       printGenerateSummary(io, store.location, summary);
     });
@@ -131,8 +137,9 @@ export function buildProgram(io: Io): Command {
     .description('turn OTLP/JSON exports (.json or .jsonl) into raw records, as the Firehose transform would')
     .argument('<files...>', 'OTLP/JSON export files')
     .action(async (files: string[], o: GlobalOpts) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const { ingestFiles } = await import('../lib/jobs/ingest');
       const summary = await ingestFiles(store, loaded.config, files);
       printIngestSummary(io, store.location, summary);
       if (summary.filesFailed.length > 0 || summary.errors.length > 0) {
@@ -147,9 +154,10 @@ export function buildProgram(io: Io): Command {
     .option('--rebuild', 'with --dt: rebuild that date from every raw object')
     .action(async (o: GlobalOpts & { dt?: string; rebuild?: boolean }) => {
       if (o.rebuild && !o.dt) throw new UsageError('--rebuild needs --dt YYYY-MM-DD');
-      const loaded = load(o);
-      const store = existingLakeStore(loaded.config);
-      const summary = await compact(store, catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
+      const loaded = await load(o);
+      const store = await existingLakeStore(loaded.config);
+      const { compact } = await import('../lib/jobs/compact');
+      const summary = await compact(store, await catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
       printCompactSummary(io, store.location, summary);
     });
 
@@ -157,9 +165,10 @@ export function buildProgram(io: Io): Command {
     .description('bring the catalog (Glue, or the local catalog) in line with the lake: tables, partitions, retention')
     .option('--dry-run', 'print the catalog requests it would send, as JSON, and change nothing')
     .action(async (o: GlobalOpts & { dryRun?: boolean }) => {
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
-      const catalog = catalogFromConfig(loaded.config, store);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
+      const catalog = await catalogFromConfig(loaded.config, store);
+      const { syncPartitions } = await import('../lib/jobs/partitions');
       const summary = await syncPartitions(store, catalog, loaded.config, { dryRun: o.dryRun });
       if (o.dryRun) {
         io.out(JSON.stringify(summary.requests.length ? summary.requests : { nothingToDo: true, catalog: catalog.location }, null, 2));
@@ -176,11 +185,12 @@ export function buildProgram(io: Io): Command {
     .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       try {
-        const summary = await rollup(store, catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const { rollup } = await import('../lib/jobs/rollup');
+        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printRollupSummary(io, store.location, summary);
       } finally {
         engine.close();
@@ -191,12 +201,14 @@ export function buildProgram(io: Io): Command {
     .description('run the detectors over the rollups and deliver new alerts (SNS when configured, else stdout and alerts/ in the lake)')
     .action(async (o: GlobalOpts & DayRange) => {
       checkDayRange(o);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       try {
+        const { notifierFromConfig } = await import('../lib/anomalies/notifier/from-config');
+        const { detectAnomalies } = await import('../lib/jobs/anomalies');
         const notifier = notifierFromConfig(loaded.config, store, io.out);
-        const summary = await detectAnomalies(store, catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const summary = await detectAnomalies(store, await catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
         printAnomaliesSummary(io, store.location, summary);
         const failed = summary.delivery?.failed.length ?? 0;
         if (failed) throw new JobError(`${failed} alert(s) could not be delivered (listed above); they stay pending for the next run`);
@@ -210,17 +222,19 @@ export function buildProgram(io: Io): Command {
     .addOption(new Option('--format <fmt>', 'output format').choices(['csv', 'json']).default('csv'))
     .argument('<sql>', 'the SQL to run')
     .action(async (sql: string, o: GlobalOpts & { format: 'csv' | 'json' }) => {
-      const loaded = load(o);
-      const store = localStoreOf(loaded, 'query');
-      const engine = await LocalQueryEngine.open(store, loaded.config);
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'query');
+      const engine = await openLocalEngine(store, loaded.config);
       try {
-        const setup = engine.setup;
-        if (setup.skippedRawObjects.length) io.err(`note: ${setup.skippedRawObjects.length} raw object(s) are not Parquet and were left out of events_raw`);
         let result;
         try {
           result = await engine.query(sql);
         } catch (err) {
           throw new JobError(`query failed: ${(err as Error).message.split('\n')[0]}`);
+        } finally {
+          // Only a query that read events_raw bound it, so only that one hears about what it left out.
+          const skipped = engine.setup.skippedRawObjects;
+          if (skipped.length) io.err(`note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`);
         }
         io.out(formatRows(result, o.format));
       } finally {
@@ -233,13 +247,30 @@ export function buildProgram(io: Io): Command {
     .description('models without a price, overlapping rules, drift between reported and priced cost, long-context requests')
     .addOption(new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o: GlobalOpts & { format: 'text' | 'json' }) => {
-      const loaded = load(o);
-      const store = localStoreOf(loaded, 'prices check');
-      const engine = await LocalQueryEngine.open(store, loaded.config);
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'prices check');
+      const engine = await openLocalEngine(store, loaded.config);
       try {
+        const { checkPrices } = await import('../lib/jobs/prices-check');
         const c = await checkPrices(engine, loaded.config);
         if (o.format === 'json') io.out(JSON.stringify({ ...c, queries: undefined }, null, 2));
         else printPricesCheck(io, c);
+      } finally {
+        engine.close();
+      }
+    });
+
+  withGlobals(program.command('sql'))
+    .description('an interactive SQL shell over the analyst views (statements end with ";"; .help lists .tables, .schema, .mode, .timer)')
+    .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .action(async (o: GlobalOpts & { format: 'table' | 'csv' | 'json' }) => {
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'sql');
+      const engine = await openLocalEngine(store, loaded.config);
+      try {
+        const { runRepl } = await import('./repl');
+        const failed = await runRepl(engine, io, { input: process.stdin, format: o.format });
+        if (failed && !process.stdin.isTTY) throw new JobError(`${failed} statement(s) failed (listed above)`);
       } finally {
         engine.close();
       }
@@ -249,10 +280,11 @@ export function buildProgram(io: Io): Command {
     .description("show each stage's watermark, its upstream's, the lag and the work waiting")
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (o: GlobalOpts & { format: 'table' | 'json' }) => {
-      const loaded = load(o);
-      const store = existingLakeStore(loaded.config);
+      const loaded = await load(o);
+      const store = await existingLakeStore(loaded.config);
       const now = Date.now();
-      const w = await readWatermarks(store, catalogFromConfig(loaded.config, store), loaded.config, { now });
+      const { readWatermarks, stageStatuses } = await import('../lib/ops/watermarks');
+      const w = await readWatermarks(store, await catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
       if (o.format === 'json') {
         io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w }, null, 2));
@@ -270,12 +302,13 @@ export function buildProgram(io: Io): Command {
     .option('--rebuild-curated', "first rebuild each date's curated partition from every raw object")
     .action(async (o: GlobalOpts & { from: string; to: string; rebuildCurated?: boolean }) => {
       if (o.to < o.from) throw new UsageError(`--to ${o.to} is before --from ${o.from}`);
-      const loaded = load(o);
-      const store = storeFromConfig(loaded.config);
+      const loaded = await load(o);
+      const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       const tty = process.stderr.isTTY === true;
       try {
-        const summary = await backfill(store, catalogFromConfig(loaded.config, store), engine, loaded.config, {
+        const { backfill } = await import('../lib/jobs/backfill');
+        const summary = await backfill(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, {
           from: o.from,
           to: o.to,
           rebuildCurated: o.rebuildCurated,
@@ -300,13 +333,16 @@ export function buildProgram(io: Io): Command {
     .description('publish the dashboards: QuickSight datasets, dashboards and snapshots, or the local HTML dashboard and its PDF')
     .option('--require-pdf', 'fail (exit 1) when the PDF snapshot cannot be made (no Chromium) instead of writing the HTML alone')
     .action(async (o: GlobalOpts & { requirePdf?: boolean }) => {
-      const loaded = load(o);
+      const loaded = await load(o);
       const config = loaded.config;
       let summary: PublishSummary;
+      const { publish } = await import('../lib/jobs/publish');
       if (config.publisher === 'quicksight') {
         if (!('s3' in config.lake)) throw new UsageError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
-        const store = storeFromConfig(config);
-        const catalog = catalogFromConfig(config, store);
+        const store = await storeFromConfig(config);
+        const catalog = await catalogFromConfig(config, store);
+        const { QuickSightPublisher } = await import('../lib/publish/quicksight');
+        const { writeRowAccess } = await import('../lib/publish/row-access');
         const publisher = new QuickSightPublisher(config, {
           store,
           bucket: config.lake.s3.bucket,
@@ -315,9 +351,10 @@ export function buildProgram(io: Io): Command {
         });
         summary = await publish(publisher, config);
       } else {
-        const store = localStoreOf(loaded, 'publish');
-        const engine = await LocalQueryEngine.open(store, config);
+        const store = await localStoreOf(loaded, 'publish');
+        const engine = await openLocalEngine(store, config);
         try {
+          const { HtmlPublisher } = await import('../lib/publish/local');
           summary = await publish(new HtmlPublisher(store, engine, config), config);
         } finally {
           engine.close();
@@ -342,8 +379,9 @@ export function buildProgram(io: Io): Command {
     .option('--faults', 'inject delivery faults into the generated lake')
     .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
     .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
-      const loaded = load(o);
-      const store = localStoreOf(loaded, 'demo');
+      const loaded = await load(o);
+      const store = await localStoreOf(loaded, 'demo');
+      const { runDemo } = await import('./demo');
       await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults, anomalies: !!o.anomalies });
     });
 
@@ -364,7 +402,8 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
       // Help and version exit 0; every other commander error is bad usage (it already printed why).
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    // ConfigError by name: importing its module would load the config schema at every start.
+    if ((err instanceof Error && err.name === 'ConfigError') || err instanceof UsageError) {
       io.err(`cclake: ${err.message}`);
       return 2;
     }

@@ -30,7 +30,7 @@ export function looksLikeParquet(file: string): boolean {
 
 export interface ViewSetup {
   views: string[];
-  /** Raw objects left out of `events_raw` because they are not Parquet (compaction quarantines them). */
+  /** Raw objects left out of `events_raw` because they are not Parquet or their footer cannot be read (compaction quarantines them). */
   skippedRawObjects: string[];
 }
 
@@ -56,62 +56,171 @@ export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStor
   return out;
 }
 
-export async function registerLakeViews(engine: DuckDBEngine, store: LocalObjectStore, config: Config): Promise<ViewSetup> {
-  const setup: ViewSetup = { views: [], skippedRawObjects: [] };
-  // Every raw source (raw.sources), each read as raw records: the AWS guidance's rows through its mapping.
-  const selects: string[] = [];
-  for (const raw of rawSourcesOf(config)) {
-    const files: string[] = [];
-    for (const o of await listAll(store, raw.prefix)) {
-      if (!o.key.endsWith('.parquet')) continue;
-      const file = path.join(store.root, ...o.key.split('/'));
-      if (looksLikeParquet(file)) files.push(file);
-      else setup.skippedRawObjects.push(o.key);
+/** One relation a session can bind: the views it reads, and how to (re)create it. */
+export interface LakeRelation {
+  name: string;
+  deps: string[];
+  create(): Promise<void>;
+}
+
+/** The partitions of a committed generation never change (a new generation gets a new location), so their file lists are kept for the process. */
+const generationFiles = new Map<string, string[]>();
+
+/** The data files of a catalog table as local paths; a committed generation's listing is reused. */
+async function tableFiles(catalog: LocalCatalog, store: LocalObjectStore, table: string): Promise<string[]> {
+  const spec = await catalog.getTable(table);
+  if (!spec) return [];
+  if (!spec.partitionKeys.length) return (await catalogFiles(catalog, store, table)).map((key) => path.join(store.root, ...key.split('/')));
+  const out: string[] = [];
+  for (const p of await catalog.listPartitions(table)) {
+    const cacheKey = p.parameters?.['cclake.generation'] ? `${store.root}:${p.location}` : null;
+    let files = cacheKey ? generationFiles.get(cacheKey) : undefined;
+    if (!files) {
+      files = [];
+      for (const o of await listAll(store, p.location)) {
+        if (!o.key.slice(p.location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) files.push(path.join(store.root, ...o.key.split('/')));
+      }
+      if (cacheKey) generationFiles.set(cacheKey, files);
     }
-    if (!files.length) continue;
-    const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
-    selects.push(
-      raw.profile === 'bedrock-guidance' ? `SELECT ${typedRawColumns((c) => GUIDANCE_MAPPED_COLUMNS.includes(c))} FROM (${guidanceToRawSql(read)})` : `SELECT ${typedRawColumns()} FROM ${read}`,
-    );
+    out.push(...files);
   }
-  const emptyRaw = `SELECT ${duckdbColumns(RAW_RECORD)
-    .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
-    .join(', ')} WHERE false`;
-  const source = selects.length ? selects.join(' UNION ALL ') : emptyRaw;
-  await engine.run(`CREATE OR REPLACE VIEW events_raw AS ${source}`);
-  setup.views.push('events_raw');
+  return out;
+}
+
+/** The objects under a raw prefix that are Parquet by their magic bytes, and the keys of those that are not. */
+async function rawFiles(store: LocalObjectStore, prefix: string): Promise<{ files: string[]; keys: string[]; skipped: string[] }> {
+  const files: string[] = [];
+  const keys: string[] = [];
+  const skipped: string[] = [];
+  for (const o of await listAll(store, prefix)) {
+    if (!o.key.endsWith('.parquet')) continue;
+    const file = path.join(store.root, ...o.key.split('/'));
+    if (looksLikeParquet(file)) {
+      files.push(file);
+      keys.push(o.key);
+    } else skipped.push(o.key);
+  }
+  return { files, keys, skipped };
+}
+
+/**
+ * The indexes of the files whose footer DuckDB cannot read (magic right, metadata corrupt), found by
+ * halving: only called after reading them all together failed, so a healthy lake never pays for it.
+ */
+async function unreadableFiles(engine: DuckDBEngine, files: string[], offset = 0): Promise<number[]> {
+  if (!files.length) return [];
+  try {
+    await engine.run(`DESCRIBE SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`);
+    return [];
+  } catch {
+    if (files.length === 1) return [offset];
+    const half = Math.ceil(files.length / 2);
+    return [...(await unreadableFiles(engine, files.slice(0, half), offset)), ...(await unreadableFiles(engine, files.slice(half), offset + half))];
+  }
+}
+
+/**
+ * The lake's base relations (events_raw, the generation tables, `events`, the seeds), each created
+ * only when asked for: a session binds what its queries read, not every file of the lake.
+ */
+export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, config: Config, setup: ViewSetup): LakeRelation[] {
+  const relations: LakeRelation[] = [];
+  const view = async (name: string, select: string) => {
+    await engine.run(`CREATE OR REPLACE VIEW ${sqlIdent(name)} AS ${select}`);
+    if (!setup.views.includes(name)) setup.views.push(name);
+  };
+
+  relations.push({
+    name: 'events_raw',
+    deps: [],
+    create: async () => {
+      // Every raw source (raw.sources), each read as raw records: the AWS guidance's rows through its mapping.
+      const emptyRaw = `SELECT ${duckdbColumns(RAW_RECORD)
+        .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
+        .join(', ')} WHERE false`;
+      const sources = [];
+      const skipped: string[] = [];
+      for (const source of rawSourcesOf(config)) {
+        const raw = await rawFiles(store, source.prefix);
+        skipped.push(...raw.skipped);
+        const select = (files: string[]) => {
+          if (!files.length) return null;
+          const read = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
+          return source.profile === 'bedrock-guidance'
+            ? `SELECT ${typedRawColumns((c) => GUIDANCE_MAPPED_COLUMNS.includes(c))} FROM (${guidanceToRawSql(read)})`
+            : `SELECT ${typedRawColumns()} FROM ${read}`;
+        };
+        sources.push({ raw, select });
+      }
+      const union = (selects: (string | null)[]) => selects.filter((x) => x !== null).join(' UNION ALL ') || emptyRaw;
+      try {
+        await view('events_raw', union(sources.map((x) => x.select(x.raw.files))));
+      } catch (err) {
+        // A footer DuckDB cannot read (compaction quarantines such objects): leave those out, say so.
+        const selects: (string | null)[] = [];
+        for (const { raw, select } of sources) {
+          const bad = new Set(await unreadableFiles(engine, raw.files));
+          skipped.push(...raw.keys.filter((_, i) => bad.has(i)));
+          selects.push(select(raw.files.filter((_, i) => !bad.has(i))));
+        }
+        if (skipped.length === sources.reduce((n, x) => n + x.raw.skipped.length, 0)) throw err;
+        await view('events_raw', union(selects));
+      }
+      setup.skippedRawObjects = skipped;
+    },
+  });
 
   // Every generation table (curated events, rollups) as the catalog lists it, under its catalog name.
   const catalog = new LocalCatalog(store, config.aws.glueDatabase);
   for (const { spec, def } of generationTables()) {
-    const files = (await catalogFiles(catalog, store, spec.name)).map((key) => path.join(store.root, ...key.split('/')));
-    const keys = def.partitionKeys ?? [];
-    const select = files.length
-      ? `SELECT ${duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')}${keys.map((k) => `, CAST(${sqlIdent(k.name)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.name)}`).join('')}
+    relations.push({
+      name: spec.name,
+      deps: [],
+      create: async () => {
+        const files = await tableFiles(catalog, store, spec.name);
+        const keys = def.partitionKeys ?? [];
+        const select = files.length
+          ? `SELECT ${duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')}${keys.map((k) => `, CAST(${sqlIdent(k.name)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.name)}`).join('')}
          FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
-      : `SELECT ${[...def.columns, ...keys].map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
-    await engine.run(`CREATE OR REPLACE VIEW ${sqlIdent(spec.name)} AS ${select}`);
-    setup.views.push(spec.name);
+          : `SELECT ${[...def.columns, ...keys].map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+        await view(spec.name, select);
+      },
+    });
   }
   // `events`: the curated events with `user_key` (CONTRACTS section 3).
-  await engine.run(`CREATE OR REPLACE VIEW events AS SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)}`);
-  setup.views.push('events');
+  relations.push({
+    name: 'events',
+    deps: [CURATED_EVENTS.name],
+    create: () => view('events', `SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)}`),
+  });
 
   // Seeds (org directory, prices, ROI assumptions, compliance policy) as the catalog has them; the
   // org directory falls back to the lake's CSV until the rollup stage has seeded it.
   const csv = path.join(store.root, ...config.orgDirectory.key.split('/'));
   for (const def of SEED_TABLES) {
-    const files = (await catalogFiles(catalog, store, def.name)).map((key) => path.join(store.root, ...key.split('/')));
-    const typed = duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
-    const select = files.length
-      ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`
-      : def.name === ORG_DIRECTORY.name && existsSync(csv)
-        ? `SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
-            .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
-            .join(', ')}})`
-        : `SELECT ${duckdbColumns(def).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
-    await engine.run(`CREATE OR REPLACE VIEW ${sqlIdent(def.name)} AS ${select}`);
-    setup.views.push(def.name);
+    relations.push({
+      name: def.name,
+      deps: [],
+      create: async () => {
+        const files = await tableFiles(catalog, store, def.name);
+        const typed = duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
+        const select = files.length
+          ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`
+          : def.name === ORG_DIRECTORY.name && existsSync(csv)
+            ? `SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
+                .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
+                .join(', ')}})`
+            : `SELECT ${duckdbColumns(def).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+        await view(def.name, select);
+      },
+    });
   }
+  return relations;
+}
+
+/** Binds every base relation at once (jobs and tests that read the lake through a bare DuckDB engine). */
+export async function registerLakeViews(engine: DuckDBEngine, store: LocalObjectStore, config: Config): Promise<ViewSetup> {
+  const setup: ViewSetup = { views: [], skippedRawObjects: [] };
+  for (const r of lakeRelations(engine, store, config, setup)) await r.create();
   return setup;
 }

@@ -4,7 +4,8 @@
  */
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
-import { arrowSchema, type ColumnDef, type TableDef } from '../../../schemas/columns';
+import { arrowSchema } from '../../../schemas/arrow';
+import type { ColumnDef, TableDef } from '../../../schemas/columns';
 
 export type Codec = 'snappy' | 'zstd' | 'uncompressed';
 
