@@ -47,6 +47,8 @@ export const PRICES = {
   cloudwatchLogsIngestGb: 0.5,
   firehoseIngestGb: 0.029,
   firehoseFormatConversionGb: 0.018,
+  kinesisShardHour: 0.015, // Kinesis Data Streams, provisioned mode
+  kinesisPutUnitMillion: 0.014, // per million PUT payload units (25 KB each, a record rounds up)
   quicksightAuthorMonth: 24, // Enterprise author, monthly
   quicksightReaderMonth: 3, // reader
 };
@@ -100,6 +102,8 @@ class CountingStore extends LocalObjectStore {
 
 interface HourRun {
   hour: string;
+  /** Raw rows that arrived in the hour. */
+  rowsIn: number;
   objects: number;
   compactMs: number;
   /** Rows written into the (re)opened dates: what the run rewrites. */
@@ -125,6 +129,25 @@ function fit(xs: number[], ys: number[]): { a: number; b: number } {
  * The transform on 1 MB Firehose batches of the sample Claude Code OTLP/JSON exports (uncompressed
  * JSON: a CloudWatch subscription's gzip payloads carry more rows per MB, so this is conservative).
  */
+/**
+ * The sample exports as the collector's awskinesis exporter (otlp_json) would put them: one Kinesis
+ * record per resource, compact JSON. Gives rows per record and the record sizes that PUT payload
+ * units are billed on.
+ */
+function kinesisRecordShape(): { rowsPerRecord: number; putUnitsPerRecord: number } {
+  const records: { rows: number; bytes: number }[] = [];
+  for (const [f, key] of [['claude-code-logs.json', 'resourceLogs'], ['claude-code-metrics.json', 'resourceMetrics']] as const) {
+    const doc = JSON.parse(readFileSync(new URL(`../fixtures/otlp/${f}`, import.meta.url), 'utf8'));
+    for (const resource of doc[key]) {
+      const data = Buffer.from(JSON.stringify({ [key]: [resource] }));
+      const out = transformBatch({ invocationId: 'shape', deliveryStreamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/cclake', region: 'us-east-1', records: [{ recordId: 'r', approximateArrivalTimestamp: 0, data: data.toString('base64') }] });
+      records.push({ rows: out.summary.rowsOut, bytes: data.length });
+    }
+  }
+  const rows = records.reduce((s, r) => s + r.rows, 0);
+  return { rowsPerRecord: rows / records.length, putUnitsPerRecord: records.reduce((s, r) => s + Math.ceil(r.bytes / 25_600), 0) / records.length };
+}
+
 function measureTransform(): { rowsPerBatch: number; msPerBatch: number; bytesPerRow: number } {
   const docs = ['claude-code-logs.json', 'claude-code-metrics.json'].map((f) => readFileSync(new URL(`../fixtures/otlp/${f}`, import.meta.url)));
   const records = [];
@@ -187,6 +210,7 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
     rowsPerDay += c.rowsIn;
     runs.push({
       hour: new Date(start).toISOString().slice(11, 13),
+      rowsIn: c.rowsIn,
       objects: objs.length,
       compactMs,
       rowsRewritten: c.dts.reduce((s, d) => s + d.rowsOut, 0),
@@ -292,10 +316,24 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
     table.push([r.item, usd(c1), usd(c10), r.from]);
   }
   table.push(['cclake on AWS, a month', usd(totals[0]!), usd(totals[1]!), '']);
-  // The telemetry's own delivery (collector -> CloudWatch Logs -> Firehose), which exists with or without cclake.
+  // The ingest path (serverless.yml param ingestSource), on the same bytes: the sample exports' OTLP JSON a row.
   const jsonGbMonth = (k: number) => gb(rowsPerDay * k * transform.bytesPerRow) * 30;
   const upstream = (k: number) => jsonGbMonth(k) * (PRICES.cloudwatchLogsIngestGb + PRICES.firehoseIngestGb + PRICES.firehoseFormatConversionGb);
-  table.push(['Upstream, not cclake: CloudWatch Logs + Firehose', usd(upstream(1_000 / users)), usd(upstream(10_000 / users)), `${transform.bytesPerRow.toFixed(0)} B of OTLP JSON a row (sample exports)`]);
+  table.push(['Ingest, ingestSource cloudwatch: CloudWatch Logs + Firehose', usd(upstream(1_000 / users)), usd(upstream(10_000 / users)), `${transform.bytesPerRow.toFixed(0)} B of OTLP JSON a row (sample exports)`]);
+  // Kinesis path: shards sized for the busiest measured hour (1 MB/s and 1,000 records/s a shard).
+  const shape = kinesisRecordShape();
+  const peakRowsPerSecond = Math.max(...runs.map((r) => r.rowsIn)) / 3600;
+  const shards = (k: number) => Math.max(1, Math.ceil(Math.max((peakRowsPerSecond * k * transform.bytesPerRow) / 2 ** 20, (peakRowsPerSecond * k) / shape.rowsPerRecord / 1000)));
+  const kinesisPath = (k: number) =>
+    shards(k) * 730 * PRICES.kinesisShardHour +
+    ((rowsPerDay * k * 30) / shape.rowsPerRecord) * shape.putUnitsPerRecord * (PRICES.kinesisPutUnitMillion / 1e6) +
+    jsonGbMonth(k) * (PRICES.firehoseIngestGb + PRICES.firehoseFormatConversionGb);
+  table.push([
+    'Ingest, ingestSource kinesis (default): Kinesis + Firehose',
+    usd(kinesisPath(1_000 / users)),
+    usd(kinesisPath(10_000 / users)),
+    `${shards(1_000 / users)} / ${shards(10_000 / users)} shards for the peak hour; ${shape.rowsPerRecord.toFixed(1)} rows a record`,
+  ]);
   const qs = (authors: number, readers: number) => authors * PRICES.quicksightAuthorMonth + readers * PRICES.quicksightReaderMonth;
   table.push(['QuickSight (5 authors + 50 readers / 10 + 300)', usd(qs(5, 50)), usd(qs(10, 300)), 'list prices; user counts assumed']);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
