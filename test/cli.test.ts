@@ -390,6 +390,9 @@ describe('cclake demo', () => {
       'global.anthropic.claude-sonnet-4-5-20250929-v1:0': [3, 15, 0.3, 3.75],
       'us.anthropic.claude-haiku-4-5-20251001-v1:0': [1.1, 5.5, 0.11, 1.375],
       'us.anthropic.claude-opus-4-1-20250805-v1:0': [15, 75, 1.5, 18.75],
+      // fixtures/otlp/claude-code-logs-2026.json (Anthropic API ids; the [1m] suffix is the context tier)
+      'claude-opus-4-6': [5, 25, 0.5, 6.25],
+      'claude-sonnet-4-6': [3, 15, 0.3, 3.75],
     };
     const perModel = await queryJson(lake, 'SELECT model, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS r, sum(cache_creation_tokens) AS c FROM chargeback_daily GROUP BY model');
     const byHand = perModel.reduce((usd, m) => {
