@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../lib/config/schema';
 import { engineFromConfig } from '../lib/engine/from-config';
 import { isMonth } from '../lib/exports/periods';
-import { exportChargeback, lastClosedMonth, MonthNotClosedError, type ChargebackSummary } from '../lib/jobs/chargeback';
+import { exportChargebackMonths, MonthNotClosedError, type ChargebackSummary } from '../lib/jobs/chargeback';
 import { defaultEvidencePeriod, exportEvidence, type EvidenceSummary } from '../lib/jobs/evidence';
 import { verifyExports, type VerifySummary } from '../lib/jobs/export-verify';
 import { storeFromConfig } from '../lib/store/from-config';
@@ -85,20 +85,19 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   withGlobals(exp.command('chargeback'))
     .description('write the FOCUS-shaped finance export of a closed month (a new revision when data arrived after the close)')
-    .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone)', monthArg)
+    .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone, then the chargeback.revisitMonths before it)', monthArg)
     .option('--preliminary', 'export a month that is not closed yet, as a snapshot that is not final (never a revision)')
     .action(async (o: GlobalOpts & { month?: string; preliminary?: boolean }) => {
       const loaded = load(o);
       const store = storeFromConfig(loaded.config);
-      const month = o.month ?? lastClosedMonth(loaded.config);
-      let summary: ChargebackSummary;
-      try {
-        summary = await withEngine(loaded.config, store, (engine) => exportChargeback(store, engine, loaded.config, { month, preliminary: o.preliminary }));
-      } catch (err) {
-        if (err instanceof MonthNotClosedError) throw new UsageError(err.message);
-        throw err;
-      }
-      printChargebackSummary(io, store.location, summary);
+      // As the scheduled function: --month alone, else the last closed month and the revisited ones.
+      const run = await withEngine(loaded.config, store, (engine) => exportChargebackMonths(store, engine, loaded.config, { month: o.month, preliminary: o.preliminary }));
+      for (const summary of run.months) printChargebackSummary(io, store.location, summary);
+      const [first, ...more] = run.failed;
+      if (!first) return;
+      if (!run.months.length && run.failed.every((f) => f.error instanceof MonthNotClosedError)) throw new UsageError(first.error.message);
+      if (!more.length && o.month) throw first.error;
+      throw new JobError(`chargeback failed for ${run.failed.map((f) => `${f.month}: ${f.error.message}`).join(' | ')}`);
     });
 
   withGlobals(exp.command('evidence'))
