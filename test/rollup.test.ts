@@ -247,7 +247,7 @@ describe('the events view (CONTRACTS section 4)', () => {
 
   it('passes the dialect lint', async () => {
     const { lintSql } = await import('../functions/lib/sql/dialect');
-    const { eventsView } = await import('../functions/lib/sql/events-view');
-    expect(lintSql(eventsView().sql, 'events-view')).toEqual([]);
+    const { eventsViewSql } = await import('../functions/lib/sql/events-view');
+    expect(lintSql(eventsViewSql(), 'events-view')).toEqual([]);
   });
 });

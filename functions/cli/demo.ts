@@ -24,7 +24,7 @@ import { exportEvidence } from '../lib/jobs/evidence';
 import { verifyExports } from '../lib/jobs/export-verify';
 import { addDays } from '../lib/util/dates';
 import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
-import type { Io } from './main';
+import type { Io } from './common';
 import { formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {

@@ -12,7 +12,7 @@ import { verifyExports, type VerifySummary } from '../lib/jobs/export-verify';
 import { storeFromConfig } from '../lib/store/from-config';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
-import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './main';
+import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 
 const monthArg = (v: string) => {
   if (!isMonth(v)) throw new InvalidArgumentError(`--month must be a month YYYY-MM, got ${JSON.stringify(v)}`);

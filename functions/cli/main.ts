@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../lib/config/load';
+import { ConfigError, type LoadedConfig } from '../lib/config/load';
+import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { runDemo } from './demo';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
@@ -22,10 +23,8 @@ import { publish } from '../lib/jobs/publish';
 import { rollup } from '../lib/jobs/rollup';
 import { backfill } from '../lib/jobs/backfill';
 import { readWatermarks, stageStatuses } from '../lib/ops/watermarks';
-import { HtmlPublisher } from '../lib/publish/local';
+import { openPublisher, PublisherConfigError } from '../lib/publish/from-config';
 import type { PublishSummary } from '../lib/publish/port';
-import { QuickSightPublisher } from '../lib/publish/quicksight';
-import { writeRowAccess } from '../lib/publish/row-access';
 import { engineFromConfig } from '../lib/engine/from-config';
 import { storeFromConfig } from '../lib/store/from-config';
 import { LocalObjectStore } from '../lib/store/local';
@@ -33,15 +32,7 @@ import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
 import { dayRangeProblem, type DayRange } from '../lib/util/day-range';
 
-/** Bad usage: exit 2. */
-export class UsageError extends Error {}
-/** A job that ran and failed: exit 1. */
-export class JobError extends Error {}
-
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io };
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -73,15 +64,6 @@ export function yesterdayUtc(now = Date.now()): string {
   return new Date(now - 86_400_000).toISOString().slice(0, 10);
 }
 
-export interface GlobalOpts {
-  config?: string;
-  lake?: string;
-}
-
-export function load(opts: GlobalOpts): LoadedConfig {
-  return loadConfig({ configFile: opts.config, lake: opts.lake });
-}
-
 function localStoreOf(loaded: LoadedConfig, command: string): LocalObjectStore {
   const store = storeFromConfig(loaded.config);
   if (!(store instanceof LocalObjectStore)) {
@@ -95,12 +77,6 @@ function existingLakeStore(config: LoadedConfig['config']): ObjectStore {
   const store = storeFromConfig(config);
   if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
   return store;
-}
-
-export function withGlobals(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--config <file>', 'config file (default: cclake.config.* here, else the embedded default)'))
-    .addOption(new Option('--lake <dir>', 'local lake folder (overrides the config)'));
 }
 
 export function buildProgram(io: Io): Command {
@@ -283,26 +259,15 @@ export function buildProgram(io: Io): Command {
     .action(async (o: GlobalOpts & { requirePdf?: boolean }) => {
       const loaded = load(o);
       const config = loaded.config;
+      // The publisher is the config's (functions/lib/publish/from-config.ts); a lake it cannot use is bad usage.
+      const opened = await openPublisher(config, storeFromConfig(config)).catch((err: unknown) => {
+        throw err instanceof PublisherConfigError ? new UsageError(err.message) : err;
+      });
       let summary: PublishSummary;
-      if (config.publisher === 'quicksight') {
-        if (!('s3' in config.lake)) throw new UsageError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
-        const store = storeFromConfig(config);
-        const catalog = catalogFromConfig(config, store);
-        const publisher = new QuickSightPublisher(config, {
-          store,
-          bucket: config.lake.s3.bucket,
-          bucketPrefix: config.lake.s3.prefix,
-          writeRowAccess: () => writeRowAccess(store, catalog, config),
-        });
-        summary = await publish(publisher, config);
-      } else {
-        const store = localStoreOf(loaded, 'publish');
-        const engine = await LocalQueryEngine.open(store, config);
-        try {
-          summary = await publish(new HtmlPublisher(store, engine, config), config);
-        } finally {
-          engine.close();
-        }
+      try {
+        summary = await publish(opened.publisher, config);
+      } finally {
+        opened.close();
       }
       printPublishSummary(io, summary);
       if (summary.publisher === 'html') {

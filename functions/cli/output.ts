@@ -7,7 +7,7 @@ import type { IngestSummary } from '../lib/jobs/ingest';
 import type { PartitionsSummary } from '../lib/jobs/partitions';
 import type { RollupSummary } from '../lib/jobs/rollup';
 import type { PublishSummary } from '../lib/publish/port';
-import type { Io } from './main';
+import type { Io } from './common';
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';

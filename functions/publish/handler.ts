@@ -15,15 +15,13 @@ import { existsSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { BUNDLED_TEMPLATES_DIR } from '../lib/bundled';
-import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { publish } from '../lib/jobs/publish';
 import type { RunMetric } from '../lib/ops/run';
 import { scheduledHandler, type Invocation } from '../lib/ops/scheduled';
 import { loadTemplates } from '../lib/publish/definitions';
+import { quickSightPublisherFromConfig } from '../lib/publish/from-config';
 import type { PublishSummary } from '../lib/publish/port';
-import { QuickSightPublisher } from '../lib/publish/quicksight';
-import { writeRowAccess } from '../lib/publish/row-access';
 import { storeFromConfig } from '../lib/store/from-config';
 
 export { BUNDLED_TEMPLATES_DIR };
@@ -59,14 +57,9 @@ export const handler = scheduledHandler({
     if (!('s3' in config.lake)) throw new Error('the publish function needs an S3 lake (lake.s3 in CCLAKE_CONFIG): snapshots are written to the lake bucket');
     if (!existsSync(BUNDLED_TEMPLATES_DIR)) throw new Error(`no definitions at ${BUNDLED_TEMPLATES_DIR}: the package must ship quicksight-templates/** beside functions/`);
     const store = storeFromConfig(config);
-    const catalog = catalogFromConfig(config, store);
-    const publisher = new QuickSightPublisher(config, {
-      store,
+    const publisher = quickSightPublisherFromConfig(config, store, {
       accountId: accountOf(context.invokedFunctionArn),
       region: config.aws.region ?? config.lake.s3.region ?? process.env.AWS_REGION,
-      bucket: config.lake.s3.bucket,
-      bucketPrefix: config.lake.s3.prefix,
-      writeRowAccess: () => writeRowAccess(store, catalog, config),
       deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
     });
     const summary = await publish(publisher, config, { runId, templates: loadTemplates(BUNDLED_TEMPLATES_DIR) });

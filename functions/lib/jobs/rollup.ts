@@ -26,7 +26,7 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { ensureTables } from '../catalog/sync';
 import { generationTables } from '../catalog/tables';
 import { Generations } from '../generations/generations';
@@ -91,7 +91,7 @@ export function staleRollupDays(curated: Map<string, PartitionCommit>, done: Map
 /** Every placeholder of a model is the day. */
 const dayParams = (m: ModelFile, dt: string) => Array.from({ length: m.placeholders }, () => dt);
 
-export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: QueryEngine & { refresh?: () => Promise<unknown> }, config: Config, options: RollupOptions = {}): Promise<RollupSummary> {
+export async function rollup(store: ObjectStore, catalog: Catalog, engine: QueryEngine, config: Config, options: RollupOptions = {}): Promise<RollupSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
@@ -106,7 +106,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     summary.seeds = await writeSeeds(store, catalog, config);
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
     await ensureTables(catalog, generationTables().map((t) => t.spec));
-    if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh?.();
+    if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh();
     await applyLedger();
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
@@ -119,7 +119,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       }
     }
     // Views over the rollups (local sessions list files when they start) now see the new days.
-    if (summary.days.length) await engine.refresh?.();
+    if (summary.days.length) await engine.refresh();
     const gc = await generations.collectGarbage(
       ROLLUP_TABLES.map((t) => t.name),
       { now, graceMinutes: config.retention.generationGraceMinutes },
