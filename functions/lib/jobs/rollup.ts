@@ -11,7 +11,9 @@
  *     computed (a new generation — late data — or no rollup yet), or whose rollup came from an older
  *     model version. So a run reads the days that changed, not the history. `dt`/`from`-`to` force days.
  *  3. Per day and table: the model's rows are unloaded to a new generation beside the live one (a
- *     location unique to this attempt), committed by compare-and-swap (a partition commit naming
+ *     location unique to this attempt), checked (the table's key is unique, its not-null columns
+ *     hold no null: functions/lib/quality/table-tests.ts; a failure fails the run uncommitted),
+ *     committed by compare-and-swap (a partition commit naming
  *     the curated generation it came from) and the catalog partition is pointed at it
  *     (generations/): never a half-written day, never a doubled one on retry.
  *  4. Generations replaced longer ago than the grace period are deleted, and the orphans of runs
@@ -28,6 +30,7 @@ import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
 import { ensureTables } from '../catalog/sync';
+import { assertTableTests } from '../quality/table-tests';
 import { generationTables } from '../catalog/tables';
 import { Generations } from '../generations/generations';
 import { takeLakeLock } from '../lock/lease';
@@ -181,6 +184,8 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     const stats = await engine.unload(model.sql, dayParams(model, dt), location);
     const files = (await listAll(store, location)).map((o) => ({ key: o.key, bytes: o.size, rows: null }));
     const rows = stats.rowsWritten ?? null;
+    // The table's key and not-null columns hold on what was written, or the day is not committed.
+    await assertTableTests(store, ROLLUP_TABLES.find((t) => t.name === table)!, dt, files.map((f) => f.key));
     await lock.assertHeld();
     const { commit } = await generations.commit(
       table,
