@@ -20,7 +20,7 @@ import { publish } from '../lib/jobs/publish';
 import type { RunMetric } from '../lib/ops/run';
 import { scheduledHandler, type Invocation } from '../lib/ops/scheduled';
 import { loadTemplates } from '../lib/publish/definitions';
-import { quickSightPublisherFromConfig } from '../lib/publish/from-config';
+import { quickSightPublisherFromConfig } from '../lib/publish/quicksight-from-config';
 import type { PublishSummary } from '../lib/publish/port';
 import { storeFromConfig } from '../lib/store/from-config';
 
