@@ -24,6 +24,11 @@ export interface TableDef {
   readonly columns: readonly ColumnDef[];
   /** Hive-style partition columns: part of the key path (`dt=2026-11-20/`), not of the files. */
   readonly partitionKeys?: readonly ColumnDef[];
+  /**
+   * The columns that identify a row within a partition (a rollup table's grain). The rollup checks
+   * it, and the not-null columns (`nullable: false`), on every day it writes (functions/lib/quality/table-tests.ts).
+   */
+  readonly key?: readonly string[];
 }
 
 /** JS value of each logical type as rows carry it in memory. */

@@ -1,7 +1,9 @@
 /**
  * Rollup tables: one partition per day (`dt`), each day replaced atomically by the rollup stage.
  * The SQL that computes a day lives in `sql/models/` (its output columns are checked against these
- * definitions); the catalog tables are derived from here like every other table.
+ * definitions); the catalog tables are derived from here like every other table. Each declares its
+ * `key` (the grain: one row per key and day) and its not-null columns (`nullable: false`): the rollup
+ * checks both on every day it writes, before committing it (functions/lib/quality/table-tests.ts).
  */
 import type { TableDef } from './columns';
 
@@ -33,6 +35,7 @@ export const USER_DAILY = {
     { name: 'edits_accepted', type: 'int64', doc: 'Edit-tool decisions: accept' },
     { name: 'edits_rejected', type: 'int64', doc: 'Edit-tool decisions: reject' },
   ],
+  key: ['user_key'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -53,6 +56,7 @@ export const API_HEALTH_DAILY = {
     { name: 'refusals', type: 'int64', doc: 'api_refusal events (the model answered with stop_reason refusal)' },
     { name: 'retries_exhausted', type: 'int64', doc: 'api_retries_exhausted events (Claude Code gave up on a request after its retries)' },
   ],
+  key: ['model'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -67,6 +71,7 @@ export const TOOL_USAGE_DAILY = {
     { name: 'success_rate', type: 'double', doc: 'successes / calls, 0..1' },
     { name: 'p95_ms', type: 'double', doc: '95th percentile duration_ms of the tool_result events' },
   ],
+  key: ['tool_name'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -83,6 +88,7 @@ export const TOKEN_BURN_DAILY = {
     { name: 'tokens', type: 'int64', doc: 'Tokens: api_request events of sessions that have any, else token.usage datapoints (cumulative as deltas)' },
     { name: 'priced_cost_usd', type: 'double', doc: 'tokens x the price in force that day for the model and type / 1e6; null where the price table has no row for the model' },
   ],
+  key: ['team', 'cost_center', 'project', 'model', 'token_type'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -97,6 +103,7 @@ export const COMPLIANCE_DAILY = {
     { name: 'violations', type: 'int64', doc: 'How many of them break the control (always 0 for the evidence-only policy_rejections)' },
     { name: 'status', type: 'string', nullable: false, doc: 'pass | fail' },
   ],
+  key: ['control_id', 'team'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -128,6 +135,7 @@ export const CHARGEBACK_DAILY = {
     { name: 'price_cache_read', type: 'double', doc: 'USD per million cache read tokens' },
     { name: 'price_cache_creation', type: 'double', doc: 'USD per million cache creation tokens' },
   ],
+  key: ['user_key', 'model'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -145,6 +153,7 @@ export const USER_HOURS_DAILY = {
     { name: 'requests', type: 'int64', doc: 'api_request events in that hour' },
     { name: 'cost_usd', type: 'double', doc: 'cost_usd of those events as Claude Code reported it' },
   ],
+  key: ['user_key', 'hour'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -162,6 +171,7 @@ export const TEAM_RESOURCES_DAILY = {
     { name: 'uses', type: 'int64', doc: 'model: records naming it (api_request/api_error events, token/cost usage datapoints); mcp_server: tool_result events' },
     { name: 'users', type: 'int64', doc: 'Distinct developers behind those records' },
   ],
+  key: ['team', 'resource_type', 'resource'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -183,6 +193,7 @@ export const INTERACTION_LATENCY_DAILY = {
     { name: 'tool_ms', type: 'double', doc: 'Total ms inside claude_code.tool.execution spans of the interactions' },
     { name: 'waiting_on_user_ms', type: 'double', doc: 'Total ms inside claude_code.tool.blocked_on_user spans (permission prompts) of the interactions' },
   ],
+  key: ['team', 'model'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
@@ -206,8 +217,12 @@ export const TOKEN_BURN_BY_SOURCE_DAILY = {
     { name: 'tokens', type: 'int64', doc: 'Tokens: api_request events of sessions that have any, else token.usage datapoints (cumulative as deltas)' },
     { name: 'priced_cost_usd', type: 'double', doc: 'tokens x the price in force that day for the model and type / 1e6; null where the price table has no row for the model' },
   ],
+  key: ['team', 'model', 'query_source', 'agent_name', 'skill_name', 'plugin_name', 'mcp_server_name', 'token_type'],
   partitionKeys: DT,
 } as const satisfies TableDef;
+
+/** A rollup table: a day partition with a declared key (its grain), checked on every day the rollup writes. */
+export type RollupTableDef = TableDef & { readonly key: readonly string[] };
 
 /** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
 export const ROLLUP_TABLES = [
@@ -221,4 +236,4 @@ export const ROLLUP_TABLES = [
   TEAM_RESOURCES_DAILY,
   INTERACTION_LATENCY_DAILY,
   TOKEN_BURN_BY_SOURCE_DAILY,
-] as const;
+] as const satisfies readonly RollupTableDef[];

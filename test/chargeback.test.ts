@@ -18,7 +18,7 @@
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { FOCUS_COLUMNS } from '../schemas/focus';
 import { main } from '../functions/cli/main';
 import { LocalCatalog } from '../functions/lib/catalog/local';
@@ -29,7 +29,7 @@ import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { focusParquet } from '../functions/lib/exports/focus-file';
 import { linesFromDetail, monthBounds, providerOf } from '../functions/lib/exports/chargeback-lines';
 import { apportion, formatCents, formatDecimal, largestRemainder, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../functions/lib/exports/money';
-import { exportChargeback, MonthNotClosedError, ReconciliationError, RollupBehindError, type ChargebackOptions } from '../functions/lib/jobs/chargeback';
+import { exportChargeback, exportChargebackMonths, MonthNotClosedError, ReconciliationError, RollupBehindError, type ChargebackOptions } from '../functions/lib/jobs/chargeback';
 import { compact } from '../functions/lib/jobs/compact';
 import { verifyExports } from '../functions/lib/jobs/export-verify';
 import { rollup } from '../functions/lib/jobs/rollup';
@@ -295,6 +295,60 @@ describe('chargeback export', () => {
     expect(await snapshot(store, REV1)).toEqual(rev1);
     expect(await runExport(store, { now: Date.parse('2026-11-07T00:00:00Z') })).toMatchObject({ status: 'unchanged', revision: 2 });
     expect((await verifyExports(store)).problems).toEqual([]);
+  });
+
+  /** Revision 1 of 2026-10 exported on 2026-11-05, then u2's 2026-10-20 usage arrives, compacted and rolled up on 2026-11-06. */
+  async function lakeWithLateData(): Promise<LocalObjectStore> {
+    const store = await fixtureLake();
+    await runExport(store);
+    await putRaw(store, '2026-11-06T08:05:00Z', [sonnet('2026-10-20T10:00:00Z', 'u2', 2000, 0)]);
+    await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-06T09:00:00Z') });
+    await rollupLake(store, Date.parse('2026-11-06T10:00:00Z'));
+    return store;
+  }
+  const DEC_5 = Date.parse('2026-12-05T10:00:00Z');
+
+  it('revisits the months before the last closed one: late data in 2026-10 becomes revision 2 on the run of 2026-12-05', async () => {
+    const store = await lakeWithLateData();
+    const engine = await LocalQueryEngine.open(store, config);
+    try {
+      const run = await exportChargebackMonths(store, engine, config, { now: DEC_5 });
+      expect(run.failed).toEqual([]);
+      // 2026-11 closes (always exported: an empty revision 1), then chargeback.revisitMonths = 2 months
+      // back; 2026-09 has no data and no revision and is skipped.
+      expect(run.months.map((m) => [m.month, m.status, m.revision])).toEqual([
+        ['2026-11', 'written', 1],
+        ['2026-10', 'written', 2],
+        ['2026-09', 'no data', null],
+      ]);
+      expect(run.months[1]).toMatchObject({ location: REV2, rows: 1, adjustmentRows: 1 });
+      expect(await listAll(store, 'exports/chargeback/month=2026-09/')).toEqual([]);
+      // --month (the event's { month }) is that month only.
+      const one = await exportChargebackMonths(store, engine, config, { now: DEC_5, month: '2026-10' });
+      expect(one.months.map((m) => [m.month, m.status, m.revision])).toEqual([['2026-10', 'unchanged', 2]]);
+    } finally {
+      engine.close();
+    }
+  });
+
+  describe('cclake export chargeback without --month', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('revisits like the scheduled function: the late data of 2026-10 becomes revision 2', async () => {
+      const store = await lakeWithLateData();
+      const cfg = path.join(tmp.make(), 'cclake.config.json');
+      writeFileSync(cfg, JSON.stringify(CONFIG_INPUT));
+      const out: string[] = [];
+      const err: string[] = [];
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(DEC_5);
+      expect(await main(['export', 'chargeback', '--config', cfg, '--lake', store.root], { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(0);
+      const text = out.join('\n');
+      expect(text).toMatch(/^chargeback 2026-11: revision 1 written \(0 line\(s\)\)/m);
+      expect(text).toMatch(/^chargeback 2026-10: revision 2 written \(1 adjustment line\(s\) for data that arrived after the close\) at file:\/\/.*\/exports\/chargeback\/month=2026-10\/rev=002\/$/m);
+      expect(text).toMatch(/^chargeback 2026-09: no data and no revision yet; nothing written$/m);
+      expect(JSON.parse(readFileSync(path.join(store.root, REV2, 'manifest.json'), 'utf8'))).toMatchObject({ revision: 2 });
+    });
   });
 
   it('fails loudly, naming the month, both totals and the difference, and writes nothing when the lake disagrees', async () => {

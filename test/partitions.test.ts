@@ -15,7 +15,7 @@ const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES];
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { GlueCatalog } from '../functions/lib/catalog/glue';
 import { LocalCatalog } from '../functions/lib/catalog/local';
-import type { CatalogOp, CatalogPort } from '../functions/lib/catalog/port';
+import type { CatalogOp, Catalog } from '../functions/lib/catalog/port';
 import { curatedEventsTable, rawTable } from '../functions/lib/catalog/tables';
 import { main } from '../functions/cli/main';
 import { parseConfig } from '../functions/lib/config/load';
@@ -48,7 +48,7 @@ async function rawHours(store: LocalObjectStore): Promise<string[]> {
 }
 
 /** A catalog whose every change fails: a compaction run that cannot reach Glue. */
-function unreachable(inner: CatalogPort): CatalogPort {
+function unreachable(inner: Catalog): Catalog {
   return {
     location: inner.location,
     getTable: (n) => inner.getTable(n),

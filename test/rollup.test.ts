@@ -14,7 +14,10 @@ import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { compact } from '../functions/lib/jobs/compact';
 import { rollup, type RollupSummary } from '../functions/lib/jobs/rollup';
-import { readSqlTree, SQL_DIR } from '../functions/lib/sql/files';
+import { checksumOf, readSqlTree, SQL_DIR, type SqlTree } from '../functions/lib/sql/files';
+import { countPlaceholders } from '../functions/lib/sql/placeholders';
+import { TableTestError, tableTestProblems } from '../functions/lib/quality/table-tests';
+import { TOOL_USAGE_DAILY } from '../schemas/rollups';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll } from '../functions/lib/store/port';
 import { putRaw, rec, REPO, tempDirs } from './helpers/compaction-lake';
@@ -253,7 +256,69 @@ describe('the events view (CONTRACTS section 4)', () => {
 
   it('passes the dialect lint', async () => {
     const { lintSql } = await import('../functions/lib/sql/dialect');
-    const { eventsView } = await import('../functions/lib/sql/events-view');
-    expect(lintSql(eventsView().sql, 'events-view')).toEqual([]);
+    const { eventsViewSql } = await import('../functions/lib/sql/events-view');
+    expect(lintSql(eventsViewSql(), 'events-view')).toEqual([]);
+  });
+});
+
+describe('table tests: each rollup table\'s key and not-null columns (schemas/rollups.ts), checked on every day written', () => {
+  /** The SQL tree with one model's text rewritten (a broken model, as a bad edit would make it). */
+  function withModel(table: string, edit: (sql: string) => string): SqlTree {
+    const tree = readSqlTree(SQL_DIR);
+    return {
+      ...tree,
+      models: tree.models.map((m) => {
+        if (m.table !== table) return m;
+        const sql = edit(m.sql);
+        return { ...m, sql, checksum: checksumOf(sql), placeholders: countPlaceholders(sql) };
+      }),
+    };
+  }
+
+  it('every rollup table declares a key made of its own not-null columns', () => {
+    for (const t of ROLLUP_TABLES) {
+      expect(t.key.length, t.name).toBeGreaterThan(0);
+      for (const k of t.key) expect(t.columns.find((c) => c.name === k), `${t.name}.${k}`).toBeDefined();
+    }
+  });
+
+  it('names the duplicate key and the null', () => {
+    const rows = [
+      { tool_name: 'Bash', calls: 1 },
+      { tool_name: 'Bash', calls: 2 },
+      { tool_name: null, calls: 3 },
+    ];
+    expect(tableTestProblems(TOOL_USAGE_DAILY, rows)).toEqual([
+      '1 row(s) with a null in not-null column tool_name (first: key tool_name=null)',
+      '1 duplicate key(s) (tool_name), first: tool_name="Bash" in 2 rows',
+    ]);
+    expect(tableTestProblems(TOOL_USAGE_DAILY, rows.slice(1))).toHaveLength(1);
+    expect(tableTestProblems(TOOL_USAGE_DAILY, [rows[0]!])).toEqual([]);
+  });
+
+  it('a model that doubles its rows fails the run, naming the table, day and key, and the day is not committed', async () => {
+    const store = await fixtureLake();
+    const sql = withModel('tool_usage_daily', (m) => `SELECT * FROM (\n${m}\n) AS a\nUNION ALL\nSELECT * FROM (\n${m}\n) AS b`);
+    const failed = run(store, { sql });
+    await expect(failed).rejects.toThrow(TableTestError);
+    await expect(failed).rejects.toThrow('table test failed: tool_usage_daily 2026-11-20: 1 duplicate key(s) (tool_name), first: tool_name="Bash" in 2 rows; nothing committed');
+    const commits = new PartitionCommits(store);
+    expect(await commits.get('tool_usage_daily', '2026-11-20')).toBeNull();
+    // The tables computed before it are committed; the run stopped at the bad day.
+    expect(await commits.get('user_daily', '2026-11-20')).not.toBeNull();
+    expect(await commits.get('token_burn_daily', '2026-11-20')).toBeNull();
+    // The fix is a new model version (an applied model must not change): it commits the day.
+    const good = readSqlTree(SQL_DIR);
+    const v11 = good.models.find((m) => m.table === 'tool_usage_daily')!;
+    const fixed = { ...sql, models: [...sql.models, { ...v11, version: 99, file: 'sql/models/V099__tool_usage_daily.sql' }] };
+    await run(store, { sql: fixed });
+    expect(await commits.get('tool_usage_daily', '2026-11-20')).toMatchObject({ rows: 1, model: { version: 99 } });
+  });
+
+  it('a null in a not-null column fails the run the same way', async () => {
+    const store = await fixtureLake();
+    const sql = withModel('tool_usage_daily', (m) => m.replace("coalesce(tool_name, 'unknown') AS tool_name", "nullif(coalesce(tool_name, 'unknown'), 'Bash') AS tool_name"));
+    await expect(run(store, { sql })).rejects.toThrow('table test failed: tool_usage_daily 2026-11-20: 1 row(s) with a null in not-null column tool_name (first: key tool_name=null); nothing committed');
+    expect(await new PartitionCommits(store).get('tool_usage_daily', '2026-11-20')).toBeNull();
   });
 });

@@ -12,23 +12,23 @@
  * are logged as a warning and stay pending in the lake's delivery ledger for the next run.
  *
  * The detector queries are read from `sql/detectors/` beside the bundle (serverless.yml ships them
- * in anomalies.zip), two folders up from this module as for the rollup function.
+ * in anomalies.zip): functions/lib/bundled.ts, as for every function.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Context } from 'aws-lambda';
 import { snsClientFor, SnsNotifier } from '../lib/anomalies/notifier/sns';
 import { readDetectorSql } from '../lib/anomalies/queries';
+import { BUNDLED_SQL_DIR } from '../lib/bundled';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { detectAnomalies, type AnomaliesSummary } from '../lib/jobs/anomalies';
-import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { DAY_RANGE_EVENT, DAY_RANGE_SHAPE } from '../lib/ops/event';
+import type { AthenaTally, RunMetric } from '../lib/ops/run';
+import { scheduledHandler } from '../lib/ops/scheduled';
 import { storeFromConfig } from '../lib/store/from-config';
-import { parseDayRangeEvent, type DayRange } from '../lib/util/day-range';
+import type { DayRange } from '../lib/util/day-range';
 
-const rt = jobRuntime('anomalies');
-const logger = rt.logger;
+export { BUNDLED_SQL_DIR };
 
 /** The run's EMF metrics: anomalies found, alerts sent and still pending, Athena's bytes and cost. */
 export function anomaliesMetrics(s: AnomaliesSummary, athena: AthenaTally): RunMetric[] {
@@ -43,18 +43,13 @@ export function anomaliesMetrics(s: AnomaliesSummary, athena: AthenaTally): RunM
   ];
 }
 
-/** `sql/` as shipped beside the handler (see the header). */
-export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
-
 export type AnomaliesEvent = DayRange;
 
-/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/util/day-range.ts). */
-export const parseAnomaliesEvent = (event: unknown): AnomaliesEvent => parseDayRangeEvent(event, 'anomalies');
-
-export const handler = async (event: AnomaliesEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<AnomaliesSummary> => {
-  const days = parseAnomaliesEvent(event);
-  const athena = new AthenaTally();
-  return instrumentedRun(rt, context, async (runId) => {
+export const handler = scheduledHandler({
+  job: 'anomalies',
+  event: { schema: DAY_RANGE_EVENT, shape: DAY_RANGE_SHAPE },
+  metrics: (s: AnomaliesSummary, { athena }) => anomaliesMetrics(s, athena),
+  run: async ({ event: days, runId, logger, athena }) => {
     const config = configFromEnv();
     const topic = process.env.CCLAKE_ALERTS_TOPIC_ARN || config.anomalies.delivery.snsTopicArn;
     if (!topic) throw new Error('no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN (serverless.yml does) or anomalies.delivery.snsTopicArn in the config');
@@ -83,5 +78,8 @@ export const handler = async (event: AnomaliesEvent | undefined, context: Pick<C
     if (summary.catalogErrors.length || summary.status === 'locked' || summary.delivery?.failed.length) logger.warn('anomalies run', line);
     else logger.info('anomalies run', line);
     return summary;
-  }, (s) => anomaliesMetrics(s, athena));
-};
+  },
+});
+
+/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/ops/event.ts). */
+export const parseAnomaliesEvent: (event: unknown) => AnomaliesEvent = handler.parseEvent;

@@ -1,6 +1,6 @@
 /**
- * `cclake demo`: every stage that exists, in order, on the embedded default, then a look at what
- * landed. Stages join here as they are built.
+ * `cclake demo`: every stage, in order, on the embedded default (1 generate, 2 ingest, 3 compact,
+ * 4 partitions, 5 rollup, 6 anomalies, 7 publish, 8 export), then a look at what landed.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -24,7 +24,7 @@ import { exportEvidence } from '../lib/jobs/evidence';
 import { verifyExports } from '../lib/jobs/export-verify';
 import { addDays } from '../lib/util/dates';
 import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
-import type { Io } from './main';
+import type { Io } from './common';
 import { formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
 
 export interface DemoOptions {
@@ -76,7 +76,7 @@ const LOOKS = [
 ];
 
 /**
- * Stage 6: the chargeback of each month the generated days fall in (a closed month as revision 1,
+ * Stage 8: the chargeback of each month the generated days fall in (a closed month as revision 1,
  * a month not over yet as a preliminary snapshot, said so), the evidence report for the last seven
  * generated days, and the verification of every export's digests.
  */

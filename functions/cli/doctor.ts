@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { CheckResult, DoctorReport } from '../lib/doctor/checks';
-import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './main';
+import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 
 const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', missing: 'MISSING', wrong: 'WRONG', unknown: 'UNKNOWN', skipped: 'skipped' };
 

@@ -12,7 +12,7 @@ import type { EvidenceSummary } from '../lib/jobs/evidence';
 import type { VerifySummary } from '../lib/jobs/export-verify';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
-import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './main';
+import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 
 const monthArg = (v: string) => {
   if (!isMonth(v)) throw new InvalidArgumentError(`--month must be a month YYYY-MM, got ${JSON.stringify(v)}`);
@@ -88,21 +88,20 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   withGlobals(exp.command('chargeback'))
     .description('write the FOCUS-shaped finance export of a closed month (a new revision when data arrived after the close)')
-    .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone)', monthArg)
+    .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone, then the chargeback.revisitMonths before it)', monthArg)
     .option('--preliminary', 'export a month that is not closed yet, as a snapshot that is not final (never a revision)')
     .action(async (o: GlobalOpts & { month?: string; preliminary?: boolean }) => {
       const loaded = await load(o);
       const store = await storeFromConfig(loaded.config);
-      const { exportChargeback, lastClosedMonth, MonthNotClosedError } = await import('../lib/jobs/chargeback');
-      const month = o.month ?? lastClosedMonth(loaded.config);
-      let summary: ChargebackSummary;
-      try {
-        summary = await withEngine(loaded.config, store, (engine) => exportChargeback(store, engine, loaded.config, { month, preliminary: o.preliminary }));
-      } catch (err) {
-        if (err instanceof MonthNotClosedError) throw new UsageError(err.message);
-        throw err;
-      }
-      printChargebackSummary(io, store.location, summary);
+      const { exportChargebackMonths, MonthNotClosedError } = await import('../lib/jobs/chargeback');
+      // As the scheduled function: --month alone, else the last closed month and the revisited ones.
+      const run = await withEngine(loaded.config, store, (engine) => exportChargebackMonths(store, engine, loaded.config, { month: o.month, preliminary: o.preliminary }));
+      for (const summary of run.months) printChargebackSummary(io, store.location, summary);
+      const [first, ...more] = run.failed;
+      if (!first) return;
+      if (!run.months.length && run.failed.every((f) => f.error instanceof MonthNotClosedError)) throw new UsageError(first.error.message);
+      if (!more.length && o.month) throw first.error;
+      throw new JobError(`chargeback failed for ${run.failed.map((f) => `${f.month}: ${f.error.message}`).join(' | ')}`);
     });
 
   withGlobals(exp.command('evidence'))

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LoadedConfig } from '../lib/config/load';
+import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
 import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPricesCheck, printPublishSummary, printRollupSummary } from './output';
@@ -15,15 +16,7 @@ import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
 import { dayRangeProblem, type DayRange } from '../lib/util/day-range';
 
-/** Bad usage: exit 2. */
-export class UsageError extends Error {}
-/** A job that ran and failed: exit 1. */
-export class JobError extends Error {}
-
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io };
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -53,16 +46,6 @@ function checkDayRange(o: DayRange): void {
 
 export function yesterdayUtc(now = Date.now()): string {
   return new Date(now - 86_400_000).toISOString().slice(0, 10);
-}
-
-export interface GlobalOpts {
-  config?: string;
-  lake?: string;
-}
-
-/** The config (its schema and YAML parser load here, not at start-up). */
-export async function load(opts: GlobalOpts): Promise<LoadedConfig> {
-  return (await import('../lib/config/load')).loadConfig({ configFile: opts.config, lake: opts.lake });
 }
 
 /*
@@ -101,12 +84,6 @@ async function existingLakeStore(config: LoadedConfig['config']): Promise<Object
   const store = await storeFromConfig(config);
   if (store instanceof LocalObjectStore && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
   return store;
-}
-
-export function withGlobals(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--config <file>', 'config file (default: cclake.config.* here, else the embedded default)'))
-    .addOption(new Option('--lake <dir>', 'local lake folder (overrides the config)'));
 }
 
 export function buildProgram(io: Io): Command {
@@ -335,30 +312,17 @@ export function buildProgram(io: Io): Command {
     .action(async (o: GlobalOpts & { requirePdf?: boolean }) => {
       const loaded = await load(o);
       const config = loaded.config;
+      // The publisher is the config's (functions/lib/publish/from-config.ts); a lake it cannot use is bad usage.
+      const { openPublisher, PublisherConfigError } = await import('../lib/publish/from-config');
+      const opened = await openPublisher(config, await storeFromConfig(config)).catch((err: unknown) => {
+        throw err instanceof PublisherConfigError ? new UsageError(err.message) : err;
+      });
       let summary: PublishSummary;
-      const { publish } = await import('../lib/jobs/publish');
-      if (config.publisher === 'quicksight') {
-        if (!('s3' in config.lake)) throw new UsageError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
-        const store = await storeFromConfig(config);
-        const catalog = await catalogFromConfig(config, store);
-        const { QuickSightPublisher } = await import('../lib/publish/quicksight');
-        const { writeRowAccess } = await import('../lib/publish/row-access');
-        const publisher = new QuickSightPublisher(config, {
-          store,
-          bucket: config.lake.s3.bucket,
-          bucketPrefix: config.lake.s3.prefix,
-          writeRowAccess: () => writeRowAccess(store, catalog, config),
-        });
-        summary = await publish(publisher, config);
-      } else {
-        const store = await localStoreOf(loaded, 'publish');
-        const engine = await openLocalEngine(store, config);
-        try {
-          const { HtmlPublisher } = await import('../lib/publish/local');
-          summary = await publish(new HtmlPublisher(store, engine, config), config);
-        } finally {
-          engine.close();
-        }
+      try {
+        const { publish } = await import('../lib/jobs/publish');
+        summary = await publish(opened.publisher, config);
+      } finally {
+        opened.close();
       }
       printPublishSummary(io, summary);
       if (summary.publisher === 'html') {

@@ -8,7 +8,7 @@ import type { PartitionsSummary } from '../lib/jobs/partitions';
 import type { PricesCheck } from '../lib/jobs/prices-check';
 import type { RollupSummary } from '../lib/jobs/rollup';
 import type { PublishSummary } from '../lib/publish/port';
-import type { Io } from './main';
+import type { Io } from './common';
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';

@@ -1,24 +1,23 @@
 /**
  * Hourly compaction function (EventBridge Scheduler). Thin: read the config, run the compaction
  * job with a deadline a minute before Lambda's, log the run summary as one JSON line, return it.
- * A manual invocation may pass `{ "dt": "YYYY-MM-DD", "rebuild": true }`.
+ * A manual invocation may pass `{ "dt": "YYYY-MM-DD", "rebuild": true }`, nothing else.
  */
 import type { Context } from 'aws-lambda';
+import { z } from 'zod';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { compact, type CompactSummary } from '../lib/jobs/compact';
-import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { eventDate } from '../lib/ops/event';
+import type { RunMetric } from '../lib/ops/run';
+import { scheduledHandler, type Invocation } from '../lib/ops/scheduled';
 import { storeFromConfig } from '../lib/store/from-config';
-import { isIsoDate } from '../lib/util/dates';
 
-const rt = jobRuntime('compact');
 /** Time kept back from Lambda's limit to finish the current date, save state and release the lock. */
 const SAFETY_MS = 60_000;
 
-export interface CompactEvent {
-  dt?: string;
-  rebuild?: boolean;
-}
+export const CompactEvent = z.strictObject({ dt: eventDate(), rebuild: z.boolean({ error: 'true or false' }).optional() });
+export type CompactEvent = z.infer<typeof CompactEvent>;
 
 /** The run's EMF metrics (functions/lib/ops/run.ts); serverless.yml alarms on QuarantinedObjects and CatalogErrors. */
 export function compactMetrics(s: CompactSummary): RunMetric[] {
@@ -55,21 +54,25 @@ export function freshnessMetrics(s: Pick<CompactSummary, 'rawNewestHourMs' | 'wa
   return out;
 }
 
-export const handler = async (event: CompactEvent | undefined, context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>): Promise<CompactSummary> => {
-  const dt = event?.dt;
-  if (dt !== undefined && !isIsoDate(dt)) throw new Error(`event.dt must be a date YYYY-MM-DD, got ${JSON.stringify(dt)}`);
-  return instrumentedRun(rt, context, async (runId) => {
+export const handler = scheduledHandler({
+  job: 'compact',
+  event: { schema: CompactEvent, shape: 'an object such as {} or { "dt": "2026-11-20", "rebuild": true }' },
+  metrics: compactMetrics,
+  run: async ({ event, runId, context, logger }: Invocation<CompactEvent, Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>>) => {
     const config = configFromEnv();
     const store = storeFromConfig(config);
     const summary = await compact(store, catalogFromConfig(config, store), config, {
-      dt,
-      rebuild: event?.rebuild === true,
+      dt: event.dt,
+      rebuild: event.rebuild === true,
       deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
       runId,
       tmpDir: process.env.CCLAKE_TMP_DIR ?? '/tmp',
     });
     const { dts, ...totals } = summary;
-    rt.logger.info('compaction run', { ...totals, dts: dts.map((d) => ({ dt: d.dt, newRows: d.newRows, rowsOut: d.rowsOut, files: d.files, bytes: d.bytes })) });
+    logger.info('compaction run', { ...totals, dts: dts.map((d) => ({ dt: d.dt, newRows: d.newRows, rowsOut: d.rowsOut, files: d.files, bytes: d.bytes })) });
     return summary;
-  }, compactMetrics);
-};
+  },
+});
+
+/** The event as the function accepts it: absent, `{}`, `{ dt }`, `{ dt, rebuild }`; anything else throws naming it. */
+export const parseCompactEvent = handler.parseEvent;

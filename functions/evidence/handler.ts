@@ -8,41 +8,26 @@
  * the report's objects are written under S3 Object Lock. The SQL ships beside the bundle (sql/exports
  * for the queries; sql/models and sql/views for the definitions the report quotes).
  */
-import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { BUNDLED_SQL_DIR } from '../lib/bundled';
 import { configFromEnv } from '../lib/config/from-env';
 import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { defaultEvidencePeriod, exportEvidence, type EvidenceSummary } from '../lib/jobs/evidence';
-import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { eventDate } from '../lib/ops/event';
+import type { AthenaTally, RunMetric } from '../lib/ops/run';
+import { scheduledHandler } from '../lib/ops/scheduled';
 import { storeFromConfig } from '../lib/store/from-config';
-import { isIsoDate } from '../lib/util/dates';
 
-const rt = jobRuntime('evidence');
-const logger = rt.logger;
+export { BUNDLED_SQL_DIR };
 
-/** `sql/` as shipped beside the handler: two folders up, in the repository and in the unpacked zip alike. */
-export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
-
-export interface EvidenceEvent {
-  from?: string;
-  to?: string;
-}
-
-/** The event as the function accepts it (see the header); anything else fails with the reason. */
-export function parseEvidenceEvent(event: unknown): EvidenceEvent {
-  if (event === undefined || event === null) return {};
-  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the evidence event must be an object such as {} or { "from": "2026-11-16", "to": "2026-11-22" }, got ${JSON.stringify(event)}`);
-  const { from, to, ...rest } = event as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`the evidence event accepts only "from" and "to", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  if (from === undefined && to === undefined) return {};
-  for (const [name, value] of [['from', from], ['to', to]] as const) {
-    if (typeof value !== 'string' || !isIsoDate(value)) throw new Error(`event.${name} must be a date YYYY-MM-DD (give both from and to), got ${JSON.stringify(value)}`);
-  }
-  if ((to as string) < (from as string)) throw new Error(`event.to ${to} is before event.from ${from}`);
-  return { from: from as string, to: to as string };
-}
+const BOTH = 'a date YYYY-MM-DD (give both from and to)';
+export const EvidenceEvent = z.strictObject({ from: eventDate(BOTH), to: eventDate(BOTH) }).superRefine(({ from, to }, ctx) => {
+  if (from === undefined && to === undefined) return;
+  if (from === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: BOTH, input: from });
+  else if (to === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: BOTH, input: to });
+  else if (to < from) ctx.addIssue({ code: 'custom', message: `event.to ${to} is before event.from ${from}` });
+});
+export type EvidenceEvent = z.infer<typeof EvidenceEvent>;
 
 /** The run's EMF metrics: failing controls (an alarm can watch them), files, Athena's bytes and cost. */
 export function evidenceMetrics(s: EvidenceSummary, athena: AthenaTally): RunMetric[] {
@@ -54,13 +39,14 @@ export function evidenceMetrics(s: EvidenceSummary, athena: AthenaTally): RunMet
   ];
 }
 
-export const handler = async (event: EvidenceEvent | undefined, context?: Pick<Context, 'awsRequestId'>): Promise<EvidenceSummary> => {
-  const parsed = parseEvidenceEvent(event);
-  const athena = new AthenaTally();
-  return instrumentedRun(rt, context ?? { awsRequestId: randomUUID() }, async () => {
+export const handler = scheduledHandler({
+  job: 'evidence',
+  event: { schema: EvidenceEvent, shape: 'an object such as {} or { "from": "2026-11-16", "to": "2026-11-22" }' },
+  metrics: (s: EvidenceSummary, { athena }) => evidenceMetrics(s, athena),
+  run: async ({ event, logger, athena }) => {
     const config = configFromEnv();
     const store = storeFromConfig(config);
-    const period = parsed.from && parsed.to ? { from: parsed.from, to: parsed.to } : defaultEvidencePeriod(config);
+    const period = event.from && event.to ? { from: event.from, to: event.to } : defaultEvidencePeriod(config);
     const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const summary = await exportEvidence(store, engine, config, { ...period, sqlDir: BUNDLED_SQL_DIR });
     const { seq, location, status, failing, files, manifestSha256, previous, objectLock, durationMs } = summary;
@@ -68,5 +54,8 @@ export const handler = async (event: EvidenceEvent | undefined, context?: Pick<C
     if (status.failed || status.inconsistent) logger.warn('evidence report', line);
     else logger.info('evidence report', line);
     return summary;
-  }, (s) => evidenceMetrics(s, athena));
-};
+  },
+});
+
+/** The event as the function accepts it (see the header); anything else fails with the reason. */
+export const parseEvidenceEvent = handler.parseEvent;

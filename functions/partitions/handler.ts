@@ -7,34 +7,19 @@
  * Entries the catalog refused after retries fail the invocation (the error names them), so they
  * show in the function's error metrics; the next hourly run retries them.
  */
-import type { Context } from 'aws-lambda';
+import { z } from 'zod';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { syncPartitions, type PartitionsSummary } from '../lib/jobs/partitions';
-import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import type { RunMetric } from '../lib/ops/run';
+import { scheduledHandler } from '../lib/ops/scheduled';
 import { storeFromConfig } from '../lib/store/from-config';
 
-const rt = jobRuntime('partitions');
-const logger = rt.logger;
 /** How many failed entries the error message names before it only counts the rest. */
 const NAMED_FAILURES = 10;
 
-export interface PartitionsEvent {
-  dryRun?: boolean;
-}
-
-/** The event as the function accepts it: absent, `{}` or `{ "dryRun": boolean }`, nothing else. */
-export function parsePartitionsEvent(event: unknown): PartitionsEvent {
-  if (event === undefined || event === null) return {};
-  if (typeof event !== 'object' || Array.isArray(event)) {
-    throw new Error(`the partitions event must be an object such as {} or { "dryRun": true }, got ${JSON.stringify(event)}`);
-  }
-  const { dryRun, ...rest } = event as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`the partitions event accepts only "dryRun", got ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
-  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new Error(`event.dryRun must be true or false, got ${JSON.stringify(dryRun)}`);
-  return dryRun === undefined ? {} : { dryRun };
-}
+export const PartitionsEvent = z.strictObject({ dryRun: z.boolean({ error: 'true or false' }).optional() });
+export type PartitionsEvent = z.infer<typeof PartitionsEvent>;
 
 const sum = (s: PartitionsSummary, k: 'created' | 'updated' | 'deleted') => s.tables.reduce((n, t) => n + t[k], 0);
 
@@ -51,9 +36,11 @@ export function partitionsMetrics(s: PartitionsSummary): RunMetric[] {
   ];
 }
 
-export const handler = async (event: PartitionsEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<PartitionsSummary> => {
-  const { dryRun } = parsePartitionsEvent(event);
-  return instrumentedRun(rt, context, async (runId) => {
+export const handler = scheduledHandler({
+  job: 'partitions',
+  event: { schema: PartitionsEvent, shape: 'an object such as {} or { "dryRun": true }' },
+  metrics: partitionsMetrics,
+  run: async ({ event: { dryRun }, runId, logger }) => {
     const config = configFromEnv();
     const store = storeFromConfig(config);
     const summary = await syncPartitions(store, catalogFromConfig(config, store), config, { dryRun, runId });
@@ -70,5 +57,8 @@ export const handler = async (event: PartitionsEvent | undefined, context: Pick<
       throw new Error(`${failures.length} catalog entr${failures.length === 1 ? 'y' : 'ies'} failed: ${named.join('; ')}${more}`);
     }
     return summary;
-  }, partitionsMetrics);
-};
+  },
+});
+
+/** The event as the function accepts it: absent, `{}` or `{ "dryRun": boolean }`, nothing else. */
+export const parsePartitionsEvent = handler.parseEvent;

@@ -8,26 +8,26 @@
  *
  * The event is `{}`, nothing else. The publisher is QuickSight, always: the HTML dashboard is the
  * CLI's. The account is the config's `aws.quicksight.accountId`, else the function's own (its ARN).
- * The definitions are read from `quicksight-templates/` two folders up from this module, in the
- * repository and in the unpacked zip alike (serverless.yml ships them in publish.zip).
+ * The definitions are read from `quicksight-templates/` beside the bundle (functions/lib/bundled.ts;
+ * serverless.yml ships them in publish.zip).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { catalogFromConfig } from '../lib/catalog/from-config';
+import { z } from 'zod';
+import { BUNDLED_TEMPLATES_DIR } from '../lib/bundled';
 import { configFromEnv } from '../lib/config/from-env';
 import { publish } from '../lib/jobs/publish';
-import { instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import type { RunMetric } from '../lib/ops/run';
+import { scheduledHandler, type Invocation } from '../lib/ops/scheduled';
 import { loadTemplates } from '../lib/publish/definitions';
+import { quickSightPublisherFromConfig } from '../lib/publish/quicksight-from-config';
 import type { PublishSummary } from '../lib/publish/port';
-import { QuickSightPublisher } from '../lib/publish/quicksight';
-import { writeRowAccess } from '../lib/publish/row-access';
 import { storeFromConfig } from '../lib/store/from-config';
 
-const rt = jobRuntime('publish');
+export { BUNDLED_TEMPLATES_DIR };
+
 /** Waits (SPICE imports, dashboard versions, snapshot jobs) end this long before Lambda's timeout, leaving time to log and tag. */
 const SAFETY_MS = 60_000;
-const logger = rt.logger;
 
 /** The run's EMF metrics (a failed snapshot or refresh fails the run: RunFailed). */
 export function publishMetrics(s: PublishSummary): RunMetric[] {
@@ -40,36 +40,26 @@ export function publishMetrics(s: PublishSummary): RunMetric[] {
   ];
 }
 
-/** `quicksight-templates/` as shipped beside the handler. */
-export const BUNDLED_TEMPLATES_DIR = fileURLToPath(new URL('../../quicksight-templates/', import.meta.url));
-
 /** The function accepts `{}` (or no event) only. */
-export function parsePublishEvent(event: unknown): Record<string, never> {
-  if (event === undefined || event === null) return {};
-  if (typeof event !== 'object' || Array.isArray(event)) throw new Error(`the publish event must be {}, got ${JSON.stringify(event)}`);
-  const keys = Object.keys(event);
-  if (keys.length) throw new Error(`the publish event takes no fields, got ${keys.map((k) => JSON.stringify(k)).join(', ')}`);
-  return {};
-}
+export const PublishEvent = z.strictObject({});
 
 /** The account id in a Lambda function ARN (arn:aws:lambda:region:account:function:name). */
 export const accountOf = (functionArn: string | undefined): string | undefined => /^arn:[^:]+:lambda:[^:]*:(\d{12}):/.exec(functionArn ?? '')?.[1];
 
-export const handler = async (event: unknown, context: Pick<Context, 'awsRequestId' | 'invokedFunctionArn' | 'getRemainingTimeInMillis'>): Promise<PublishSummary> => {
-  parsePublishEvent(event);
-  return instrumentedRun(rt, context, async (runId) => {
+type PublishContext = Pick<Context, 'awsRequestId' | 'invokedFunctionArn' | 'getRemainingTimeInMillis'>;
+
+export const handler = scheduledHandler({
+  job: 'publish',
+  event: { schema: PublishEvent, shape: '{}' },
+  metrics: publishMetrics,
+  run: async ({ runId, context, logger }: Invocation<z.infer<typeof PublishEvent>, PublishContext>): Promise<PublishSummary> => {
     const config = configFromEnv();
     if (!('s3' in config.lake)) throw new Error('the publish function needs an S3 lake (lake.s3 in CCLAKE_CONFIG): snapshots are written to the lake bucket');
     if (!existsSync(BUNDLED_TEMPLATES_DIR)) throw new Error(`no definitions at ${BUNDLED_TEMPLATES_DIR}: the package must ship quicksight-templates/** beside functions/`);
     const store = storeFromConfig(config);
-    const catalog = catalogFromConfig(config, store);
-    const publisher = new QuickSightPublisher(config, {
-      store,
+    const publisher = quickSightPublisherFromConfig(config, store, {
       accountId: accountOf(context.invokedFunctionArn),
       region: config.aws.region ?? config.lake.s3.region ?? process.env.AWS_REGION,
-      bucket: config.lake.s3.bucket,
-      bucketPrefix: config.lake.s3.prefix,
-      writeRowAccess: () => writeRowAccess(store, catalog, config),
       deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
     });
     const summary = await publish(publisher, config, { runId, templates: loadTemplates(BUNDLED_TEMPLATES_DIR) });
@@ -94,5 +84,7 @@ export const handler = async (event: unknown, context: Pick<Context, 'awsRequest
     }
     logger.info('publish run', line);
     return summary;
-  }, publishMetrics);
-};
+  },
+});
+
+export const parsePublishEvent = handler.parseEvent;

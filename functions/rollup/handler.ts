@@ -10,33 +10,25 @@
  * local lake is the CLI's). Catalog entries Glue refused are logged as a warning, not thrown: the
  * commits are written, and the hourly partitions function repairs the partitions from them.
  *
- * The SQL files are read from `sql/` beside the bundle (serverless.yml ships `sql/**` in rollup.zip):
- * two folders up from this module, in the repository (functions/rollup/ -> sql/) and in the
- * unpacked zip alike (functions/rollup/handler.mjs -> sql/).
+ * The SQL files are read from `sql/` beside the bundle (serverless.yml ships `sql/**` in rollup.zip;
+ * functions/lib/bundled.ts says where).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Context } from 'aws-lambda';
+import { BUNDLED_SQL_DIR } from '../lib/bundled';
 import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { rollup, type RollupDay, type RollupSummary } from '../lib/jobs/rollup';
-import { AthenaTally, instrumentedRun, jobRuntime, type RunMetric } from '../lib/ops/run';
+import { DAY_RANGE_EVENT, DAY_RANGE_SHAPE } from '../lib/ops/event';
+import type { AthenaTally, RunMetric } from '../lib/ops/run';
+import { scheduledHandler } from '../lib/ops/scheduled';
 import { readSqlTree } from '../lib/sql/files';
 import { storeFromConfig } from '../lib/store/from-config';
-import { parseDayRangeEvent, type DayRange } from '../lib/util/day-range';
+import type { DayRange } from '../lib/util/day-range';
 
-const rt = jobRuntime('rollup');
-const logger = rt.logger;
-
-/** `sql/` as shipped beside the handler (see the header). */
-export const BUNDLED_SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+export { BUNDLED_SQL_DIR };
 
 export type RollupEvent = DayRange;
-
-/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/util/day-range.ts). */
-export const parseRollupEvent = (event: unknown): RollupEvent => parseDayRangeEvent(event, 'rollup');
-
 /** The days computed, per table: `{ user_daily: [{ dt, reason, rows, generation }] }`. */
 function daysByTable(days: RollupDay[]): Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> {
   const out: Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> = {};
@@ -57,10 +49,11 @@ export function rollupMetrics(s: RollupSummary, athena: AthenaTally): RunMetric[
   ];
 }
 
-export const handler = async (event: RollupEvent | undefined, context: Pick<Context, 'awsRequestId'>): Promise<RollupSummary> => {
-  const days = parseRollupEvent(event);
-  const athena = new AthenaTally();
-  return instrumentedRun(rt, context, async (runId) => {
+export const handler = scheduledHandler({
+  job: 'rollup',
+  event: { schema: DAY_RANGE_EVENT, shape: DAY_RANGE_SHAPE },
+  metrics: (s: RollupSummary, { athena }) => rollupMetrics(s, athena),
+  run: async ({ event: days, runId, logger, athena }) => {
     const config = configFromEnv();
     if (!existsSync(BUNDLED_SQL_DIR)) throw new Error(`no SQL files at ${BUNDLED_SQL_DIR}: the package must ship sql/** beside functions/`);
     const store = storeFromConfig(config);
@@ -82,5 +75,8 @@ export const handler = async (event: RollupEvent | undefined, context: Pick<Cont
     if (summary.catalogErrors.length || summary.status === 'locked') logger.warn('rollup run', line);
     else logger.info('rollup run', line);
     return summary;
-  }, (s) => rollupMetrics(s, athena));
-};
+  },
+});
+
+/** The event as the function accepts it: {}, { dt } or { from, to } (functions/lib/ops/event.ts). */
+export const parseRollupEvent: (event: unknown) => RollupEvent = handler.parseEvent;

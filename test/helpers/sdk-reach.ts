@@ -11,7 +11,7 @@
  * the Upload is given `tags`).
  *
  * Dispatch on a string (`switch (op.op) { case 'deletePartitions': ... }`, as the Glue adapter does
- * for CatalogPort.apply) is followed per case: a case body is reached only once the reached code
+ * for Catalog.apply) is followed per case: a case body is reached only once the reached code
  * holds that string as a value (`{ op: 'deletePartitions', ... }`), so a function that never asks
  * for a partition delete is not said to send BatchDeletePartition.
  */

@@ -6,9 +6,9 @@ import type { Config } from '../config/schema';
 import type { ObjectStore } from '../store/port';
 import { GlueCatalog, glueClientFor } from './glue';
 import { LocalCatalog } from './local';
-import type { CatalogPort } from './port';
+import type { Catalog } from './port';
 
-export function catalogFromConfig(config: Config, store: ObjectStore): CatalogPort {
+export function catalogFromConfig(config: Config, store: ObjectStore): Catalog {
   if ('s3' in config.lake) {
     const { bucket, prefix, region } = config.lake.s3;
     return new GlueCatalog(glueClientFor(config.aws.region ?? region), { database: config.aws.glueDatabase, lakeUri: `s3://${bucket}/${prefix}` });

@@ -30,7 +30,7 @@ import {
   type UpdateTableCommandInput,
 } from '@aws-sdk/client-glue';
 import { isTransient, isTransientName, retryPolicy, ServiceOperationError, withRetry, type RetryOptions, type RetryPolicy } from '../util/retry';
-import type { CatalogColumn, CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from './port';
+import type { CatalogColumn, CatalogOp, Catalog, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from './port';
 
 /** Per-call entry limits from the Glue Web API reference (PartitionInputList, Entries, PartitionsToDelete). */
 export const GLUE_BATCH_LIMITS = {
@@ -112,7 +112,7 @@ function fromColumns(columns: readonly Column[] | undefined): CatalogColumn[] {
   return (columns ?? []).map((c) => ({ name: c.Name ?? '', type: c.Type ?? '', ...(c.Comment !== undefined ? { comment: c.Comment } : {}) }));
 }
 
-export class GlueCatalog implements CatalogPort {
+export class GlueCatalog implements Catalog {
   readonly location: string;
   private readonly database: string;
   private readonly lakeUri: string;

@@ -8,11 +8,11 @@
  * Per-entry results follow Glue's (AlreadyExists on create, EntityNotFound on update and delete).
  */
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
-import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from './port';
+import type { CatalogOp, Catalog, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from './port';
 
 export const LOCAL_CATALOG_PREFIX = '_cclake/catalog/';
 
-export class LocalCatalog implements CatalogPort {
+export class LocalCatalog implements Catalog {
   readonly location: string;
   private readonly root: string;
 

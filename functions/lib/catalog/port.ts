@@ -61,7 +61,7 @@ export interface CatalogRequest {
   input: unknown;
 }
 
-export interface CatalogPort {
+export interface Catalog {
   /** `glue://database` or `file:///lake/_cclake/catalog/database/`: for messages. */
   readonly location: string;
   /** null when the table does not exist. */

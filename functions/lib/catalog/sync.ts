@@ -3,7 +3,7 @@
  * publish step: how a table definition may change (additive drift only), and how partitions are
  * upserted whatever the catalog already holds.
  */
-import type { CatalogOp, CatalogPort, PartitionEntryError, PartitionSpec, TableSpec } from './port';
+import type { CatalogOp, Catalog, PartitionEntryError, PartitionSpec, TableSpec } from './port';
 
 export class CatalogDriftError extends Error {
   constructor(message: string) {
@@ -55,7 +55,7 @@ export function partitionMatches(want: PartitionSpec, have: PartitionSpec): bool
  * Creates or updates partitions, whichever each needs: creates first, and the ones that turn out to
  * exist (another writer got there first) are updated. Returns the entries that still failed.
  */
-export async function upsertPartitions(catalog: CatalogPort, table: TableSpec, create: PartitionSpec[], update: PartitionSpec[] = []): Promise<PartitionEntryError[]> {
+export async function upsertPartitions(catalog: Catalog, table: TableSpec, create: PartitionSpec[], update: PartitionSpec[] = []): Promise<PartitionEntryError[]> {
   const failed: PartitionEntryError[] = [];
   const byValues = new Map([...create, ...update].map((p) => [JSON.stringify(p.values), p]));
   const retry = (errors: PartitionEntryError[], code: string) => {
@@ -74,7 +74,7 @@ export async function upsertPartitions(catalog: CatalogPort, table: TableSpec, c
 }
 
 /** Makes sure the table exists (created from `desired` if absent), then upserts the partitions. */
-export async function publishPartitions(catalog: CatalogPort, desired: TableSpec, partitions: PartitionSpec[]): Promise<PartitionEntryError[]> {
+export async function publishPartitions(catalog: Catalog, desired: TableSpec, partitions: PartitionSpec[]): Promise<PartitionEntryError[]> {
   if (!partitions.length) return [];
   const existing = await catalog.getTable(desired.name);
   if (!existing) {
@@ -89,7 +89,7 @@ export async function publishPartitions(catalog: CatalogPort, desired: TableSpec
 }
 
 /** Creates the tables the catalog lacks and widens those missing columns (breaking drift throws). */
-export async function ensureTables(catalog: CatalogPort, tables: TableSpec[]): Promise<string[]> {
+export async function ensureTables(catalog: Catalog, tables: TableSpec[]): Promise<string[]> {
   const changed: string[] = [];
   for (const desired of tables) {
     const change = tableChange(desired, await catalog.getTable(desired.name), catalog.location);
@@ -105,7 +105,7 @@ export async function ensureTables(catalog: CatalogPort, tables: TableSpec[]): P
  * catalog cannot say (an error other than "no such table"), the answer is yes, with the reason, so
  * the caller keeps the files for a later run.
  */
-export async function catalogMayRead(catalog: CatalogPort, table: string, dt: string, location: string): Promise<{ reads: boolean; unknown?: string }> {
+export async function catalogMayRead(catalog: Catalog, table: string, dt: string, location: string): Promise<{ reads: boolean; unknown?: string }> {
   try {
     return { reads: (await catalog.getPartition(table, [dt]))?.location === location };
   } catch (err) {

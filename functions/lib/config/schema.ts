@@ -29,7 +29,7 @@ export const LakeSchema = z.union([
       region: z.string().optional(),
       /** Objects larger than this go up as multipart uploads. */
       multipartThresholdMiB: z.number().int().min(5).max(5120).default(64),
-      /** Object Lock for evidence reports (issue: compliance evidence). */
+      /** Object Lock for the evidence reports (reports/evidence/). */
       objectLock: z.strictObject({ mode: z.literal('COMPLIANCE'), retentionDays: z.number().int().positive() }).optional(),
     }),
   }),
@@ -166,7 +166,10 @@ export const ConfigSchema = z.strictObject({
       rawDays: z.number().int().positive().default(90),
       curatedDays: z.number().int().positive().default(730),
       quarantineDays: z.number().int().positive().default(30),
-      /** Old curated generations stay readable this long after a switch. */
+      /**
+       * A replaced generation (curated events, rollups, anomalies) stays readable this long after its
+       * commit; then it, and any generation never committed (a run that died), is deleted (generations/).
+       */
       generationGraceMinutes: z.number().int().nonnegative().default(60),
     })
     .prefault({}),
@@ -176,7 +179,10 @@ export const ConfigSchema = z.strictObject({
       targetFileSizeMiB: z.number().int().min(1).max(4096).default(256),
       /** Raw hours re-listed each run, for objects Firehose delivers late into an older hour prefix. */
       lookbackHours: z.number().int().min(1).max(24 * 14).default(48),
-      /** A run's lock expires after this long without the run finishing (then another may take over). */
+      /**
+       * The lake's lease lock (functions/lib/lock/, taken by compaction, partitions, rollup and anomalies;
+       * the exports' lock too) expires after this long without renewal (then another run may take over).
+       */
       leaseMinutes: z.number().int().min(1).max(24 * 60).default(20),
       /** DuckDB's memory limit; beyond it sorts and joins spill to the temp directory. */
       memoryLimitMiB: z.number().int().min(64).default(512),

@@ -166,6 +166,9 @@ export class AthenaEngine implements QueryEngine {
     this.retry = retryPolicy({ ...options.retry, sleep: options.retry?.sleep ?? options.sleep });
   }
 
+  /** Athena reads the Glue catalog at every query: nothing to refresh (functions/lib/engine/port.ts). */
+  async refresh(): Promise<void> {}
+
   async query(sql: string, params: SqlValue[] = []): Promise<EngineResult> {
     const { queryId, execution, stats } = await this.execute(sql, params);
     // DDL (CREATE [OR REPLACE] VIEW, CREATE/ALTER/DROP TABLE) has no result table to read.

@@ -1,9 +1,13 @@
 /**
- * The analyst views DuckDB serves over a local lake: `events` (the curated partitions the local
- * catalog lists, read the way Athena reads Glue's: every file under each partition's location
- * except `_` and `.` names, plus `dt` and `user_key`), `events_raw` (every raw object, typed by the
- * raw record schema, for looking at what arrived, including hours not registered yet) and
- * `org_directory`. Later stages add the contract views.
+ * The tables DuckDB serves over a local lake, read the way Athena reads Glue's: `events_raw` (every
+ * raw object, typed by the raw record schema, for looking at what arrived, including hours not
+ * registered yet); every generation table (curated events, the rollups, the anomalies) under its
+ * catalog name, over the files of the partitions the local catalog lists (every file under each
+ * location except `_` and `.` names, plus `dt`); a plain `events` (the curated events with
+ * `user_key`) until the rollup's ledger applies the contract views; and the seed tables (org
+ * directory, prices, ROI assumptions, compliance policy; the org directory falls back to the lake's
+ * CSV until the rollup has seeded it). The views of `sql/views/`, the generated `events` view among
+ * them, are applied on top by engine/local.ts.
  */
 import { USER_KEY_SQL } from '../sql/user-key';
 import { existsSync } from 'node:fs';

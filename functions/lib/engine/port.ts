@@ -39,4 +39,10 @@ export interface QueryEngine {
    * '/' that must be empty (Athena UNLOAD; DuckDB COPY then upload). The caller commits the location.
    */
   unload(select: string, params: SqlValue[], location: string): Promise<QueryStats>;
+  /**
+   * Makes what the lake gained since the engine opened readable (new partitions, seeds, rollup
+   * days): the local engine re-registers its views over the lake's files; Athena reads the Glue
+   * catalog at every query, so there is nothing to do. Jobs call it after they commit.
+   */
+  refresh(): Promise<unknown>;
 }

@@ -5,7 +5,7 @@
  * the same bytes.
  */
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
-import type { ControlResult, EvidenceReport } from '../jobs/evidence';
+import type { ControlResult, EvidenceReport } from './evidence-report';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 

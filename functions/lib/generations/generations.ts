@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { COMMITS_PREFIX, commitKeyOf, partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { generationTables } from '../catalog/tables';
 import { deletePrefix, listAll, type ObjectStore } from '../store/port';
@@ -86,7 +86,7 @@ export class Generations {
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly catalog: CatalogPort,
+    private readonly catalog: Catalog,
   ) {
     this.commits = new PartitionCommits(store);
   }

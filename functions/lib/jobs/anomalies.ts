@@ -30,7 +30,7 @@ import { detectAll } from '../anomalies/detect';
 import type { Notifier } from '../anomalies/notifier/port';
 import { fetchInputs, readDetectorSql, type DetectorSql } from '../anomalies/queries';
 import { daysBetween } from '../anomalies/stats';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { anomaliesTable } from '../catalog/tables';
 import { Generations } from '../generations/generations';
 import { takeLakeLock } from '../lock/lease';
@@ -97,8 +97,8 @@ const toRow = (a: Anomaly): AnomalyRow => ({
 
 export async function detectAnomalies(
   store: ObjectStore,
-  catalog: CatalogPort,
-  engine: QueryEngine & { refresh?: () => Promise<unknown> },
+  catalog: Catalog,
+  engine: QueryEngine,
   notifier: Notifier,
   config: Config,
   options: AnomaliesOptions = {},
@@ -129,7 +129,7 @@ export async function detectAnomalies(
         state.computed[dt] = sources.get(dt)?.fingerprint ?? '';
         await saveState(state);
       }
-      await engine.refresh?.();
+      await engine.refresh();
       const gc = await generations.collectGarbage([spec.name], { now, graceMinutes: config.retention.generationGraceMinutes });
       summary.generationsDeleted = gc.deleted;
       summary.catalogErrors.push(...gc.errors);

@@ -10,7 +10,7 @@
  * unfinished one. Every step is itself idempotent (a new generation then a commit), so a step cut
  * off half-way is simply run again. The progress file is removed when the whole plan is done.
  */
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { ObjectNotFoundError, type ObjectStore } from '../store/port';
@@ -69,7 +69,7 @@ export function backfillPlan(from: string, to: string, rebuildCurated: boolean):
   ];
 }
 
-export async function backfill(store: ObjectStore, catalog: CatalogPort, engine: QueryEngine & { refresh?: () => Promise<unknown> }, config: Config, options: BackfillOptions): Promise<BackfillSummary> {
+export async function backfill(store: ObjectStore, catalog: Catalog, engine: QueryEngine, config: Config, options: BackfillOptions): Promise<BackfillSummary> {
   const { from, to } = options;
   const rebuildCurated = !!options.rebuildCurated;
   const plan = backfillPlan(from, to, rebuildCurated);
@@ -93,7 +93,7 @@ export async function backfill(store: ObjectStore, catalog: CatalogPort, engine:
       return summary;
     }
     // A local engine's views list the files when they are made: let them see the new generations.
-    if (!step.id.startsWith('rollup:')) await engine.refresh?.();
+    if (!step.id.startsWith('rollup:')) await engine.refresh();
     summary.ran++;
     done.add(step.id);
     progress.done = [...done];

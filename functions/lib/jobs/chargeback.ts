@@ -167,6 +167,44 @@ export interface ChargebackManifest {
 /** The month a scheduled run closes: the one before `now`'s, in the reporting time zone. */
 export const lastClosedMonth = (config: Config, now = Date.now()) => previousMonth(monthIn(config.reporting.timeZone, now));
 
+/** The months a run exports: `month` alone when given, else the last closed one and the `chargeback.revisitMonths` before it. */
+export function dueMonths(config: Config, month?: string, now = Date.now()): string[] {
+  if (month) return [month];
+  const months = [lastClosedMonth(config, now)];
+  for (let i = 0; i < config.chargeback.revisitMonths; i++) months.push(previousMonth(months.at(-1)!));
+  return months;
+}
+
+export interface ChargebackRunOptions extends Omit<ChargebackOptions, 'month' | 'skipEmpty'> {
+  /** One month only; default: the last closed month, then the revisited ones (`dueMonths`). */
+  month?: string;
+}
+
+export interface ChargebackRun {
+  months: ChargebackSummary[];
+  /** The months that threw (did not reconcile, rollup behind...), after the others ran. */
+  failed: { month: string; error: Error }[];
+}
+
+/**
+ * The chargeback run of the scheduled function and of `cclake export chargeback` alike: each due
+ * month in turn (the closing month first), so data that arrived after a revisited month's close
+ * becomes a new revision; a revisited month with no data and no revision is skipped. A month that
+ * fails is recorded and the next one still runs.
+ */
+export async function exportChargebackMonths(store: ObjectStore, engine: QueryEngine, config: Config, options: ChargebackRunOptions = {}): Promise<ChargebackRun> {
+  const months = dueMonths(config, options.month, options.now);
+  const run: ChargebackRun = { months: [], failed: [] };
+  for (const month of months) {
+    try {
+      run.months.push(await exportChargeback(store, engine, config, { ...options, month, skipEmpty: month !== months[0] }));
+    } catch (err) {
+      run.failed.push({ month, error: err as Error });
+    }
+  }
+  return run;
+}
+
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const parseCsv = (b: Uint8Array) => parse(decode(b), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 

@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import type { PartitionCommit } from '../catalog/commits';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { uploadAndCommit } from '../compaction/commit';
 import type { CompactionContext } from '../compaction/context';
 import { datesOfObjects, indexBuckets, recordRawObjects, rejectIncomplete, type DateRows } from '../compaction/index';
@@ -149,7 +149,7 @@ interface Run {
   summary: CompactSummary;
 }
 
-export async function compact(store: ObjectStore, catalog: CatalogPort, config: Config, options: CompactOptions = {}): Promise<CompactSummary> {
+export async function compact(store: ObjectStore, catalog: Catalog, config: Config, options: CompactOptions = {}): Promise<CompactSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
-import type { CatalogOp, CatalogPort, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
+import type { CatalogOp, Catalog, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
 import { generationTables, rawTable } from '../catalog/tables';
 import { takeLakeLock, type LeaseLock } from '../lock/lease';
@@ -88,7 +88,7 @@ function rawPartition(rawPrefix: string, hourMs: number): PartitionSpec {
 const hourOfValues = (v: string[]) => Date.UTC(Number(v[0]), Number(v[1]) - 1, Number(v[2]), Number(v[3]));
 
 
-export async function syncPartitions(store: ObjectStore, catalog: CatalogPort, config: Config, options: PartitionsOptions = {}): Promise<PartitionsSummary> {
+export async function syncPartitions(store: ObjectStore, catalog: Catalog, config: Config, options: PartitionsOptions = {}): Promise<PartitionsSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema';
 import { loadTemplates, type Templates } from '../publish/definitions';
-import { snapshotPlan, type BiPublisher, type PublishSummary } from '../publish/port';
+import { snapshotPlan, type Publisher, type PublishSummary } from '../publish/port';
 
 export interface PublishOptions {
   runId?: string;
@@ -20,7 +20,7 @@ export interface PublishOptions {
   templates?: Templates;
 }
 
-export async function publish(publisher: BiPublisher, config: Config, options: PublishOptions = {}): Promise<PublishSummary> {
+export async function publish(publisher: Publisher, config: Config, options: PublishOptions = {}): Promise<PublishSummary> {
   const started = performance.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
   const templates = options.templates ?? loadTemplates();

@@ -11,7 +11,9 @@
  *     computed (a new generation — late data — or no rollup yet), or whose rollup came from an older
  *     model version. So a run reads the days that changed, not the history. `dt`/`from`-`to` force days.
  *  3. Per day and table: the model's rows are unloaded to a new generation beside the live one (a
- *     location unique to this attempt), committed by compare-and-swap (a partition commit naming
+ *     location unique to this attempt), checked (the table's key is unique, its not-null columns
+ *     hold no null: functions/lib/quality/table-tests.ts; a failure fails the run uncommitted),
+ *     committed by compare-and-swap (a partition commit naming
  *     the curated generation it came from) and the catalog partition is pointed at it
  *     (generations/): never a half-written day, never a doubled one on retry.
  *  4. Generations replaced longer ago than the grace period are deleted, and the orphans of runs
@@ -26,8 +28,9 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { ensureTables } from '../catalog/sync';
+import { assertTableTests } from '../quality/table-tests';
 import { generationTables } from '../catalog/tables';
 import { Generations } from '../generations/generations';
 import { takeLakeLock } from '../lock/lease';
@@ -91,7 +94,7 @@ export function staleRollupDays(curated: Map<string, PartitionCommit>, done: Map
 /** Every placeholder of a model is the day. */
 const dayParams = (m: ModelFile, dt: string) => Array.from({ length: m.placeholders }, () => dt);
 
-export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: QueryEngine & { refresh?: () => Promise<unknown> }, config: Config, options: RollupOptions = {}): Promise<RollupSummary> {
+export async function rollup(store: ObjectStore, catalog: Catalog, engine: QueryEngine, config: Config, options: RollupOptions = {}): Promise<RollupSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
@@ -106,7 +109,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
     await ensureTables(catalog, generationTables().map((t) => t.spec));
-    if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh?.();
+    if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh();
     await applyLedger();
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
@@ -119,7 +122,7 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
       }
     }
     // Views over the rollups (local sessions list files when they start) now see the new days.
-    if (summary.days.length) await engine.refresh?.();
+    if (summary.days.length) await engine.refresh();
     const gc = await generations.collectGarbage(
       ROLLUP_TABLES.map((t) => t.name),
       { now, graceMinutes: config.retention.generationGraceMinutes },
@@ -191,6 +194,8 @@ export async function rollup(store: ObjectStore, catalog: CatalogPort, engine: Q
     const stats = await engine.unload(model.sql, dayParams(model, dt), location);
     const files = (await listAll(store, location)).map((o) => ({ key: o.key, bytes: o.size, rows: null }));
     const rows = stats.rowsWritten ?? null;
+    // The table's key and not-null columns hold on what was written, or the day is not committed.
+    await assertTableTests(store, ROLLUP_TABLES.find((t) => t.name === table)!, dt, files.map((f) => f.key));
     await lock.assertHeld();
     const { commit } = await generations.commit(
       table,

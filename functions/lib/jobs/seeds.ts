@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
 import { COMPLIANCE_POLICY, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
-import type { CatalogPort, TableSpec } from '../catalog/port';
+import type { Catalog, TableSpec } from '../catalog/port';
 import { tableChange } from '../catalog/sync';
 import { columnsOf } from '../catalog/tables';
 import type { Config } from '../config/schema';
@@ -118,7 +118,7 @@ export async function seedRows(store: ObjectStore, config: Config, models: reado
 }
 
 /** Writes one seed table when its content changed and points the catalog at it. */
-export async function writeSeed(store: ObjectStore, catalog: CatalogPort, def: TableDef, rows: Record<string, unknown>[]): Promise<SeedResult> {
+export async function writeSeed(store: ObjectStore, catalog: Catalog, def: TableDef, rows: Record<string, unknown>[]): Promise<SeedResult> {
   const hash = createHash('sha256').update(JSON.stringify([def.columns.map((c) => [c.name, c.type]), rows])).digest('hex').slice(0, 16);
   const location = `${SEEDS_PREFIX}${def.name}/${hash}/`;
   const desired = seedTable(def, location);
@@ -132,7 +132,7 @@ export async function writeSeed(store: ObjectStore, catalog: CatalogPort, def: T
 }
 
 /** Writes the seeds whose content changed and points the catalog at them. */
-export async function writeSeeds(store: ObjectStore, catalog: CatalogPort, config: Config, models: readonly string[] = []): Promise<SeedResult[]> {
+export async function writeSeeds(store: ObjectStore, catalog: Catalog, config: Config, models: readonly string[] = []): Promise<SeedResult[]> {
   const out: SeedResult[] = [];
   for (const { def, rows } of await seedRows(store, config, models)) out.push(await writeSeed(store, catalog, def, rows));
   return out;

@@ -23,7 +23,7 @@ import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import { PartitionCommits, partitionOfCommit, type PartitionCommit } from '../catalog/commits';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import { partitionMatches } from '../catalog/sync';
 import { RAW_TABLE } from '../catalog/tables';
 import { dayPrefixes, loadState } from '../compaction/state';
@@ -78,11 +78,11 @@ async function rawObjects(store: ObjectStore, config: Config, fromMs: number | n
 }
 
 /** A table's partitions; none when the table is not in the catalog yet. */
-async function partitionsOf(catalog: CatalogPort, table: string) {
+async function partitionsOf(catalog: Catalog, table: string) {
   return (await catalog.getTable(table)) ? catalog.listPartitions(table) : [];
 }
 
-export async function readWatermarks(store: ObjectStore, catalog: CatalogPort, config: Config, options: { now?: number; sql?: SqlTree } = {}): Promise<LakeWatermarks> {
+export async function readWatermarks(store: ObjectStore, catalog: Catalog, config: Config, options: { now?: number; sql?: SqlTree } = {}): Promise<LakeWatermarks> {
   const now = options.now ?? Date.now();
   const state = await loadState(store);
   const compactedHourMs = state?.watermarkHourMs ?? null;

@@ -21,7 +21,7 @@ import { dashboardModels, type DataSetRows } from './html/model';
 import { dashboardPage, defaultFilter } from './html/page';
 import { ChromiumMissingError, printDashboard } from './html/pdf';
 import { tableValues, type PageFilter, type VisualModel } from './html/runtime';
-import { snapshotFileNames, type BiPublisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotResult } from './port';
+import { snapshotFileNames, type Publisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotResult } from './port';
 
 /** A DuckDB column type as QuickSight's input type (what the dataset definitions declare). */
 export function quickSightType(duckdbType: string): ColumnType | null {
@@ -40,7 +40,7 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-export class HtmlPublisher implements BiPublisher {
+export class HtmlPublisher implements Publisher {
   readonly kind = 'html' as const;
 
   constructor(

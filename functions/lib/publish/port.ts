@@ -83,7 +83,7 @@ export interface PublishSummary {
   durationMs: number;
 }
 
-export interface BiPublisher {
+export interface Publisher {
   readonly kind: 'html' | 'quicksight';
   /** Where the output goes, for messages. */
   readonly location: string;

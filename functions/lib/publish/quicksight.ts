@@ -70,7 +70,7 @@ import { isTransient, retryPolicy, ServiceOperationError, withRetry, type RetryO
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { checksumOf, fillDefinition, type DashboardDef, type DataSetDef, type Templates } from './definitions';
-import { snapshotFileNames, type BiPublisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotPlan, type SnapshotResult } from './port';
+import { snapshotFileNames, type Publisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotPlan, type SnapshotResult } from './port';
 import { ROW_ACCESS_TABLE } from './row-access';
 
 export const CHECKSUM_TAG = 'cclake:definition-sha256';
@@ -163,7 +163,7 @@ interface SnapshotLedger {
   done: { day: string; dashboardId: string; state: string; files: string[]; jobId: string; outputs: string[] }[];
 }
 
-export class QuickSightPublisher implements BiPublisher {
+export class QuickSightPublisher implements Publisher {
   readonly kind = 'quicksight' as const;
   readonly location: string;
   private readonly client: QuickSightClient;

@@ -6,7 +6,7 @@
  * rule is ever pasted into SQL. Rewritten only when the rules change (jobs/seeds.ts writeSeed).
  */
 import type { TableDef } from '../../../schemas/columns';
-import type { CatalogPort } from '../catalog/port';
+import type { Catalog } from '../catalog/port';
 import type { Config } from '../config/schema';
 import { writeSeed, type SeedResult } from '../jobs/seeds';
 import type { ObjectStore } from '../store/port';
@@ -29,7 +29,7 @@ export function rowAccessRows(rls: NonNullable<Config['aws']['quicksight']['rowL
   return rls.rules.flatMap((r) => (r.values.length ? r.values : [null]).map((v) => ({ group_name: r.group ?? null, user_name: r.user ?? null, [rls.column]: v })));
 }
 
-export async function writeRowAccess(store: ObjectStore, catalog: CatalogPort, config: Config): Promise<SeedResult> {
+export async function writeRowAccess(store: ObjectStore, catalog: Catalog, config: Config): Promise<SeedResult> {
   const rls = config.aws.quicksight.rowLevelSecurity;
   if (!rls) throw new Error('aws.quicksight.rowLevelSecurity is not configured');
   return writeSeed(store, catalog, rowAccessTable(rls.column), rowAccessRows(rls));

@@ -9,16 +9,20 @@
  * Joining the per-user-day rollup, unique per (dt, user_key), can never duplicate an event, and the
  * effective-dated lookup is done once per developer and day instead of on every query. Days not
  * rolled up yet fall back to the record's own attributes.
+ *
+ * Only the SQL text is made here; functions/lib/sql/files.ts adds it to the tree as a view file.
  */
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { USER_KEY_SQL } from './user-key';
-import { checksumOf, type ViewFile } from './files';
 
 const RESOLVED = new Set(['department', 'cost_center']);
 
-export function eventsView(): ViewFile {
+/** Where the tree says the view comes from. */
+export const EVENTS_VIEW_FILE = 'functions/lib/sql/events-view.ts (events)';
+
+export function eventsViewSql(): string {
   const raw = CURATED_EVENTS.columns.filter((c) => !RESOLVED.has(c.name)).map((c) => `  e.${c.name},`);
-  const sql = [
+  return [
     '-- Generated from schemas/curated-events.ts by functions/lib/sql/events-view.ts.',
     'CREATE OR REPLACE VIEW events AS',
     'SELECT',
@@ -32,5 +36,4 @@ export function eventsView(): ViewFile {
     'LEFT JOIN user_daily AS u ON u.dt = e.dt AND u.user_key = e.user_key',
     '',
   ].join('\n');
-  return { kind: 'view', view: 'events', file: 'functions/lib/sql/events-view.ts (events)', sql, checksum: checksumOf(sql) };
 }

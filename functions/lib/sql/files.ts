@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventsView } from './events-view';
+import { EVENTS_VIEW_FILE, eventsViewSql } from './events-view';
 import { countPlaceholders } from './placeholders';
 
 export interface ModelFile {
@@ -88,7 +88,8 @@ export function readSqlTree(dir: string = SQL_DIR): SqlTree {
     tree.views.push({ kind: 'view', view, file: `sql/views/${name}`, sql, checksum: checksumOf(sql) });
   }
   // The contract's `events` view, generated from schemas/, comes first: other views may read it.
-  tree.views.unshift(eventsView());
+  const events = eventsViewSql();
+  tree.views.unshift({ kind: 'view', view: 'events', file: EVENTS_VIEW_FILE, sql: events, checksum: checksumOf(events) });
   return tree;
 }
 
