@@ -13,6 +13,7 @@ import { ROLLUP_TABLES } from '../schemas/rollups';
 import { LocalCatalog } from '../functions/lib/catalog/local';
 import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
+import { generationTables } from '../functions/lib/catalog/tables';
 import { CommitConflictError, Generations, RETIRED_PREFIX, tablePrefix, type LiveGeneration } from '../functions/lib/generations/generations';
 import { compact } from '../functions/lib/jobs/compact';
 import { rollup } from '../functions/lib/jobs/rollup';
@@ -21,6 +22,8 @@ import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll } from '../functions/lib/store/port';
 import { putRaw, rec, REPO, tempDirs } from './helpers/compaction-lake';
 import { spawn } from 'node:child_process';
+
+const GENERATION_SPECS = generationTables().map((t) => t.spec);
 
 const tmp = tempDirs('cclake-generations-');
 afterAll(() => tmp.cleanup());
@@ -53,7 +56,7 @@ describe('two writers racing on one date', () => {
   it('exactly one commit wins, the loser gets CommitConflictError, readers never see a mix, GC collects the loser', async () => {
     const store = new LocalObjectStore(tmp.make());
     const catalog = new LocalCatalog(store, config.aws.glueDatabase);
-    const g = new Generations(store, catalog);
+    const g = new Generations(store, catalog, GENERATION_SPECS);
     const first = await prepare(store, g, 'gen1writer');
     const gen1 = await g.commit(TABLE, DT, first.next, { expect: null, retiredAt: new Date() });
     expect((await g.publish(TABLE, [gen1.commit])).errors).toEqual([]);
@@ -108,7 +111,7 @@ describe('two writers racing on one date', () => {
 
   it('keeps retired and orphaned generations for the grace period; a first commit over an existing one conflicts', async () => {
     const store = new LocalObjectStore(tmp.make());
-    const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase));
+    const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase), GENERATION_SPECS);
     const one = await prepare(store, g, 'w1');
     await g.commit(TABLE, DT, one.next, { expect: null, retiredAt: new Date() });
     const two = await prepare(store, g, 'w2');
@@ -151,7 +154,7 @@ function runKilledBeforeCommit(table: string, args: string[]): Promise<{ code: n
 
 /** Every generation folder of the table's dates is its committed one. */
 async function onlyCommitted(store: LocalObjectStore, table: string): Promise<void> {
-  const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase));
+  const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase), GENERATION_SPECS);
   const commits = await g.commits.list(table);
   expect(commits.length).toBeGreaterThan(0);
   for (const c of commits) expect(await folders(store, table, c.dt), `${table} dt=${c.dt}`).toEqual([c.location]);
@@ -166,7 +169,7 @@ describe('SIGKILL between writing a generation and committing it', () => {
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     const orphans = await folders(store, 'user_daily', '2026-11-18');
     expect(orphans).toHaveLength(1); // the UNLOAD landed; no commit names it
-    expect(await new Generations(store, new LocalCatalog(store, config.aws.glueDatabase)).current('user_daily', '2026-11-18')).toBeNull();
+    expect(await new Generations(store, new LocalCatalog(store, config.aws.glueDatabase), GENERATION_SPECS).current('user_daily', '2026-11-18')).toBeNull();
     expect((await listAll(store, '_cclake/locks/')).length).toBe(1); // the dead run's lock
 
     const engine = await LocalQueryEngine.open(store, { ...config, retention: { ...config.retention, generationGraceMinutes: 0 } });
@@ -206,7 +209,7 @@ describe('SIGKILL between writing a generation and committing it', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     for (const k of orphans) expect(existsSync(path.join(store.root, ...k.split('/'))), k).toBe(false);
     await onlyCommitted(store, TABLE);
-    const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase));
+    const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase), GENERATION_SPECS);
     expect((await g.commits.list(TABLE)).map((c) => [c.dt, c.generation])).toEqual([['2026-11-18', 1], ['2026-11-20', 1]]);
     expect(await listAll(store, '_cclake/locks/')).toEqual([]);
   }, 240_000);

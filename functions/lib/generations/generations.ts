@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { COMMITS_PREFIX, commitKeyOf, partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
-import type { Catalog } from '../catalog/port';
+import type { Catalog, TableSpec } from '../catalog/port';
 import { catalogMayRead, publishPartitions } from '../catalog/sync';
 import { generationTables } from '../catalog/tables';
 import { deletePrefix, listAll, type ObjectStore } from '../store/port';
@@ -84,11 +84,22 @@ const markerKey = (table: string, dt: string, location: string) => `${RETIRED_PR
 export class Generations {
   readonly commits: PartitionCommits;
 
+  /**
+   * `tables`: the generation tables this job writes and collects (catalog/tables.ts). A job names its
+   * own, so its code reaches (and its role needs) those tables' catalog entries and no others.
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly catalog: Catalog,
+    private readonly tables: readonly TableSpec[],
   ) {
     this.commits = new PartitionCommits(store);
+  }
+
+  private spec(table: string): TableSpec {
+    const spec = this.tables.find((t) => t.name === table);
+    if (!spec) throw new Error(`${table} is not a generation table of this job (${this.tables.map((t) => t.name).join(', ')})`);
+    return spec;
   }
 
   /** The partition's live commit with its version; null when the date has none. */
@@ -99,7 +110,7 @@ export class Generations {
   /** A location no other attempt writes to: numbered after the live generation, named for the run and this attempt. */
   newLocation(table: string, dt: string, runId: string, live: PartitionCommit | null): { generation: number; location: string } {
     const generation = (live?.generation ?? 0) + 1;
-    return { generation, location: `${tablePrefix(table)}dt=${dt}/gen=${pad6(generation)}-${runId}-${randomBytes(3).toString('hex')}/` };
+    return { generation, location: `${this.spec(table).location}dt=${dt}/gen=${pad6(generation)}-${runId}-${randomBytes(3).toString('hex')}/` };
   }
 
   /**
@@ -126,7 +137,7 @@ export class Generations {
   /** Points the catalog partitions at committed generations; returns the failures (the commits stand; the partitions stage repairs). */
   async publish(table: string, commits: PartitionCommit[]): Promise<{ published: number; errors: string[] }> {
     if (!commits.length) return { published: 0, errors: [] };
-    const spec = generationTables().find((t) => t.spec.name === table)!.spec;
+    const spec = this.spec(table);
     try {
       const failed = await publishPartitions(this.catalog, spec, commits.map(partitionOfCommit));
       return { published: commits.length - failed.length, errors: failed.map((f) => `${table} dt=${f.values.join('/')}: ${f.code}: ${f.message}`) };
@@ -145,7 +156,7 @@ export class Generations {
     let deleted = 0;
     const errors: string[] = [];
     for (const table of tables) {
-      const prefix = tablePrefix(table);
+      const prefix = this.spec(table).location;
       const markers = new Map<string, { key: string; marker: RetiredMarker }>();
       for (const o of await listAll(this.store, `${RETIRED_PREFIX}${table}/`)) {
         const marker = JSON.parse(new TextDecoder().decode(await this.store.get(o.key))) as RetiredMarker;

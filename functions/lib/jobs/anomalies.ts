@@ -112,7 +112,7 @@ export async function detectAnomalies(
   const taken = await takeLakeLock(store, `anomalies ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
-  const generations = new Generations(store, catalog);
+  const generations = new Generations(store, catalog, [spec]);
   const commits = generations.commits;
   try {
     const state = await loadState();

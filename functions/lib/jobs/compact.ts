@@ -47,6 +47,7 @@ import { verifyGeneration } from '../compaction/verify';
 import { joinParts, sortSlices } from '../compaction/write';
 import type { Config } from '../config/schema';
 import { DuckDBEngine } from '../engine/duckdb';
+import { curatedEventsTable } from '../catalog/tables';
 import { Generations } from '../generations/generations';
 import { takeLakeLock, type LeaseLock } from '../lock/lease';
 import { arrivalHourOf } from '../raw/keys';
@@ -170,7 +171,7 @@ export async function compact(store: ObjectStore, catalog: Catalog, config: Conf
   const engine = await openStagingEngine(work, config);
   const ctx: CompactionContext = { store, engine, config, work, runId, mark };
   try {
-    await runPhases({ ctx, generations: new Generations(store, catalog), lock: taken.lock, options, now, summary });
+    await runPhases({ ctx, generations: new Generations(store, catalog, [curatedEventsTable()]), lock: taken.lock, options, now, summary });
   } finally {
     engine.close();
     rmSync(work, { recursive: true, force: true });

@@ -103,7 +103,7 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
   const taken = await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
-  const generations = new Generations(store, catalog);
+  const generations = new Generations(store, catalog, generationTables().map((t) => t.spec));
   const commits = generations.commits;
   try {
     summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
