@@ -34,7 +34,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockIns
 import { ROLLUP_TABLES } from '../schemas/rollups';
 import { SEED_TABLES } from '../schemas/seeds';
 import { PartitionCommits, type PartitionCommit } from '../functions/lib/catalog/commits';
-import { readRows } from '../functions/lib/parquet/io';
+import { readRows, writeRows } from '../functions/lib/parquet/io';
 import { currentModels, readSqlTree } from '../functions/lib/sql/files';
 import { listAll } from '../functions/lib/store/port';
 import { S3ObjectStore } from '../functions/lib/store/s3';
@@ -139,7 +139,12 @@ describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
       started.push({ ...input, id });
       // Athena's UNLOAD writes its files into the (empty) target.
       const target = /^UNLOAD \(.*\) TO 's3:\/\/([^/]+)\/(.*)' WITH \(/s.exec(input.QueryString ?? '');
-      if (target) await server.client.send(new PutObjectCommand({ Bucket: target[1], Key: `${target[2]}20261120_000000_00001_${id}`, Body: 'PAR1 (an UNLOAD file) PAR1' }));
+      if (target) {
+        // A Parquet file of the table's columns, as UNLOAD writes (no rows: the rollup's table tests read it back).
+        const def = ROLLUP_TABLES.find((t) => target[2]!.includes(`rollups/${t.name}/`));
+        const body = def ? writeRows(def, []) : 'PAR1 (an UNLOAD file) PAR1';
+        await server.client.send(new PutObjectCommand({ Bucket: target[1], Key: `${target[2]}20261120_000000_00001_${id}`, Body: body }));
+      }
       return { QueryExecutionId: id };
     });
     athena.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }: { QueryExecutionId: string }) => {
