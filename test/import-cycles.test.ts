@@ -30,7 +30,7 @@ async function importGraph(): Promise<Map<string, string[]>> {
 }
 
 /** Every elementary cycle's strongly connected component (Tarjan), as a readable chain. */
-export function cycles(graph: Map<string, string[]>): string[][] {
+function cycles(graph: Map<string, string[]>): string[][] {
   let index = 0;
   const idx = new Map<string, number>();
   const low = new Map<string, number>();

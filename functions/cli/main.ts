@@ -203,7 +203,7 @@ export function buildProgram(io: Io): Command {
       const store = await localStoreOf(loaded, 'query');
       const engine = await openLocalEngine(store, loaded.config);
       try {
-        let result;
+        let result: Awaited<ReturnType<typeof engine.query>>;
         try {
           result = await engine.query(sql);
         } catch (err) {

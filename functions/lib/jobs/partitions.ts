@@ -175,7 +175,7 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
     const have = new Map(registered.map((p) => [JSON.stringify(p.values), p]));
     // Hours since the newest registered one (less the compaction lookback, for late deliveries).
     let listedFrom = -Infinity;
-    let objects;
+    let objects: Awaited<ReturnType<typeof listAll>>;
     if (registered.length) {
       const newest = Math.max(...registered.map((p) => hourOfValues(p.values)));
       listedFrom = newest - config.compaction.lookbackHours * HOUR;

@@ -45,7 +45,7 @@ function metricNames(directives: unknown): string[] {
 }
 
 /** EMF metric value: number, numeric string, or an array of those (summed); null when unusable. */
-function valueOf(v: unknown): number | null | 'stats' {
+function metricValueOf(v: unknown): number | null | 'stats' {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '') {
     const n = Number(v);
@@ -54,7 +54,7 @@ function valueOf(v: unknown): number | null | 'stats' {
   if (Array.isArray(v)) {
     let sum = 0;
     for (const x of v) {
-      const n = valueOf(x);
+      const n = metricValueOf(x);
       if (typeof n !== 'number') return null;
       sum += n;
     }
@@ -90,7 +90,7 @@ export function flattenEmf(doc: Obj, opts: FlattenOptions = {}, where = '$', fal
   const attrs: AttrMap = attrsFromPlainObject(props);
   for (const name of names) {
     if (!(name in doc)) continue; // declared but not present: nothing to record
-    const value = valueOf(doc[name]);
+    const value = metricValueOf(doc[name]);
     if (value === 'stats') {
       out.unsupported++;
       continue;

@@ -12,7 +12,7 @@
  * undelivered outcomes with SNS's code and message. Nothing is thrown for a failed send: the
  * delivery ledger keeps those alerts pending for the next run.
  */
-import { PublishBatchCommand, SNSClient, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
+import { PublishBatchCommand, SNSClient, type PublishBatchCommandOutput, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
 import { errorFacts, isTransient, retryPolicy, backoffMs, type RetryOptions } from '../../util/retry';
 import type { AlertMessage, Notifier, PublishOutcome } from './port';
 
@@ -62,7 +62,7 @@ export class SnsNotifier implements Notifier {
       let pending = batch.map(({ message, index }) => ({ message, entry: this.entry(message, `m${index}`) }));
       for (let attempt = 1; pending.length; attempt++) {
         const last = attempt >= this.policy.maxAttempts;
-        let response;
+        let response: PublishBatchCommandOutput;
         try {
           response = await this.client.send(new PublishBatchCommand({ TopicArn: this.topicArn, PublishBatchRequestEntries: pending.map((p) => p.entry) }));
         } catch (err) {
