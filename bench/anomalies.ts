@@ -65,15 +65,24 @@ export async function benchAnomalies(users = 200, days = 60): Promise<BenchResul
       );
       fromEvents.push(seconds(t) * 1000);
     }
-    const kinds = Object.entries(ev.byKind).map(([k, v]) => `${k} ${v.found}/${v.required}`).join(', ');
-    const fpLines = ev.falsePositives.slice(0, 10).map((a) => `false positive: ${a.dt} ${a.detector} ${a.entityType} ${a.entity}: ${run.anomalies.find((x) => x.dt === a.dt && x.detector === a.detector && x.entity === a.entity)?.message ?? ''}`);
+    const kinds = Object.entries(ev.byKind)
+      .map(([k, v]) => `${k} ${v.found}/${v.required}`)
+      .join(', ');
+    const fpLines = ev.falsePositives
+      .slice(0, 10)
+      .map(
+        (a) =>
+          `false positive: ${a.dt} ${a.detector} ${a.entityType} ${a.entity}: ${run.anomalies.find((x) => x.dt === a.dt && x.detector === a.detector && x.entity === a.entity)?.message ?? ''}`,
+      );
     const missedLines = ev.missed.map((l) => `missed: ${l.dt} ${l.detector} ${l.entity_type} ${l.entity} (${l.description})`);
     const ok = ev.recall === 1 && ev.falsePositiveShare < 0.05;
     return {
       name: `anomalies (${users} developers x ${days} days, labelled injections)`,
       lines: [
         `compaction + catalog ${compactSeconds.toFixed(1)} s; rollup ${rolled.days.length} table-days ${rollupSeconds.toFixed(1)} s; detectors over ${run.days.length} days ${detectSeconds.toFixed(1)} s`,
-        `alerts: ${ev.alerts} (${Object.entries(run.byDetector).map(([d, n]) => `${d} ${n}`).join(', ')})`,
+        `alerts: ${ev.alerts} (${Object.entries(run.byDetector)
+          .map(([d, n]) => `${d} ${n}`)
+          .join(', ')})`,
         `recall: ${ev.found}/${ev.required} required labels = ${(ev.recall * 100).toFixed(1)}% (${kinds})`,
         `false positives: ${ev.falsePositives.length}/${ev.alerts} alerts = ${(ev.falsePositiveShare * 100).toFixed(1)}%`,
         ...missedLines,

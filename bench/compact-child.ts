@@ -13,4 +13,15 @@ const config = parseConfig(memoryLimitMiB ? { compaction: { memoryLimitMiB } } :
 const summary = await compact(store, catalogFromConfig(config, store), config);
 const seconds = (performance.now() - t) / 1000;
 // maxRSS is in KiB on Linux.
-console.log(JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, summary: { rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, phasesMs: summary.phasesMs, dts: summary.dts.map((d) => ({ files: d.files, bytes: d.bytes })) } }));
+console.log(
+  JSON.stringify({
+    seconds,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    summary: {
+      rowsIn: summary.rowsIn,
+      rowsOut: summary.rowsOut,
+      phasesMs: summary.phasesMs,
+      dts: summary.dts.map((d) => ({ files: d.files, bytes: d.bytes })),
+    },
+  }),
+);

@@ -53,7 +53,9 @@ async function duckdbCopySeconds(files: string[], out: string): Promise<number> 
   const engine = await DuckDBEngine.open({ memoryLimit: `${config.compaction.memoryLimitMiB}MB`, tempDirectory: path.join(CACHE, 'spill') });
   try {
     const t = performance.now();
-    await engine.run(`COPY (SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`);
+    await engine.run(
+      `COPY (SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
     return (performance.now() - t) / 1000;
   } finally {
     engine.close();
@@ -62,7 +64,11 @@ async function duckdbCopySeconds(files: string[], out: string): Promise<number> 
 }
 
 /** Runs one compaction in a child process and returns its summary and peak RSS. */
-function compactInChild(lake: string): { seconds: number; maxRssMiB: number; summary: { rowsIn: number; rowsOut: number; phasesMs: Record<string, number>; dts: { files: number; bytes: number }[] } } {
+function compactInChild(lake: string): {
+  seconds: number;
+  maxRssMiB: number;
+  summary: { rowsIn: number; rowsOut: number; phasesMs: Record<string, number>; dts: { files: number; bytes: number }[] };
+} {
   const script = fileURLToPath(new URL('./compact-child.ts', import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, lake], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`compaction child failed: ${r.stderr}`);
@@ -117,7 +123,10 @@ export async function benchCompactMemory(users = 90_000): Promise<BenchResult> {
       `peak RSS ${ours.maxRssMiB.toFixed(0)} MiB in ${ours.seconds.toFixed(1)} s (DuckDB memory limit ${config.compaction.memoryLimitMiB} MiB, spilling to temp)`,
       `curated files ${curatedFiles} vs raw files ${files.length}: ${(files.length / curatedFiles).toFixed(0)}x fewer`,
     ],
-    target: { description: 'peak RSS <= 1 GB for >= 2 GB raw; >= 5x fewer files', met: ours.maxRssMiB <= 1024 && gb >= 1.85 && files.length / curatedFiles >= 5 },
+    target: {
+      description: 'peak RSS <= 1 GB for >= 2 GB raw; >= 5x fewer files',
+      met: ours.maxRssMiB <= 1024 && gb >= 1.85 && files.length / curatedFiles >= 5,
+    },
   };
 }
 
@@ -134,7 +143,9 @@ export async function benchDauQuery(users = 300, days = 30): Promise<BenchResult
       const r = await engine.query(sql);
       return { seconds: (performance.now() - t) / 1000, rows: r.rows.length };
     };
-    const raw = await time(`SELECT CAST(event_time AS DATE) AS d, count(DISTINCT coalesce(nullif(lower(trim(user_email)), ''), user_account_uuid, user_id)) AS dau FROM events_raw GROUP BY 1`);
+    const raw = await time(
+      `SELECT CAST(event_time AS DATE) AS d, count(DISTINCT coalesce(nullif(lower(trim(user_email)), ''), user_account_uuid, user_id)) AS dau FROM events_raw GROUP BY 1`,
+    );
     const curated = await time(`SELECT dt, count(DISTINCT user_key) AS dau FROM events GROUP BY 1`);
     const speedup = raw.seconds / curated.seconds;
     const rawCount = readdirSync(path.join(lake, 'raw'), { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length;
@@ -150,4 +161,3 @@ export async function benchDauQuery(users = 300, days = 30): Promise<BenchResult
     rmSync(lake, { recursive: true, force: true });
   }
 }
-

@@ -136,11 +136,19 @@ function fit(xs: number[], ys: number[]): { a: number; b: number } {
  */
 function kinesisRecordShape(): { rowsPerRecord: number; putUnitsPerRecord: number } {
   const records: { rows: number; bytes: number }[] = [];
-  for (const [f, key] of [['claude-code-logs.json', 'resourceLogs'], ['claude-code-metrics.json', 'resourceMetrics']] as const) {
+  for (const [f, key] of [
+    ['claude-code-logs.json', 'resourceLogs'],
+    ['claude-code-metrics.json', 'resourceMetrics'],
+  ] as const) {
     const doc = JSON.parse(readFileSync(new URL(`../fixtures/otlp/${f}`, import.meta.url), 'utf8'));
     for (const resource of doc[key]) {
       const data = Buffer.from(JSON.stringify({ [key]: [resource] }));
-      const out = transformBatch({ invocationId: 'shape', deliveryStreamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/cclake', region: 'us-east-1', records: [{ recordId: 'r', approximateArrivalTimestamp: 0, data: data.toString('base64') }] });
+      const out = transformBatch({
+        invocationId: 'shape',
+        deliveryStreamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/cclake',
+        region: 'us-east-1',
+        records: [{ recordId: 'r', approximateArrivalTimestamp: 0, data: data.toString('base64') }],
+      });
       records.push({ rows: out.summary.rowsOut, bytes: data.length });
     }
   }
@@ -256,7 +264,10 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
   const requestsDay = { puts: sum((r) => r.requests.puts), gets: sum((r) => r.requests.gets), lists: sum((r) => r.requests.lists) };
   const transform = measureTransform();
   const batchesPerDay = rowsPerDay / transform.rowsPerBatch;
-  const { a, b } = fit(runs.map((r) => r.rowsRewritten), runs.map((r) => r.compactMs));
+  const { a, b } = fit(
+    runs.map((r) => r.rowsRewritten),
+    runs.map((r) => r.compactMs),
+  );
 
   const lines: string[] = [
     `${users.toLocaleString('en-US')} developers, arrival day ${DAY} replayed an hour at a time (24 compaction + catalog runs), then the daily rollup`,
@@ -279,7 +290,11 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
       },
       from: 'measured hourly runs; per-row fit scaled',
     },
-    { item: 'Lambda partitions (arm, 512 MB, hourly)', cost: (k) => partitionsSecondsDay * k * 30 * 0.5 * PRICES.lambdaArmGbSecond + 24 * 30 * PRICES.lambdaRequest, from: 'measured; scaled linearly (upper bound)' },
+    {
+      item: 'Lambda partitions (arm, 512 MB, hourly)',
+      cost: (k) => partitionsSecondsDay * k * 30 * 0.5 * PRICES.lambdaArmGbSecond + 24 * 30 * PRICES.lambdaRequest,
+      from: 'measured; scaled linearly (upper bound)',
+    },
     {
       item: 'Lambda transform (arm, 256 MB, 1 MB batches)',
       // Billed per 1 ms; at least one batch per minute of the day (Firehose's 60 s buffer).
@@ -291,7 +306,11 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
       cost: () => (tableDays + 10) * 3 * 30 * PRICES.lambdaArmGbSecond + 30 * PRICES.lambdaRequest,
       from: 'queries measured; 3 s Athena wait each assumed',
     },
-    { item: 'Athena (rollup models)', cost: (k) => ((athenaBytes * k > athenaBilled ? athenaBytes * k : athenaBilled) / 1e12) * PRICES.athenaPerTb * 30, from: 'upper bound: every byte of the dates read' },
+    {
+      item: 'Athena (rollup models)',
+      cost: (k) => ((athenaBytes * k > athenaBilled ? athenaBytes * k : athenaBilled) / 1e12) * PRICES.athenaPerTb * 30,
+      from: 'upper bound: every byte of the dates read',
+    },
     {
       item: 'S3 requests',
       cost: (k) => {
@@ -319,11 +338,17 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
   // The ingest path (serverless.yml param ingestSource), on the same bytes: the sample exports' OTLP JSON a row.
   const jsonGbMonth = (k: number) => gb(rowsPerDay * k * transform.bytesPerRow) * 30;
   const upstream = (k: number) => jsonGbMonth(k) * (PRICES.cloudwatchLogsIngestGb + PRICES.firehoseIngestGb + PRICES.firehoseFormatConversionGb);
-  table.push(['Ingest, ingestSource cloudwatch: CloudWatch Logs + Firehose', usd(upstream(1_000 / users)), usd(upstream(10_000 / users)), `${transform.bytesPerRow.toFixed(0)} B of OTLP JSON a row (sample exports)`]);
+  table.push([
+    'Ingest, ingestSource cloudwatch: CloudWatch Logs + Firehose',
+    usd(upstream(1_000 / users)),
+    usd(upstream(10_000 / users)),
+    `${transform.bytesPerRow.toFixed(0)} B of OTLP JSON a row (sample exports)`,
+  ]);
   // Kinesis path: shards sized for the busiest measured hour (1 MB/s and 1,000 records/s a shard).
   const shape = kinesisRecordShape();
   const peakRowsPerSecond = Math.max(...runs.map((r) => r.rowsIn)) / 3600;
-  const shards = (k: number) => Math.max(1, Math.ceil(Math.max((peakRowsPerSecond * k * transform.bytesPerRow) / 2 ** 20, (peakRowsPerSecond * k) / shape.rowsPerRecord / 1000)));
+  const shards = (k: number) =>
+    Math.max(1, Math.ceil(Math.max((peakRowsPerSecond * k * transform.bytesPerRow) / 2 ** 20, (peakRowsPerSecond * k) / shape.rowsPerRecord / 1000)));
   const kinesisPath = (k: number) =>
     shards(k) * 730 * PRICES.kinesisShardHour +
     ((rowsPerDay * k * 30) / shape.rowsPerRecord) * shape.putUnitsPerRecord * (PRICES.kinesisPutUnitMillion / 1e6) +
@@ -337,7 +362,13 @@ export async function benchCost(users = 1_000): Promise<BenchResult> {
   const qs = (authors: number, readers: number) => authors * PRICES.quicksightAuthorMonth + readers * PRICES.quicksightReaderMonth;
   table.push(['QuickSight (5 authors + 50 readers / 10 + 300)', usd(qs(5, 50)), usd(qs(10, 300)), 'list prices; user counts assumed']);
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const r of table) lines.push(r.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const r of table)
+    lines.push(
+      r
+        .map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   rmSync(dir, { recursive: true, force: true });
   return { name: `cost model: a day of ${users.toLocaleString('en-US')} developers, replayed hourly`, lines };
 }

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
     process.exit(2);
   }
-  console.log(`cclake bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+  console.log(
+    `cclake bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`,
+  );
   let missed = 0;
   for (const name of names) {
     const r = await BENCHES[name]!();

@@ -12,7 +12,12 @@ export const PRICE_BOOK = {
   columns: [
     { name: 'provider', type: 'string', nullable: false, doc: 'anthropic (the Claude API) | bedrock (Amazon Bedrock)' },
     { name: 'model', type: 'string', nullable: false, doc: 'Model version after normalisation, e.g. claude-opus-4-1 (no prefixes, date stamp, -v1:0 or [1m])' },
-    { name: 'profile', type: 'string', nullable: false, doc: 'Bedrock: global (global. profile) | regional (us./eu./apac./jp./au. profile or in-region id) | any; anthropic: any' },
+    {
+      name: 'profile',
+      type: 'string',
+      nullable: false,
+      doc: 'Bedrock: global (global. profile) | regional (us./eu./apac./jp./au. profile or in-region id) | any; anthropic: any',
+    },
     { name: 'tier', type: 'string', nullable: false, doc: 'standard | long (a request whose input + cache read + cache write tokens exceed 200,000)' },
     { name: 'valid_from', type: 'date', nullable: false, doc: 'First day the price applies (inclusive)' },
     { name: 'valid_to', type: 'date', doc: 'First day it no longer applies (exclusive); empty = open' },

@@ -15,8 +15,18 @@ export const PRICES = {
   name: 'prices',
   doc: 'Model prices per model id seen, effective-dated, USD per million tokens',
   columns: [
-    { name: 'version', type: 'string', nullable: false, doc: 'The book version (list-<as of>), with the discount applied, or config prices.version for an override row' },
-    { name: 'model_pattern', type: 'string', nullable: false, doc: 'The rule that priced the id: the configured glob, or the book model version (and Bedrock profile)' },
+    {
+      name: 'version',
+      type: 'string',
+      nullable: false,
+      doc: 'The book version (list-<as of>), with the discount applied, or config prices.version for an override row',
+    },
+    {
+      name: 'model_pattern',
+      type: 'string',
+      nullable: false,
+      doc: 'The rule that priced the id: the configured glob, or the book model version (and Bedrock profile)',
+    },
     { name: 'model_like', type: 'string', nullable: false, doc: 'The model id as a LIKE pattern matching it exactly (escape character \\)' },
     { name: 'valid_from', type: 'date', nullable: false, doc: 'First day the price applies (inclusive)' },
     { name: 'valid_to', type: 'date', doc: 'First day it no longer applies (exclusive); null = open' },

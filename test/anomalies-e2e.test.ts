@@ -53,7 +53,14 @@ describe('anomalies end to end on a generated lake with labelled injections', ()
 
   it('labels one injection of each kind, after three weeks of normal traffic', () => {
     const required = labels.labels.filter((l) => l.required);
-    expect([...new Set(required.map((l) => l.kind))].sort()).toEqual(['cost_spike', 'error_incident', 'latency_incident', 'new_mcp_server', 'night_burst', 'unapproved_model']);
+    expect([...new Set(required.map((l) => l.kind))].sort()).toEqual([
+      'cost_spike',
+      'error_incident',
+      'latency_incident',
+      'new_mcp_server',
+      'night_burst',
+      'unapproved_model',
+    ]);
     expect(required.every((l) => l.dt >= '2026-11-14' && l.dt <= END)).toBe(true);
   });
 
@@ -88,7 +95,9 @@ describe('anomalies end to end on a generated lake with labelled injections', ()
     const spike = result.rows.find((r) => r.detector === 'cost_spike')!;
     const label = labels.labels.find((l) => l.detector === 'cost_spike' && l.required)!;
     expect(spike).toMatchObject({ dt: label.dt, entity_type: 'user', entity: label.entity, severity: 'critical' });
-    expect(String(spike.message)).toMatch(/^Cost of developer .* was \$[\d,.]+, [\d.]+x its baseline of \$[\d,.]+ \(median of \d+ (working days|days) in the previous 28; robust z [\d.]+\)\.$/);
+    expect(String(spike.message)).toMatch(
+      /^Cost of developer .* was \$[\d,.]+, [\d.]+x its baseline of \$[\d,.]+ \(median of \d+ (working days|days) in the previous 28; robust z [\d.]+\)\.$/,
+    );
   });
 
   it('delivers each alert to stdout and to alerts/dt=<day>/alerts.json, and records it in the ledger', async () => {
@@ -114,7 +123,12 @@ describe('anomalies end to end on a generated lake with labelled injections', ()
     const dt = labels.labels.find((l) => l.kind === 'unapproved_model')!.dt;
     const redo = await detectAnomalies(store, catalog, engine, notifier, config, { dt, now: NOW });
     expect(redo.days).toEqual([expect.objectContaining({ dt, generation: 2, reason: 'requested' })]);
-    expect(redo.anomalies.map((a) => a.id).sort()).toEqual(first.anomalies.filter((a) => a.dt === dt).map((a) => a.id).sort());
+    expect(redo.anomalies.map((a) => a.id).sort()).toEqual(
+      first.anomalies
+        .filter((a) => a.dt === dt)
+        .map((a) => a.id)
+        .sort(),
+    );
     expect(redo.delivery).toMatchObject({ alreadyDelivered: redo.anomalies.length, attempted: 0 });
     expect(lines).toEqual([]);
     expect(await new PartitionCommits(store).get('detected_anomalies', dt)).toMatchObject({ generation: 2, rows: redo.anomalies.length });

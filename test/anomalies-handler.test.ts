@@ -6,7 +6,13 @@
  * in a new generation, its commit and Glue partition, one SNS message, the ledger, the log line; a
  * rerun stores a new generation and sends nothing. Event validation and the missing topic too.
  */
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type StartQueryExecutionCommandInput } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  type StartQueryExecutionCommandInput,
+} from '@aws-sdk/client-athena';
 import {
   BatchCreatePartitionCommand,
   BatchUpdatePartitionCommand,
@@ -40,7 +46,15 @@ const MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const SQL = readDetectorSql(BUNDLED_SQL_DIR);
 
 describe('parseAnomaliesEvent', () => {
-  it.each([[undefined, {}], [{}, {}], [{ dt: DT }, { dt: DT }], [{ from: '2026-11-01', to: DT }, { from: '2026-11-01', to: DT }]])('accepts %j', (event, parsed) => {
+  it.each([
+    [undefined, {}],
+    [{}, {}],
+    [{ dt: DT }, { dt: DT }],
+    [
+      { from: '2026-11-01', to: DT },
+      { from: '2026-11-01', to: DT },
+    ],
+  ])('accepts %j', (event, parsed) => {
     expect(parseAnomaliesEvent(event)).toEqual(parsed);
   });
 
@@ -113,14 +127,28 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
       return { QueryExecutionId: id };
     });
     athena.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }: { QueryExecutionId: string }) => ({
-      QueryExecution: { QueryExecutionId, StatementType: 'DML', Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 2048, TotalExecutionTimeInMillis: 40 } },
+      QueryExecution: {
+        QueryExecutionId,
+        StatementType: 'DML',
+        Status: { State: 'SUCCEEDED' },
+        Statistics: { DataScannedInBytes: 2048, TotalExecutionTimeInMillis: 40 },
+      },
     }));
     athena.on(GetQueryResultsCommand).callsFake(async ({ QueryExecutionId }: { QueryExecutionId: string }) => {
       const sql = started.find((q) => q.id === QueryExecutionId)?.QueryString ?? '';
       if (sql !== SQL.api_health_series) return { ResultSet: { Rows: [], ResultSetMetadata: { ColumnInfo: [] } } };
-      const cols = [varchar('dt', 'date'), varchar('model'), varchar('requests', 'bigint'), varchar('errors', 'bigint'), varchar('error_rate', 'double'), varchar('p95_ms', 'double')];
+      const cols = [
+        varchar('dt', 'date'),
+        varchar('model'),
+        varchar('requests', 'bigint'),
+        varchar('errors', 'bigint'),
+        varchar('error_rate', 'double'),
+        varchar('p95_ms', 'double'),
+      ];
       const header = { Data: cols.map((c) => ({ VarCharValue: c.Name })) };
-      return { ResultSet: { ResultSetMetadata: { ColumnInfo: cols }, Rows: [header, ...healthRows().map((r) => ({ Data: r.map((v) => ({ VarCharValue: v })) }))] } };
+      return {
+        ResultSet: { ResultSetMetadata: { ColumnInfo: cols }, Rows: [header, ...healthRows().map((r) => ({ Data: r.map((v) => ({ VarCharValue: v })) }))] },
+      };
     });
     glue.on(GetTableCommand).callsFake(async ({ Name }: { Name: string }) => {
       const table = tables.get(Name);
@@ -146,13 +174,19 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
       for (const e of Entries ?? []) partitions.set(`${TableName}/${e.PartitionValueList!.join('/')}`, { ...e.PartitionInput, TableName });
       return { Errors: [] };
     });
-    sns.on(PublishBatchCommand).callsFake(async (input: PublishBatchCommandInput) => ({ Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `sns-${e.Id}` })), Failed: [] }));
+    sns.on(PublishBatchCommand).callsFake(async (input: PublishBatchCommandInput) => ({
+      Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `sns-${e.Id}` })),
+      Failed: [],
+    }));
   });
 
   /** A fresh lake prefix, configured as the function's CCLAKE_CONFIG (and the stack's topic); its store. */
   function freshLake(): { store: S3ObjectStore } {
     const prefix = `lake${++prefixNo}/`;
-    process.env.CCLAKE_CONFIG = JSON.stringify({ lake: { s3: { bucket: BUCKET, prefix } }, aws: { glueDatabase: 'cclake', athena: { workgroup: 'cclake-wg' } } });
+    process.env.CCLAKE_CONFIG = JSON.stringify({
+      lake: { s3: { bucket: BUCKET, prefix } },
+      aws: { glueDatabase: 'cclake', athena: { workgroup: 'cclake-wg' } },
+    });
     process.env.CCLAKE_ALERTS_TOPIC_ARN = TOPIC;
     return { store: new S3ObjectStore({ client: server.client, bucket: BUCKET, prefix, multipartThresholdBytes: 64 * 1024 * 1024 }) };
   }
@@ -173,8 +207,18 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
 
     // The detector queries: the window is the 28 days before the day; parameters bound as literals.
     const health = started.find((q) => q.QueryString === SQL.api_health_series)!;
-    expect(health).toMatchObject({ WorkGroup: 'cclake-wg', QueryExecutionContext: { Database: 'cclake' }, ExecutionParameters: [`'${addDays(DT, -28)}'`, `'${DT}'`] });
-    expect(started.map((q) => q.QueryString)).toEqual([SQL.spike_series, SQL.api_health_series, SQL.user_hours_series, SQL.new_resources, SQL.compliance_series]);
+    expect(health).toMatchObject({
+      WorkGroup: 'cclake-wg',
+      QueryExecutionContext: { Database: 'cclake' },
+      ExecutionParameters: [`'${addDays(DT, -28)}'`, `'${DT}'`],
+    });
+    expect(started.map((q) => q.QueryString)).toEqual([
+      SQL.spike_series,
+      SQL.api_health_series,
+      SQL.user_hours_series,
+      SQL.new_resources,
+      SQL.compliance_series,
+    ]);
 
     // The day: one Parquet file in generation 1, committed, the Glue partition pointing at it.
     // A location of this attempt's own (a retry keeps the awsRequestId): generation 1, the run, a nonce.
@@ -183,7 +227,9 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     const files = await listAll(store, location);
     expect(files.map((f) => f.key)).toEqual([`${location}part-00000.parquet`]);
     const rows = readRows(await store.get(files[0]!.key));
-    expect(rows).toEqual([expect.objectContaining({ anomaly_id: summary.anomalies[0]!.id, detector: 'error_rate', entity_type: 'model', entity: MODEL, severity: 'critical' })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ anomaly_id: summary.anomalies[0]!.id, detector: 'error_rate', entity_type: 'model', entity: MODEL, severity: 'critical' }),
+    ]);
     expect(await new PartitionCommits(store).get('detected_anomalies', DT)).toMatchObject({ location, generation: 1, rows: 1 });
     expect(tables.get('detected_anomalies')?.PartitionKeys).toEqual([expect.objectContaining({ Name: 'dt', Type: 'date' })]);
     expect(partitions.get(`detected_anomalies/${DT}`)?.StorageDescriptor?.Location).toBe(`s3://${BUCKET}/lake1/${location}`);
@@ -191,10 +237,24 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     // SNS: the one alert, and the ledger records it.
     const sent = sns.commandCalls(PublishBatchCommand).map((c) => c.args[0].input);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ TopicArn: TOPIC, PublishBatchRequestEntries: [expect.objectContaining({ Id: 'm0', Subject: `[critical] ${DT} error_rate model ${MODEL}` })] });
-    expect(JSON.parse(sent[0]!.PublishBatchRequestEntries![0]!.Message!)).toMatchObject({ kind: 'anomaly', detector: 'error_rate', message: expect.stringMatching(/^Error rate of model .* was 13.8%/) });
+    expect(sent[0]).toMatchObject({
+      TopicArn: TOPIC,
+      PublishBatchRequestEntries: [expect.objectContaining({ Id: 'm0', Subject: `[critical] ${DT} error_rate model ${MODEL}` })],
+    });
+    expect(JSON.parse(sent[0]!.PublishBatchRequestEntries![0]!.Message!)).toMatchObject({
+      kind: 'anomaly',
+      detector: 'error_rate',
+      message: expect.stringMatching(/^Error rate of model .* was 13.8%/),
+    });
     expect((await loadLedger(store)).delivered[summary.anomalies[0]!.id]).toMatchObject({ via: `sns://${TOPIC}`, messageId: 'sns-m0' });
-    expect(logLine('anomalies run')).toMatchObject({ level: 'INFO', service: 'cclake-anomalies', runId: 'beef0001', anomalies: 1, byDetector: { error_rate: 1 }, delivery: expect.objectContaining({ delivered: 1 }) });
+    expect(logLine('anomalies run')).toMatchObject({
+      level: 'INFO',
+      service: 'cclake-anomalies',
+      runId: 'beef0001',
+      anomalies: 1,
+      byDetector: { error_rate: 1 },
+      delivery: expect.objectContaining({ delivered: 1 }),
+    });
     expect(await listAll(store, '_cclake/locks/')).toEqual([]);
 
     // A rerun of the day: a new generation with the same anomaly, nothing sent again.
@@ -202,7 +262,9 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
     expect(again.anomalies.map((a) => a.id)).toEqual(summary.anomalies.map((a) => a.id));
     expect(again.delivery).toMatchObject({ alreadyDelivered: 1, attempted: 0 });
     expect(sns.commandCalls(PublishBatchCommand)).toHaveLength(1);
-    expect(partitions.get(`detected_anomalies/${DT}`)?.StorageDescriptor?.Location).toMatch(new RegExp(`^s3://${BUCKET}/lake1/anomalies/dt=${DT}/gen=000002-beef0002-[0-9a-f]{6}/$`));
+    expect(partitions.get(`detected_anomalies/${DT}`)?.StorageDescriptor?.Location).toMatch(
+      new RegExp(`^s3://${BUCKET}/lake1/anomalies/dt=${DT}/gen=000002-beef0002-[0-9a-f]{6}/$`),
+    );
   });
 
   it('logs alerts SNS refused as a warning; they stay pending', async () => {
@@ -217,7 +279,9 @@ describe('anomalies handler on S3 + Glue + Athena + SNS (mocked)', () => {
   it('refuses to run without a topic, naming both ways to give one', async () => {
     freshLake();
     delete process.env.CCLAKE_ALERTS_TOPIC_ARN;
-    await expect(handler({}, { awsRequestId: 'x' })).rejects.toThrow(/no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN .* or anomalies\.delivery\.snsTopicArn/);
+    await expect(handler({}, { awsRequestId: 'x' })).rejects.toThrow(
+      /no SNS topic for alerts: set CCLAKE_ALERTS_TOPIC_ARN .* or anomalies\.delivery\.snsTopicArn/,
+    );
     expect(started).toEqual([]);
   });
 });

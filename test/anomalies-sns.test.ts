@@ -26,14 +26,28 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const anomaly = (i: number, message = `Cost of developer u${i} on 2026-11-18 was $100.00.`): Anomaly =>
-  makeAnomaly({ dt: '2026-11-18', detector: 'cost_spike', entityType: 'user', entity: `u${i}@acme.example`, observed: 100, baseline: 10, score: 9, severity: i % 2 ? 'warning' : 'critical', message, details: { ratio: 10 } });
+  makeAnomaly({
+    dt: '2026-11-18',
+    detector: 'cost_spike',
+    entityType: 'user',
+    entity: `u${i}@acme.example`,
+    observed: 100,
+    baseline: 10,
+    score: 9,
+    severity: i % 2 ? 'warning' : 'critical',
+    message,
+    details: { ratio: 10 },
+  });
 
 function snsError(name: string, status: number, message = `${name} (simulated)`): SNSServiceException {
   return new SNSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
 }
 
 const inputs = () => sns.commandCalls(PublishBatchCommand).map((c) => c.args[0].input as PublishBatchCommandInput);
-const allOk = (input: PublishBatchCommandInput) => ({ Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `mid-${e.Id}` })), Failed: [] });
+const allOk = (input: PublishBatchCommandInput) => ({
+  Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `mid-${e.Id}` })),
+  Failed: [],
+});
 
 beforeEach(() => {
   sns.reset();
@@ -106,18 +120,32 @@ describe('SnsNotifier', () => {
   it('retries entries that failed through no fault of the sender, and only those', async () => {
     sns
       .on(PublishBatchCommand)
-      .resolvesOnce({ Successful: [{ Id: 'm0', MessageId: 'a' }, { Id: 'm2', MessageId: 'c' }], Failed: [{ Id: 'm1', Code: 'InternalError', Message: 'try again', SenderFault: false }] })
+      .resolvesOnce({
+        Successful: [
+          { Id: 'm0', MessageId: 'a' },
+          { Id: 'm2', MessageId: 'c' },
+        ],
+        Failed: [{ Id: 'm1', Code: 'InternalError', Message: 'try again', SenderFault: false }],
+      })
       .resolvesOnce({ Successful: [{ Id: 'm1', MessageId: 'b' }], Failed: [] });
     const msgs = [0, 1, 2].map((i) => anomalyMessage(anomaly(i)));
     const out = await notifier().publish(msgs);
-    expect(out.map((o) => [o.delivered, o.messageId])).toEqual([[true, 'a'], [true, 'b'], [true, 'c']]);
+    expect(out.map((o) => [o.delivered, o.messageId])).toEqual([
+      [true, 'a'],
+      [true, 'b'],
+      [true, 'c'],
+    ]);
     expect(inputs().map((i) => i.PublishBatchRequestEntries!.map((e) => e.Id))).toEqual([['m0', 'm1', 'm2'], ['m1']]);
   });
 
   it('reports sender faults without retrying them, and entries still failing after the last attempt', async () => {
     sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
       Successful: [],
-      Failed: input.PublishBatchRequestEntries!.map((e) => (e.Id === 'm0' ? { Id: 'm0', Code: 'InvalidParameter', Message: 'Subject too long', SenderFault: true } : { Id: e.Id!, Code: 'Throttled', Message: 'Rate exceeded', SenderFault: false })),
+      Failed: input.PublishBatchRequestEntries!.map((e) =>
+        e.Id === 'm0'
+          ? { Id: 'm0', Code: 'InvalidParameter', Message: 'Subject too long', SenderFault: true }
+          : { Id: e.Id!, Code: 'Throttled', Message: 'Rate exceeded', SenderFault: false },
+      ),
     }));
     const out = await notifier().publish([anomalyMessage(anomaly(0)), anomalyMessage(anomaly(1))]);
     expect(out).toEqual([
@@ -128,14 +156,21 @@ describe('SnsNotifier', () => {
   });
 
   it('retries a throttled call, and reports every entry when the call keeps failing or is refused', async () => {
-    sns.on(PublishBatchCommand).rejectsOnce(snsError('ThrottledException', 400, 'Rate exceeded')).callsFake(allOk);
+    sns
+      .on(PublishBatchCommand)
+      .rejectsOnce(snsError('ThrottledException', 400, 'Rate exceeded'))
+      .callsFake(allOk);
     expect((await notifier().publish([anomalyMessage(anomaly(0))]))[0]!.delivered).toBe(true);
     expect(inputs()).toHaveLength(2);
 
     sns.reset();
     sns.on(PublishBatchCommand).rejects(snsError('ThrottledException', 400, 'Rate exceeded'));
     const out = await notifier().publish([anomalyMessage(anomaly(0))]);
-    expect(out[0]).toEqual({ id: anomaly(0).id, delivered: false, error: `PublishBatch to ${TOPIC} failed after 4 attempts: ThrottledException: Rate exceeded` });
+    expect(out[0]).toEqual({
+      id: anomaly(0).id,
+      delivered: false,
+      error: `PublishBatch to ${TOPIC} failed after 4 attempts: ThrottledException: Rate exceeded`,
+    });
     expect(inputs()).toHaveLength(4);
 
     sns.reset();
@@ -161,10 +196,16 @@ describe('delivery through SNS', () => {
     const found = [anomaly(0), anomaly(1), anomaly(2)];
     sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
       Successful: input.PublishBatchRequestEntries!.filter((e) => !e.Message!.includes('u1@')).map((e) => ({ Id: e.Id!, MessageId: `mid-${e.Id}` })),
-      Failed: input.PublishBatchRequestEntries!.filter((e) => e.Message!.includes('u1@')).map((e) => ({ Id: e.Id!, Code: 'KMSAccessDenied', Message: 'no key access', SenderFault: true })),
+      Failed: input
+        .PublishBatchRequestEntries!.filter((e) => e.Message!.includes('u1@'))
+        .map((e) => ({ Id: e.Id!, Code: 'KMSAccessDenied', Message: 'no key access', SenderFault: true })),
     }));
     const first = await deliver(store, notifier(), found, new Set(['2026-11-18']), config, Date.now());
-    expect(first).toMatchObject({ attempted: 3, delivered: 2, failed: [{ id: found[1]!.id, error: 'SNS refused the message: KMSAccessDenied: no key access' }] });
+    expect(first).toMatchObject({
+      attempted: 3,
+      delivered: 2,
+      failed: [{ id: found[1]!.id, error: 'SNS refused the message: KMSAccessDenied: no key access' }],
+    });
     expect(Object.keys((await loadLedger(store)).delivered).sort()).toEqual([found[0]!.id, found[2]!.id].sort());
 
     sns.reset();

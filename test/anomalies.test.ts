@@ -45,7 +45,12 @@ const MON = '2026-11-23';
 describe('config sections anomalies and budgets', () => {
   it('defaults every field, and names the field and the bad value of a bad one', () => {
     const c = config();
-    expect(c.anomalies.spikes).toEqual({ multiplier: 3, minScore: 3.5, minCostUsd: { user: 50, team: 200, costCenter: 200 }, minTokens: { user: 100_000_000, team: 400_000_000, costCenter: 400_000_000 } });
+    expect(c.anomalies.spikes).toEqual({
+      multiplier: 3,
+      minScore: 3.5,
+      minCostUsd: { user: 50, team: 200, costCenter: 200 },
+      minTokens: { user: 100_000_000, team: 400_000_000, costCenter: 400_000_000 },
+    });
     expect(c.anomalies.delivery).toEqual({ digestOver: 20 });
     expect(c.budgets).toEqual({ thresholds: [0.8, 1], costCenters: [], teams: [], forecastFromDay: 7 });
     expect(() => config({ budgets: { thresholds: [0] } })).toThrow(/budgets\.thresholds\.0/);
@@ -54,7 +59,9 @@ describe('config sections anomalies and budgets', () => {
     expect(() => config({ anomalies: { holidays: ['2026-02-30'] } })).toThrow(/anomalies\.holidays\.0/);
     expect(() => config({ anomalies: { disabled: ['everything'] } as never })).toThrow(/anomalies\.disabled\.0/);
     expect(() => config({ anomalies: { spikes: { multiplier: 1 } } })).toThrow(/anomalies\.spikes\.multiplier/);
-    expect(config({ anomalies: { delivery: { snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts.fifo' } } }).anomalies.delivery.snsTopicArn).toMatch(/\.fifo$/);
+    expect(config({ anomalies: { delivery: { snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts.fifo' } } }).anomalies.delivery.snsTopicArn).toMatch(
+      /\.fifo$/,
+    );
   });
 });
 
@@ -81,7 +88,13 @@ describe('robust statistics', () => {
   });
 
   it('has no baseline with fewer samples than required; a sparse series falls back to every day, a dense one does not', () => {
-    const few = new Map([[addDays(SAT, -1), 5], [addDays(SAT, -2), 5], [addDays(SAT, -3), 5], [addDays(SAT, -4), 5], [addDays(SAT, -5), 5]]); // weekdays only
+    const few = new Map([
+      [addDays(SAT, -1), 5],
+      [addDays(SAT, -2), 5],
+      [addDays(SAT, -3), 5],
+      [addDays(SAT, -4), 5],
+      [addDays(SAT, -5), 5],
+    ]); // weekdays only
     const opts = { days: 28, minSamples: 5, holidays: new Set<string>(), weekdayAware: true };
     expect(baselineOf(SAT, (d) => few.get(d), opts)).toBeNull();
     expect(baselineOf(SAT, (d) => few.get(d), { ...opts, fallbackToAllDays: true })).toMatchObject({ median: 5, basis: 'days', samples: 5 });
@@ -90,7 +103,14 @@ describe('robust statistics', () => {
 });
 
 /** A developer's (or team's) daily series: `value(d)` for each of the 28 days before `dt`, then `today` on dt. */
-function series(entityType: SpikeRow['entityType'], entity: string, dt: string, value: (d: string) => number | null, today: number, tokensPerUsd = 1_000_000): SpikeRow[] {
+function series(
+  entityType: SpikeRow['entityType'],
+  entity: string,
+  dt: string,
+  value: (d: string) => number | null,
+  today: number,
+  tokensPerUsd = 1_000_000,
+): SpikeRow[] {
   const rows: SpikeRow[] = [];
   for (const d of before(dt, 28)) {
     const v = value(d);
@@ -108,9 +128,19 @@ describe('cost and token spikes', () => {
     const found = detectSpikes(rows, [WED], cfg);
     expect(found).toHaveLength(1);
     const a = found[0]!;
-    expect(a).toMatchObject({ detector: 'cost_spike', entityType: 'user', entity: 'alice@acme.example', dt: WED, observed: 150, baseline: 12, severity: 'critical' });
+    expect(a).toMatchObject({
+      detector: 'cost_spike',
+      entityType: 'user',
+      entity: 'alice@acme.example',
+      dt: WED,
+      observed: 150,
+      baseline: 12,
+      severity: 'critical',
+    });
     expect(a.id).toBe(anomalyId('cost_spike', 'user', 'alice@acme.example', WED));
-    expect(a.message).toBe('Cost of developer alice@acme.example on 2026-11-18 was $150.00, 12.5x its baseline of $12.00 (median of 20 working days in the previous 28; robust z 93.1).');
+    expect(a.message).toBe(
+      'Cost of developer alice@acme.example on 2026-11-18 was $150.00, 12.5x its baseline of $12.00 (median of 20 working days in the previous 28; robust z 93.1).',
+    );
     expect(a.message.split('. ').length).toBe(1);
   });
 
@@ -176,7 +206,14 @@ describe('error rate and p95 latency per model', () => {
   const cfg = config();
   const model = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
   const history = (dt: string, today: Partial<ApiHealthRow>): ApiHealthRow[] => [
-    ...before(dt, 28).map((d, i) => ({ dt: d, model, requests: 1000, errors: 10 + (i % 3), errorRate: (10 + (i % 3)) / (1010 + (i % 3)), p95Ms: 6000 + (i % 5) * 100 })),
+    ...before(dt, 28).map((d, i) => ({
+      dt: d,
+      model,
+      requests: 1000,
+      errors: 10 + (i % 3),
+      errorRate: (10 + (i % 3)) / (1010 + (i % 3)),
+      p95Ms: 6000 + (i % 5) * 100,
+    })),
     { dt, model, requests: 1000, errors: 10, errorRate: 0.0099, p95Ms: 6100, ...today },
   ];
 
@@ -184,7 +221,9 @@ describe('error rate and p95 latency per model', () => {
     const incident = detectApiHealth(history(WED, { errors: 150, errorRate: 150 / 1150 }), [WED], cfg);
     expect(incident.map((a) => a.detector)).toEqual(['error_rate']);
     expect(incident[0]).toMatchObject({ entityType: 'model', entity: model, severity: 'critical' });
-    expect(incident[0]!.message).toBe(`Error rate of model ${model} on 2026-11-18 was 13% (150 errors, 1,000 requests), 12x its baseline of 1.1% (median of 28 days in the previous 28).`);
+    expect(incident[0]!.message).toBe(
+      `Error rate of model ${model} on 2026-11-18 was 13% (150 errors, 1,000 requests), 12x its baseline of 1.1% (median of 28 days in the previous 28).`,
+    );
     expect(detectApiHealth(history(WED, { errors: 40, errorRate: 0.04 }), [WED], cfg)).toEqual([]);
     expect(detectApiHealth(history(WED, { requests: 120, errors: 40, errorRate: 0.25 }), [WED], cfg)).toEqual([]);
   });
@@ -205,12 +244,22 @@ describe('usage outside the usual hours', () => {
   const cfg = config();
   /** Works 14:00-21:59 UTC on working days (an offset of -8: 06:00-14:00 local... any rhythm will do). */
   const rhythm = (dt: string, today: [number, number][], days = 28): HourRow[] => [
-    ...before(dt, days).filter((d) => !isWeekend(d)).flatMap((d) => [14, 15, 17, 19, 21].map((hour) => ({ dt: d, userKey: 'dana@acme.example', hour, requests: 12 }))),
+    ...before(dt, days)
+      .filter((d) => !isWeekend(d))
+      .flatMap((d) => [14, 15, 17, 19, 21].map((hour) => ({ dt: d, userKey: 'dana@acme.example', hour, requests: 12 }))),
     ...today.map(([hour, requests]) => ({ dt, userKey: 'dana@acme.example', hour, requests })),
   ];
 
   it('a 3 a.m. burst alerts with the hours, the distance and the usual span', () => {
-    const found = detectUnusualHours(rhythm(WED, [[15, 20], [3, 25], [4, 9]]), [WED], cfg);
+    const found = detectUnusualHours(
+      rhythm(WED, [
+        [15, 20],
+        [3, 25],
+        [4, 9],
+      ]),
+      [WED],
+      cfg,
+    );
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ detector: 'unusual_hours', entity: 'dana@acme.example', observed: 34, score: 6 });
     expect(found[0]!.message).toBe(
@@ -219,7 +268,16 @@ describe('usage outside the usual hours', () => {
   });
 
   it('work a little early or late, or a handful of requests, does not alert; nor a developer whose hours are not known yet', () => {
-    expect(detectUnusualHours(rhythm(WED, [[23, 40], [11, 30]]), [WED], cfg)).toEqual([]);
+    expect(
+      detectUnusualHours(
+        rhythm(WED, [
+          [23, 40],
+          [11, 30],
+        ]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
     expect(detectUnusualHours(rhythm(WED, [[3, 6]]), [WED], cfg)).toEqual([]);
     expect(detectUnusualHours(rhythm(WED, [[3, 60]], 8), [WED], cfg)).toEqual([]); // 6 active days < 8
   });
@@ -234,10 +292,25 @@ describe('usage outside the usual hours', () => {
 
 describe('a model or MCP server never seen before for a team', () => {
   const cfg = config({ compliance: { mcpAllowlist: ['github', 'jira'] } });
-  const row = (r: Partial<NewResourceRow>): NewResourceRow => ({ dt: WED, team: 'payments', resourceType: 'model', resource: 'x', uses: 100, users: 2, historyDays: 20, ...r });
+  const row = (r: Partial<NewResourceRow>): NewResourceRow => ({
+    dt: WED,
+    team: 'payments',
+    resourceType: 'model',
+    resource: 'x',
+    uses: 100,
+    users: 2,
+    historyDays: 20,
+    ...r,
+  });
 
   it('names every new model of the team in one anomaly; critical when one is not approved', () => {
-    const found = detectNewResources([row({ resource: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0', uses: 300, users: 4 }), row({ resource: 'us.anthropic.claude-opus-4-1-20250805-v1:0', uses: 20, users: 1 })], cfg);
+    const found = detectNewResources(
+      [
+        row({ resource: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0', uses: 300, users: 4 }),
+        row({ resource: 'us.anthropic.claude-opus-4-1-20250805-v1:0', uses: 20, users: 1 }),
+      ],
+      cfg,
+    );
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ detector: 'new_model', entityType: 'team', entity: 'payments', observed: 320, severity: 'critical', score: 2 });
     expect(found[0]!.message).toBe(
@@ -247,7 +320,10 @@ describe('a model or MCP server never seen before for a team', () => {
 
   it('an approved new model is a warning; an MCP server off the allowlist is critical, on it a warning', () => {
     expect(detectNewResources([row({ resource: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' })], cfg)[0]?.severity).toBe('warning');
-    expect(detectNewResources([row({ resourceType: 'mcp_server', resource: 'slack' })], cfg)[0]).toMatchObject({ detector: 'new_mcp_server', severity: 'critical' });
+    expect(detectNewResources([row({ resourceType: 'mcp_server', resource: 'slack' })], cfg)[0]).toMatchObject({
+      detector: 'new_mcp_server',
+      severity: 'critical',
+    });
     expect(detectNewResources([row({ resourceType: 'mcp_server', resource: 'jira' })], cfg)[0]?.severity).toBe('warning');
   });
 
@@ -265,40 +341,106 @@ describe('a model or MCP server never seen before for a team', () => {
 
 describe('clusters of compliance violations', () => {
   const cfg = config();
-  const rows = (control: string, team: string, value: (d: string) => [violations: number, evaluated: number], today: [number, number], dt = WED): ComplianceRow[] => [
+  const rows = (
+    control: string,
+    team: string,
+    value: (d: string) => [violations: number, evaluated: number],
+    today: [number, number],
+    dt = WED,
+  ): ComplianceRow[] => [
     ...before(dt, 28).map((d) => ({ dt: d, controlId: control, team, evaluated: value(d)[1], violations: value(d)[0] })),
     { dt, controlId: control, team, evaluated: today[1], violations: today[0] },
   ];
 
   it('a control a team always passed fails in a cluster: critical, with the counts and the share', () => {
-    const found = detectComplianceClusters(rows('approved_models', 'payments', () => [0, 500], [320, 500]), [WED], cfg);
+    const found = detectComplianceClusters(
+      rows('approved_models', 'payments', () => [0, 500], [320, 500]),
+      [WED],
+      cfg,
+    );
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ detector: 'compliance_violations', entityType: 'team', entity: 'payments', observed: 320, baseline: 0, severity: 'critical' });
+    expect(found[0]).toMatchObject({
+      detector: 'compliance_violations',
+      entityType: 'team',
+      entity: 'payments',
+      observed: 320,
+      baseline: 0,
+      severity: 'critical',
+    });
     expect(found[0]!.id).toBe(anomalyId('compliance_violations', 'team', 'payments', WED, 'approved_models'));
-    expect(found[0]!.message).toBe('Control approved_models found 320 violations in 500 checked (64%) for team payments on 2026-11-18, against a baseline share of 0% (median of 20 working days in the previous 28).');
+    expect(found[0]!.message).toBe(
+      'Control approved_models found 320 violations in 500 checked (64%) for team payments on 2026-11-18, against a baseline share of 0% (median of 20 working days in the previous 28).',
+    );
   });
 
   it('a control a team always fails does not alert on a busy day; a jump in the share that fails does', () => {
     // MCP calls with no allowlist: every call violates, so four times the calls is still 100%.
-    expect(detectComplianceClusters(rows('mcp_allowlist', 'search', (d) => (isWeekend(d) ? [2, 2] : [20, 20]), [90, 90]), [WED], cfg)).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('mcp_allowlist', 'search', (d) => (isWeekend(d) ? [2, 2] : [20, 20]), [90, 90]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
     // EU inference for an EU team: 10% of records, then 45%.
-    const residency = detectComplianceClusters(rows('data_residency', 'ml-eu', () => [50, 500], [225, 500]), [WED], cfg);
+    const residency = detectComplianceClusters(
+      rows('data_residency', 'ml-eu', () => [50, 500], [225, 500]),
+      [WED],
+      cfg,
+    );
     expect(residency.map((a) => [a.observed, a.baseline, a.severity])).toEqual([[225, 50, 'warning']]);
-    expect(detectComplianceClusters(rows('data_residency', 'ml-eu', () => [50, 500], [140, 500]), [WED], cfg)).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('data_residency', 'ml-eu', () => [50, 500], [140, 500]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
   });
 
   it('small counts, org totals and evidence-only controls do not alert; telemetry freshness is judged org-wide, weekends against weekends', () => {
-    expect(detectComplianceClusters(rows('bypass_permissions', 'search', () => [0, 6], [4, 6]), [WED], cfg)).toEqual([]);
-    expect(detectComplianceClusters(rows('approved_models', 'ALL', () => [0, 900], [400, 900]), [WED], cfg)).toEqual([]);
-    expect(detectComplianceClusters(rows('policy_rejections', 'search', () => [0, 40], [400, 400]), [WED], cfg)).toEqual([]);
-    expect(detectComplianceClusters(rows('telemetry_freshness', 'ALL', (d) => [isWeekend(d) ? 14 : 0, 24], [18, 24]), [WED], cfg)).toHaveLength(1);
-    expect(detectComplianceClusters(rows('telemetry_freshness', 'ALL', (d) => [isWeekend(d) ? 14 : 0, 24], [18, 24], SAT), [SAT], cfg)).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('bypass_permissions', 'search', () => [0, 6], [4, 6]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('approved_models', 'ALL', () => [0, 900], [400, 900]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('policy_rejections', 'search', () => [0, 40], [400, 400]),
+        [WED],
+        cfg,
+      ),
+    ).toEqual([]);
+    expect(
+      detectComplianceClusters(
+        rows('telemetry_freshness', 'ALL', (d) => [isWeekend(d) ? 14 : 0, 24], [18, 24]),
+        [WED],
+        cfg,
+      ),
+    ).toHaveLength(1);
+    expect(
+      detectComplianceClusters(
+        rows('telemetry_freshness', 'ALL', (d) => [isWeekend(d) ? 14 : 0, 24], [18, 24], SAT),
+        [SAT],
+        cfg,
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('budgets', () => {
   // November 2026 has 30 days; $40 a day, a budget of $1,000.
-  const spend = (entity: string, perDay: number, days = 30, month = '2026-11'): SpendRow[] => Array.from({ length: days }, (_, i) => ({ dt: `${month}-${String(i + 1).padStart(2, '0')}`, entityType: 'team', entity, costUsd: perDay }));
+  const spend = (entity: string, perDay: number, days = 30, month = '2026-11'): SpendRow[] =>
+    Array.from({ length: days }, (_, i) => ({ dt: `${month}-${String(i + 1).padStart(2, '0')}`, entityType: 'team', entity, costUsd: perDay }));
   const cfg = config({ budgets: { teams: [{ team: 'payments', monthlyUsd: 1000 }] } });
   const allDays = Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
 
@@ -317,8 +459,12 @@ describe('budgets', () => {
     ]);
     const crossed = found.find((a) => a.dt === '2026-11-20')!;
     expect(crossed).toMatchObject({ entityType: 'team', entity: 'payments', observed: 800, baseline: 1000, score: 0.8 });
-    expect(crossed.message).toBe('Team payments has spent $800.00 of its November 2026 budget of $1,000.00 by 2026-11-20 (80%, past the 80% threshold); at this month\'s run rate it will spend $1,200.00 (120%) by month end.');
-    expect(found[0]!.message).toBe('Team payments is on course to spend $1,200.00 in November 2026, 120% of its budget of $1,000.00: $280.00 in the first 7 of 30 days.');
+    expect(crossed.message).toBe(
+      "Team payments has spent $800.00 of its November 2026 budget of $1,000.00 by 2026-11-20 (80%, past the 80% threshold); at this month's run rate it will spend $1,200.00 (120%) by month end.",
+    );
+    expect(found[0]!.message).toBe(
+      'Team payments is on course to spend $1,200.00 in November 2026, 120% of its budget of $1,000.00: $280.00 in the first 7 of 30 days.',
+    );
     // Judging one day alone gives the same answer (stateless), and a day after the crossing none.
     expect(detectBudgets(spend('payments', 40), ['2026-11-20'], cfg).map((a) => a.id)).toEqual([crossed.id]);
     expect(detectBudgets(spend('payments', 40), ['2026-11-21'], cfg)).toEqual([]);
@@ -328,7 +474,9 @@ describe('budgets', () => {
     expect(detectBudgets(spend('payments', 20), allDays, cfg)).toEqual([]);
     const cc = config({ budgets: { costCenters: [{ costCenter: 'CC-1000', monthlyUsd: 100 }], thresholds: [0.5] } });
     const rows: SpendRow[] = [{ dt: '2026-11-01', entityType: 'cost_center', entity: 'CC-1000', costUsd: 60 }];
-    expect(detectBudgets(rows, ['2026-11-01'], cc).map((a) => [a.detector, a.entityType, a.entity, a.severity])).toEqual([['budget', 'cost_center', 'CC-1000', 'warning']]);
+    expect(detectBudgets(rows, ['2026-11-01'], cc).map((a) => [a.detector, a.entityType, a.entity, a.severity])).toEqual([
+      ['budget', 'cost_center', 'CC-1000', 'warning'],
+    ]);
   });
 });
 
@@ -339,12 +487,25 @@ class FakeNotifier implements Notifier {
   failing = new Set<string>();
   async publish(messages: readonly AlertMessage[]): Promise<PublishOutcome[]> {
     this.sent.push([...messages]);
-    return messages.map((m) => (this.failing.has(m.id) ? { id: m.id, delivered: false, error: 'Throttled: slow down' } : { id: m.id, delivered: true, messageId: `msg-${m.id}` }));
+    return messages.map((m) =>
+      this.failing.has(m.id) ? { id: m.id, delivered: false, error: 'Throttled: slow down' } : { id: m.id, delivered: true, messageId: `msg-${m.id}` },
+    );
   }
 }
 
 const anomaly = (entity: string, dt = WED, severity: Anomaly['severity'] = 'warning'): Anomaly =>
-  makeAnomaly({ dt, detector: 'cost_spike', entityType: 'user', entity, observed: 100, baseline: 10, score: 9, severity, message: `Cost of developer ${entity} on ${dt} was $100.00.`, details: {} });
+  makeAnomaly({
+    dt,
+    detector: 'cost_spike',
+    entityType: 'user',
+    entity,
+    observed: 100,
+    baseline: 10,
+    score: 9,
+    severity,
+    message: `Cost of developer ${entity} on ${dt} was $100.00.`,
+    details: {},
+  });
 
 describe('delivery', () => {
   const cfg = config();
@@ -357,7 +518,11 @@ describe('delivery', () => {
     expect(first).toMatchObject({ newAnomalies: 3, attempted: 3, messages: 3, delivered: 3, digest: false, failed: [] });
     // Most severe first.
     expect(notifier.sent[0]!.map((m) => m.body.entity)).toEqual(['b', 'a', 'c']);
-    expect(notifier.sent[0]![0]!).toMatchObject({ kind: 'anomaly', subject: '[critical] 2026-11-18 cost_spike user b', attributes: { severity: 'critical', detector: 'cost_spike', dt: WED, entity_type: 'user' } });
+    expect(notifier.sent[0]![0]!).toMatchObject({
+      kind: 'anomaly',
+      subject: '[critical] 2026-11-18 cost_spike user b',
+      attributes: { severity: 'critical', detector: 'cost_spike', dt: WED, entity_type: 'user' },
+    });
     const again = await deliver(store, notifier, found, new Set([WED, '2026-11-19']), cfg, Date.parse('2026-11-21T02:00:00Z'));
     expect(again).toMatchObject({ newAnomalies: 0, alreadyDelivered: 3, attempted: 0, messages: 0 });
     expect(notifier.sent).toHaveLength(1);
@@ -400,7 +565,11 @@ describe('delivery', () => {
     const s = await deliver(store, notifier, many, new Set([WED, '2026-11-19']), cfg, Date.now());
     expect(s).toMatchObject({ digest: true, messages: 1, delivered: 25, attempted: 25 });
     const [digest] = notifier.sent[0]!;
-    expect(digest).toMatchObject({ kind: 'digest', subject: '[digest] 25 anomalies (1 critical) 2026-11-18..2026-11-19', attributes: { severity: 'critical', detector: 'digest' } });
+    expect(digest).toMatchObject({
+      kind: 'digest',
+      subject: '[digest] 25 anomalies (1 critical) 2026-11-18..2026-11-19',
+      attributes: { severity: 'critical', detector: 'digest' },
+    });
     expect(digest!.body).toMatchObject({ anomalies: 25, critical: 1, by_detector: { cost_spike: 25 }, by_day: { '2026-11-18': 20, '2026-11-19': 5 }, more: 5 });
     expect((digest!.body.top as { entity: string }[])[0]!.entity).toBe('u07');
     const ledger = await loadLedger(store);

@@ -177,7 +177,9 @@ describe('GlueCatalog tables', () => {
   it('throws a clear error when a table operation fails for good, without retrying', async () => {
     glue.on(CreateTableCommand).rejects(new AlreadyExistsException({ ...meta, message: 'Table already exists.' }));
 
-    const err = await makeCatalog().apply({ op: 'createTable', table: EVENTS }).catch((e: unknown) => e);
+    const err = await makeCatalog()
+      .apply({ op: 'createTable', table: EVENTS })
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(GlueOperationError);
     expect((err as Error).message).toBe('CreateTable analytics.events failed: AlreadyExistsException: Table already exists.');
@@ -197,7 +199,9 @@ describe('GlueCatalog tables', () => {
   it('gives up after maxAttempts with a message naming the operation, table and Glue error', async () => {
     glue.on(UpdateTableCommand).rejects(new InternalServiceException({ $metadata: { httpStatusCode: 500 }, message: 'Internal service error' }));
 
-    const err = await makeCatalog({ maxAttempts: 4 }).apply({ op: 'updateTable', table: EVENTS }).catch((e: unknown) => e);
+    const err = await makeCatalog({ maxAttempts: 4 })
+      .apply({ op: 'updateTable', table: EVENTS })
+      .catch((e: unknown) => e);
 
     expect((err as Error).message).toBe('UpdateTable analytics.events failed after 4 attempts: InternalServiceException: Internal service error');
     expect((err as Error).cause).toBeInstanceOf(InternalServiceException);
@@ -277,10 +281,7 @@ describe('GlueCatalog partitions', () => {
 
   it('returns per-entry failures with normalised codes, without retrying them', async () => {
     glue.on(BatchCreatePartitionCommand).resolves({
-      Errors: [
-        entryError(day(0), 'AlreadyExistsException', 'Partition already exists.'),
-        entryError(day(2), 'InvalidInputException', 'Invalid location.'),
-      ],
+      Errors: [entryError(day(0), 'AlreadyExistsException', 'Partition already exists.'), entryError(day(2), 'InvalidInputException', 'Invalid location.')],
     });
     glue.on(BatchDeletePartitionCommand).resolves({ Errors: [entryError(day(1), 'EntityNotFoundException', 'Partition not found.')] });
     const catalog = makeCatalog();
@@ -418,7 +419,11 @@ describe('GlueCatalog partitions', () => {
 
   it('sorts multi-key partitions key by key', async () => {
     glue.on(GetPartitionsCommand).resolves({
-      Partitions: [['2026-01-02', 'b'], ['2026-01-01', 'b'], ['2026-01-02', 'a']].map((Values) => ({ Values })),
+      Partitions: [
+        ['2026-01-02', 'b'],
+        ['2026-01-01', 'b'],
+        ['2026-01-02', 'a'],
+      ].map((Values) => ({ Values })),
     });
 
     expect((await makeCatalog().listPartitions('events')).map((p) => p.values)).toEqual([

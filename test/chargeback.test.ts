@@ -29,7 +29,14 @@ import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { focusParquet } from '../functions/lib/exports/focus-file';
 import { linesFromDetail, monthBounds, providerOf } from '../functions/lib/exports/chargeback-lines';
 import { apportion, formatCents, formatDecimal, largestRemainder, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../functions/lib/exports/money';
-import { exportChargeback, exportChargebackMonths, MonthNotClosedError, ReconciliationError, RollupBehindError, type ChargebackOptions } from '../functions/lib/jobs/chargeback';
+import {
+  exportChargeback,
+  exportChargebackMonths,
+  MonthNotClosedError,
+  ReconciliationError,
+  RollupBehindError,
+  type ChargebackOptions,
+} from '../functions/lib/jobs/chargeback';
 import { compact } from '../functions/lib/jobs/compact';
 import { verifyExports } from '../functions/lib/jobs/export-verify';
 import { rollup } from '../functions/lib/jobs/rollup';
@@ -44,7 +51,11 @@ afterAll(() => tmp.cleanup());
 const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const OPUS = 'claude-opus-4-1-20250805';
 const CONFIG_INPUT = {
-  prices: { book: 'none', version: 'list-2026-10', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 5, output: 1, cacheRead: 0.3, cacheCreation: 3.75 }] },
+  prices: {
+    book: 'none',
+    version: 'list-2026-10',
+    rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 5, output: 1, cacheRead: 0.3, cacheCreation: 3.75 }],
+  },
   chargeback: { billingAccountId: '123456789012', billingAccountName: 'Engineering (AWS payer)' },
 };
 const config = parseConfig(CONFIG_INPUT);
@@ -131,11 +142,30 @@ describe('exact money', () => {
     const bounds = monthBounds('2026-10', 'Europe/Berlin');
     expect(bounds).toEqual({ month: '2026-10', first: '2026-10-01', last: '2026-10-31', start: '2026-09-30T22:00:00Z', end: '2026-10-31T23:00:00Z' });
     const row = (validFrom: string, validTo: string | null, input: string, tokens: number) => ({
-      user_key: 'u1@example.com', team: 'alpha', cost_center: 'CC-A', model: SONNET, price_version: 'v', price_model_pattern: '*claude-sonnet-4*',
-      price_valid_from: validFrom, price_valid_to: validTo, price_input: input, price_output: '1.000000000', price_cache_read: '0.300000000', price_cache_creation: '3.750000000',
-      input_tokens: tokens, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, reported_cost_usd: '0.000000000000', source_rows: 1,
+      user_key: 'u1@example.com',
+      team: 'alpha',
+      cost_center: 'CC-A',
+      model: SONNET,
+      price_version: 'v',
+      price_model_pattern: '*claude-sonnet-4*',
+      price_valid_from: validFrom,
+      price_valid_to: validTo,
+      price_input: input,
+      price_output: '1.000000000',
+      price_cache_read: '0.300000000',
+      price_cache_creation: '3.750000000',
+      input_tokens: tokens,
+      output_tokens: 0,
+      cache_read_tokens: 0,
+      cache_creation_tokens: 0,
+      reported_cost_usd: '0.000000000000',
+      source_rows: 1,
     });
-    const { lines } = linesFromDetail([row('2026-01-01', '2026-10-15', '3.000000000', 1_000_000), row('2026-10-15', null, '2.500000000', 2_000_000)], bounds, 'Europe/Berlin');
+    const { lines } = linesFromDetail(
+      [row('2026-01-01', '2026-10-15', '3.000000000', 1_000_000), row('2026-10-15', null, '2.500000000', 2_000_000)],
+      bounds,
+      'Europe/Berlin',
+    );
     expect(lines.map((l) => [l.chargeStart, l.chargeEnd, formatDecimal(l.unitPrice!, 9, 2), l.tokens, formatDecimal(l.billedExact, 15, 2)])).toEqual([
       ['2026-09-30T22:00:00Z', '2026-10-14T22:00:00Z', '3.00', 1_000_000n, '3.00'],
       ['2026-10-14T22:00:00Z', '2026-10-31T23:00:00Z', '2.50', 2_000_000n, '5.00'],
@@ -150,12 +180,38 @@ describe('exact money', () => {
   it('writes the same Parquet bytes for the same rows, with DECIMAL costs and UTC timestamps DuckDB reads back', async () => {
     const row = Object.fromEntries(FOCUS_COLUMNS.map((c) => [c.name, null])) as Record<string, string | number | null>;
     Object.assign(row, {
-      BilledCost: '12.34', EffectiveCost: '12.34', ListCost: '12.34', ContractedCost: '12.34', PricingQuantity: '0.003333', PricingUnit: '1000000 Tokens',
-      ConsumedQuantity: '3333', ConsumedUnit: 'Tokens', BillingCurrency: 'USD', BillingPeriodStart: '2026-10-01T00:00:00Z', BillingPeriodEnd: '2026-11-01T00:00:00Z',
-      ChargePeriodStart: '2026-10-01T00:00:00Z', ChargePeriodEnd: '2026-11-01T00:00:00Z', ChargeCategory: 'Usage', ChargeFrequency: 'Usage-Based', ChargeDescription: 'x',
-      ServiceName: 'Amazon Bedrock', ServiceCategory: 'AI and Machine Learning', ProviderName: 'AWS', PublisherName: 'Anthropic', InvoiceIssuerName: 'AWS',
-      BillingAccountId: '1', BillingAccountName: 'n', x_Team: 't', x_CostCenter: 'c', x_UserKey: 'u', x_Model: 'm', x_TokenType: 'output', x_PriceStatus: 'priced',
-      x_BilledCostExact: '12.340000000000001', x_ListCostExact: '12.34', x_Revision: 1,
+      BilledCost: '12.34',
+      EffectiveCost: '12.34',
+      ListCost: '12.34',
+      ContractedCost: '12.34',
+      PricingQuantity: '0.003333',
+      PricingUnit: '1000000 Tokens',
+      ConsumedQuantity: '3333',
+      ConsumedUnit: 'Tokens',
+      BillingCurrency: 'USD',
+      BillingPeriodStart: '2026-10-01T00:00:00Z',
+      BillingPeriodEnd: '2026-11-01T00:00:00Z',
+      ChargePeriodStart: '2026-10-01T00:00:00Z',
+      ChargePeriodEnd: '2026-11-01T00:00:00Z',
+      ChargeCategory: 'Usage',
+      ChargeFrequency: 'Usage-Based',
+      ChargeDescription: 'x',
+      ServiceName: 'Amazon Bedrock',
+      ServiceCategory: 'AI and Machine Learning',
+      ProviderName: 'AWS',
+      PublisherName: 'Anthropic',
+      InvoiceIssuerName: 'AWS',
+      BillingAccountId: '1',
+      BillingAccountName: 'n',
+      x_Team: 't',
+      x_CostCenter: 'c',
+      x_UserKey: 'u',
+      x_Model: 'm',
+      x_TokenType: 'output',
+      x_PriceStatus: 'priced',
+      x_BilledCostExact: '12.340000000000001',
+      x_ListCostExact: '12.34',
+      x_Revision: 1,
     });
     const a = focusParquet([row as never]);
     const b = focusParquet([row as never]);
@@ -164,7 +220,9 @@ describe('exact money', () => {
     writeFileSync(path.join(dir, 'f.parquet'), a);
     const duck = await DuckDBEngine.open();
     try {
-      const r = await duck.query(`SELECT CAST(BilledCost AS VARCHAR) AS billed, typeof(BilledCost) AS t, CAST(x_BilledCostExact AS VARCHAR) AS exact, CAST(ChargePeriodStart AS VARCHAR) AS start, ChargeClass FROM read_parquet(${sqlString(path.join(dir, 'f.parquet'))})`);
+      const r = await duck.query(
+        `SELECT CAST(BilledCost AS VARCHAR) AS billed, typeof(BilledCost) AS t, CAST(x_BilledCostExact AS VARCHAR) AS exact, CAST(ChargePeriodStart AS VARCHAR) AS start, ChargeClass FROM read_parquet(${sqlString(path.join(dir, 'f.parquet'))})`,
+      );
       expect(r.rows).toEqual([{ billed: '12.34', t: 'DECIMAL(18,2)', exact: '12.340000000000001', start: '2026-10-01 00:00:00+00', ChargeClass: null }]);
     } finally {
       duck.close();
@@ -177,12 +235,21 @@ describe('chargeback export', () => {
     const store = await fixtureLake();
     const s = await runExport(store);
     expect(s).toMatchObject({ month: '2026-10', status: 'written', closed: true, revision: 1, location: REV1, rows: 8, adjustmentRows: 0 });
-    expect(s.totals).toMatchObject({ cumulativeBilledCost: '0.04', lakePricedCost: '0.04', lakePricedCostExact: '0.035', difference: '0.00', cumulativeListCost: '0.41', tokens: '15015' });
+    expect(s.totals).toMatchObject({
+      cumulativeBilledCost: '0.04',
+      lakePricedCost: '0.04',
+      lakePricedCostExact: '0.035',
+      difference: '0.00',
+      cumulativeListCost: '0.41',
+      tokens: '15015',
+    });
     expect(s.unpriced).toEqual({ lines: 1, tokens: '15', reportedCost: '0.37', models: [OPUS] });
 
     const rows = csv(store, `${REV1}focus.csv`);
     expect(Object.keys(rows[0]!)).toEqual(FOCUS_COLUMNS.map((c) => c.name));
-    expect(pick(rows, 'x_CostCenter', 'x_UserKey', 'x_Model', 'x_TokenType', 'ConsumedQuantity', 'x_BilledCostExact', 'BilledCost', 'ListCost', 'x_PriceStatus')).toEqual([
+    expect(
+      pick(rows, 'x_CostCenter', 'x_UserKey', 'x_Model', 'x_TokenType', 'ConsumedQuantity', 'x_BilledCostExact', 'BilledCost', 'ListCost', 'x_PriceStatus'),
+    ).toEqual([
       ['CC-A', 'u1@example.com', OPUS, 'all', '15', '0.00', '0.00', '0.37', 'unpriced'],
       ['CC-A', 'u1@example.com', SONNET, 'input', '1000', '0.005', '0.01', '0.01', 'priced'],
       ['CC-A', 'u1@example.com', SONNET, 'output', '3333', '0.003333', '0.00', '0.00', 'priced'],
@@ -198,42 +265,136 @@ describe('chargeback export', () => {
     // FOCUS columns filled from what is true of the config and the data.
     const u1in = rows[1]!;
     expect(u1in).toMatchObject({
-      EffectiveCost: '0.01', ContractedCost: '0.01', ListUnitPrice: '5.00', ContractedUnitPrice: '5.00', PricingQuantity: '0.001', PricingUnit: '1000000 Tokens',
-      ConsumedUnit: 'Tokens', BillingCurrency: 'USD', BillingPeriodStart: '2026-10-01T00:00:00Z', BillingPeriodEnd: '2026-11-01T00:00:00Z',
-      ChargePeriodStart: '2026-10-01T00:00:00Z', ChargePeriodEnd: '2026-11-01T00:00:00Z', ChargeCategory: 'Usage', ChargeClass: '', ChargeFrequency: 'Usage-Based',
-      ServiceName: 'Amazon Bedrock', ServiceCategory: 'AI and Machine Learning', ProviderName: 'AWS', PublisherName: 'Anthropic', InvoiceIssuerName: 'AWS',
-      BillingAccountId: '123456789012', BillingAccountName: 'Engineering (AWS payer)', x_Team: 'alpha', x_PriceTableVersion: 'list-2026-10', x_PriceModelPattern: '*claude-sonnet-4*', x_Revision: '1',
+      EffectiveCost: '0.01',
+      ContractedCost: '0.01',
+      ListUnitPrice: '5.00',
+      ContractedUnitPrice: '5.00',
+      PricingQuantity: '0.001',
+      PricingUnit: '1000000 Tokens',
+      ConsumedUnit: 'Tokens',
+      BillingCurrency: 'USD',
+      BillingPeriodStart: '2026-10-01T00:00:00Z',
+      BillingPeriodEnd: '2026-11-01T00:00:00Z',
+      ChargePeriodStart: '2026-10-01T00:00:00Z',
+      ChargePeriodEnd: '2026-11-01T00:00:00Z',
+      ChargeCategory: 'Usage',
+      ChargeClass: '',
+      ChargeFrequency: 'Usage-Based',
+      ServiceName: 'Amazon Bedrock',
+      ServiceCategory: 'AI and Machine Learning',
+      ProviderName: 'AWS',
+      PublisherName: 'Anthropic',
+      InvoiceIssuerName: 'AWS',
+      BillingAccountId: '123456789012',
+      BillingAccountName: 'Engineering (AWS payer)',
+      x_Team: 'alpha',
+      x_PriceTableVersion: 'list-2026-10',
+      x_PriceModelPattern: '*claude-sonnet-4*',
+      x_Revision: '1',
     });
-    expect(u1in.ChargeDescription).toBe(`Claude Code usage: 1000 input tokens of ${SONNET} at 5.00 USD per million tokens (price table list-2026-10, pattern *claude-sonnet-4*)`);
+    expect(u1in.ChargeDescription).toBe(
+      `Claude Code usage: 1000 input tokens of ${SONNET} at 5.00 USD per million tokens (price table list-2026-10, pattern *claude-sonnet-4*)`,
+    );
     // The unpriced model: not billed, its reported cost as ListCost, no unit price, the direct API's provider.
-    expect(rows[0]).toMatchObject({ ListUnitPrice: '', ProviderName: 'Anthropic', ServiceName: 'Claude API', x_ListCostExact: '0.37', x_PriceTableVersion: '' });
+    expect(rows[0]).toMatchObject({
+      ListUnitPrice: '',
+      ProviderName: 'Anthropic',
+      ServiceName: 'Claude API',
+      x_ListCostExact: '0.37',
+      x_PriceTableVersion: '',
+    });
 
     // Proportional allocation of the unattributed cent: CC-A, CC-B, CC-C have a cent each, so a third
     // of a cent each, and the whole cent goes to the first.
     expect(csv(store, `${REV1}summary.csv`)).toEqual([
-      { month: '2026-10', revision: '1', cost_center: 'CC-A', direct_cost: '0.01', allocated_cost: '0.01', total_cost: '0.02', change: '0.02', currency: 'USD', allocation_rule: 'proportional' },
-      { month: '2026-10', revision: '1', cost_center: 'CC-B', direct_cost: '0.01', allocated_cost: '0.00', total_cost: '0.01', change: '0.01', currency: 'USD', allocation_rule: 'proportional' },
-      { month: '2026-10', revision: '1', cost_center: 'CC-C', direct_cost: '0.01', allocated_cost: '0.00', total_cost: '0.01', change: '0.01', currency: 'USD', allocation_rule: 'proportional' },
-      { month: '2026-10', revision: '1', cost_center: 'unattributed', direct_cost: '0.01', allocated_cost: '-0.01', total_cost: '0.00', change: '0.00', currency: 'USD', allocation_rule: 'proportional' },
+      {
+        month: '2026-10',
+        revision: '1',
+        cost_center: 'CC-A',
+        direct_cost: '0.01',
+        allocated_cost: '0.01',
+        total_cost: '0.02',
+        change: '0.02',
+        currency: 'USD',
+        allocation_rule: 'proportional',
+      },
+      {
+        month: '2026-10',
+        revision: '1',
+        cost_center: 'CC-B',
+        direct_cost: '0.01',
+        allocated_cost: '0.00',
+        total_cost: '0.01',
+        change: '0.01',
+        currency: 'USD',
+        allocation_rule: 'proportional',
+      },
+      {
+        month: '2026-10',
+        revision: '1',
+        cost_center: 'CC-C',
+        direct_cost: '0.01',
+        allocated_cost: '0.00',
+        total_cost: '0.01',
+        change: '0.01',
+        currency: 'USD',
+        allocation_rule: 'proportional',
+      },
+      {
+        month: '2026-10',
+        revision: '1',
+        cost_center: 'unattributed',
+        direct_cost: '0.01',
+        allocated_cost: '-0.01',
+        total_cost: '0.00',
+        change: '0.00',
+        currency: 'USD',
+        allocation_rule: 'proportional',
+      },
     ]);
 
     const manifest = JSON.parse(text(store, `${REV1}manifest.json`));
     expect(manifest).toMatchObject({
-      kind: 'cclake.chargeback', focus_version: '1.2', month: '2026-10', revision: 1, status: 'closed', generated_at: '2026-11-05T10:00:00Z', previous_revision: null,
-      allocation_rule: 'proportional', price_table: { configured_version: 'list-2026-10', versions_used: ['list-2026-10'] },
+      kind: 'cclake.chargeback',
+      focus_version: '1.2',
+      month: '2026-10',
+      revision: 1,
+      status: 'closed',
+      generated_at: '2026-11-05T10:00:00Z',
+      previous_revision: null,
+      allocation_rule: 'proportional',
+      price_table: { configured_version: 'list-2026-10', versions_used: ['list-2026-10'] },
       rows: { focus: 8, usage: 8, adjustment: 0, summary: 4, unpriced_lines: 1 },
-      totals: { billed_cost: '0.04', cumulative_billed_cost: '0.04', lake_priced_cost: '0.04', lake_priced_cost_exact: '0.035', difference: '0.00', tokens: '15015', token_burn_daily: { tokens: '15015', priced_cost_usd: '0.035' } },
+      totals: {
+        billed_cost: '0.04',
+        cumulative_billed_cost: '0.04',
+        lake_priced_cost: '0.04',
+        lake_priced_cost_exact: '0.035',
+        difference: '0.00',
+        tokens: '15015',
+        token_burn_daily: { tokens: '15015', priced_cost_usd: '0.035' },
+      },
       unpriced: { lines: 1, tokens: '15', reported_cost: '0.37', models: [OPUS] },
     });
     expect(manifest.sql.models).toEqual([expect.objectContaining({ file: 'sql/models/V020__chargeback_daily.sql', version: 20 })]);
-    expect(manifest.sql.queries.map((q: { file: string }) => q.file)).toEqual(['sql/exports/chargeback_detail.sql', 'sql/exports/chargeback_total.sql', 'sql/exports/chargeback_crosscheck.sql']);
+    expect(manifest.sql.queries.map((q: { file: string }) => q.file)).toEqual([
+      'sql/exports/chargeback_detail.sql',
+      'sql/exports/chargeback_total.sql',
+      'sql/exports/chargeback_crosscheck.sql',
+    ]);
     expect(manifest.files.map((f: { name: string }) => f.name)).toEqual(['focus.csv', 'focus.parquet', 'summary.csv']);
 
     // The Parquet detail holds the same lines and cents as the CSV.
     const duck = await DuckDBEngine.open();
     try {
       const pq = path.join(store.root, `${REV1}focus.parquet`);
-      expect((await duck.query(`SELECT count(*) AS n, CAST(sum(BilledCost) AS VARCHAR) AS billed, CAST(sum(ListCost) AS VARCHAR) AS list FROM read_parquet(${sqlString(pq)})`)).rows).toEqual([{ n: 8, billed: '0.04', list: '0.41' }]);
+      expect(
+        (
+          await duck.query(
+            `SELECT count(*) AS n, CAST(sum(BilledCost) AS VARCHAR) AS billed, CAST(sum(ListCost) AS VARCHAR) AS list FROM read_parquet(${sqlString(pq)})`,
+          )
+        ).rows,
+      ).toEqual([{ n: 8, billed: '0.04', list: '0.41' }]);
     } finally {
       duck.close();
     }
@@ -265,19 +426,39 @@ describe('chargeback export', () => {
     await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-06T09:00:00Z') });
     // Compacted but not rolled up: the export refuses to bill stale numbers.
     await expect(runExport(store, { now: Date.parse('2026-11-06T09:30:00Z') })).rejects.toThrow(RollupBehindError);
-    await expect(runExport(store, { now: Date.parse('2026-11-06T09:30:00Z') })).rejects.toThrow(/the rollup is behind for 2026-10: chargeback_daily has no rollup of 2026-10-20/);
+    await expect(runExport(store, { now: Date.parse('2026-11-06T09:30:00Z') })).rejects.toThrow(
+      /the rollup is behind for 2026-10: chargeback_daily has no rollup of 2026-10-20/,
+    );
     await rollupLake(store, Date.parse('2026-11-06T10:00:00Z'));
 
     const s = await runExport(store, { now: Date.parse('2026-11-06T11:00:00Z') });
     expect(s).toMatchObject({ status: 'written', revision: 2, location: REV2, rows: 1, adjustmentRows: 1 });
-    expect(s.totals).toMatchObject({ billedCost: '0.01', cumulativeBilledCost: '0.05', lakePricedCost: '0.05', lakePricedCostExact: '0.045', difference: '0.00' });
+    expect(s.totals).toMatchObject({
+      billedCost: '0.01',
+      cumulativeBilledCost: '0.05',
+      lakePricedCost: '0.05',
+      lakePricedCostExact: '0.045',
+      difference: '0.00',
+    });
     const adj = csv(store, `${REV2}focus.csv`);
     expect(adj).toHaveLength(1);
     expect(adj[0]).toMatchObject({
-      ChargeCategory: 'Adjustment', ChargeClass: 'Correction', BilledCost: '0.01', ListCost: '0.01', ConsumedQuantity: '2000', PricingQuantity: '0.002',
-      x_BilledCostExact: '0.01', x_UserKey: 'u2@example.com', x_CostCenter: 'CC-B', x_TokenType: 'input', x_Revision: '2',
+      ChargeCategory: 'Adjustment',
+      ChargeClass: 'Correction',
+      BilledCost: '0.01',
+      ListCost: '0.01',
+      ConsumedQuantity: '2000',
+      PricingQuantity: '0.002',
+      x_BilledCostExact: '0.01',
+      x_UserKey: 'u2@example.com',
+      x_CostCenter: 'CC-B',
+      x_TokenType: 'input',
+      x_Revision: '2',
       // Billed in the month the correction is issued; charged to the month the cost was incurred.
-      BillingPeriodStart: '2026-11-01T00:00:00Z', BillingPeriodEnd: '2026-12-01T00:00:00Z', ChargePeriodStart: '2026-10-01T00:00:00Z', ChargePeriodEnd: '2026-11-01T00:00:00Z',
+      BillingPeriodStart: '2026-11-01T00:00:00Z',
+      BillingPeriodEnd: '2026-12-01T00:00:00Z',
+      ChargePeriodStart: '2026-10-01T00:00:00Z',
+      ChargePeriodEnd: '2026-11-01T00:00:00Z',
     });
     expect(adj[0]!.ChargeDescription).toMatch(/^Correction in revision 2 \(data that arrived after the close\): \+2000 input tokens of /);
     // The summary is the month as billed now: CC-B has the largest direct cost, so the unattributed
@@ -345,7 +526,9 @@ describe('chargeback export', () => {
       expect(await main(['export', 'chargeback', '--config', cfg, '--lake', store.root], { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(0);
       const text = out.join('\n');
       expect(text).toMatch(/^chargeback 2026-11: revision 1 written \(0 line\(s\)\)/m);
-      expect(text).toMatch(/^chargeback 2026-10: revision 2 written \(1 adjustment line\(s\) for data that arrived after the close\) at file:\/\/.*\/exports\/chargeback\/month=2026-10\/rev=002\/$/m);
+      expect(text).toMatch(
+        /^chargeback 2026-10: revision 2 written \(1 adjustment line\(s\) for data that arrived after the close\) at file:\/\/.*\/exports\/chargeback\/month=2026-10\/rev=002\/$/m,
+      );
       expect(text).toMatch(/^chargeback 2026-09: no data and no revision yet; nothing written$/m);
       expect(JSON.parse(readFileSync(path.join(store.root, REV2, 'manifest.json'), 'utf8'))).toMatchObject({ revision: 2 });
     });
@@ -361,7 +544,7 @@ describe('chargeback export', () => {
     const failed = runExport(store, { sqlDir });
     await expect(failed).rejects.toThrow(ReconciliationError);
     await expect(runExport(store, { sqlDir })).rejects.toThrow(
-      'chargeback 2026-10 does not reconcile: the export\'s total is 0.04 USD (exact 0.035), the lake\'s priced cost is 0.05 USD (exact 0.045), a difference of -0.01 USD; nothing was written',
+      "chargeback 2026-10 does not reconcile: the export's total is 0.04 USD (exact 0.035), the lake's priced cost is 0.05 USD (exact 0.045), a difference of -0.01 USD; nothing was written",
     );
     expect(await listAll(store, 'exports/')).toEqual([]);
   });
@@ -369,7 +552,9 @@ describe('chargeback export', () => {
   it('refuses an open month (or exports a preliminary snapshot), and the CLI reports it with exit codes 2 and 0', async () => {
     const store = await fixtureLake();
     await expect(runExport(store, { now: Date.parse('2026-10-31T23:59:59Z') })).rejects.toThrow(MonthNotClosedError);
-    await expect(runExport(store, { now: Date.parse('2026-10-31T23:59:59Z') })).rejects.toThrow(/month 2026-10 is not closed: it ends at 2026-11-01T00:00:00Z \(reporting time zone UTC\)/);
+    await expect(runExport(store, { now: Date.parse('2026-10-31T23:59:59Z') })).rejects.toThrow(
+      /month 2026-10 is not closed: it ends at 2026-11-01T00:00:00Z \(reporting time zone UTC\)/,
+    );
     const pre = await runExport(store, { now: Date.parse('2026-10-20T00:00:00Z'), preliminary: true });
     expect(pre).toMatchObject({ status: 'preliminary', revision: 0, location: 'exports/chargeback/month=2026-10/preliminary/', rows: 8 });
     expect(JSON.parse(text(store, 'exports/chargeback/month=2026-10/preliminary/manifest.json'))).toMatchObject({ status: 'preliminary', revision: 0 });
@@ -399,7 +584,9 @@ describe('chargeback export', () => {
     chmodSync(file, 0o644);
     writeFileSync(file, bytes);
     expect(await main(['export', 'verify', '--lake', store.root], io)).toBe(1);
-    expect(err.at(-1)).toMatch(/^cclake: verification failed \(1 problem\(s\)\); first: chargeback 2026-10 revision 1 \(.*rev=001\/\): focus\.csv changed: sha256 [0-9a-f]{64}/);
+    expect(err.at(-1)).toMatch(
+      /^cclake: verification failed \(1 problem\(s\)\); first: chargeback 2026-10 revision 1 \(.*rev=001\/\): focus\.csv changed: sha256 [0-9a-f]{64}/,
+    );
     // ...and the export refuses to build a revision on it.
     expect(await main(['export', 'chargeback', '--config', cfg, '--lake', store.root, '--month', '2026-10'], io)).toBe(1);
     expect(err.at(-1)).toMatch(/revision 1: focus\.csv does not match its manifest/);

@@ -29,7 +29,10 @@ afterAll(() => rmSync(lake, { recursive: true, force: true }));
 
 function sql(script: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'cclake.mjs'), 'sql', '--lake', lake, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'cclake.mjs'), 'sql', '--lake', lake, ...args], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -60,7 +63,7 @@ describe('cclake sql', () => {
         '.mode json',
         "SELECT 'a' AS x; SELECT 2 AS y;",
         '.mode csv',
-        ".schema events_raw",
+        '.schema events_raw',
         "SELECT 'a,b' AS x;",
       ].join('\n'),
     );

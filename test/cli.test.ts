@@ -21,9 +21,7 @@ const BAD = readdirSync(path.join(FIX, 'bad'))
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Firehose layout (CONTRACTS section 1); the partition path and the name's stamp are the same UTC hour. */
-const GEN_KEY = new RegExp(
-  `^raw/year=2026/month=11/day=(\\d{2})/hour=(\\d{2})/cclake-telemetry-1-2026-11-(\\d{2})-(\\d{2})-\\d{2}-\\d{2}-${UUID}\\.parquet$`,
-);
+const GEN_KEY = new RegExp(`^raw/year=2026/month=11/day=(\\d{2})/hour=(\\d{2})/cclake-telemetry-1-2026-11-(\\d{2})-(\\d{2})-\\d{2}-\\d{2}-${UUID}\\.parquet$`);
 
 const dirs: string[] = [];
 const tempDir = (name = 'cclake-cli-') => {
@@ -213,7 +211,10 @@ describe('cclake generate -> query', () => {
   });
 
   it('query --format json: timestamps come back as ISO UTC and fall in the generated days', async () => {
-    const rows = await queryJson(lakeA, `SELECT min(event_time) AS first, max(event_time) AS last, count(DISTINCT CAST(event_time AS DATE)) AS days FROM events_raw`);
+    const rows = await queryJson(
+      lakeA,
+      `SELECT min(event_time) AS first, max(event_time) AS last, count(DISTINCT CAST(event_time AS DATE)) AS days FROM events_raw`,
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.first).toMatch(/^2026-11-19T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(rows[0]!.last).toMatch(/^2026-11-20T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -298,7 +299,10 @@ describe('cclake ingest', () => {
       expect(arrival).toBeGreaterThanOrEqual(Math.floor(before / 3_600_000) * 3_600_000); // arrival hour = now
       expect(arrival).toBeLessThanOrEqual(Date.now());
     }
-    const rows = await queryJson(lake, `SELECT count(*) AS n, count(*) FILTER (WHERE signal = 'event') AS events, count(*) FILTER (WHERE name LIKE 'claude_code.%') AS named FROM events_raw`);
+    const rows = await queryJson(
+      lake,
+      `SELECT count(*) AS n, count(*) FILTER (WHERE signal = 'event') AS events, count(*) FILTER (WHERE name LIKE 'claude_code.%') AS named FROM events_raw`,
+    );
     expect(rows).toEqual([{ n, events: n, named: n }]);
   });
 
@@ -353,7 +357,9 @@ describe('cclake demo', () => {
     expect(r.stdout).toContain('== 4. partitions');
     expect(r.stdout).toContain('== 5. rollup');
     expect(r.stdout).toContain('== 6. anomalies');
-    expect(r.stdout).toMatch(/judged \d+ day\(s\) \(\d{4}-\d\d-\d\d\.\.2026-11-20\) in [\d.]+ s: 0 anomalies; table detected_anomalies at \S+anomalies\/, view anomalies/);
+    expect(r.stdout).toMatch(
+      /judged \d+ day\(s\) \(\d{4}-\d\d-\d\d\.\.2026-11-20\) in [\d.]+ s: 0 anomalies; table detected_anomalies at \S+anomalies\/, view anomalies/,
+    );
     expect(r.stdout).toContain('== 7. publish');
     expect(r.stdout).toContain(`HTML: ${path.join(lake, 'dashboards', 'executive', 'index.html')}`);
     expect(statSync(path.join(lake, 'dashboards', 'executive', 'index.html')).isFile()).toBe(true);
@@ -365,7 +371,14 @@ describe('cclake demo', () => {
     expect(statSync(path.join(lake, 'reports/evidence/seq=000001_2026-11-19_2026-11-20/manifest.json')).isFile()).toBe(true);
     expect(r.stdout).toContain('every file matches its manifest and every chain link holds');
     expect(r.stdout).toContain('== What is in the lake');
-    for (const title of ['Curated events by signal and name:', 'Active developers (view active_users_daily', 'Token burn and cost by team', 'Anomalies (view anomalies', 'Requests by model:']) expect(r.stdout).toContain(title);
+    for (const title of [
+      'Curated events by signal and name:',
+      'Active developers (view active_users_daily',
+      'Token burn and cost by team',
+      'Anomalies (view anomalies',
+      'Requests by model:',
+    ])
+      expect(r.stdout).toContain(title);
     expect(r.out).toContain(`Lake: ${lake}`);
     expect(r.stdout).toMatch(/Try: +npx cclake query --lake \S+/);
     expect(r.stdout).toContain('claude_code.api_request');
@@ -375,7 +388,9 @@ describe('cclake demo', () => {
     const ingested = ingestedRecords(r.stdout);
     expect(await queryJson(lake, 'SELECT count(*) AS n FROM events_raw')).toEqual([{ n: generated + ingested }]);
     // the demo compacted everything it wrote: no faults, so curated holds every record once
-    expect(await queryJson(lake, 'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events')).toEqual([{ n: generated + ingested, d: generated + ingested }]);
+    expect(await queryJson(lake, 'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events')).toEqual([
+      { n: generated + ingested, d: generated + ingested },
+    ]);
     // the rollup covered every curated day, and the contract views answer from it
     const days = await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM events');
     expect(await queryJson(lake, 'SELECT count(DISTINCT dt) AS n FROM user_daily')).toEqual(days);
@@ -394,7 +409,10 @@ describe('cclake demo', () => {
       'claude-opus-4-6': [5, 25, 0.5, 6.25],
       'claude-sonnet-4-6': [3, 15, 0.3, 3.75],
     };
-    const perModel = await queryJson(lake, 'SELECT model, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS r, sum(cache_creation_tokens) AS c FROM chargeback_daily GROUP BY model');
+    const perModel = await queryJson(
+      lake,
+      'SELECT model, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS r, sum(cache_creation_tokens) AS c FROM chargeback_daily GROUP BY model',
+    );
     const byHand = perModel.reduce((usd, m) => {
       const p = LIST[String(m.model)];
       expect(p, String(m.model)).toBeDefined();
@@ -404,6 +422,9 @@ describe('cclake demo', () => {
     const [{ priced }] = (await queryJson(lake, 'SELECT sum(priced_cost_usd) AS priced FROM user_daily')) as [{ priced: number }];
     expect(priced).toBeCloseTo(byHand, 6);
     const [dau] = await queryJson(lake, `SELECT dau FROM active_users_daily WHERE dt = DATE '2026-11-20'`);
-    expect(dau).toEqual({ dau: (await queryJson(lake, `SELECT count(DISTINCT user_key) AS dau FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`))[0]!.dau });
+    expect(dau).toEqual({
+      dau: (await queryJson(lake, `SELECT count(DISTINCT user_key) AS dau FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`))[0]!
+        .dau,
+    });
   });
 });

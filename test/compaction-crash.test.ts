@@ -77,7 +77,9 @@ describe('compaction under SIGKILL', () => {
     const base = all.filter((k) => arrivalHourOf(k)! < cutoff);
     const later = all.filter((k) => arrivalHourOf(k)! >= cutoff);
     const nBatches = 6;
-    batches = Array.from({ length: nBatches }, (_, b) => later.slice(Math.floor((b * later.length) / nBatches), Math.floor(((b + 1) * later.length) / nBatches)));
+    batches = Array.from({ length: nBatches }, (_, b) =>
+      later.slice(Math.floor((b * later.length) / nBatches), Math.floor(((b + 1) * later.length) / nBatches)),
+    );
 
     const root = tmp.make();
     lake = new LocalObjectStore(path.join(root, 'lake'));
@@ -103,7 +105,12 @@ describe('compaction under SIGKILL', () => {
     const rnd = prng(SEED);
     const context = () =>
       `seed ${SEED} (CCLAKE_CRASH_SEED to replay); uninterrupted run ${Math.round(measuredMs)} ms; steps:\n` +
-      steps.map((s) => `  #${s.i} +${s.added} objects, ${Number.isFinite(s.delayMs) ? `kill after ${s.delayMs} ms` : 'no kill'} -> ${s.outcome} (${Math.round(s.ms)} ms)${s.detail ? ': ' + s.detail : ''}`).join('\n');
+      steps
+        .map(
+          (s) =>
+            `  #${s.i} +${s.added} objects, ${Number.isFinite(s.delayMs) ? `kill after ${s.delayMs} ms` : 'no kill'} -> ${s.outcome} (${Math.round(s.ms)} ms)${s.detail ? ': ' + s.detail : ''}`,
+        )
+        .join('\n');
     let nextBatch = 0;
     let kills = 0;
     const env = { TMPDIR: childTmp };
@@ -134,7 +141,13 @@ describe('compaction under SIGKILL', () => {
       const timer = Number.isFinite(delayMs) ? setTimeout(() => child.kill('SIGKILL'), delayMs) : undefined;
       const r = await done;
       clearTimeout(timer);
-      const step: Step = { i, delayMs, added, ms: r.ms, outcome: r.signal === 'SIGKILL' ? 'killed' : r.code === 0 && !/compaction skipped/.test(r.stdout) ? 'completed' : 'failed' };
+      const step: Step = {
+        i,
+        delayMs,
+        added,
+        ms: r.ms,
+        outcome: r.signal === 'SIGKILL' ? 'killed' : r.code === 0 && !/compaction skipped/.test(r.stdout) ? 'completed' : 'failed',
+      };
       lastCompletedMs = step.outcome === 'completed' ? r.ms : 0;
       if (step.outcome === 'killed') kills++;
       else step.detail = (r.stdout.split('\n')[0] ?? '') + (r.code !== 0 ? ` exit ${r.code}: ${r.stderr.trim().split('\n')[0]}` : '');
@@ -184,7 +197,10 @@ describe('compaction under SIGKILL', () => {
       }
       expect(p.files.reduce((s, f) => s + (f.rows ?? 0), 0)).toBe(p.rows);
     }
-    expect(pointers.some((p) => p.generation > 1), 'late data reopened at least one date').toBe(true);
+    expect(
+      pointers.some((p) => p.generation > 1),
+      'late data reopened at least one date',
+    ).toBe(true);
 
     // Quarantine: exactly the labelled bad objects, each with its reason; raw stays in raw/.
     const q = (await listAll(lake, 'quarantine/')).map((o) => o.key);

@@ -45,7 +45,8 @@ afterAll(() => tmp.cleanup());
 
 const lakeStore = () => new LocalObjectStore(tmp.make());
 const cfg = (over: Record<string, unknown> = {}): Config => parseConfig(over);
-const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) => compact(store, catalogFromConfig(config, store), config, options);
+const run = (store: LocalObjectStore, config: Config = cfg(), options: CompactOptions = {}) =>
+  compact(store, catalogFromConfig(config, store), config, options);
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.record_id)).sort();
 const pointer = (store: LocalObjectStore, dt: string) => new PartitionCommits(store).get('events_curated', dt);
 /** The id of a process that ran on this machine and has exited. */
@@ -183,7 +184,9 @@ describe('order across slices and files', () => {
     const engine = await DuckDBEngine.open();
     try {
       const files = await liveFiles(store, '2026-11-20');
-      const groups = await engine.query(`SELECT file_name AS f, count(DISTINCT row_group_id) AS n, sum(row_group_num_rows) AS rows FROM parquet_metadata([${files.map(sqlString).join(', ')}]) WHERE path_in_schema = 'record_id' GROUP BY ALL`);
+      const groups = await engine.query(
+        `SELECT file_name AS f, count(DISTINCT row_group_id) AS n, sum(row_group_num_rows) AS rows FROM parquet_metadata([${files.map(sqlString).join(', ')}]) WHERE path_in_schema = 'record_id' GROUP BY ALL`,
+      );
       expect(groups.rows.length).toBe(files.length);
       expect(Math.max(...groups.rows.map((r) => r.n as number))).toBeGreaterThan(1);
       expect(groups.rows.reduce((a, r) => a + (r.rows as number), 0)).toBe(160_000);
@@ -316,7 +319,8 @@ describe('the compaction lock', () => {
   it('of two in-process runs started together exactly one proceeds; the other returns locked; the result is right', async () => {
     const store = lakeStore();
     const keys = [];
-    for (let h = 0; h < 6; h++) keys.push(await putRaw(store, `2026-11-20T0${h}:30:00Z`, [rec(`2026-11-20T0${h}:00:00Z`, `u${h}`), rec(`2026-11-19T1${h}:00:00Z`, `u${h}`)]));
+    for (let h = 0; h < 6; h++)
+      keys.push(await putRaw(store, `2026-11-20T0${h}:30:00Z`, [rec(`2026-11-20T0${h}:00:00Z`, `u${h}`), rec(`2026-11-19T1${h}:00:00Z`, `u${h}`)]));
     const results = await Promise.all([run(store), run(store)]);
     expect(results.map((r) => r.status).sort()).toEqual(['completed', 'locked']);
     const locked = results.find((r) => r.status === 'locked')!;
@@ -330,7 +334,11 @@ describe('the compaction lock', () => {
   it('takes over a lock whose lease expired, and is blocked by an unexpired lock of a live process', async () => {
     const store = lakeStore();
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
-    const lock = (body: object) => store.put(`${COMPACT_LOCK_PREFIX}000001.json`, JSON.stringify({ owner: 'compact old', acquiredAt: new Date(Date.now() - 3_600_000).toISOString(), ...body }));
+    const lock = (body: object) =>
+      store.put(
+        `${COMPACT_LOCK_PREFIX}000001.json`,
+        JSON.stringify({ owner: 'compact old', acquiredAt: new Date(Date.now() - 3_600_000).toISOString(), ...body }),
+      );
 
     await lock({ host: hostname(), pid: process.pid, expiresAt: new Date(Date.now() + 600_000).toISOString() });
     const blocked = await run(store);
@@ -350,7 +358,17 @@ describe('the compaction lock', () => {
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
     const deadPid = await pidOfExitedProcess();
     // Same machine: same host name and kernel boot id.
-    await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify({ owner: 'compact dead', host: hostname(), boot: thisProcess().boot, pid: deadPid, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    await store.put(
+      `${COMPACT_LOCK_PREFIX}000007.json`,
+      JSON.stringify({
+        owner: 'compact dead',
+        host: hostname(),
+        boot: thisProcess().boot,
+        pid: deadPid,
+        acquiredAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      }),
+    );
     const s = await run(store);
     expect(s.status).toBe('completed');
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);
@@ -359,7 +377,14 @@ describe('the compaction lock', () => {
   it('respects an unexpired lock of another container on the same kernel (another host name), whatever its pid', async () => {
     const store = lakeStore();
     await putRaw(store, '2026-11-20T05:00:00Z', [rec('2026-11-20T04:00:00Z')]);
-    const lock = { owner: 'compact elsewhere', host: `${hostname()}-other`, boot: thisProcess().boot, pid: await pidOfExitedProcess(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    const lock = {
+      owner: 'compact elsewhere',
+      host: `${hostname()}-other`,
+      boot: thisProcess().boot,
+      pid: await pidOfExitedProcess(),
+      acquiredAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
     await store.put(`${COMPACT_LOCK_PREFIX}000007.json`, JSON.stringify(lock));
     const s = await run(store);
     expect(s.status).toBe('locked');
@@ -558,7 +583,10 @@ describe('a faulty generated lake, through the CLI', () => {
     const ran = [a, b].filter((r) => /^compacted /.test(r.stdout));
     expect([skipped.length, ran.length], `${a.stdout}\n${b.stdout}`).toEqual([1, 1]);
     const bad = new Set([...labels.emptyObjects, ...labels.corruptObjects, ...labels.wrongSchemaObjects]);
-    const cmp = await compareLake(store, (await rawKeys(store)).filter((k) => !bad.has(k)));
+    const cmp = await compareLake(
+      store,
+      (await rawKeys(store)).filter((k) => !bad.has(k)),
+    );
     expect([cmp.missing, cmp.extra, cmp.curatedRows]).toEqual([[], [], cmp.rawDistinct]);
     expect(readdirSync(path.join(store.root, '_cclake', 'locks', 'compact'))).toEqual([]);
   });

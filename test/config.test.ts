@@ -255,7 +255,13 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
   it('parses, and every value in it is taken as written', () => {
     const config = readConfigFile(EXAMPLE);
     expect(config.lake).toEqual({
-      s3: { bucket: 'acme-claude-code-telemetry', prefix: 'cclake/', region: 'us-east-1', multipartThresholdMiB: 64, objectLock: { mode: 'COMPLIANCE', retentionDays: 2555 } },
+      s3: {
+        bucket: 'acme-claude-code-telemetry',
+        prefix: 'cclake/',
+        region: 'us-east-1',
+        multipartThresholdMiB: 64,
+        objectLock: { mode: 'COMPLIANCE', retentionDays: 2555 },
+      },
     });
     expect(config.raw).toEqual({
       prefix: 'raw/',
@@ -297,7 +303,9 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
     const walk: Walk = { paths: [], unions: [] };
     schemaPaths(ConfigSchema, '', walk);
     // the walk itself sees the schema (guards against a walker that silently finds nothing)
-    expect(walk.paths).toEqual(expect.arrayContaining(['engine', 'prices.rows[].cacheCreation', 'aws.quicksight.principals[]', 'roi.hoursSaved.perActiveHour']));
+    expect(walk.paths).toEqual(
+      expect.arrayContaining(['engine', 'prices.rows[].cacheCreation', 'aws.quicksight.principals[]', 'roi.hoursSaved.perActiveHour']),
+    );
     expect(walk.unions.map((u) => u.at)).toEqual(['lake']);
     expect(walk.unions[0]!.options).toContainEqual(expect.arrayContaining(['lake.s3.objectLock.retentionDays']));
     const present = new Set<string>();

@@ -54,7 +54,11 @@ describe('section 4: the views a query session shows', () => {
     }
     // What `cclake query` itself shows, through the command line.
     const r = await cli([
-      'query', '--lake', lakeDir, '--format', 'json',
+      'query',
+      '--lake',
+      lakeDir,
+      '--format',
+      'json',
       `SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY table_name, ordinal_position`,
     ]);
     expect(r.code, r.err).toBe(0);
@@ -66,7 +70,14 @@ describe('section 4: the views a query session shows', () => {
   }, 180_000);
 
   it('the lake has data in the curated zone and the rollups (the views read real files)', async () => {
-    const r = await cli(['query', '--lake', lakeDir, '--format', 'json', 'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM user_daily) AS user_days']);
+    const r = await cli([
+      'query',
+      '--lake',
+      lakeDir,
+      '--format',
+      'json',
+      'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM user_daily) AS user_days',
+    ]);
     expect(r.code, r.err).toBe(0);
     const [counts] = JSON.parse(r.out) as { events: number; user_days: number }[];
     expect(counts!.events).toBeGreaterThan(0);
@@ -77,7 +88,7 @@ describe('section 4: the views a query session shows', () => {
     expect([...documentedViews(doc).keys()].sort()).toEqual([...session.keys()].sort());
   });
 
-  it('lists every relation\'s columns in order, with their types', () => {
+  it("lists every relation's columns in order, with their types", () => {
     const documented = documentedViews(doc);
     for (const [name, columns] of session) expect(documented.get(name), name).toEqual(columns);
   });
@@ -85,9 +96,11 @@ describe('section 4: the views a query session shows', () => {
   it('the comparison notices a column missing from the document, or one too many', () => {
     const documented = documentedViews(doc.replace('`wau` BIGINT, ', ''));
     expect(documented.get('active_users_daily')).not.toEqual(session.get('active_users_daily'));
-    const extra = documentedViews(doc.replace("the raw record's columns (section 2), then `dt` DATE", "the raw record's columns (section 2), then `dt` DATE, `gen` VARCHAR"));
+    const extra = documentedViews(
+      doc.replace("the raw record's columns (section 2), then `dt` DATE", "the raw record's columns (section 2), then `dt` DATE, `gen` VARCHAR"),
+    );
     expect(extra.get('events_curated')).not.toEqual(session.get('events_curated'));
-    const fewer = documentedViews(doc.replace("except `department` and `cost_center`", 'except `department`'));
+    const fewer = documentedViews(doc.replace('except `department` and `cost_center`', 'except `department`'));
     expect(fewer.get('events')).not.toEqual(session.get('events'));
   });
 });
@@ -121,7 +134,11 @@ describe('section 5: the commands the CLI registers', () => {
   });
 
   it('every command takes --config and --lake, as the section says', () => {
-    for (const { path, command } of leaves) expect(command.options.map((o) => o.long), path).toEqual(expect.arrayContaining(GLOBALS));
+    for (const { path, command } of leaves)
+      expect(
+        command.options.map((o) => o.long),
+        path,
+      ).toEqual(expect.arrayContaining(GLOBALS));
   });
 
   it('gives each command exactly its options (required ones outside brackets) and positional arguments', () => {
@@ -135,7 +152,9 @@ describe('section 5: the commands the CLI registers', () => {
     const generateOf = (md: string) => documentedCommands(md).find((c) => c.path === 'generate')!;
     const real = asDocumented(leaves.find((l) => l.path === 'generate')!.command);
     expect(generateOf(doc)).toEqual({ path: 'generate', ...real });
-    expect(generateOf(doc.replace('--days D [--end YYYY-MM-DD] [--seed S] [--faults] [--anomalies]', '--days D [--end YYYY-MM-DD] [--seed S] [--faults]'))).not.toEqual({ path: 'generate', ...real });
+    expect(
+      generateOf(doc.replace('--days D [--end YYYY-MM-DD] [--seed S] [--faults] [--anomalies]', '--days D [--end YYYY-MM-DD] [--seed S] [--faults]')),
+    ).not.toEqual({ path: 'generate', ...real });
     expect(generateOf(doc.replace('`cclake generate --users N', '`cclake generate [--users N]'))).not.toEqual({ path: 'generate', ...real });
     const withExtra = documentedCommands(doc.replace('| `cclake export verify` |', '| `cclake erase --user ID` | not a command |\n| `cclake export verify` |'));
     expect(withExtra.map((c) => c.path).sort()).not.toEqual(leaves.map((l) => l.path).sort());

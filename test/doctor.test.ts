@@ -12,7 +12,14 @@ import * as path from 'node:path';
 import { AthenaClient, GetWorkGroupCommand, InvalidRequestException, type WorkGroup } from '@aws-sdk/client-athena';
 import { EntityNotFoundException, GetDatabaseCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { IAMClient, NoSuchEntityException, SimulatePrincipalPolicyCommand, type EvaluationResult } from '@aws-sdk/client-iam';
-import { DescribeAccountSubscriptionCommand, DescribeGroupCommand, DescribeNamespaceCommand, DescribeUserCommand, QuickSightClient, ResourceNotFoundException } from '@aws-sdk/client-quicksight';
+import {
+  DescribeAccountSubscriptionCommand,
+  DescribeGroupCommand,
+  DescribeNamespaceCommand,
+  DescribeUserCommand,
+  QuickSightClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-quicksight';
 import { GetBucketLocationCommand, GetObjectLockConfigurationCommand, NoSuchBucket, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, NotFoundException, SNSClient } from '@aws-sdk/client-sns';
 import { ExpiredTokenException, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -89,7 +96,13 @@ function healthyAccount(): Account {
   };
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 let account: Account;
 const sts = modelCheckedMock(STSClient);
@@ -101,7 +114,8 @@ const quicksight = modelCheckedMock(QuickSightClient);
 const sns = modelCheckedMock(SNSClient);
 const ALL = [sts, s3, athena, glue, iam, quicksight, sns];
 
-const accessDenied = (op: string) => Object.assign(new Error(`User is not authorized to perform ${op}`), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+const accessDenied = (op: string) =>
+  Object.assign(new Error(`User is not authorized to perform ${op}`), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
 const s3Error = (name: string, message: string) => new S3ServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 404 } });
 
 function wire(): void {
@@ -117,7 +131,10 @@ function wire(): void {
   s3.on(GetObjectLockConfigurationCommand).callsFake(({ Bucket }: { Bucket: string }) => {
     const b = account.buckets.get(Bucket)!;
     if (!b.objectLock) throw s3Error('ObjectLockConfigurationNotFoundError', 'Object Lock configuration does not exist for this bucket');
-    return { ObjectLockConfiguration: { ObjectLockEnabled: b.objectLock, ...(b.defaultRetention ? { Rule: { DefaultRetention: b.defaultRetention } } : {}) }, ...meta };
+    return {
+      ObjectLockConfiguration: { ObjectLockEnabled: b.objectLock, ...(b.defaultRetention ? { Rule: { DefaultRetention: b.defaultRetention } } : {}) },
+      ...meta,
+    };
   });
   athena.on(GetWorkGroupCommand).callsFake(({ WorkGroup: name }: { WorkGroup: string }) => {
     const wg = account.workgroups.get(name);
@@ -129,37 +146,55 @@ function wire(): void {
     return { Database: { Name }, ...meta };
   });
   glue.on(GetTableCommand).callsFake(({ DatabaseName, Name }: { DatabaseName: string; Name: string }) => {
-    if (!account.databases.get(DatabaseName)?.has(Name)) throw new EntityNotFoundException({ message: `Table ${Name} not found.`, $metadata: { httpStatusCode: 400 } });
+    if (!account.databases.get(DatabaseName)?.has(Name))
+      throw new EntityNotFoundException({ message: `Table ${Name} not found.`, $metadata: { httpStatusCode: 400 } });
     return { Table: { Name, DatabaseName }, ...meta };
   });
   quicksight.on(DescribeAccountSubscriptionCommand).callsFake(() => {
-    if (!account.quicksight) throw new ResourceNotFoundException({ message: `The account ${ACCOUNT} is not signed up with QuickSight.`, $metadata: { httpStatusCode: 404 } });
-    return { AccountInfo: { AccountName: 'acme', Edition: account.quicksight.edition as 'ENTERPRISE', AccountSubscriptionStatus: account.quicksight.status }, Status: 200, ...meta };
+    if (!account.quicksight)
+      throw new ResourceNotFoundException({ message: `The account ${ACCOUNT} is not signed up with QuickSight.`, $metadata: { httpStatusCode: 404 } });
+    return {
+      AccountInfo: { AccountName: 'acme', Edition: account.quicksight.edition as 'ENTERPRISE', AccountSubscriptionStatus: account.quicksight.status },
+      Status: 200,
+      ...meta,
+    };
   });
   quicksight.on(DescribeNamespaceCommand).callsFake(({ Namespace }: { Namespace: string }) => {
-    if (!account.namespaces.has(Namespace)) throw new ResourceNotFoundException({ message: `Namespace ${Namespace} not found`, $metadata: { httpStatusCode: 404 } });
+    if (!account.namespaces.has(Namespace))
+      throw new ResourceNotFoundException({ message: `Namespace ${Namespace} not found`, $metadata: { httpStatusCode: 404 } });
     return { Namespace: { Name: Namespace, CreationStatus: 'CREATED', IdentityStore: 'QUICKSIGHT' }, Status: 200, ...meta };
   });
   const principal = (kind: string, ns: string, name: string) => {
-    if (!account.principals.has(`${kind}/${ns}/${name}`)) throw new ResourceNotFoundException({ message: `${kind} ${name} not found`, $metadata: { httpStatusCode: 404 } });
+    if (!account.principals.has(`${kind}/${ns}/${name}`))
+      throw new ResourceNotFoundException({ message: `${kind} ${name} not found`, $metadata: { httpStatusCode: 404 } });
     return { Status: 200, ...meta };
   };
-  quicksight.on(DescribeUserCommand).callsFake(({ Namespace, UserName }: { Namespace: string; UserName: string }) => ({ User: { UserName }, ...principal('user', Namespace, UserName) }));
-  quicksight.on(DescribeGroupCommand).callsFake(({ Namespace, GroupName }: { Namespace: string; GroupName: string }) => ({ Group: { GroupName }, ...principal('group', Namespace, GroupName) }));
+  quicksight
+    .on(DescribeUserCommand)
+    .callsFake(({ Namespace, UserName }: { Namespace: string; UserName: string }) => ({ User: { UserName }, ...principal('user', Namespace, UserName) }));
+  quicksight
+    .on(DescribeGroupCommand)
+    .callsFake(({ Namespace, GroupName }: { Namespace: string; GroupName: string }) => ({ Group: { GroupName }, ...principal('group', Namespace, GroupName) }));
   // A small simulator: an action on a resource is allowed when an allow pair matches both (globs).
-  iam.on(SimulatePrincipalPolicyCommand).callsFake(({ PolicySourceArn, ActionNames, ResourceArns }: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) => {
-    if (account.denied.has('SimulatePrincipalPolicy')) throw accessDenied('iam:SimulatePrincipalPolicy');
-    const allows = account.roles.get(PolicySourceArn);
-    if (!allows) throw new NoSuchEntityException({ message: `The role with name ${PolicySourceArn.split('/').pop()} cannot be found.`, $metadata: { httpStatusCode: 404 } });
-    const results: EvaluationResult[] = [];
-    for (const action of ActionNames) {
-      for (const resource of ResourceArns) {
-        const ok = allows.some((a) => glob(a.action).test(action) && glob(a.resource).test(resource));
-        results.push({ EvalActionName: action, EvalResourceName: resource, EvalDecision: ok ? 'allowed' : 'implicitDeny' });
+  iam
+    .on(SimulatePrincipalPolicyCommand)
+    .callsFake(({ PolicySourceArn, ActionNames, ResourceArns }: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) => {
+      if (account.denied.has('SimulatePrincipalPolicy')) throw accessDenied('iam:SimulatePrincipalPolicy');
+      const allows = account.roles.get(PolicySourceArn);
+      if (!allows)
+        throw new NoSuchEntityException({
+          message: `The role with name ${PolicySourceArn.split('/').pop()} cannot be found.`,
+          $metadata: { httpStatusCode: 404 },
+        });
+      const results: EvaluationResult[] = [];
+      for (const action of ActionNames) {
+        for (const resource of ResourceArns) {
+          const ok = allows.some((a) => glob(a.action).test(action) && glob(a.resource).test(resource));
+          results.push({ EvalActionName: action, EvalResourceName: resource, EvalDecision: ok ? 'allowed' : 'implicitDeny' });
+        }
       }
-    }
-    return { EvaluationResults: results, IsTruncated: false, ...meta };
-  });
+      return { EvaluationResults: results, IsTruncated: false, ...meta };
+    });
   sns.on(GetTopicAttributesCommand).callsFake(({ TopicArn }: { TopicArn: string }) => {
     const t = account.topics.get(TopicArn);
     if (!t) throw new NotFoundException({ message: 'Topic does not exist', $metadata: { httpStatusCode: 404 } });
@@ -251,7 +286,10 @@ describe('a healthy account', () => {
     account.topics.set(`arn:aws:sns:${REGION}:${ACCOUNT}:cclake-prod-alarms`, { confirmed: 1, pending: 0 });
     const { report, notOk } = await doctor({}, { stage: 'prod' });
     expect(notOk).toEqual([]);
-    expect(report.checks.filter((c) => c.id === 'sns').map((c) => c.title)).toEqual(['SNS alerts topic cclake-prod-alerts', 'SNS operations alarms topic cclake-prod-alarms']);
+    expect(report.checks.filter((c) => c.id === 'sns').map((c) => c.title)).toEqual([
+      'SNS alerts topic cclake-prod-alerts',
+      'SNS operations alarms topic cclake-prod-alarms',
+    ]);
   });
 });
 
@@ -260,7 +298,9 @@ describe('the lake bucket', () => {
     account.buckets.clear();
     const { byId } = await doctor({ lake: { s3: { bucket: BUCKET, objectLock: { mode: 'COMPLIANCE', retentionDays: 2555 } } } });
     expect(byId('bucket')).toMatchObject({ status: 'missing', detail: `no bucket ${BUCKET}` });
-    expect(byId('bucket').fix).toContain(`aws s3api create-bucket --bucket ${BUCKET} --region ${REGION} --create-bucket-configuration LocationConstraint=${REGION} --object-lock-enabled-for-bucket`);
+    expect(byId('bucket').fix).toContain(
+      `aws s3api create-bucket --bucket ${BUCKET} --region ${REGION} --create-bucket-configuration LocationConstraint=${REGION} --object-lock-enabled-for-bucket`,
+    );
     expect(byId('object-lock').status).toBe('skipped');
   });
 
@@ -336,9 +376,15 @@ describe('the Athena workgroup', () => {
   });
 
   it('wrong: engine version 2, with the update that selects version 3', async () => {
-    account.workgroups.get(WG)!.Configuration!.EngineVersion = { SelectedEngineVersion: 'Athena engine version 2', EffectiveEngineVersion: 'Athena engine version 2' };
+    account.workgroups.get(WG)!.Configuration!.EngineVersion = {
+      SelectedEngineVersion: 'Athena engine version 2',
+      EffectiveEngineVersion: 'Athena engine version 2',
+    };
     const { byId } = await doctor();
-    expect(byId('athena-engine')).toMatchObject({ status: 'wrong', fix: `aws athena update-work-group --work-group ${WG} --configuration-updates "EngineVersion={SelectedEngineVersion='Athena engine version 3'}"` });
+    expect(byId('athena-engine')).toMatchObject({
+      status: 'wrong',
+      fix: `aws athena update-work-group --work-group ${WG} --configuration-updates "EngineVersion={SelectedEngineVersion='Athena engine version 3'}"`,
+    });
     expect(byId('athena-engine').detail).toMatch(/^Athena engine version 2:/);
   });
 
@@ -360,7 +406,10 @@ describe('the Athena workgroup', () => {
 
   it('an enforced workgroup location wins over the config, and says so', async () => {
     const { byId } = await doctor({ aws: { athena: { workgroup: WG, outputLocation: 's3://other-results/cclake/' } } });
-    expect(byId('athena-results')).toMatchObject({ status: 'ok', detail: `${RESULTS} (enforced by the workgroup; aws.athena.outputLocation s3://other-results/cclake/ is ignored)` });
+    expect(byId('athena-results')).toMatchObject({
+      status: 'ok',
+      detail: `${RESULTS} (enforced by the workgroup; aws.athena.outputLocation s3://other-results/cclake/ is ignored)`,
+    });
     expect(byId('quicksight-role-results').status).toBe('ok');
   });
 });
@@ -373,10 +422,13 @@ describe('the Glue database and tables', () => {
     expect(byId('glue-tables').status).toBe('skipped');
   });
 
-  it('missing tables: invoke the stage\'s partitions function once', async () => {
+  it("missing tables: invoke the stage's partitions function once", async () => {
     account.databases.set(DB, new Set());
     const { byId } = await doctor({}, { stage: 'prod' });
-    expect(byId('glue-tables')).toMatchObject({ status: 'missing', detail: `no events_raw, events_curated in ${DB}: Firehose's Parquet conversion reads the raw table` });
+    expect(byId('glue-tables')).toMatchObject({
+      status: 'missing',
+      detail: `no events_raw, events_curated in ${DB}: Firehose's Parquet conversion reads the raw table`,
+    });
     expect(byId('glue-tables').fix).toContain('aws lambda invoke --function-name cclake-prod-partitions');
   });
 
@@ -408,10 +460,12 @@ describe('QuickSight', () => {
     expect((await doctor()).byId('quicksight-edition').status).toBe('missing');
   });
 
-  it('asks the configured account, not the caller\'s, when aws.quicksight.accountId is set', async () => {
+  it("asks the configured account, not the caller's, when aws.quicksight.accountId is set", async () => {
     await doctor({ aws: { quicksight: { accountId: '210987654321' } } });
     expect(quicksight.commandCalls(DescribeAccountSubscriptionCommand)[0]!.args[0].input).toEqual({ AwsAccountId: '210987654321' });
-    expect(iam.commandCalls(SimulatePrincipalPolicyCommand)[0]!.args[0].input.PolicySourceArn).toBe('arn:aws:iam::210987654321:role/service-role/aws-quicksight-service-role-v0');
+    expect(iam.commandCalls(SimulatePrincipalPolicyCommand)[0]!.args[0].input.PolicySourceArn).toBe(
+      'arn:aws:iam::210987654321:role/service-role/aws-quicksight-service-role-v0',
+    );
   });
 
   it('viewers and owners are described in the identity region of their ARNs; an unknown one is missing', async () => {
@@ -424,9 +478,15 @@ describe('QuickSight', () => {
   });
 
   it('no viewers is missing; an ARN that is no QuickSight principal is wrong', async () => {
-    expect((await doctor({ aws: { quicksight: { principals: [] } } })).byId('quicksight-principals')).toMatchObject({ status: 'missing', detail: 'aws.quicksight.principals is empty: nobody can open the dashboards' });
+    expect((await doctor({ aws: { quicksight: { principals: [] } } })).byId('quicksight-principals')).toMatchObject({
+      status: 'missing',
+      detail: 'aws.quicksight.principals is empty: nobody can open the dashboards',
+    });
     const iamArn = `arn:aws:iam::${ACCOUNT}:role/viewers`;
-    expect((await doctor({ aws: { quicksight: { principals: [iamArn] } } })).byId('quicksight-principals')).toMatchObject({ status: 'wrong', detail: `not a QuickSight user or group ARN: ${iamArn}` });
+    expect((await doctor({ aws: { quicksight: { principals: [iamArn] } } })).byId('quicksight-principals')).toMatchObject({
+      status: 'wrong',
+      detail: `not a QuickSight user or group ARN: ${iamArn}`,
+    });
   });
 
   it('missing: the configured namespace', async () => {
@@ -437,7 +497,10 @@ describe('QuickSight', () => {
 
 describe("QuickSight's service role", () => {
   it('missing: a role that cannot read the lake, naming what is denied', async () => {
-    account.roles.set(ROLE, FULL_QUICKSIGHT_ROLE.filter((a) => a.action !== 's3:GetObject'));
+    account.roles.set(
+      ROLE,
+      FULL_QUICKSIGHT_ROLE.filter((a) => a.action !== 's3:GetObject'),
+    );
     const { byId } = await doctor({ lake: { s3: { bucket: BUCKET, prefix: 'lake/' } } });
     const lake = byId('quicksight-role-lake');
     expect(lake.status).toBe('missing');
@@ -449,14 +512,23 @@ describe("QuickSight's service role", () => {
   });
 
   it('missing: a role that may read but not write the snapshots', async () => {
-    account.roles.set(ROLE, [...FULL_QUICKSIGHT_ROLE.filter((a) => a.action !== 's3:PutObject'), { action: 's3:PutObject', resource: `arn:aws:s3:::${BUCKET}/_cclake/athena-results/*` }]);
+    account.roles.set(ROLE, [
+      ...FULL_QUICKSIGHT_ROLE.filter((a) => a.action !== 's3:PutObject'),
+      { action: 's3:PutObject', resource: `arn:aws:s3:::${BUCKET}/_cclake/athena-results/*` },
+    ]);
     const { byId } = await doctor();
     expect(byId('quicksight-role-results').status).toBe('ok');
-    expect(byId('quicksight-role-snapshots')).toMatchObject({ status: 'missing', detail: `denied: s3:PutObject on arn:aws:s3:::${BUCKET}/reports/snapshots/2026-01-01/executive.pdf (implicitDeny)` });
+    expect(byId('quicksight-role-snapshots')).toMatchObject({
+      status: 'missing',
+      detail: `denied: s3:PutObject on arn:aws:s3:::${BUCKET}/reports/snapshots/2026-01-01/executive.pdf (implicitDeny)`,
+    });
   });
 
   it('missing: no Athena or Glue access', async () => {
-    account.roles.set(ROLE, FULL_QUICKSIGHT_ROLE.filter((a) => !a.action.startsWith('athena') && !a.action.startsWith('glue')));
+    account.roles.set(
+      ROLE,
+      FULL_QUICKSIGHT_ROLE.filter((a) => !a.action.startsWith('athena') && !a.action.startsWith('glue')),
+    );
     const { byId } = await doctor();
     const a = byId('quicksight-role-athena');
     expect(a.status).toBe('missing');
@@ -477,7 +549,10 @@ describe("QuickSight's service role", () => {
   it('unknown when the caller may not simulate: names the permission', async () => {
     account.denied.add('SimulatePrincipalPolicy');
     const { byId } = await doctor();
-    expect(byId('quicksight-role-lake')).toMatchObject({ status: 'unknown', fix: `run the doctor with a principal allowed iam:SimulatePrincipalPolicy on ${ROLE}` });
+    expect(byId('quicksight-role-lake')).toMatchObject({
+      status: 'unknown',
+      fix: `run the doctor with a principal allowed iam:SimulatePrincipalPolicy on ${ROLE}`,
+    });
   });
 });
 
@@ -529,7 +604,9 @@ describe('cannot start', () => {
   });
 
   it('credentials AWS rejects', async () => {
-    sts.on(GetCallerIdentityCommand).rejects(new ExpiredTokenException({ message: 'The security token included in the request is expired', $metadata: { httpStatusCode: 400 } }));
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(new ExpiredTokenException({ message: 'The security token included in the request is expired', $metadata: { httpStatusCode: 400 } }));
     await expect(doctor()).rejects.toThrow(/^AWS rejected the credentials \(ExpiredTokenException: The security token included in the request is expired\)/);
   });
 
@@ -550,12 +627,28 @@ describe('cclake doctor (CLI, real client factory and credential chain)', () => 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const configFile = path.join(dir, 'cclake.config.json');
   writeFileSync(configFile, JSON.stringify(baseConfig));
-  const CRED_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
+  const CRED_VARS = [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_ROLE_ARN',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+  ];
   const saved = { ...process.env };
   beforeEach(() => {
     for (const v of CRED_VARS) delete process.env[v];
     // No shared files and no instance metadata: the chain's only possible source is what a test sets.
-    Object.assign(process.env, { AWS_CONFIG_FILE: path.join(dir, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true' });
+    Object.assign(process.env, {
+      AWS_CONFIG_FILE: path.join(dir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
   });
   afterEach(() => {
     process.env = { ...saved };
@@ -598,7 +691,9 @@ describe('cclake doctor (CLI, real client factory and credential chain)', () => 
     expect(r.out[wrong + 1]).toBe('         fix: upgrade to Enterprise edition: QuickSight console, Manage QuickSight, Your subscriptions');
     const missing = r.out.findIndex((l) => l.startsWith(`MISSING  Glue database ${DB}`));
     expect(r.out[missing + 1]).toBe(`         fix: osls deploy creates it (param glueDatabase must equal aws.glueDatabase: ${DB})`);
-    expect(r.err).toEqual([`cclake: 4 of 16 check(s) not ok: Glue database ${DB}, QuickSight subscription, SNS alerts topic cclake-prod-alerts, SNS operations alarms topic cclake-prod-alarms`]);
+    expect(r.err).toEqual([
+      `cclake: 4 of 16 check(s) not ok: Glue database ${DB}, QuickSight subscription, SNS alerts topic cclake-prod-alerts, SNS operations alarms topic cclake-prod-alarms`,
+    ]);
   });
 
   it('--format json prints the report', async () => {

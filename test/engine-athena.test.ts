@@ -134,7 +134,8 @@ describe('AthenaEngine parameters', () => {
 
   it('sends the statement, database, workgroup and quoted ExecutionParameters, without an output location', async () => {
     succeedWith({ Rows: [text('n')], ColumnInfo: cols(['n', 'bigint']) });
-    const sql = "SELECT count(*) AS n FROM events\nWHERE user_name = ? AND n > ? AND ratio < ? AND ok = ? AND x IS DISTINCT FROM ? AND dt = CAST(? AS DATE) AND tag <> '?'";
+    const sql =
+      "SELECT count(*) AS n FROM events\nWHERE user_name = ? AND n > ? AND ratio < ? AND ok = ? AND x IS DISTINCT FROM ? AND dt = CAST(? AS DATE) AND tag <> '?'";
 
     await makeEngine().query(sql, ["O'Brien", 42, 0.25, true, null, '2026-01-01']);
 
@@ -166,7 +167,7 @@ describe('AthenaEngine parameters', () => {
   it('rejects a parameter count that differs from the placeholders before sending anything', async () => {
     const engine = makeEngine();
     await expect(engine.query("-- daily users\nSELECT * FROM events WHERE dt = ? AND note = '?'", ['2026-01-01', 'x'])).rejects.toThrow(
-      'Athena query has 1 ? placeholder(s) but 2 parameter(s) were given: SELECT * FROM events WHERE dt = ? AND note = \'?\'',
+      "Athena query has 1 ? placeholder(s) but 2 parameter(s) were given: SELECT * FROM events WHERE dt = ? AND note = '?'",
     );
     await expect(engine.query('SELECT * FROM events WHERE dt = ?')).rejects.toThrow(/has 1 \? placeholder\(s\) but 0 parameter/);
     await expect(engine.unload('SELECT * FROM events WHERE dt = ?', [], 'out/')).rejects.toThrow(/has 1 \? placeholder\(s\) but 0/);
@@ -198,14 +199,21 @@ describe('AthenaEngine execution', () => {
 
   it('throws a FAILED query with its id, reason and first line, without reading results', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: QID });
-    athena.on(GetQueryExecutionCommand).resolvesOnce(execution('RUNNING')).resolvesOnce(
-      execution('FAILED', {
-        Status: {
-          StateChangeReason: "TABLE_NOT_FOUND: line 2:6: Table 'awsdatacatalog.analytics.evnts' does not exist",
-          AthenaError: { ErrorCategory: 2, ErrorType: 1301, ErrorMessage: "TABLE_NOT_FOUND: line 2:6: Table 'awsdatacatalog.analytics.evnts' does not exist" },
-        },
-      }),
-    );
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce(execution('RUNNING'))
+      .resolvesOnce(
+        execution('FAILED', {
+          Status: {
+            StateChangeReason: "TABLE_NOT_FOUND: line 2:6: Table 'awsdatacatalog.analytics.evnts' does not exist",
+            AthenaError: {
+              ErrorCategory: 2,
+              ErrorType: 1301,
+              ErrorMessage: "TABLE_NOT_FOUND: line 2:6: Table 'awsdatacatalog.analytics.evnts' does not exist",
+            },
+          },
+        }),
+      );
 
     const err = await makeEngine()
       .query('\n-- daily active users\nSELECT count(*)\nFROM evnts')
@@ -306,7 +314,11 @@ describe('AthenaEngine execution', () => {
 
   it('measures the duration when Athena gives no statistics', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: QID });
-    athena.on(GetQueryExecutionCommand).resolvesOnce(execution('RUNNING')).resolvesOnce(execution('RUNNING')).resolves(execution('SUCCEEDED', { StatementType: 'DDL' }));
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce(execution('RUNNING'))
+      .resolvesOnce(execution('RUNNING'))
+      .resolves(execution('SUCCEEDED', { StatementType: 'DDL' }));
 
     const result = await makeEngine().query('CREATE OR REPLACE VIEW v AS SELECT 1 AS one');
 
@@ -321,10 +333,16 @@ describe('AthenaEngine results', () => {
     athena.on(GetQueryExecutionCommand).resolves(SUCCEEDED);
     athena
       .on(GetQueryResultsCommand)
-      .resolvesOnce({ ResultSet: { Rows: [text('user_key', 'sessions'), text('a@x.io', '3'), text('b@x.io', '1')], ResultSetMetadata: { ColumnInfo: columns } }, NextToken: 'page-2' })
+      .resolvesOnce({
+        ResultSet: { Rows: [text('user_key', 'sessions'), text('a@x.io', '3'), text('b@x.io', '1')], ResultSetMetadata: { ColumnInfo: columns } },
+        NextToken: 'page-2',
+      })
       .rejectsOnce(new InternalServerException({ $metadata: { httpStatusCode: 500 }, message: 'try again' }))
       // A data row that happens to equal the column names is kept.
-      .resolvesOnce({ ResultSet: { Rows: [text('user_key', 'sessions'), text('c@x.io', '9')], ResultSetMetadata: { ColumnInfo: columns } }, NextToken: 'page-3' })
+      .resolvesOnce({
+        ResultSet: { Rows: [text('user_key', 'sessions'), text('c@x.io', '9')], ResultSetMetadata: { ColumnInfo: columns } },
+        NextToken: 'page-3',
+      })
       .resolvesOnce({ ResultSet: { Rows: [text('d@x.io', undefined)], ResultSetMetadata: { ColumnInfo: columns } } });
 
     const result = await makeEngine().query('SELECT user_key, sessions FROM daily');
@@ -362,7 +380,9 @@ describe('AthenaEngine results', () => {
   it('keeps the first row of a UTILITY statement, which has no header row', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: QID });
     athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED', { StatementType: 'UTILITY' }));
-    athena.on(GetQueryResultsCommand).resolves({ ResultSet: { Rows: [text('tab_name'), text('events')], ResultSetMetadata: { ColumnInfo: cols(['tab_name', 'string']) } } });
+    athena
+      .on(GetQueryResultsCommand)
+      .resolves({ ResultSet: { Rows: [text('tab_name'), text('events')], ResultSetMetadata: { ColumnInfo: cols(['tab_name', 'string']) } } });
 
     expect((await makeEngine().query('SHOW TABLES')).rows).toEqual([{ tab_name: 'tab_name' }, { tab_name: 'events' }]);
   });
@@ -391,7 +411,25 @@ describe('AthenaEngine results', () => {
       ColumnInfo: columns,
       Rows: [
         text(...columns.map((c) => c.Name)),
-        text('-7', '300', '2147483647', '9007199254740991', '9007199254740993', '-9223372036854775808', '0.1', '2.5', '-3.25', '12345.67', 'true', '2026-11-20', '2026-11-20 10:00:00.000', '2026-11-20 10:00:00.123456', "O'Brien", 'x', '[1, 2]'),
+        text(
+          '-7',
+          '300',
+          '2147483647',
+          '9007199254740991',
+          '9007199254740993',
+          '-9223372036854775808',
+          '0.1',
+          '2.5',
+          '-3.25',
+          '12345.67',
+          'true',
+          '2026-11-20',
+          '2026-11-20 10:00:00.000',
+          '2026-11-20 10:00:00.123456',
+          "O'Brien",
+          'x',
+          '[1, 2]',
+        ),
         text('0', '0', '0', '0', '0', '0', '1e-7', 'NaN', 'Infinity', '0', 'false', '1970-01-01', '2026-01-01 00:00:05', '', '', 'y', '[]'),
         text(...columns.map(() => undefined)),
       ],
@@ -427,9 +465,9 @@ describe('AthenaEngine results', () => {
 
   it('returns no columns and no rows for DDL, without reading results', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: QID });
-    athena.on(GetQueryExecutionCommand).resolves(
-      execution('SUCCEEDED', { StatementType: 'DDL', Statistics: { DataScannedInBytes: 0, TotalExecutionTimeInMillis: 412 } }),
-    );
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolves(execution('SUCCEEDED', { StatementType: 'DDL', Statistics: { DataScannedInBytes: 0, TotalExecutionTimeInMillis: 412 } }));
 
     const result = await makeEngine().query('CREATE OR REPLACE VIEW daily_users AS\nSELECT dt, count(DISTINCT user_key) AS users FROM events GROUP BY dt');
 
@@ -445,9 +483,9 @@ describe('AthenaEngine unload', () => {
     athena.on(GetQueryExecutionCommand).resolvesOnce(execution('RUNNING')).resolves(SUCCEEDED);
 
     const stats = await makeEngine().unload(
-      "SELECT dt, user_key FROM events WHERE dt = CAST(? AS DATE) AND org = ?;\n",
+      'SELECT dt, user_key FROM events WHERE dt = CAST(? AS DATE) AND org = ?;\n',
       ['2026-11-20', "Acme's"],
-      "rollups/daily/dt=2026-11-20/gen=000001-ab12cd34/",
+      'rollups/daily/dt=2026-11-20/gen=000001-ab12cd34/',
     );
 
     expect(startInputs()).toStrictEqual([
@@ -469,7 +507,11 @@ describe('AthenaEngine unload', () => {
         bytesScanned: 123_456,
         durationMs: 789,
         state: 'SUCCEEDED',
-        firstLine: "UNLOAD (SELECT dt, user_key FROM events WHERE dt = CAST(? AS DATE) AND org = ?) TO 's3://acme-lake/cclake/rollups/daily/dt=2026-11-20/gen=000001-ab12cd34/' WITH (format = 'PARQUET', compression = 'ZSTD')".slice(0, 157) + '...',
+        firstLine:
+          "UNLOAD (SELECT dt, user_key FROM events WHERE dt = CAST(? AS DATE) AND org = ?) TO 's3://acme-lake/cclake/rollups/daily/dt=2026-11-20/gen=000001-ab12cd34/' WITH (format = 'PARQUET', compression = 'ZSTD')".slice(
+            0,
+            157,
+          ) + '...',
       },
     ]);
   });

@@ -67,7 +67,11 @@ async function fixtureLake(): Promise<LocalObjectStore> {
   mkdirSync(path.join(store.root, 'reference'), { recursive: true });
   writeFileSync(
     path.join(store.root, 'reference', 'org-directory.csv'),
-    ['user_email,user_id,team,department,cost_center,valid_from,valid_to', 'u1@example.com,u1,alpha,eng,CC-A,2026-01-01,', 'u2@example.com,u2,beta,eng,,2026-01-01,'].join('\n') + '\n',
+    [
+      'user_email,user_id,team,department,cost_center,valid_from,valid_to',
+      'u1@example.com,u1,alpha,eng,CC-A,2026-01-01,',
+      'u2@example.com,u2,beta,eng,,2026-01-01,',
+    ].join('\n') + '\n',
   );
   await putRaw(store, '2026-11-03T10:05:00Z', Object.values(records));
   const catalog = new LocalCatalog(store, config.aws.glueDatabase);
@@ -107,7 +111,15 @@ describe('compliance evidence', () => {
   it('reports every control per team, with status, counts and example record ids that agree with compliance_daily', () => {
     expect(prefix).toBe('reports/evidence/seq=000001_2026-11-02_2026-11-03/');
     expect(report.summary.teams).toEqual(['ALL', 'alpha', 'beta']);
-    const teamControls = ['approved_models', 'data_residency', 'attribution_coverage', 'no_content_logged', 'bypass_permissions', 'mcp_allowlist', 'policy_rejections'];
+    const teamControls = [
+      'approved_models',
+      'data_residency',
+      'attribution_coverage',
+      'no_content_logged',
+      'bypass_permissions',
+      'mcp_allowlist',
+      'policy_rejections',
+    ];
     expect(report.controls.map((r) => `${r.team}:${r.control_id}`)).toEqual([
       ...[...teamControls, 'telemetry_freshness'].map((c) => `ALL:${c}`),
       ...teamControls.map((c) => `alpha:${c}`),
@@ -137,11 +149,27 @@ describe('compliance evidence', () => {
     expect(report.summary).toMatchObject({ results: 22, passed: 9, failed: 13, no_data: 0, inconsistent: 0 });
     expect(report.summary.failing.map((f) => `${f.team}:${f.control_id}`)).toEqual([
       // The organization: on the 2nd only $0.03 of $0.05 carried a cost center (threshold 0.9).
-      'ALL:approved_models', 'ALL:data_residency', 'ALL:attribution_coverage', 'ALL:no_content_logged', 'ALL:bypass_permissions', 'ALL:mcp_allowlist', 'ALL:telemetry_freshness',
-      'alpha:approved_models', 'alpha:no_content_logged', 'alpha:bypass_permissions', 'alpha:mcp_allowlist',
-      'beta:data_residency', 'beta:attribution_coverage',
+      'ALL:approved_models',
+      'ALL:data_residency',
+      'ALL:attribution_coverage',
+      'ALL:no_content_logged',
+      'ALL:bypass_permissions',
+      'ALL:mcp_allowlist',
+      'ALL:telemetry_freshness',
+      'alpha:approved_models',
+      'alpha:no_content_logged',
+      'alpha:bypass_permissions',
+      'alpha:mcp_allowlist',
+      'beta:data_residency',
+      'beta:attribution_coverage',
     ]);
-    expect(report.freshness).toMatchObject({ period_records: 9, period_days_with_records: 2, period_newest_event_time: '2026-11-03T09:00:00.000Z', days_without_data: [], rollup_behind: [] });
+    expect(report.freshness).toMatchObject({
+      period_records: 9,
+      period_days_with_records: 2,
+      period_newest_event_time: '2026-11-03T09:00:00.000Z',
+      days_without_data: [],
+      rollup_behind: [],
+    });
     expect(report.freshness.newest_compaction).toMatch(/^2026-|^20\d\d-/);
     expect(report.row_counts).toMatchObject({ curated_records: 9, findings: 7 });
   });
@@ -151,7 +179,12 @@ describe('compliance evidence', () => {
     expect(queries.map((q) => q.name)).toEqual(['evidence_controls', 'evidence_examples', 'evidence_freshness', 'evidence_newest', 'evidence_hours']);
     for (const q of report.sql) expect(q.sha256).toBe(createHash('sha256').update(q.text).digest('hex'));
     for (const q of queries) expect(q).toMatchObject({ engine: 'duckdb (local)', query_id: null });
-    expect(report.sql.find((q) => q.kind === 'model')).toMatchObject({ name: 'compliance_daily', file: 'sql/models/V018__compliance_daily.sql', version: 18, days: ['2026-11-02', '2026-11-03'] });
+    expect(report.sql.find((q) => q.kind === 'model')).toMatchObject({
+      name: 'compliance_daily',
+      file: 'sql/models/V018__compliance_daily.sql',
+      version: 18,
+      days: ['2026-11-02', '2026-11-03'],
+    });
     expect(report.sql.find((q) => q.kind === 'view')).toMatchObject({ name: 'compliance_findings', file: 'sql/views/R__31_compliance_findings.sql' });
   });
 
@@ -198,7 +231,9 @@ describe('compliance evidence', () => {
     chmodSync(pdf, 0o644);
     writeFileSync(pdf, changed);
     expect(await main(['export', 'verify', '--lake', lake.root], io)).toBe(1);
-    expect(err.at(-1)).toMatch(/^cclake: verification failed \(1 problem\(s\)\); first: evidence report 1 \(reports\/evidence\/seq=000001_2026-11-02_2026-11-02\/\): evidence\.pdf changed: sha256 /);
+    expect(err.at(-1)).toMatch(
+      /^cclake: verification failed \(1 problem\(s\)\); first: evidence report 1 \(reports\/evidence\/seq=000001_2026-11-02_2026-11-02\/\): evidence\.pdf changed: sha256 /,
+    );
     writeFileSync(pdf, original);
 
     // One changed byte in report 1's manifest (its digests rewritten to match would pass file by
@@ -208,7 +243,11 @@ describe('compliance evidence', () => {
     writeFileSync(manifestFile, firstManifest.toString('utf8').replace('"seq": 1', '"seq":  1'));
     const broken = await verifyExports(lake);
     expect(broken.problems).toEqual([
-      { where: 'evidence report 1', file: 'manifest.json', message: expect.stringMatching(/^report 1's manifest\.json changed: its sha256 is [0-9a-f]{64}, report 2 recorded [0-9a-f]{64}$/) },
+      {
+        where: 'evidence report 1',
+        file: 'manifest.json',
+        message: expect.stringMatching(/^report 1's manifest\.json changed: its sha256 is [0-9a-f]{64}, report 2 recorded [0-9a-f]{64}$/),
+      },
     ]);
   }, 60_000);
 
@@ -235,13 +274,36 @@ describe('compliance evidence', () => {
     s3.on(PutObjectCommand).resolves({});
     const s3store = new S3ObjectStore({ client, bucket: 'cclake-evidence', prefix: 'lake/' });
     const body = new TextEncoder().encode('{"seq": 1}\n');
-    await s3store.put('reports/evidence/seq=000001_a_b/evidence.json', body, { contentType: 'application/json', objectLock: { mode: 'COMPLIANCE', retainUntil } });
-    await s3store.putIfAbsent('reports/evidence/seq=000001_a_b/manifest.json', body, { contentType: 'application/json', objectLock: { mode: 'COMPLIANCE', retainUntil } });
+    await s3store.put('reports/evidence/seq=000001_a_b/evidence.json', body, {
+      contentType: 'application/json',
+      objectLock: { mode: 'COMPLIANCE', retainUntil },
+    });
+    await s3store.putIfAbsent('reports/evidence/seq=000001_a_b/manifest.json', body, {
+      contentType: 'application/json',
+      objectLock: { mode: 'COMPLIANCE', retainUntil },
+    });
     await s3store.put('reports/plain.json', body);
     const sha = createHash('sha256').update(body).digest('base64');
     expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input)).toEqual([
-      { Bucket: 'cclake-evidence', Key: 'lake/reports/evidence/seq=000001_a_b/evidence.json', Body: body, ContentType: 'application/json', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: retainUntil, ChecksumSHA256: sha },
-      { Bucket: 'cclake-evidence', Key: 'lake/reports/evidence/seq=000001_a_b/manifest.json', Body: body, ContentType: 'application/json', IfNoneMatch: '*', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: retainUntil, ChecksumSHA256: sha },
+      {
+        Bucket: 'cclake-evidence',
+        Key: 'lake/reports/evidence/seq=000001_a_b/evidence.json',
+        Body: body,
+        ContentType: 'application/json',
+        ObjectLockMode: 'COMPLIANCE',
+        ObjectLockRetainUntilDate: retainUntil,
+        ChecksumSHA256: sha,
+      },
+      {
+        Bucket: 'cclake-evidence',
+        Key: 'lake/reports/evidence/seq=000001_a_b/manifest.json',
+        Body: body,
+        ContentType: 'application/json',
+        IfNoneMatch: '*',
+        ObjectLockMode: 'COMPLIANCE',
+        ObjectLockRetainUntilDate: retainUntil,
+        ChecksumSHA256: sha,
+      },
       { Bucket: 'cclake-evidence', Key: 'lake/reports/plain.json', Body: body, ContentType: undefined },
     ]);
   }, 60_000);

@@ -6,7 +6,13 @@
  * queries run in the workgroup with the month bound as parameters, the revision lands on S3 whole
  * (the manifest last), and the log line carries the summary.
  */
-import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type StartQueryExecutionCommandInput } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  type StartQueryExecutionCommandInput,
+} from '@aws-sdk/client-athena';
 import { modelCheckedMock } from './helpers/aws-model';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as chargebackHandler, parseChargebackEvent } from '../functions/chargeback/handler';
@@ -34,7 +40,10 @@ describe('chargeback and evidence events', () => {
   it.each([
     [undefined, {}],
     [{}, {}],
-    [{ from: '2026-11-16', to: '2026-11-22' }, { from: '2026-11-16', to: '2026-11-22' }],
+    [
+      { from: '2026-11-16', to: '2026-11-22' },
+      { from: '2026-11-16', to: '2026-11-22' },
+    ],
   ])('the evidence function accepts %j', (event, parsed) => expect(parseEvidenceEvent(event)).toEqual(parsed));
 
   it.each([
@@ -74,7 +83,11 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
       AWS_ENDPOINT_URL_S3: server.endpoint,
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-      CCLAKE_CONFIG: JSON.stringify({ lake: { s3: { bucket: BUCKET, prefix: 'lake/' } }, aws: { athena: { workgroup: WORKGROUP } }, chargeback: { billingAccountId: '123456789012' } }),
+      CCLAKE_CONFIG: JSON.stringify({
+        lake: { s3: { bucket: BUCKET, prefix: 'lake/' } },
+        aws: { athena: { workgroup: WORKGROUP } },
+        chargeback: { billingAccountId: '123456789012' },
+      }),
     });
   });
 
@@ -92,7 +105,14 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
     const base = { dt: '2026-10-05', files: [], rows: null, committedAt: '2026-10-06T01:45:00.000Z', runId: 'r' };
     await commits.put({ ...base, table: 'events_curated', location: 'curated/events/dt=2026-10-05/gen=000002-r/', generation: 2 });
     for (const table of ['chargeback_daily', 'token_burn_daily']) {
-      await commits.put({ ...base, table, location: `rollups/${table}/dt=2026-10-05/gen=000001-r/`, generation: 1, source: { table: 'events_curated', generation: 2 }, model: { file: model.file, version: model.version, checksum: model.checksum } });
+      await commits.put({
+        ...base,
+        table,
+        location: `rollups/${table}/dt=2026-10-05/gen=000001-r/`,
+        generation: 1,
+        source: { table: 'events_curated', generation: 2 },
+        model: { file: model.file, version: model.version, checksum: model.checksum },
+      });
     }
 
     const started: (StartQueryExecutionCommandInput & { id: string })[] = [];
@@ -100,18 +120,55 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
     const results: Record<string, { columns: { Name: string; Type: string }[]; rows: (string | undefined)[][] }> = {
       chargeback_detail: {
         columns: [
-          col('user_key', 'varchar'), col('team', 'varchar'), col('cost_center', 'varchar'), col('model', 'varchar'), col('price_version', 'varchar'), col('price_model_pattern', 'varchar'),
-          col('price_valid_from', 'varchar'), col('price_valid_to', 'varchar'), col('price_input', 'varchar'), col('price_output', 'varchar'), col('price_cache_read', 'varchar'),
-          col('price_cache_creation', 'varchar'), col('input_tokens', 'bigint'), col('output_tokens', 'bigint'), col('cache_read_tokens', 'bigint'), col('cache_creation_tokens', 'bigint'),
-          col('reported_cost_usd', 'varchar'), col('source_rows', 'bigint'),
+          col('user_key', 'varchar'),
+          col('team', 'varchar'),
+          col('cost_center', 'varchar'),
+          col('model', 'varchar'),
+          col('price_version', 'varchar'),
+          col('price_model_pattern', 'varchar'),
+          col('price_valid_from', 'varchar'),
+          col('price_valid_to', 'varchar'),
+          col('price_input', 'varchar'),
+          col('price_output', 'varchar'),
+          col('price_cache_read', 'varchar'),
+          col('price_cache_creation', 'varchar'),
+          col('input_tokens', 'bigint'),
+          col('output_tokens', 'bigint'),
+          col('cache_read_tokens', 'bigint'),
+          col('cache_creation_tokens', 'bigint'),
+          col('reported_cost_usd', 'varchar'),
+          col('source_rows', 'bigint'),
         ],
-        rows: ['u1', 'u2', 'u3'].map((u, i) => [`${u}@example.com`, 'alpha', `CC-${i}`, 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'p1', '*claude-sonnet-4*', '2026-01-01', undefined, '5.000000000', '1.000000000', '0.300000000', '3.750000000', '1000', '0', '0', '0', '0.010000000000', '1']),
+        rows: ['u1', 'u2', 'u3'].map((u, i) => [
+          `${u}@example.com`,
+          'alpha',
+          `CC-${i}`,
+          'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          'p1',
+          '*claude-sonnet-4*',
+          '2026-01-01',
+          undefined,
+          '5.000000000',
+          '1.000000000',
+          '0.300000000',
+          '3.750000000',
+          '1000',
+          '0',
+          '0',
+          '0',
+          '0.010000000000',
+          '1',
+        ]),
       },
-      chargeback_total: { columns: [col('priced_cost_usd_e6', 'varchar'), col('priced_rows', 'bigint'), col('priced_tokens', 'bigint')], rows: [['15000.000000000', '3', '3000']] },
+      chargeback_total: {
+        columns: [col('priced_cost_usd_e6', 'varchar'), col('priced_rows', 'bigint'), col('priced_tokens', 'bigint')],
+        rows: [['15000.000000000', '3', '3000']],
+      },
       chargeback_crosscheck: { columns: [col('tokens', 'bigint'), col('priced_cost_usd', 'varchar')], rows: [['3000', '0.015000000000']] },
     };
     // Which export query a statement is, by what only it reads or computes.
-    const nameOf = (sql: string) => (sql.includes('priced_cost_usd_e6') ? 'chargeback_total' : sql.includes('FROM token_burn_daily') ? 'chargeback_crosscheck' : 'chargeback_detail');
+    const nameOf = (sql: string) =>
+      sql.includes('priced_cost_usd_e6') ? 'chargeback_total' : sql.includes('FROM token_burn_daily') ? 'chargeback_crosscheck' : 'chargeback_detail';
     let n = 0;
     athena.on(StartQueryExecutionCommand).callsFake(async (input: StartQueryExecutionCommandInput) => {
       const id = `q-${++n}`;
@@ -119,7 +176,12 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
       return { QueryExecutionId: id };
     });
     athena.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }: { QueryExecutionId: string }) => ({
-      QueryExecution: { QueryExecutionId, StatementType: 'DML', Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 2048, TotalExecutionTimeInMillis: 40 } },
+      QueryExecution: {
+        QueryExecutionId,
+        StatementType: 'DML',
+        Status: { State: 'SUCCEEDED' },
+        Statistics: { DataScannedInBytes: 2048, TotalExecutionTimeInMillis: 40 },
+      },
     }));
     athena.on(GetQueryResultsCommand).callsFake(async ({ QueryExecutionId }: { QueryExecutionId: string }) => {
       const r = results[nameOf(started.find((q) => q.id === QueryExecutionId)!.QueryString!)]!;
@@ -131,7 +193,14 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
       const run = await chargebackHandler({ month: '2026-10' });
       expect(run.failed).toEqual([]);
       expect(run.months).toEqual([
-        expect.objectContaining({ month: '2026-10', status: 'written', revision: 1, location: 'exports/chargeback/month=2026-10/rev=001/', rows: 3, totals: expect.objectContaining({ cumulativeBilledCost: '0.02', lakePricedCost: '0.02', lakePricedCostExact: '0.015', difference: '0.00' }) }),
+        expect.objectContaining({
+          month: '2026-10',
+          status: 'written',
+          revision: 1,
+          location: 'exports/chargeback/month=2026-10/rev=001/',
+          rows: 3,
+          totals: expect.objectContaining({ cumulativeBilledCost: '0.02', lakePricedCost: '0.02', lakePricedCostExact: '0.015', difference: '0.00' }),
+        }),
       ]);
       // Three queries, in the workgroup, the month's first and last day as SQL literals.
       expect(started.map((q) => nameOf(q.QueryString!))).toEqual(['chargeback_detail', 'chargeback_total', 'chargeback_crosscheck']);
@@ -140,12 +209,27 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
       const keys = (await listAll(store, 'exports/')).map((o) => o.key);
       expect(keys).toEqual(['focus.csv', 'focus.parquet', 'manifest.json', 'summary.csv'].map((f) => `exports/chargeback/month=2026-10/rev=001/${f}`));
       const manifest = JSON.parse(new TextDecoder().decode(await store.get('exports/chargeback/month=2026-10/rev=001/manifest.json')));
-      expect(manifest).toMatchObject({ month: '2026-10', revision: 1, totals: { cumulative_billed_cost: '0.02', lake_priced_cost_exact: '0.015' }, source: { days: 1, curated_generations: { '2026-10-05': 2 } } });
+      expect(manifest).toMatchObject({
+        month: '2026-10',
+        revision: 1,
+        totals: { cumulative_billed_cost: '0.02', lake_priced_cost_exact: '0.015' },
+        source: { days: 1, curated_generations: { '2026-10-05': 2 } },
+      });
       const csv = new TextDecoder().decode(await store.get('exports/chargeback/month=2026-10/rev=001/focus.csv'));
-      expect(csv.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(['0.01', '0.01', '0.00']);
+      expect(
+        csv
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',')[0]),
+      ).toEqual(['0.01', '0.01', '0.00']);
       // The lock was released.
       expect(await listAll(store, '_cclake/locks/')).toEqual([]);
-      const line = stdout.mock.calls.map(([c]) => String(c)).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'chargeback run');
+      const line = stdout.mock.calls
+        .map(([c]) => String(c))
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.message === 'chargeback run');
       expect(line).toMatchObject({ service: 'cclake-chargeback', failed: [], months: [expect.objectContaining({ month: '2026-10', status: 'written' })] });
       expect(stdout.mock.calls.some(([c]) => /"message":"athena query".*"queryId":"q-1"/.test(String(c)))).toBe(true);
     } finally {

@@ -44,7 +44,18 @@ describe('two writers racing on one date', () => {
     const { generation, location } = g.newLocation(TABLE, DT, writer, live?.commit ?? null);
     const files = [];
     for (let i = 0; i < 3; i++) {
-      const rows = Array.from({ length: 5 }, (_, k) => ({ anomaly_id: `${writer}-${i}-${k}`, detector: 'error_rate', entity_type: 'model', entity: writer, observed: 1, baseline: 0, score: 9, severity: 'warning', message: 'm', details: '{}' }));
+      const rows = Array.from({ length: 5 }, (_, k) => ({
+        anomaly_id: `${writer}-${i}-${k}`,
+        detector: 'error_rate',
+        entity_type: 'model',
+        entity: writer,
+        observed: 1,
+        baseline: 0,
+        score: 9,
+        severity: 'warning',
+        message: 'm',
+        details: '{}',
+      }));
       const key = `${location}part-${String(i).padStart(5, '0')}.parquet`;
       const bytes = writeRows(DETECTED_ANOMALIES, rows);
       await store.put(key, bytes);
@@ -131,9 +142,15 @@ async function lakeWithCuratedDays(): Promise<{ store: LocalObjectStore; configF
   const root = tmp.make();
   const store = new LocalObjectStore(path.join(root, 'lake'));
   mkdirSync(path.join(store.root, 'reference'), { recursive: true });
-  writeFileSync(path.join(store.root, 'reference', 'org-directory.csv'), 'user_email,user_id,team,department,cost_center,valid_from,valid_to\nu1@example.com,u1,payments,finance-eng,CC-100,2026-11-01,\n');
+  writeFileSync(
+    path.join(store.root, 'reference', 'org-directory.csv'),
+    'user_email,user_id,team,department,cost_center,valid_from,valid_to\nu1@example.com,u1,payments,finance-eng,CC-100,2026-11-01,\n',
+  );
   await putRaw(store, '2026-11-18T10:05:00Z', [rec('2026-11-18T09:00:00Z', 'u1', { session_id: 's0' })]);
-  await putRaw(store, '2026-11-20T12:05:00Z', [rec('2026-11-20T09:00:00Z', 'u1', { session_id: 's1' }), rec('2026-11-20T09:05:00Z', 'u2', { session_id: 's2' })]);
+  await putRaw(store, '2026-11-20T12:05:00Z', [
+    rec('2026-11-20T09:00:00Z', 'u1', { session_id: 's1' }),
+    rec('2026-11-20T09:05:00Z', 'u2', { session_id: 's2' }),
+  ]);
   await compact(store, new LocalCatalog(store, config.aws.glueDatabase), config, { now: Date.parse('2026-11-20T13:00:00Z') });
   const configFile = path.join(root, 'cclake.config.json');
   writeFileSync(configFile, JSON.stringify({ lake: { local: { path: store.root } }, retention: { generationGraceMinutes: 0 } }));
@@ -163,7 +180,7 @@ async function onlyCommitted(store: LocalObjectStore, table: string): Promise<vo
 }
 
 describe('SIGKILL between writing a generation and committing it', () => {
-  it('rollup: the next run completes the day and collects the killed run\'s files', async () => {
+  it("rollup: the next run completes the day and collects the killed run's files", async () => {
     const { store, configFile } = await lakeWithCuratedDays();
     const killed = await runKilledBeforeCommit('user_daily', ['rollup', '--config', configFile]);
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
@@ -174,9 +191,18 @@ describe('SIGKILL between writing a generation and committing it', () => {
 
     const engine = await LocalQueryEngine.open(store, { ...config, retention: { ...config.retention, generationGraceMinutes: 0 } });
     try {
-      const s = await rollup(store, new LocalCatalog(store, config.aws.glueDatabase), engine, { ...config, retention: { ...config.retention, generationGraceMinutes: 0 } }, { now: Date.now() + 1 });
+      const s = await rollup(
+        store,
+        new LocalCatalog(store, config.aws.glueDatabase),
+        engine,
+        { ...config, retention: { ...config.retention, generationGraceMinutes: 0 } },
+        { now: Date.now() + 1 },
+      );
       expect(s.status).toBe('completed');
-      expect(s.days.filter((d) => d.table === 'user_daily').map((d) => [d.dt, d.generation])).toEqual([['2026-11-18', 1], ['2026-11-20', 1]]);
+      expect(s.days.filter((d) => d.table === 'user_daily').map((d) => [d.dt, d.generation])).toEqual([
+        ['2026-11-18', 1],
+        ['2026-11-20', 1],
+      ]);
       expect(s.catalogErrors).toEqual([]);
       expect(s.generationsDeleted).toBeGreaterThanOrEqual(1);
     } finally {
@@ -187,7 +213,7 @@ describe('SIGKILL between writing a generation and committing it', () => {
     expect(await listAll(store, '_cclake/locks/')).toEqual([]);
   }, 240_000);
 
-  it('anomalies: the next run completes the day and collects the killed run\'s file', async () => {
+  it("anomalies: the next run completes the day and collects the killed run's file", async () => {
     const { store, configFile } = await lakeWithCuratedDays();
     const engine = await LocalQueryEngine.open(store, config);
     try {
@@ -201,7 +227,10 @@ describe('SIGKILL between writing a generation and committing it', () => {
     expect(orphans).toHaveLength(1);
 
     const rerun = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(REPO, 'bin', 'cclake.mjs'), 'anomalies', '--config', configFile], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(REPO, 'bin', 'cclake.mjs'), 'anomalies', '--config', configFile], {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       child.once('close', (code) => resolve({ code, stderr }));
@@ -210,13 +239,16 @@ describe('SIGKILL between writing a generation and committing it', () => {
     for (const k of orphans) expect(existsSync(path.join(store.root, ...k.split('/'))), k).toBe(false);
     await onlyCommitted(store, TABLE);
     const g = new Generations(store, new LocalCatalog(store, config.aws.glueDatabase), GENERATION_SPECS);
-    expect((await g.commits.list(TABLE)).map((c) => [c.dt, c.generation])).toEqual([['2026-11-18', 1], ['2026-11-20', 1]]);
+    expect((await g.commits.list(TABLE)).map((c) => [c.dt, c.generation])).toEqual([
+      ['2026-11-18', 1],
+      ['2026-11-20', 1],
+    ]);
     expect(await listAll(store, '_cclake/locks/')).toEqual([]);
   }, 240_000);
 });
 
 describe('a retry with the same run id (Lambda keeps awsRequestId)', () => {
-  it('writes to a fresh location and succeeds; the failed attempt\'s files are collected', async () => {
+  it("writes to a fresh location and succeeds; the failed attempt's files are collected", async () => {
     const { store } = await lakeWithCuratedDays();
     const cfg = { ...config, retention: { ...config.retention, generationGraceMinutes: 0 } };
     const catalog = new LocalCatalog(store, config.aws.glueDatabase);
@@ -236,7 +268,10 @@ describe('a retry with the same run id (Lambda keeps awsRequestId)', () => {
       expect(again.days).toHaveLength(ROLLUP_TABLES.length);
       for (const d of again.days) {
         expect(d.location).toMatch(/\/gen=000001-abcd1234-[0-9a-f]{6}\/$/);
-        expect(first.some((o) => o.key.startsWith(d.location)), d.location).toBe(false);
+        expect(
+          first.some((o) => o.key.startsWith(d.location)),
+          d.location,
+        ).toBe(false);
       }
       for (const o of first) expect(existsSync(path.join(store.root, ...o.key.split('/'))), o.key).toBe(false);
       for (const t of ROLLUP_TABLES) await onlyCommitted(store, t.name);

@@ -29,7 +29,15 @@ const tempLake = () => {
 /** One digest over every object's key and bytes. */
 async function lakeDigest(store: LocalObjectStore): Promise<string> {
   const h = createHash('sha256');
-  for (const o of await listAll(store, '')) h.update(o.key + '\0' + createHash('sha256').update(await store.get(o.key)).digest('hex') + '\n');
+  for (const o of await listAll(store, ''))
+    h.update(
+      o.key +
+        '\0' +
+        createHash('sha256')
+          .update(await store.get(o.key))
+          .digest('hex') +
+        '\n',
+    );
   return h.digest('hex');
 }
 
@@ -50,7 +58,9 @@ describe('without --anomalies', () => {
 
   it('refuses --anomalies on a period too short for a baseline, before writing anything', async () => {
     const store = tempLake();
-    await expect(generate(store, config, { users: 5, days: 14, end: '2026-11-20', seed: 1, anomalies: true })).rejects.toThrow(/--anomalies needs --days 28 or more \(got 14\)/);
+    await expect(generate(store, config, { users: 5, days: 14, end: '2026-11-20', seed: 1, anomalies: true })).rejects.toThrow(
+      /--anomalies needs --days 28 or more \(got 14\)/,
+    );
     expect(await listAll(store, '')).toEqual([]);
   });
 });
@@ -76,7 +86,16 @@ describe('with --anomalies', () => {
     expect(summary.anomaliesKey).toBe(ANOMALY_LABELS_KEY);
     expect(labels).toEqual({ seed: 'labels', from: '2026-10-22', to: '2026-11-20', labels: summary.anomalies });
     const required = labels.labels.filter((l) => l.required);
-    expect(required.map((l) => l.detector).sort()).toEqual(['compliance_violations', 'compliance_violations', 'cost_spike', 'error_rate', 'latency_p95', 'new_mcp_server', 'new_model', 'unusual_hours']);
+    expect(required.map((l) => l.detector).sort()).toEqual([
+      'compliance_violations',
+      'compliance_violations',
+      'cost_spike',
+      'error_rate',
+      'latency_p95',
+      'new_mcp_server',
+      'new_model',
+      'unusual_hours',
+    ]);
     for (const l of required) {
       expect(l.dt >= '2026-11-12').toBe(true);
       expect([1, 2, 3, 4, 5]).toContain(new Date(`${l.dt}T00:00:00Z`).getUTCDay());
@@ -94,30 +113,48 @@ describe('with --anomalies', () => {
     // A cost spike: at least 10x the developer's median active day.
     const spike = label('cost_spike');
     const days = await q(`SELECT day, sum(cost_usd) AS cost FROM raw WHERE user_key = ? AND name = 'claude_code.api_request' GROUP BY day`, [spike.entity]);
-    const costs = days.filter((d) => d.day !== spike.dt).map((d) => Number(d.cost)).sort((a, b) => a - b);
+    const costs = days
+      .filter((d) => d.day !== spike.dt)
+      .map((d) => Number(d.cost))
+      .sort((a, b) => a - b);
     const spikeCost = Number(days.find((d) => d.day === spike.dt)!.cost);
     expect(spikeCost).toBeGreaterThanOrEqual(75);
     expect(spikeCost).toBeGreaterThanOrEqual(10 * costs[Math.floor(costs.length / 2)]! * 0.9);
     // The unapproved model: only its team, only on its two days.
     const unapproved = await q(`SELECT DISTINCT day FROM raw WHERE model = ? ORDER BY day`, [UNAPPROVED_MODEL.id]);
-    expect(unapproved.map((r) => r.day)).toEqual(labels.labels.filter((l) => l.kind === 'unapproved_model' && l.detector === 'compliance_violations').map((l) => l.dt));
+    expect(unapproved.map((r) => r.day)).toEqual(
+      labels.labels.filter((l) => l.kind === 'unapproved_model' && l.detector === 'compliance_violations').map((l) => l.dt),
+    );
     // The new MCP server: one team-day.
     expect(await q(`SELECT DISTINCT day FROM raw WHERE mcp_server_name = ?`, [NEW_MCP_SERVER])).toEqual([{ day: label('new_mcp_server').dt }]);
     // The night burst: requests at an hour the developer never worked in the four weeks before.
     const burst = label('unusual_hours');
-    const hours = await q(`SELECT day, hour(event_time) AS h, count(*) AS n FROM raw WHERE user_key = ? AND name = 'claude_code.api_request' GROUP BY day, h`, [burst.entity]);
+    const hours = await q(`SELECT day, hour(event_time) AS h, count(*) AS n FROM raw WHERE user_key = ? AND name = 'claude_code.api_request' GROUP BY day, h`, [
+      burst.entity,
+    ]);
     const before = new Set(hours.filter((r) => String(r.day) < burst.dt).map((r) => Number(r.h)));
     const odd = hours.filter((r) => r.day === burst.dt && [...before].every((h) => Math.min(Math.abs(h - Number(r.h)), 24 - Math.abs(h - Number(r.h))) >= 4));
     expect(odd.reduce((n, r) => n + Number(r.n), 0)).toBeGreaterThanOrEqual(10);
     // The error incident: the Sonnet profile's error rate that day is many times its usual.
     const rate = async (day: string) => {
-      const [r] = await q(`SELECT count(*) FILTER (WHERE name = 'claude_code.api_error') AS e, count(*) AS n FROM raw WHERE model = ? AND day = CAST(? AS DATE) AND name IN ('claude_code.api_request', 'claude_code.api_error')`, [MODELS.sonnet.id, day]);
+      const [r] = await q(
+        `SELECT count(*) FILTER (WHERE name = 'claude_code.api_error') AS e, count(*) AS n FROM raw WHERE model = ? AND day = CAST(? AS DATE) AND name IN ('claude_code.api_request', 'claude_code.api_error')`,
+        [MODELS.sonnet.id, day],
+      );
       return Number(r!.e) / Number(r!.n);
     };
     expect(await rate(label('error_rate').dt)).toBeGreaterThan(0.1);
     expect(await rate('2026-11-03')).toBeLessThan(0.03);
     // The latency incident: p95 several times a normal day's.
-    const p95 = async (day: string) => Number((await q(`SELECT quantile_cont(duration_ms, 0.95) AS p FROM raw WHERE model = ? AND day = CAST(? AS DATE) AND name = 'claude_code.api_request'`, [MODELS.sonnet.id, day]))[0]!.p);
+    const p95 = async (day: string) =>
+      Number(
+        (
+          await q(`SELECT quantile_cont(duration_ms, 0.95) AS p FROM raw WHERE model = ? AND day = CAST(? AS DATE) AND name = 'claude_code.api_request'`, [
+            MODELS.sonnet.id,
+            day,
+          ])
+        )[0]!.p,
+      );
     expect(await p95(label('latency_p95').dt)).toBeGreaterThan(2 * (await p95('2026-11-03')));
   });
 });

@@ -24,7 +24,13 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 async function lakeDigest(store: LocalObjectStore): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const o of await listAll(store, '')) out.set(o.key, createHash('sha256').update(await store.get(o.key)).digest('hex'));
+  for (const o of await listAll(store, ''))
+    out.set(
+      o.key,
+      createHash('sha256')
+        .update(await store.get(o.key))
+        .digest('hex'),
+    );
   return out;
 }
 
@@ -89,7 +95,10 @@ describe('a clean lake: realistic shapes and rhythms', () => {
     const objects = (await listAll(store, 'raw/')).filter((o) => o.key.endsWith('.parquet'));
     expect(objects.length).toBe(summary.objects);
     expect(objects.length).toBeGreaterThan(14 * 24);
-    for (const o of objects) expect(o.key).toMatch(/^raw\/year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/cclake-telemetry-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}\.parquet$/);
+    for (const o of objects)
+      expect(o.key).toMatch(
+        /^raw\/year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/cclake-telemetry-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}\.parquet$/,
+      );
     // No faults: an object's arrival hour is never before the events it holds (rows read per file).
     const early = await one(`SELECT count(*) FROM (
         SELECT filename, max(event_time) AS latest FROM read_parquet('${store.root}/raw/**/*.parquet', filename = true) GROUP BY filename)
@@ -100,7 +109,8 @@ describe('a clean lake: realistic shapes and rhythms', () => {
   });
 
   it('follows the working week: weekend activity is a small fraction of weekday activity', async () => {
-    const rows = await q(`SELECT isodow(CAST(event_time AS DATE)) >= 6 AS weekend, count(DISTINCT user_id || CAST(CAST(event_time AS DATE) AS VARCHAR)) AS user_days
+    const rows =
+      await q(`SELECT isodow(CAST(event_time AS DATE)) >= 6 AS weekend, count(DISTINCT user_id || CAST(CAST(event_time AS DATE) AS VARCHAR)) AS user_days
                           FROM events_raw WHERE name = 'claude_code.api_request' GROUP BY ALL`);
     const weekday = rows.find((r) => r.weekend === false)!.user_days as number;
     const weekend = rows.find((r) => r.weekend === true)!.user_days as number;
@@ -120,13 +130,18 @@ describe('a clean lake: realistic shapes and rhythms', () => {
   });
 
   it('has realistic token counts: cache reads dominate, and cost is the list price of the tokens', async () => {
-    const [t] = await q(`SELECT sum(input_tokens) i, sum(output_tokens) o, sum(cache_read_tokens) cr, sum(cache_creation_tokens) cc FROM events_raw WHERE name = 'claude_code.api_request'`);
+    const [t] = await q(
+      `SELECT sum(input_tokens) i, sum(output_tokens) o, sum(cache_read_tokens) cr, sum(cache_creation_tokens) cc FROM events_raw WHERE name = 'claude_code.api_request'`,
+    );
     const { i, o, cr, cc } = t as { i: number; o: number; cr: number; cc: number };
     const hitRate = cr / (i + cr + cc);
     expect(hitRate).toBeGreaterThan(0.7);
     expect(hitRate).toBeLessThan(0.99);
     expect(o).toBeGreaterThan(i);
-    const priced = Object.values(MODELS).map((m) => `WHEN model = '${m.id}' THEN (input_tokens * ${m.price.input} + output_tokens * ${m.price.output} + cache_read_tokens * ${m.price.cacheRead} + cache_creation_tokens * ${m.price.cacheCreation}) / 1e6`);
+    const priced = Object.values(MODELS).map(
+      (m) =>
+        `WHEN model = '${m.id}' THEN (input_tokens * ${m.price.input} + output_tokens * ${m.price.output} + cache_read_tokens * ${m.price.cacheRead} + cache_creation_tokens * ${m.price.cacheCreation}) / 1e6`,
+    );
     const off = await one(`SELECT count(*) FROM events_raw WHERE name = 'claude_code.api_request' AND abs(cost_usd - CASE ${priced.join(' ')} END) > 1e-6`);
     expect(off).toBe(0);
   });
@@ -149,13 +164,17 @@ describe('a clean lake: realistic shapes and rhythms', () => {
     const unretried = await one(`SELECT count(*) FROM events_raw e WHERE name = 'claude_code.api_error' AND NOT EXISTS (
         SELECT 1 FROM events_raw r WHERE r.name = 'claude_code.api_request' AND r.prompt_id = e.prompt_id AND r.event_time > e.event_time)`);
     expect(unretried).toBe(0);
-    const rate = await one(`SELECT count(*) FILTER (name = 'claude_code.api_error') / count(*) FROM events_raw WHERE name IN ('claude_code.api_error', 'claude_code.api_request')`);
+    const rate = await one(
+      `SELECT count(*) FILTER (name = 'claude_code.api_error') / count(*) FROM events_raw WHERE name IN ('claude_code.api_error', 'claude_code.api_request')`,
+    );
     expect(rate).toBeGreaterThan(0.002);
     expect(rate).toBeLessThan(0.05);
   });
 
   it('has tool decisions and results: edits accepted mostly, tool success mostly', async () => {
-    const accept = await one(`SELECT count(*) FILTER (decision = 'accept') / count(*) FROM events_raw WHERE name = 'claude_code.tool_decision' AND tool_name IN ('Edit', 'Write')`);
+    const accept = await one(
+      `SELECT count(*) FILTER (decision = 'accept') / count(*) FROM events_raw WHERE name = 'claude_code.tool_decision' AND tool_name IN ('Edit', 'Write')`,
+    );
     expect(accept).toBeGreaterThan(0.8);
     expect(accept).toBeLessThan(0.99);
     const success = await one(`SELECT avg(CAST(success AS INTEGER)) FROM events_raw WHERE name = 'claude_code.tool_result'`);
@@ -214,7 +233,9 @@ describe('a clean lake: realistic shapes and rhythms', () => {
   });
 
   it('has permission-mode changes, some to bypassPermissions, and MCP tool use', async () => {
-    expect(await one(`SELECT count(*) FROM events_raw WHERE name = 'claude_code.permission_mode_changed' AND attributes['to_mode'] = 'bypassPermissions'`)).toBeGreaterThan(0);
+    expect(
+      await one(`SELECT count(*) FROM events_raw WHERE name = 'claude_code.permission_mode_changed' AND attributes['to_mode'] = 'bypassPermissions'`),
+    ).toBeGreaterThan(0);
     expect(await one(`SELECT count(DISTINCT mcp_server_name) FROM events_raw WHERE tool_name = 'mcp_tool'`)).toBeGreaterThan(1);
   });
 
@@ -222,9 +243,13 @@ describe('a clean lake: realistic shapes and rhythms', () => {
     const moves = await q(`SELECT a.valid_to, b.valid_from FROM org_directory a JOIN org_directory b USING (user_id) WHERE a.valid_from < b.valid_from`);
     expect(moves.length).toBeGreaterThan(0);
     for (const m of moves) expect(m.valid_to).toBe(m.valid_from);
-    const unattributed = await one(`SELECT count(DISTINCT user_id) FROM events_raw e WHERE NOT EXISTS (SELECT 1 FROM org_directory d WHERE d.user_id = e.user_id)`);
+    const unattributed = await one(
+      `SELECT count(DISTINCT user_id) FROM events_raw e WHERE NOT EXISTS (SELECT 1 FROM org_directory d WHERE d.user_id = e.user_id)`,
+    );
     expect(unattributed).toBeGreaterThan(0);
-    const withTeamAttr = await one(`SELECT count(*) FROM events_raw e WHERE team_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM org_directory d WHERE d.user_id = e.user_id)`);
+    const withTeamAttr = await one(
+      `SELECT count(*) FROM events_raw e WHERE team_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM org_directory d WHERE d.user_id = e.user_id)`,
+    );
     expect(withTeamAttr).toBe(0);
     const noEmail = await one(`SELECT count(DISTINCT user_id) FROM events_raw WHERE user_email IS NULL`);
     expect(noEmail).toBeGreaterThan(0);
@@ -244,7 +269,15 @@ describe('--faults: what real pipelines deliver, labelled', () => {
 
   it('labels every kind of fault and writes the same labels it returns', () => {
     expect(labels).toEqual(summary.faults);
-    for (const k of ['redeliveredObjects', 'emptyObjects', 'corruptObjects', 'wrongSchemaObjects', 'narrowTypeObjects', 'newColumnObjects', 'skewedUsers'] as const) {
+    for (const k of [
+      'redeliveredObjects',
+      'emptyObjects',
+      'corruptObjects',
+      'wrongSchemaObjects',
+      'narrowTypeObjects',
+      'newColumnObjects',
+      'skewedUsers',
+    ] as const) {
       expect(labels[k].length, k).toBeGreaterThan(0);
     }
     expect(labels.lateRows).toBeGreaterThan(0);
@@ -266,7 +299,9 @@ describe('--faults: what real pipelines deliver, labelled', () => {
     const engine = await DuckDBEngine.open();
     try {
       const describe = async (key: string) =>
-        Object.fromEntries((await engine.query(`DESCRIBE SELECT * FROM read_parquet('${path.join(store.root, key)}')`)).rows.map((r) => [r.column_name, r.column_type]));
+        Object.fromEntries(
+          (await engine.query(`DESCRIBE SELECT * FROM read_parquet('${path.join(store.root, key)}')`)).rows.map((r) => [r.column_name, r.column_type]),
+        );
       expect((await describe(labels.narrowTypeObjects[0]!)).input_tokens).toBe('INTEGER');
       expect((await describe(labels.newColumnObjects[0]!)).workspace_id).toBe('VARCHAR');
       expect((await describe(labels.wrongSchemaObjects[0]!)).input_tokens).toBe('VARCHAR');

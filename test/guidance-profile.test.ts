@@ -83,7 +83,23 @@ describe('a generated guidance-shaped lake, end to end', () => {
     lake = path.join(dir, 'lake');
     config = path.join(dir, 'cclake.config.json');
     writeFileSync(config, JSON.stringify({ raw: { profile: 'bedrock-guidance', prefix: 'data/' } }));
-    const g = await cli(['generate', '--config', config, '--lake', lake, '--users', '25', '--days', String(DAYS), '--end', END, '--seed', 'g23', '--profile', 'bedrock-guidance']);
+    const g = await cli([
+      'generate',
+      '--config',
+      config,
+      '--lake',
+      lake,
+      '--users',
+      '25',
+      '--days',
+      String(DAYS),
+      '--end',
+      END,
+      '--seed',
+      'g23',
+      '--profile',
+      'bedrock-guidance',
+    ]);
     expect(g.code, g.err).toBe(0);
   }, 120_000);
 
@@ -92,7 +108,16 @@ describe('a generated guidance-shaped lake, end to end', () => {
     const raw = (await listAll(store, 'data/')).map((o) => o.key);
     expect(raw.length).toBeGreaterThan(50);
     const curated = async () => {
-      const q = await cli(['query', '--config', config, '--lake', lake, '--format', 'json', 'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events']);
+      const q = await cli([
+        'query',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--format',
+        'json',
+        'SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM events',
+      ]);
       expect(q.code, q.err).toBe(0);
       const [r] = JSON.parse(q.out) as { n: number; d: number }[];
       return [Number(r!.n), Number(r!.d)];
@@ -101,12 +126,17 @@ describe('a generated guidance-shaped lake, end to end', () => {
     expect(c.code, c.err).toBe(0);
     expect(await listAll(store, 'quarantine/')).toEqual([]);
     const engine0 = await DuckDBEngine.open();
-    const rawRows = Number((await engine0.query(`SELECT count(*) AS n FROM read_parquet([${raw.map((k) => sqlString(fileOf(store, k))).join(', ')}])`)).rows[0]!.n);
+    const rawRows = Number(
+      (await engine0.query(`SELECT count(*) AS n FROM read_parquet([${raw.map((k) => sqlString(fileOf(store, k))).join(', ')}])`)).rows[0]!.n,
+    );
     engine0.close();
     expect(await curated()).toEqual([Number(rawRows), Number(rawRows)]);
     // The guidance's Firehose delivers an object again: same rows, another key; nothing is added.
     // Firehose redelivers later: into the newest arrival hour, which the next run lists.
-    const again = [...raw].sort().at(-1)!.replace(/[^/]+$/, 'cclake-telemetry-1-redelivered.parquet');
+    const again = [...raw]
+      .sort()
+      .at(-1)!
+      .replace(/[^/]+$/, 'cclake-telemetry-1-redelivered.parquet');
     mkdirSync(path.dirname(fileOf(store, again)), { recursive: true });
     copyFileSync(fileOf(store, raw[0]!), fileOf(store, again));
     const c2 = await cli(['compact', '--config', config, '--lake', lake]);
@@ -121,7 +151,16 @@ describe('a generated guidance-shaped lake, end to end', () => {
     // Token burn is there (priced cost depends on the price book: not asserted here).
     const engine = await DuckDBEngine.open();
     try {
-      const q = await cli(['query', '--config', config, '--lake', lake, '--format', 'json', 'SELECT sum(priced_cost_usd) AS priced, sum(tokens) AS tokens FROM token_burn_daily']);
+      const q = await cli([
+        'query',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--format',
+        'json',
+        'SELECT sum(priced_cost_usd) AS priced, sum(tokens) AS tokens FROM token_burn_daily',
+      ]);
       expect(q.code, q.err).toBe(0);
       const [row] = JSON.parse(q.out) as { priced: number; tokens: number }[];
       expect(row!.tokens).toBeGreaterThan(0);
@@ -149,7 +188,16 @@ describe('a generated guidance-shaped lake, end to end', () => {
            (SELECT count(DISTINCT who) FROM act WHERE act.dt BETWEEN days.dt - 27 AND days.dt) AS mau
          FROM days ORDER BY 1`,
       );
-      const got = await cli(['query', '--config', config, '--lake', lake, '--format', 'json', `SELECT strftime(dt, '%Y-%m-%d') AS dt, dau, wau, mau FROM active_users_daily ORDER BY dt`]);
+      const got = await cli([
+        'query',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--format',
+        'json',
+        `SELECT strftime(dt, '%Y-%m-%d') AS dt, dau, wau, mau FROM active_users_daily ORDER BY dt`,
+      ]);
       expect(got.code, got.err).toBe(0);
       const norm = (rows: Record<string, unknown>[]) => rows.map((r) => [r.dt, Number(r.dau), Number(r.wau), Number(r.mau)]);
       expect(expected.length).toBe(DAYS);
@@ -160,7 +208,16 @@ describe('a generated guidance-shaped lake, end to end', () => {
         `SELECT strftime(dt, '%Y-%m-%d') AS dt, CASE type WHEN 'cacheRead' THEN 'cache_read' WHEN 'cacheCreation' THEN 'cache_creation' ELSE type END AS token_type, sum(token_usage) AS tokens
          FROM d GROUP BY ALL ORDER BY 1, 2`,
       );
-      const burn = await cli(['query', '--config', config, '--lake', lake, '--format', 'json', `SELECT strftime(dt, '%Y-%m-%d') AS dt, token_type, sum(tokens) AS tokens FROM token_burn_daily GROUP BY ALL HAVING sum(tokens) > 0 ORDER BY 1, 2`]);
+      const burn = await cli([
+        'query',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--format',
+        'json',
+        `SELECT strftime(dt, '%Y-%m-%d') AS dt, token_type, sum(tokens) AS tokens FROM token_burn_daily GROUP BY ALL HAVING sum(tokens) > 0 ORDER BY 1, 2`,
+      ]);
       expect(burn.code, burn.err).toBe(0);
       const normB = (rows: Record<string, unknown>[]) => rows.map((r) => [r.dt, r.token_type, Number(r.tokens)]);
       expect(burnExpected.length).toBeGreaterThan(DAYS);
@@ -177,10 +234,36 @@ describe('a mixed lake: the guidance before a cut-over, cclake after', () => {
     const lake = path.join(dir, 'lake');
     const config = path.join(dir, 'cclake.config.json');
     const CUT = new Date(Date.parse(`${END}T00:00:00Z`) - 3 * 86_400_000).toISOString().slice(0, 10); // inside the 8 days
-    writeFileSync(config, JSON.stringify({ raw: { sources: [{ profile: 'bedrock-guidance', prefix: 'data/', until: CUT }, { profile: 'cclake', prefix: 'raw/' }] } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        raw: {
+          sources: [
+            { profile: 'bedrock-guidance', prefix: 'data/', until: CUT },
+            { profile: 'cclake', prefix: 'raw/' },
+          ],
+        },
+      }),
+    );
     // Both pipelines ran over the whole period (the same simulated activity through each).
     for (const profile of ['bedrock-guidance', 'cclake']) {
-      const g = await cli(['generate', '--config', config, '--lake', lake, '--users', '12', '--days', '8', '--end', END, '--seed', 'mix', '--profile', profile]);
+      const g = await cli([
+        'generate',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--users',
+        '12',
+        '--days',
+        '8',
+        '--end',
+        END,
+        '--seed',
+        'mix',
+        '--profile',
+        profile,
+      ]);
       expect(g.code, g.err).toBe(0);
     }
     const parsed = parseConfig({ ...JSON.parse(readFileSync(config, 'utf8')), lake: { local: { path: lake } } });
@@ -189,7 +272,13 @@ describe('a mixed lake: the guidance before a cut-over, cclake after', () => {
     expect(summary.quarantined).toEqual([]);
     expect(summary.rowsOutsideSourceWindow).toBeGreaterThan(0);
     const q = await cli([
-      'query', '--config', config, '--lake', lake, '--format', 'json',
+      'query',
+      '--config',
+      config,
+      '--lake',
+      lake,
+      '--format',
+      'json',
       `SELECT strftime(dt, '%Y-%m-%d') AS dt, count(*) FILTER (WHERE attributes['OTelLib'] IS NOT NULL) AS guidance, count(*) FILTER (WHERE attributes['OTelLib'] IS NULL) AS cclake FROM events GROUP BY ALL ORDER BY 1`,
     ]);
     expect(q.code, q.err).toBe(0);
@@ -200,11 +289,38 @@ describe('a mixed lake: the guidance before a cut-over, cclake after', () => {
       if (r.dt < CUT) expect([r.dt, Number(r.guidance) > 0, Number(r.cclake)]).toEqual([r.dt, true, 0]);
       else expect([r.dt, Number(r.guidance), Number(r.cclake) > 0]).toEqual([r.dt, 0, true]);
     }
-    expect(parseConfig({ raw: { sources: [{ profile: 'bedrock-guidance', prefix: 'data/', until: CUT }, { profile: 'cclake', prefix: 'raw/' }] } }).raw.sources).toHaveLength(2);
+    expect(
+      parseConfig({
+        raw: {
+          sources: [
+            { profile: 'bedrock-guidance', prefix: 'data/', until: CUT },
+            { profile: 'cclake', prefix: 'raw/' },
+          ],
+        },
+      }).raw.sources,
+    ).toHaveLength(2);
   }, 240_000);
 
   it('refuses sources without a cut-over, or with overlapping prefixes', () => {
-    expect(() => parseConfig({ raw: { sources: [{ profile: 'bedrock-guidance', prefix: 'data/' }, { profile: 'cclake', prefix: 'raw/' }] } })).toThrow(/cut-over/);
-    expect(() => parseConfig({ raw: { sources: [{ profile: 'bedrock-guidance', prefix: 'data/', until: '2025-01-01' }, { profile: 'cclake', prefix: 'data/x/' }] } })).toThrow(/overlap/);
+    expect(() =>
+      parseConfig({
+        raw: {
+          sources: [
+            { profile: 'bedrock-guidance', prefix: 'data/' },
+            { profile: 'cclake', prefix: 'raw/' },
+          ],
+        },
+      }),
+    ).toThrow(/cut-over/);
+    expect(() =>
+      parseConfig({
+        raw: {
+          sources: [
+            { profile: 'bedrock-guidance', prefix: 'data/', until: '2025-01-01' },
+            { profile: 'cclake', prefix: 'data/x/' },
+          ],
+        },
+      }),
+    ).toThrow(/overlap/);
   });
 });

@@ -58,7 +58,9 @@ function resolve(v: Json, resources: Resources): string[] {
   }
   if ('Fn::Join' in v) {
     const [sep, parts] = v['Fn::Join'] as [string, Json[]];
-    return parts.map((p) => resolve(p, resources)).reduce<string[]>((acc, alts) => acc.flatMap((a) => alts.map((b) => (a === '' ? b : `${a}${sep}${b}`))), ['']);
+    return parts
+      .map((p) => resolve(p, resources))
+      .reduce<string[]>((acc, alts) => acc.flatMap((a) => alts.map((b) => (a === '' ? b : `${a}${sep}${b}`))), ['']);
   }
   if ('Fn::Sub' in v) {
     const sub = v['Fn::Sub'];
@@ -76,7 +78,14 @@ function resolve(v: Json, resources: Resources): string[] {
 }
 
 /** IAM's wildcard match (case-sensitive for resources, insensitive for actions). */
-const wildcard = (pattern: string, flags = '') => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, flags);
+const wildcard = (pattern: string, flags = '') =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    flags,
+  );
 
 interface Grant {
   actions: RegExp[];
@@ -121,7 +130,15 @@ const ACTIONS: Record<string, string[]> = {
 const actionsOf = (command: string) => ACTIONS[command] ?? [command];
 
 /** S3 actions on objects (the rest are on the bucket). */
-const S3_OBJECT_ACTIONS = new Set(['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging', 's3:ListMultipartUploadParts', 's3:PutObjectRetention']);
+const S3_OBJECT_ACTIONS = new Set([
+  's3:GetObject',
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:PutObjectTagging',
+  's3:ListMultipartUploadParts',
+  's3:PutObjectRetention',
+]);
 /** Glue actions authorised on the catalog, the database and a table. */
 const GLUE_TABLE_ACTIONS = /^glue:(Get|Create|Update|Delete)Table$|Partition/;
 
@@ -147,7 +164,10 @@ describe('IAM coverage of the packaged stack', () => {
     // The handlers' reach is computed while osls packages (both take a while on a loaded machine).
     const yml = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string }> };
     const entries = Object.entries(yml.functions).map(([name, f]) => [name, join(ROOT, `${f.handler.replace(/\.[^.]+$/, '')}.ts`)] as const);
-    const program = createProgram(ROOT, entries.map(([, e]) => e));
+    const program = createProgram(
+      ROOT,
+      entries.map(([, e]) => e),
+    );
     for (const [name, entry] of entries) reach.set(name, reachFrom(program, ROOT, entry));
     stack = await packaging;
     resources = stack.template.Resources;
@@ -203,7 +223,13 @@ describe('IAM coverage of the packaged stack', () => {
         else if (service === 'athena') need(action, `arn:aws:athena:${REGION}:${ACCOUNT}:workgroup/${workgroup}`, why);
         else if (service === 'quicksight') {
           const prefix = `cclake-${STAGE}-`;
-          const kinds = /DataSource/.test(action) ? ['datasource'] : /DataSet|Ingestion/.test(action) ? ['dataset'] : /Dashboard/.test(action) ? ['dashboard'] : ['datasource', 'dataset', 'dashboard'];
+          const kinds = /DataSource/.test(action)
+            ? ['datasource']
+            : /DataSet|Ingestion/.test(action)
+              ? ['dataset']
+              : /Dashboard/.test(action)
+                ? ['dashboard']
+                : ['datasource', 'dataset', 'dashboard'];
           for (const k of kinds) need(action, `arn:aws:quicksight:${REGION}:${ACCOUNT}:${k}/${prefix}x`, why);
         } else if (service === 'sns') {
           const topics = resolve(fn.env.CCLAKE_ALERTS_TOPIC_ARN ?? null, resources).filter((t) => t.startsWith('arn:'));
@@ -254,13 +280,15 @@ describe('IAM coverage of the packaged stack', () => {
       needSome('s3:GetObject', lakeObject, `an object of s3://${bucket}`, why);
       need('s3:ListBucket', `arn:aws:s3:::${bucket}`, why);
       need('s3:GetBucketLocation', `arn:aws:s3:::${bucket}`, why);
-      for (const action of ['s3:PutObject', 's3:AbortMultipartUpload']) need(action, `arn:aws:s3:::${bucket}/${resultsPrefix}query-id.csv`, 'Athena query results');
+      for (const action of ['s3:PutObject', 's3:AbortMultipartUpload'])
+        need(action, `arn:aws:s3:::${bucket}/${resultsPrefix}query-id.csv`, 'Athena query results');
       // The statements the code builds (the versioned SQL files a zip ships are partly only quoted,
       // as the evidence report does, so they do not say what runs).
       const statements = [...r.strings];
       if (statements.some((x) => /^\s*UNLOAD\b/i.test(x))) {
         for (const action of ['s3:PutObject', 's3:AbortMultipartUpload']) {
-          if (!allowedOn(grants, action).some((p) => lakeObject.test(p) && !p.includes(resultsPrefix))) missing.push(`${action} on a lake prefix outside the results (UNLOAD)`);
+          if (!allowedOn(grants, action).some((p) => lakeObject.test(p) && !p.includes(resultsPrefix)))
+            missing.push(`${action} on a lake prefix outside the results (UNLOAD)`);
         }
       }
       // (CREATE OR REPLACE VIEW is not judged here: chargeback and evidence build the events view's
@@ -280,7 +308,8 @@ describe('IAM coverage of the packaged stack', () => {
     // seen; the Glue adapter's op dispatch is followed per op.
     const compact = reach.get('compact')!;
     expect(compact.multipart).toBe(true);
-    for (const c of ['s3:CreateMultipartUpload', 's3:UploadPart', 's3:CompleteMultipartUpload', 's3:AbortMultipartUpload']) expect(compact.commands).toContain(c);
+    for (const c of ['s3:CreateMultipartUpload', 's3:UploadPart', 's3:CompleteMultipartUpload', 's3:AbortMultipartUpload'])
+      expect(compact.commands).toContain(c);
     expect(compact.commands).not.toContain('s3:PutObjectTagging');
     expect(reach.get('partitions')!.commands).toContain('glue:BatchDeletePartition');
     for (const name of ['compact', 'rollup', 'anomalies']) expect(reach.get(name)!.commands).not.toContain('glue:BatchDeletePartition');
@@ -309,7 +338,10 @@ describe('IAM coverage of the packaged stack', () => {
       return [rule as JsonObject];
     });
     const noncurrent = rules.filter((r) => r.NoncurrentVersionExpiration !== undefined);
-    const expiresVersions = (key: string) => noncurrent.some((r) => key.startsWith(String(r.Prefix)) && (r.NoncurrentVersionExpiration as JsonObject).NoncurrentDays === 7 && r.ExpiredObjectDeleteMarker === true);
+    const expiresVersions = (key: string) =>
+      noncurrent.some(
+        (r) => key.startsWith(String(r.Prefix)) && (r.NoncurrentVersionExpiration as JsonObject).NoncurrentDays === 7 && r.ExpiredObjectDeleteMarker === true,
+      );
     // Every prefix any role writes or deletes under, plus Firehose's raw/ and raw-errors/ and the
     // QuickSight snapshots, is a zone whose old versions must go.
     const written = new Set<string>(['raw/x', 'raw-errors/x', 'reports/snapshots/x']);

@@ -20,11 +20,25 @@ function entryPoints(): string[] {
 
 /** The runtime import graph (static and dynamic imports) of the project's own modules. */
 async function importGraph(): Promise<Map<string, string[]>> {
-  const result = await build({ absWorkingDir: ROOT, entryPoints: entryPoints(), bundle: true, write: false, metafile: true, platform: 'node', format: 'esm', packages: 'external', outdir: 'out', logLevel: 'silent' });
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: entryPoints(),
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outdir: 'out',
+    logLevel: 'silent',
+  });
   const graph = new Map<string, string[]>();
   for (const [file, input] of Object.entries((result.metafile as Metafile).inputs)) {
     if (file.includes('node_modules')) continue;
-    graph.set(file, input.imports.filter((i) => !i.external && !i.path.includes('node_modules')).map((i) => i.path));
+    graph.set(
+      file,
+      input.imports.filter((i) => !i.external && !i.path.includes('node_modules')).map((i) => i.path),
+    );
   }
   return graph;
 }
@@ -65,7 +79,12 @@ function cycles(graph: Map<string, string[]>): string[][] {
 
 describe('the runtime import graph of functions/', () => {
   it('finds a cycle when there is one (the check can fail)', () => {
-    const g = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+    const g = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
     expect(cycles(g)).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });
 

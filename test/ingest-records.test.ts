@@ -98,7 +98,9 @@ describe('collector config (collector/otel-collector.yaml)', () => {
 
 describe('kinesis path: Firehose records as the awskinesis exporter (otlp_json) writes them', () => {
   it('decodes a logs record and a metrics record into exact raw rows, identity columns from the collector-stamped attributes', () => {
-    const [logs, metrics] = okRows(kinesisSourced([read('fixtures/ingest/kinesis-otlp-json-logs.json'), read('fixtures/ingest/kinesis-otlp-json-metrics.json')]));
+    const [logs, metrics] = okRows(
+      kinesisSourced([read('fixtures/ingest/kinesis-otlp-json-logs.json'), read('fixtures/ingest/kinesis-otlp-json-metrics.json')]),
+    );
     expect(logs).toHaveLength(2);
     expect(logs![0]).toMatchObject({
       signal: 'event',
@@ -137,7 +139,10 @@ describe('cloudwatch path: subscription envelopes of what awscloudwatchlogs and 
   it('decodes a log event (awscloudwatchlogs, raw_log false) and an EMF document into exact rows', () => {
     const message = JSON.parse(read('fixtures/ingest/cloudwatch-log-event-message.json').toString('utf8'));
     const emf = {
-      _aws: { Timestamp: Date.parse('2026-12-05T09:40:00Z'), CloudWatchMetrics: [{ Namespace: 'ClaudeCode', Dimensions: [['OTelLib']], Metrics: [{ Name: 'claude_code.token.usage', Unit: 'tokens' }] }] },
+      _aws: {
+        Timestamp: Date.parse('2026-12-05T09:40:00Z'),
+        CloudWatchMetrics: [{ Namespace: 'ClaudeCode', Dimensions: [['OTelLib']], Metrics: [{ Name: 'claude_code.token.usage', Unit: 'tokens' }] }],
+      },
       OTelLib: 'com.anthropic.claude_code',
       'session.id': 'sess-1',
       type: 'input',
@@ -151,7 +156,15 @@ describe('cloudwatch path: subscription envelopes of what awscloudwatchlogs and 
     };
     const [rows] = okRows(kinesisSourced([cloudWatchPayload([message, emf])]));
     expect(rows).toHaveLength(2);
-    expect(rows![0]).toMatchObject({ signal: 'event', name: 'claude_code.api_request', event_time: Date.parse('2026-12-05T09:40:00.123Z'), input_tokens: 1200, output_tokens: 340, cost_usd: 0.01431, ...IDENTITY });
+    expect(rows![0]).toMatchObject({
+      signal: 'event',
+      name: 'claude_code.api_request',
+      event_time: Date.parse('2026-12-05T09:40:00.123Z'),
+      input_tokens: 1200,
+      output_tokens: 340,
+      cost_usd: 0.01431,
+      ...IDENTITY,
+    });
     expect(rows![1]).toMatchObject({ signal: 'metric', name: 'claude_code.token.usage', metric_type: 'input', value: 1200, ...IDENTITY });
   });
 

@@ -59,7 +59,11 @@ class Stack {
   }
   /** The resources CloudFormation would create. */
   get created(): Set<string> {
-    return new Set(Object.entries(this.t.Resources).filter(([, r]) => !r.Condition || this.condition(r.Condition)).map(([k]) => k));
+    return new Set(
+      Object.entries(this.t.Resources)
+        .filter(([, r]) => !r.Condition || this.condition(r.Condition))
+        .map(([k]) => k),
+    );
   }
   resource(id: string) {
     const r = this.t.Resources[id];
@@ -131,16 +135,24 @@ describe('ingest path, default parameters (collector -> Kinesis Data Stream -> F
 
   it('creates the stream, the delivery stream, its role, the producer policy and the raw table, and no CloudWatch Logs subscription', () => {
     const c = s.created;
-    for (const id of ['IngestStream', 'IngestProducerPolicy', 'RawDeliveryStream', 'FirehoseRole', 'RawGlueTable', 'FirehoseLogGroup']) expect(c.has(id), id).toBe(true);
+    for (const id of ['IngestStream', 'IngestProducerPolicy', 'RawDeliveryStream', 'FirehoseRole', 'RawGlueTable', 'FirehoseLogGroup'])
+      expect(c.has(id), id).toBe(true);
     for (const id of ['IngestSubscriptionFilter', 'CloudWatchToFirehoseRole']) expect(c.has(id), id).toBe(false);
-    expect(s.props('IngestStream')).toMatchObject({ StreamModeDetails: { StreamMode: 'PROVISIONED' }, ShardCount: 1, StreamEncryption: { EncryptionType: 'KMS' } });
+    expect(s.props('IngestStream')).toMatchObject({
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      ShardCount: 1,
+      StreamEncryption: { EncryptionType: 'KMS' },
+    });
   });
 
   it('the delivery stream reads the Kinesis stream, runs the transform, converts to Parquet with the raw table and writes the arrival-hour layout (a valid CreateDeliveryStream request)', () => {
     const { input, violations } = deliveryRequest(s);
     expect(violations, formatViolations('firehose', 'CreateDeliveryStream', violations)).toEqual([]);
     expect(input.DeliveryStreamType).toBe('KinesisStreamAsSource');
-    expect(input.KinesisStreamSourceConfiguration).toEqual({ KinesisStreamARN: arnOf('IngestStream', 'AWS::Kinesis::Stream'), RoleARN: arnOf('FirehoseRole', 'AWS::IAM::Role') });
+    expect(input.KinesisStreamSourceConfiguration).toEqual({
+      KinesisStreamARN: arnOf('IngestStream', 'AWS::Kinesis::Stream'),
+      RoleARN: arnOf('FirehoseRole', 'AWS::IAM::Role'),
+    });
     const d = input.ExtendedS3DestinationConfiguration;
     expect(d.BucketARN).toBe('arn:aws:s3:::cclake-test-lake');
     expect(d.Prefix).toBe('raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/');
@@ -172,7 +184,12 @@ describe('ingest path, default parameters (collector -> Kinesis Data Stream -> F
   it('the prefix is the raw key layout compaction reads (functions/lib/raw/keys.ts)', async () => {
     const { hourPrefix, arrivalHourOf } = await import('../functions/lib/raw/keys');
     const at = Date.parse('2026-12-05T09:00:00Z');
-    const firehoseKey = s.props('RawDeliveryStream').ExtendedS3DestinationConfiguration.Prefix.replace('!{timestamp:yyyy}', '2026').replace('!{timestamp:MM}', '12').replace('!{timestamp:dd}', '05').replace('!{timestamp:HH}', '09');
+    const firehoseKey = s
+      .props('RawDeliveryStream')
+      .ExtendedS3DestinationConfiguration.Prefix.replace('!{timestamp:yyyy}', '2026')
+      .replace('!{timestamp:MM}', '12')
+      .replace('!{timestamp:dd}', '05')
+      .replace('!{timestamp:HH}', '09');
     expect(firehoseKey).toBe(hourPrefix('raw/', at));
     expect(arrivalHourOf(`${firehoseKey}cclake-test-raw-1-2026-12-05-09-12-01-0b5e4c1a-6a39-4c3e-9f4c-5c1d1e2f3a4b.parquet`)).toBe(at);
   });
@@ -188,7 +205,10 @@ describe('ingest path, default parameters (collector -> Kinesis Data Stream -> F
     const p = s.props('RawGlueTable');
     expect((s.resource('RawGlueTable') as Json).DependsOn).toEqual(['GlueDatabase']);
     const config = parseConfig({ lake: { s3: { bucket: 'cclake-test-lake', prefix: '' } }, aws: { glueDatabase: 'cclake' } });
-    const [req] = new GlueCatalog(new GlueClient({ region: REGION }), { database: 'cclake', lakeUri: 's3://cclake-test-lake/' }).describe({ op: 'createTable', table: rawTable(config) });
+    const [req] = new GlueCatalog(new GlueClient({ region: REGION }), { database: 'cclake', lakeUri: 's3://cclake-test-lake/' }).describe({
+      op: 'createTable',
+      table: rawTable(config),
+    });
     expect({ CatalogId: p.CatalogId, DatabaseName: p.DatabaseName, TableInput: p.TableInput }).toEqual({ CatalogId: ACCOUNT, ...(req!.input as object) });
     expect(p.TableInput.StorageDescriptor.Columns).toEqual(glueColumns(RAW_RECORD));
     expect(p.TableInput.StorageDescriptor.Location).toBe('s3://cclake-test-lake/raw/');
@@ -198,14 +218,26 @@ describe('ingest path, default parameters (collector -> Kinesis Data Stream -> F
   it('scopes the Firehose role: raw/ and raw-errors/ objects, the transform, the raw table, its own log group, the source stream', () => {
     const role = s.props('FirehoseRole');
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'firehose.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': ACCOUNT } } },
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'firehose.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': ACCOUNT } },
+      },
     ]);
     const st = statements(role);
     for (const x of st) for (const a of [x.Action].flat()) expect(a).not.toMatch(/\*/);
     const resourcesOf = (action: string) => st.filter((x) => [x.Action].flat().includes(action)).flatMap((x) => [x.Resource].flat());
     expect(resourcesOf('s3:PutObject')).toEqual(['arn:aws:s3:::cclake-test-lake/raw/*', 'arn:aws:s3:::cclake-test-lake/raw-errors/*']);
-    expect(resourcesOf('lambda:InvokeFunction')).toEqual([arnOf('TransformLambdaFunction', 'AWS::Lambda::Function'), `${arnOf('TransformLambdaFunction', 'AWS::Lambda::Function')}:*`]);
-    expect(resourcesOf('glue:GetTable')).toEqual([`arn:aws:glue:${REGION}:${ACCOUNT}:catalog`, `arn:aws:glue:${REGION}:${ACCOUNT}:database/cclake`, `arn:aws:glue:${REGION}:${ACCOUNT}:table/cclake/events_raw`]);
+    expect(resourcesOf('lambda:InvokeFunction')).toEqual([
+      arnOf('TransformLambdaFunction', 'AWS::Lambda::Function'),
+      `${arnOf('TransformLambdaFunction', 'AWS::Lambda::Function')}:*`,
+    ]);
+    expect(resourcesOf('glue:GetTable')).toEqual([
+      `arn:aws:glue:${REGION}:${ACCOUNT}:catalog`,
+      `arn:aws:glue:${REGION}:${ACCOUNT}:database/cclake`,
+      `arn:aws:glue:${REGION}:${ACCOUNT}:table/cclake/events_raw`,
+    ]);
     expect(resourcesOf('kinesis:GetRecords')).toEqual([arnOf('IngestStream', 'AWS::Kinesis::Stream')]);
     expect(resourcesOf('firehose:PutRecord')).toEqual([]);
     for (const x of st) expect([x.Resource].flat()).not.toContain('*');
@@ -213,7 +245,11 @@ describe('ingest path, default parameters (collector -> Kinesis Data Stream -> F
 
   it('the collector policy may only put records into the stream', () => {
     expect(s.props('IngestProducerPolicy').PolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'], Resource: [arnOf('IngestStream', 'AWS::Kinesis::Stream')] },
+      {
+        Effect: 'Allow',
+        Action: ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'],
+        Resource: [arnOf('IngestStream', 'AWS::Kinesis::Stream')],
+      },
     ]);
   });
 });
@@ -226,7 +262,8 @@ describe('ingest path, ingestSource "cloudwatch" (collector -> CloudWatch Logs -
 
   it('creates a Direct PUT delivery stream, the subscription filter and its role, and the raw table; no Kinesis stream', () => {
     const c = s.created;
-    for (const id of ['RawDeliveryStream', 'FirehoseRole', 'RawGlueTable', 'IngestSubscriptionFilter', 'CloudWatchToFirehoseRole']) expect(c.has(id), id).toBe(true);
+    for (const id of ['RawDeliveryStream', 'FirehoseRole', 'RawGlueTable', 'IngestSubscriptionFilter', 'CloudWatchToFirehoseRole'])
+      expect(c.has(id), id).toBe(true);
     for (const id of ['IngestStream', 'IngestProducerPolicy']) expect(c.has(id), id).toBe(false);
     const { input, violations } = deliveryRequest(s);
     expect(violations, formatViolations('firehose', 'CreateDeliveryStream', violations)).toEqual([]);
@@ -246,12 +283,29 @@ describe('ingest path, ingestSource "cloudwatch" (collector -> CloudWatch Logs -
       DestinationArn: arnOf('RawDeliveryStream', 'AWS::KinesisFirehose::DeliveryStream'),
       RoleArn: arnOf('CloudWatchToFirehoseRole', 'AWS::IAM::Role'),
     });
-    expectModelValid('logs', 'PutSubscriptionFilter', { logGroupName: f.LogGroupName, filterName: 'cclake', filterPattern: f.FilterPattern, destinationArn: f.DestinationArn, roleArn: f.RoleArn });
+    expectModelValid('logs', 'PutSubscriptionFilter', {
+      logGroupName: f.LogGroupName,
+      filterName: 'cclake',
+      filterPattern: f.FilterPattern,
+      destinationArn: f.DestinationArn,
+      roleArn: f.RoleArn,
+    });
     const role = s.props('CloudWatchToFirehoseRole');
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'logs.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringLike: { 'aws:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` } } },
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'logs.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringLike: { 'aws:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` } },
+      },
     ]);
-    expect(statements(role)).toEqual([{ Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: [arnOf('RawDeliveryStream', 'AWS::KinesisFirehose::DeliveryStream')] }]);
+    expect(statements(role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+        Resource: [arnOf('RawDeliveryStream', 'AWS::KinesisFirehose::DeliveryStream')],
+      },
+    ]);
   });
 });
 

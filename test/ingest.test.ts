@@ -15,7 +15,8 @@ import type { RawRecord } from '../schemas/raw-record';
 const FIX = fileURLToPath(new URL('../fixtures/otlp/', import.meta.url));
 const fx = (name: string) => path.join(FIX, name);
 const NOW = Date.UTC(2026, 2, 10, 15, 30, 7);
-const KEY_RE = /^raw\/year=2026\/month=03\/day=10\/hour=15\/cclake-telemetry-1-2026-03-10-15-30-07-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.parquet$/;
+const KEY_RE =
+  /^raw\/year=2026\/month=03\/day=10\/hour=15\/cclake-telemetry-1-2026-03-10-15-30-07-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.parquet$/;
 const CONTENT_VALUES = ['<REDACTED>', 'SECRET_TAX_TABLE_LOOKUP', 'TAX_RATE', 'invoice.ts'];
 
 const dirs: string[] = [];
@@ -70,7 +71,11 @@ describe('ingestFiles: the fixtures into a local lake', () => {
     try {
       const codecs = (await conn.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`)).getRowObjectsJS();
       expect(codecs.map((r) => r.compression)).toEqual(['SNAPPY']);
-      const agg = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, sum(input_tokens)::INTEGER AS input FROM read_parquet('${file}') WHERE name = 'claude_code.api_request'`)).getRowObjectsJS();
+      const agg = (
+        await conn.runAndReadAll(
+          `SELECT count(*)::INTEGER AS n, sum(input_tokens)::INTEGER AS input FROM read_parquet('${file}') WHERE name = 'claude_code.api_request'`,
+        )
+      ).getRowObjectsJS();
       expect(agg).toEqual([{ n: 2, input: 1234 + 310 }]);
     } finally {
       conn.closeSync();
@@ -85,7 +90,16 @@ describe('ingestFiles: the fixtures into a local lake', () => {
     ];
     expect(rows).toEqual(expected);
     const req = rows.find((r) => r.request_id === 'req_01HZXK3Q9V2B7M4N6P8R0T2W4Y')!;
-    expect(req).toMatchObject({ input_tokens: 1234, output_tokens: 567, cache_read_tokens: 8900, cache_creation_tokens: 120, cost_usd: 0.0123, duration_ms: 1834, ttft_ms: 412.5, event_time: Date.parse('2026-03-10T14:03:04.876Z') });
+    expect(req).toMatchObject({
+      input_tokens: 1234,
+      output_tokens: 567,
+      cache_read_tokens: 8900,
+      cache_creation_tokens: 120,
+      cost_usd: 0.0123,
+      duration_ms: 1834,
+      ttft_ms: 412.5,
+      event_time: Date.parse('2026-03-10T14:03:04.876Z'),
+    });
     expect(rows.find((r) => r.name === 'claude_code.api_error')).toMatchObject({ status_code: 529, attempt: 2 });
     expect(rows.find((r) => r.name === 'claude_code.tool_result')).toMatchObject({ success: true, duration_ms: 87 });
     expect(rows.filter((r) => r.temporality === 'cumulative').map((r) => r.value)).toEqual([5000, 7250]);
@@ -164,13 +178,23 @@ describe('ingestFiles: bad input', () => {
     const dir = tempDir();
     const file = path.join(dir, 'big.json');
     const n = MAX_ROWS_PER_OBJECT + 7;
-    const points = Array.from({ length: n }, (_, i) => ({ timeUnixNano: String(1773151440000000000n + BigInt(i) * 1000000n), asInt: String(i), attributes: [{ key: 'type', value: { stringValue: 'input' } }] }));
-    writeFileSync(file, JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.token.usage', sum: { aggregationTemporality: 1, dataPoints: points } }] }] }] }));
+    const points = Array.from({ length: n }, (_, i) => ({
+      timeUnixNano: String(1773151440000000000n + BigInt(i) * 1000000n),
+      asInt: String(i),
+      attributes: [{ key: 'type', value: { stringValue: 'input' } }],
+    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'claude_code.token.usage', sum: { aggregationTemporality: 1, dataPoints: points } }] }] }],
+      }),
+    );
     const store = new LocalObjectStore(path.join(dir, 'lake'));
     const s = await ingestFiles(store, ConfigSchema.parse({ raw: { prefix: 'landing/raw/', streamName: 'my-stream' } }), [file], { now: NOW });
     expect(s.recordsWritten).toBe(n);
     expect(s.objectsWritten).toHaveLength(2);
-    for (const k of s.objectsWritten) expect(k).toMatch(/^landing\/raw\/year=2026\/month=03\/day=10\/hour=15\/my-stream-1-2026-03-10-15-30-07-[0-9a-f-]{36}\.parquet$/);
+    for (const k of s.objectsWritten)
+      expect(k).toMatch(/^landing\/raw\/year=2026\/month=03\/day=10\/hour=15\/my-stream-1-2026-03-10-15-30-07-[0-9a-f-]{36}\.parquet$/);
     const counts = await Promise.all(s.objectsWritten.map(async (k) => readRows(await store.get(k)).length));
     expect(counts.sort((a, b) => b - a)).toEqual([MAX_ROWS_PER_OBJECT, 7]);
   });

@@ -55,9 +55,14 @@ describe('instrumentedRun', () => {
   it('on a throw logs the error, writes RunFailed 1, re-throws, and the next run has no stale run id', async () => {
     const rt = jobRuntime('unit');
     const failed = await captureStdout(() =>
-      instrumentedRun(rt, { awsRequestId: 'deadbeef-1' }, async () => {
-        throw new Error('lake unreachable');
-      }, () => [['RowsOut', 'Count', 1]]),
+      instrumentedRun(
+        rt,
+        { awsRequestId: 'deadbeef-1' },
+        async () => {
+          throw new Error('lake unreachable');
+        },
+        () => [['RowsOut', 'Count', 1]],
+      ),
     );
     expect(failed.error).toBeInstanceOf(Error);
     expect((failed.error as Error).message).toBe('lake unreachable');
@@ -69,10 +74,15 @@ describe('instrumentedRun', () => {
     expect(doc).not.toHaveProperty('RowsOut');
 
     const next = await captureStdout(() =>
-      instrumentedRun(rt, { awsRequestId: 'cafe0000-2' }, async () => {
-        rt.logger.info('second');
-        return 1;
-      }, () => []),
+      instrumentedRun(
+        rt,
+        { awsRequestId: 'cafe0000-2' },
+        async () => {
+          rt.logger.info('second');
+          return 1;
+        },
+        () => [],
+      ),
     );
     expect(next.lines.find((l) => l.message === 'second')?.runId).toBe('cafe0000');
     expect(emfOf(next.lines)[0]!.RunFailed).toBe(0);
@@ -82,13 +92,21 @@ describe('instrumentedRun', () => {
 describe('compaction freshness metrics', () => {
   const at = (iso: string) => Date.parse(iso);
   it('measure hours since the newest raw hour ended, and the arrival hours compaction is behind', () => {
-    const metrics = freshnessMetrics({ status: 'completed', rawNewestHourMs: at('2026-11-21T01:00:00Z'), watermarkHourMs: at('2026-11-20T22:00:00Z') }, at('2026-11-21T05:30:00Z'));
+    const metrics = freshnessMetrics(
+      { status: 'completed', rawNewestHourMs: at('2026-11-21T01:00:00Z'), watermarkHourMs: at('2026-11-20T22:00:00Z') },
+      at('2026-11-21T05:30:00Z'),
+    );
     expect(metrics).toEqual([
       ['RawFreshnessHours', 'None', 3],
       ['CompactionBacklogHours', 'None', 3],
     ]);
     // Within the newest hour itself, telemetry is fresh.
-    expect(freshnessMetrics({ status: 'completed', rawNewestHourMs: at('2026-11-21T05:00:00Z'), watermarkHourMs: at('2026-11-21T05:00:00Z') }, at('2026-11-21T05:30:00Z'))).toEqual([
+    expect(
+      freshnessMetrics(
+        { status: 'completed', rawNewestHourMs: at('2026-11-21T05:00:00Z'), watermarkHourMs: at('2026-11-21T05:00:00Z') },
+        at('2026-11-21T05:30:00Z'),
+      ),
+    ).toEqual([
       ['RawFreshnessHours', 'None', 0],
       ['CompactionBacklogHours', 'None', 0],
     ]);

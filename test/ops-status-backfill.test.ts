@@ -30,7 +30,10 @@ async function lake(): Promise<LocalObjectStore> {
   const store = new LocalObjectStore(tmp.make());
   await putRaw(store, '2026-11-18T10:05:00Z', [rec('2026-11-18T09:00:00Z', 'u1', { session_id: 's1' })]);
   await putRaw(store, '2026-11-19T10:05:00Z', [rec('2026-11-19T09:00:00Z', 'u2', { session_id: 's2' })]);
-  await putRaw(store, '2026-11-20T12:05:00Z', [rec('2026-11-20T11:00:00Z', 'u1', { session_id: 's3' }), rec('2026-11-20T11:30:00Z', 'u3', { session_id: 's4' })]);
+  await putRaw(store, '2026-11-20T12:05:00Z', [
+    rec('2026-11-20T11:00:00Z', 'u1', { session_id: 's3' }),
+    rec('2026-11-20T11:30:00Z', 'u3', { session_id: 's4' }),
+  ]);
   await putRaw(store, '2026-11-21T01:05:00Z', [rec('2026-11-21T00:30:00Z', 'u2', { session_id: 's5' })]);
   return store;
 }
@@ -122,7 +125,12 @@ describe('watermarks and cclake status', () => {
 describe('backfill', () => {
   it('plans the stages in order and refuses a reversed range', () => {
     expect(backfillPlan('2026-11-19', '2026-11-20', false).map((s) => s.id)).toEqual(['compact', 'partitions', 'rollup:2026-11-19', 'rollup:2026-11-20']);
-    expect(backfillPlan('2026-11-20', '2026-11-20', true).map((s) => s.id)).toEqual(['compact-rebuild:2026-11-20', 'compact', 'partitions', 'rollup:2026-11-20']);
+    expect(backfillPlan('2026-11-20', '2026-11-20', true).map((s) => s.id)).toEqual([
+      'compact-rebuild:2026-11-20',
+      'compact',
+      'partitions',
+      'rollup:2026-11-20',
+    ]);
     expect(() => backfillPlan('2026-11-20', '2026-11-19', false)).toThrow(/before --from/);
   });
 
@@ -164,7 +172,9 @@ describe('backfill', () => {
       // Each day recomputed exactly once over the two runs; the progress file is gone.
       expect([await generationOf('2026-11-18'), await generationOf('2026-11-19'), await generationOf('2026-11-20')]).toEqual([2, 2, 2]);
       expect(existsSync(path.join(store.root, progressKey('2026-11-18', '2026-11-20')))).toBe(false);
-      const dau = await engine.query(`SELECT CAST(dt AS VARCHAR) AS dt, dau FROM active_users_daily WHERE dt BETWEEN DATE '2026-11-18' AND DATE '2026-11-20' ORDER BY dt`);
+      const dau = await engine.query(
+        `SELECT CAST(dt AS VARCHAR) AS dt, dau FROM active_users_daily WHERE dt BETWEEN DATE '2026-11-18' AND DATE '2026-11-20' ORDER BY dt`,
+      );
       expect(dau.rows).toEqual([
         { dt: '2026-11-18', dau: 1 },
         { dt: '2026-11-19', dau: 1 },
@@ -179,7 +189,10 @@ describe('backfill', () => {
     const store = await lake();
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['backfill', '--lake', store.root, '--from', '2026-11-19', '--to', '2026-11-20'], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await main(['backfill', '--lake', store.root, '--from', '2026-11-19', '--to', '2026-11-20'], {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+    });
     expect(code).toBe(0);
     expect(err.join('\n')).toContain('[' + '#'.repeat(30) + '] 4/4 done');
     expect(out.join('\n')).toContain('Backfill 2026-11-19..2026-11-20: 4 steps, 4 ran, 0 done by an earlier run');

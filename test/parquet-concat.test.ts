@@ -19,7 +19,10 @@ let engine: DuckDBEngine;
 const file = (name: string) => path.join(dir, name);
 
 /** Rows with strings (a dictionary-friendly one and a unique one), nulls, a double, a map and a timestamp. */
-const rowsSql = (from: number, to: number) => `SELECT i, 'user-' || (i % 7) AS team, md5(i::VARCHAR) AS id, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 0.5 END AS cost,
+const rowsSql = (
+  from: number,
+  to: number,
+) => `SELECT i, 'user-' || (i % 7) AS team, md5(i::VARCHAR) AS id, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 0.5 END AS cost,
   MAP {'k': 'v' || (i % 3)} AS attrs, make_timestamp(1700000000000000 + i * 1000000) AS t FROM range(${from}, ${to}) r(i)`;
 
 beforeAll(async () => {
@@ -40,7 +43,8 @@ describe('concatParquet', () => {
   it('joins row groups in order: same rows, same order, every column readable by DuckDB', async () => {
     const r = await concatParquet([file('a.parquet'), file('b.parquet'), file('c.parquet')], file('abc.parquet'));
     expect(r.rows).toBe(60_000);
-    const groups = (await engine.query(`SELECT count(*) AS n FROM parquet_metadata(${sqlString(file('a.parquet'))}) WHERE path_in_schema = 'i'`)).rows[0]!.n as number;
+    const groups = (await engine.query(`SELECT count(*) AS n FROM parquet_metadata(${sqlString(file('a.parquet'))}) WHERE path_in_schema = 'i'`)).rows[0]!
+      .n as number;
     expect(groups).toBeGreaterThan(1);
     expect(r.rowGroups).toBe(groups + 2);
     // Row order as well as content: the file row number of the join equals the source position.
@@ -54,7 +58,9 @@ describe('concatParquet', () => {
              (SELECT count(*) FROM joined WHERE pos <> i) AS misplaced`);
     expect(diff.rows[0]).toEqual({ extra: 0, missing: 0, misplaced: 0 });
     // Footer statistics moved with their row groups: a range filter prunes to the right rows.
-    const picked = await engine.query(`SELECT count(*) AS n, min(i) AS lo FROM read_parquet(${sqlString(file('abc.parquet'))}) WHERE i >= 25500 AND cost IS NULL`);
+    const picked = await engine.query(
+      `SELECT count(*) AS n, min(i) AS lo FROM read_parquet(${sqlString(file('abc.parquet'))}) WHERE i >= 25500 AND cost IS NULL`,
+    );
     expect(picked.rows[0]).toEqual({ n: (60_000 - 25_500) / 5, lo: 25_500 });
   });
 
@@ -67,7 +73,9 @@ describe('concatParquet', () => {
       `SELECT row_group_id, bloom_filter_excludes FROM parquet_bloom_probe(${sqlString(file('ac.parquet'))}, 'team', 'user-3') ORDER BY row_group_id`,
     );
     expect(probe.rows.every((r) => r.bloom_filter_excludes === false)).toBe(true);
-    const absent = await engine.query(`SELECT bool_and(bloom_filter_excludes) AS all FROM parquet_bloom_probe(${sqlString(file('ac.parquet'))}, 'team', 'nobody')`);
+    const absent = await engine.query(
+      `SELECT bool_and(bloom_filter_excludes) AS all FROM parquet_bloom_probe(${sqlString(file('ac.parquet'))}, 'team', 'nobody')`,
+    );
     expect(absent.rows[0]!.all).toBe(true);
   });
 
@@ -84,14 +92,18 @@ describe('concatParquet', () => {
   });
 
   it('refuses files of another schema, naming the file', async () => {
-    await expect(concatParquet([file('a.parquet'), file('other.parquet')], file('bad.parquet'))).rejects.toThrow(/other\.parquet: its schema differs from .*a\.parquet/);
+    await expect(concatParquet([file('a.parquet'), file('other.parquet')], file('bad.parquet'))).rejects.toThrow(
+      /other\.parquet: its schema differs from .*a\.parquet/,
+    );
   });
 
   it('refuses a truncated or non-Parquet input, naming it', async () => {
     const bytes = readFileSync(file('b.parquet'));
     writeFileSync(file('truncated.parquet'), bytes.subarray(0, bytes.length - 100));
     writeFileSync(file('text.parquet'), 'not parquet at all, just some text');
-    await expect(concatParquet([file('a.parquet'), file('truncated.parquet')], file('bad.parquet'))).rejects.toThrow(/truncated\.parquet: not a plain Parquet file/);
+    await expect(concatParquet([file('a.parquet'), file('truncated.parquet')], file('bad.parquet'))).rejects.toThrow(
+      /truncated\.parquet: not a plain Parquet file/,
+    );
     await expect(concatParquet([file('text.parquet')], file('bad.parquet'))).rejects.toThrow(/text\.parquet: not a plain Parquet file/);
   });
 });

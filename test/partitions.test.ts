@@ -3,7 +3,14 @@
  * partitions, curated partitions at their committed generations, retention), on the local catalog
  * files that DuckDB's views read, and through the Glue adapter against a mocked Glue client.
  */
-import { BatchCreatePartitionCommand, BatchUpdatePartitionCommand, CreateTableCommand, GetPartitionsCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import {
+  BatchCreatePartitionCommand,
+  BatchUpdatePartitionCommand,
+  CreateTableCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
 import { modelCheckedMock } from './helpers/aws-model';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,7 +95,12 @@ describe('a lake generated over 60 days with late data', () => {
     const curated = run.tables.find((t) => t.table === CURATED)!;
     expect([curated.tableAction, curated.created, curated.updated, curated.deleted]).toEqual(['unchanged', 0, 1, 0]);
     // events_raw created with its hours, one events_curated partition moved, the rollup and anomalies tables created (no days yet).
-    expect(run.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'BatchUpdatePartition', ...DAY_TABLES.map(() => 'CreateTable')]);
+    expect(run.requests.map((r) => r.operation)).toEqual([
+      'CreateTable',
+      'BatchCreatePartition',
+      'BatchUpdatePartition',
+      ...DAY_TABLES.map(() => 'CreateTable'),
+    ]);
 
     // Catalog partitions == committed dates, each at its committed generation, every file there.
     const all = await commits.list(CURATED);
@@ -102,7 +114,9 @@ describe('a lake generated over 60 days with late data', () => {
     const engine = await DuckDBEngine.open();
     try {
       await registerLakeViews(engine, store, config);
-      const n = await engine.query(`SELECT count(*) AS n, count(DISTINCT record_id) AS ids, count(*) FILTER (WHERE record_id = '${late.record_id}') AS late FROM events`);
+      const n = await engine.query(
+        `SELECT count(*) AS n, count(DISTINCT record_id) AS ids, count(*) FILTER (WHERE record_id = '${late.record_id}') AS late FROM events`,
+      );
       expect(n.rows[0]).toEqual({ n: all.reduce((s, c) => s + (c.rows ?? 0), 0), ids: all.reduce((s, c) => s + (c.rows ?? 0), 0), late: 1 });
     } finally {
       engine.close();
@@ -134,7 +148,11 @@ describe('partitions stage on a small lake', () => {
     expect(await main(['partitions', '--lake', store.root, '--dry-run'], { out: (s) => io.out.push(s), err: (s) => io.err.push(s) })).toBe(0);
     const printed = JSON.parse(io.out.join('\n')) as { operation: string; input: { table: unknown } }[];
     expect(printed.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', ...DAY_TABLES.map(() => 'CreateTable')]);
-    expect(printed.map((r) => (r.input as { table: string | { name: string } }).table).map((t) => (typeof t === 'string' ? t : t.name))).toEqual(['events_raw', 'events_raw', ...DAY_TABLES.map((t) => t.name)]);
+    expect(printed.map((r) => (r.input as { table: string | { name: string } }).table).map((t) => (typeof t === 'string' ? t : t.name))).toEqual([
+      'events_raw',
+      'events_raw',
+      ...DAY_TABLES.map((t) => t.name),
+    ]);
     expect((printed[1]!.input as unknown as { partitions: { values: string[] }[] }).partitions.map((p) => p.values)).toEqual([
       ['2026', '11', '20', '01'],
       ['2026', '11', '20', '02'],
@@ -164,7 +182,9 @@ describe('partitions stage on a small lake', () => {
     const table = (await cat.getTable(CURATED))!;
     await cat.apply({ op: 'updateTable', table: { ...table, columns: table.columns.map((c) => (c.name === 'input_tokens' ? { ...c, type: 'string' } : c)) } });
     const before = (await listAll(store, '_cclake/catalog/')).map((o) => o.key);
-    await expect(syncPartitions(store, cat, cfg(), { now: NOW })).rejects.toThrow(/column events_curated\.input_tokens is string in the catalog but bigint in schemas\/; refusing a breaking change/);
+    await expect(syncPartitions(store, cat, cfg(), { now: NOW })).rejects.toThrow(
+      /column events_curated\.input_tokens is string in the catalog but bigint in schemas\/; refusing a breaking change/,
+    );
     expect((await listAll(store, '_cclake/catalog/')).map((o) => o.key)).toEqual(before); // not even the raw table
     expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]); // the lock is released
     const io = { out: [] as string[], err: [] as string[] };
@@ -177,9 +197,17 @@ describe('partitions stage on a small lake', () => {
     const cat = local(store);
     await syncPartitions(store, cat, cfg(), { now: NOW });
     const table = (await cat.getTable(CURATED))!;
-    await cat.apply({ op: 'createPartitions', table, partitions: [{ values: ['2026-01-01'], location: 'curated/events/dt=2026-01-01/gen=000001-gone/', parameters: {} }] });
+    await cat.apply({
+      op: 'createPartitions',
+      table,
+      partitions: [{ values: ['2026-01-01'], location: 'curated/events/dt=2026-01-01/gen=000001-gone/', parameters: {} }],
+    });
     await store.put('curated/events/dt=2026-01-02/manual/part.parquet', await store.get((await listAll(store, 'curated/events/dt=2026-11-20/'))[0]!.key));
-    await cat.apply({ op: 'createPartitions', table, partitions: [{ values: ['2026-01-02'], location: 'curated/events/dt=2026-01-02/manual/', parameters: {} }] });
+    await cat.apply({
+      op: 'createPartitions',
+      table,
+      partitions: [{ values: ['2026-01-02'], location: 'curated/events/dt=2026-01-02/manual/', parameters: {} }],
+    });
     const run = await syncPartitions(store, cat, cfg(), { now: NOW });
     expect(run.tables.find((t) => t.table === CURATED)!.deleted).toBe(1);
     expect((await cat.listPartitions(CURATED)).map((p) => p.values[0])).toEqual(['2026-01-02', '2026-11-19', '2026-11-20']);
@@ -193,7 +221,14 @@ describe('partitions stage on a small lake', () => {
     // Four days later only 2026-11-20's successors would be kept: both dates and both hours are past it.
     const later = Date.parse('2026-11-23T05:00:00Z');
     const dry = await syncPartitions(store, local(store, config), config, { now: later, dryRun: true });
-    expect(dry.requests.map((r) => r.operation)).toEqual(['BatchDeletePartition', 'DeleteObjects', 'DeleteObjects', 'BatchDeletePartition', 'DeleteObjects', 'DeleteObjects']);
+    expect(dry.requests.map((r) => r.operation)).toEqual([
+      'BatchDeletePartition',
+      'DeleteObjects',
+      'DeleteObjects',
+      'BatchDeletePartition',
+      'DeleteObjects',
+      'DeleteObjects',
+    ]);
     const run = await syncPartitions(store, local(store, config), config, { now: later });
     expect(run.failures).toEqual([]);
     expect(await local(store, config).listPartitions(CURATED)).toEqual([]);
@@ -231,7 +266,17 @@ describe('partitions stage on a small lake', () => {
 
   it('waits for the lake lock: a run while compaction holds it returns locked and changes nothing', async () => {
     const store = await smallLake();
-    await store.put(`${COMPACT_LOCK_PREFIX}000001.json`, JSON.stringify({ owner: 'compact busy', host: 'elsewhere', boot: null, pid: 1, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    await store.put(
+      `${COMPACT_LOCK_PREFIX}000001.json`,
+      JSON.stringify({
+        owner: 'compact busy',
+        host: 'elsewhere',
+        boot: null,
+        pid: 1,
+        acquiredAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      }),
+    );
     const run = await syncPartitions(store, local(store), cfg(), { now: NOW });
     expect(run.status).toBe('locked');
     expect(run.lockedBy).toContain('compact busy');
@@ -251,11 +296,22 @@ describe('through the Glue adapter (mocked Glue client)', () => {
       glue.on(CreateTableCommand).resolves({});
       glue.on(BatchCreatePartitionCommand).callsFake((input: { TableName: string; PartitionInputList: { Values: string[] }[] }) =>
         input.TableName === CURATED
-          ? { Errors: [{ PartitionValues: input.PartitionInputList[0]!.Values, ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' } }] }
+          ? {
+              Errors: [
+                {
+                  PartitionValues: input.PartitionInputList[0]!.Values,
+                  ErrorDetail: { ErrorCode: 'AlreadyExistsException', ErrorMessage: 'Partition already exists.' },
+                },
+              ],
+            }
           : {},
       );
       glue.on(BatchUpdatePartitionCommand).resolves({});
-      const catalog = new GlueCatalog(new GlueClient({ region: 'us-east-1' }), { database: 'cclake', lakeUri: 's3://lake-bucket/prod/', retry: { sleep: async () => {} } });
+      const catalog = new GlueCatalog(new GlueClient({ region: 'us-east-1' }), {
+        database: 'cclake',
+        lakeUri: 's3://lake-bucket/prod/',
+        retry: { sleep: async () => {} },
+      });
       const run = await syncPartitions(store, catalog, cfg(), { now: Date.parse('2026-11-20T04:00:00Z') });
       expect(run.failures).toEqual([]);
       const created = glue.commandCalls(CreateTableCommand).map((c) => c.args[0].input.TableInput!.Name);
@@ -264,7 +320,9 @@ describe('through the Glue adapter (mocked Glue client)', () => {
       const commit = (await new PartitionCommits(store).get(CURATED, '2026-11-20'))!;
       expect(curatedCreate.PartitionInputList![0]!.StorageDescriptor!.Location).toBe(`s3://lake-bucket/prod/${commit.location}`);
       const update = glue.commandCalls(BatchUpdatePartitionCommand)[0]!.args[0].input;
-      expect(update.Entries!.map((e) => [e.PartitionValueList, e.PartitionInput!.StorageDescriptor!.Location])).toEqual([[['2026-11-20'], `s3://lake-bucket/prod/${commit.location}`]]);
+      expect(update.Entries!.map((e) => [e.PartitionValueList, e.PartitionInput!.StorageDescriptor!.Location])).toEqual([
+        [['2026-11-20'], `s3://lake-bucket/prod/${commit.location}`],
+      ]);
     } finally {
       glue.restore();
     }

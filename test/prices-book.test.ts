@@ -86,7 +86,12 @@ describe('the shipped list-price book', () => {
   });
 
   it('Opus 4.1 after 2025-11-24 stays at 15/75 (never Opus 4.5 prices by family), also as [1m] or base id + context_tier', () => {
-    for (const [id, tier] of [['claude-opus-4-1-20250805', null], ['us.anthropic.claude-opus-4-1-20250805-v1:0', null], ['claude-opus-4-1[1m]', null], ['claude-opus-4-1', '[1m]']] as const) {
+    for (const [id, tier] of [
+      ['claude-opus-4-1-20250805', null],
+      ['us.anthropic.claude-opus-4-1-20250805-v1:0', null],
+      ['claude-opus-4-1[1m]', null],
+      ['claude-opus-4-1', '[1m]'],
+    ] as const) {
       const r = book.resolve(id, '2025-12-01', { contextTier: tier });
       expect(r.priced && [r.prices.input, r.prices.output], id).toEqual([15, 75]);
     }
@@ -104,8 +109,17 @@ describe('the shipped list-price book', () => {
   });
 
   it('normalises Bedrock ARNs, profile prefixes, -v1:0 suffixes, date stamps and context suffixes', () => {
-    expect(normalizeModelId('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0')).toMatchObject({ key: 'claude-sonnet-4-5', provider: 'bedrock', profile: 'regional' });
-    expect(normalizeModelId('global.anthropic.claude-opus-4-6-v1[1m]')).toMatchObject({ key: 'claude-opus-4-6', provider: 'bedrock', profile: 'global', contextTier: '[1m]' });
+    expect(normalizeModelId('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0')).toMatchObject({
+      key: 'claude-sonnet-4-5',
+      provider: 'bedrock',
+      profile: 'regional',
+    });
+    expect(normalizeModelId('global.anthropic.claude-opus-4-6-v1[1m]')).toMatchObject({
+      key: 'claude-opus-4-6',
+      provider: 'bedrock',
+      profile: 'global',
+      contextTier: '[1m]',
+    });
     expect(normalizeModelId('claude-opus-4-6', '[1m]')).toMatchObject({ key: 'claude-opus-4-6', provider: 'anthropic', profile: 'any', contextTier: '[1m]' });
     expect(normalizeModelId('claude-sonnet-4-0')).toMatchObject({ key: 'claude-sonnet-4' });
   });
@@ -163,9 +177,15 @@ describe('a bad book row', () => {
   const header = 'provider,model,profile,tier,valid_from,valid_to,input,output,cache_read,cache_write_5m,cache_write_1h,source,as_of';
   it('fails naming the file, line and column', () => {
     const bad = (row: string) => () => parseBook(`${header}\n${row}\n`, 'book.csv');
-    expect(bad('anthropic,claude-opus-4-1,any,standard,2025-08-05,,15,75,1.5,18.75,,https://x,2026-12-05')).toThrow(new PriceBookError('book.csv line 2: cache_write_1h "" is not a non-negative number'));
-    expect(bad('anthropic,us.anthropic.claude-opus-4-1,any,standard,2025-08-05,,15,75,1.5,18.75,30,https://x,2026-12-05')).toThrow(/line 2: model .* is not a normalised model version/);
+    expect(bad('anthropic,claude-opus-4-1,any,standard,2025-08-05,,15,75,1.5,18.75,,https://x,2026-12-05')).toThrow(
+      new PriceBookError('book.csv line 2: cache_write_1h "" is not a non-negative number'),
+    );
+    expect(bad('anthropic,us.anthropic.claude-opus-4-1,any,standard,2025-08-05,,15,75,1.5,18.75,30,https://x,2026-12-05')).toThrow(
+      /line 2: model .* is not a normalised model version/,
+    );
     expect(bad('anthropic,claude-opus-4-1,any,standard,2025-08-05,,15,75,1.5,18.75,30,,2026-12-05')).toThrow(/line 2: source "" is empty/);
-    expect(bad('bedrock,claude-opus-4-1,any,standard,2025-08-05,2025-08-01,15,75,1.5,18.75,30,https://x,2026-12-05')).toThrow(/line 2: valid_to "2025-08-01" is not a date after valid_from/);
+    expect(bad('bedrock,claude-opus-4-1,any,standard,2025-08-05,2025-08-01,15,75,1.5,18.75,30,https://x,2026-12-05')).toThrow(
+      /line 2: valid_to "2025-08-01" is not a date after valid_from/,
+    );
   });
 });

@@ -48,7 +48,17 @@ describe('cclake prices check', () => {
       const c = await checkPrices(engine, config);
       expect({ ...c, queries: c.queries.map((q) => q.file) }).toEqual({
         bookVersion: 'list-2026-12-05',
-        unpriced: [{ model: 'claude-opus-4-9', reason: 'model version claude-opus-4-9 (anthropic) is not in the price book', firstDay: DAY, lastDay: DAY, days: 1, tokens: 120, reportedUsd: 0.05 }],
+        unpriced: [
+          {
+            model: 'claude-opus-4-9',
+            reason: 'model version claude-opus-4-9 (anthropic) is not in the price book',
+            firstDay: DAY,
+            lastDay: DAY,
+            days: 1,
+            tokens: 120,
+            reportedUsd: 0.05,
+          },
+        ],
         overlaps: ['config prices.discounts[0] and [1]: any provider claude-3-7-* overlap from 2026-10-01'],
         drift: [{ dt: DAY, model: 'claude-haiku-4-5-20251001', reportedUsd: 0.002, pricedUsd: expect.closeTo(0.0002, 12), differencePct: -90 }],
         longContext: [{ dt: DAY, model: 'claude-sonnet-4-5', requests: 1 }],
@@ -62,8 +72,12 @@ describe('cclake prices check', () => {
     // The command line prints the same findings (exit 0: findings are information, not a failure).
     const run = await runCli(['prices', 'check', '--lake', store.root]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('models without a price: 1\n  claude-opus-4-9: model version claude-opus-4-9 (anthropic) is not in the price book; 1 day(s) 2026-10-27..2026-10-27, 120 tokens, reported 0.05 USD');
+    expect(run.stdout).toContain(
+      'models without a price: 1\n  claude-opus-4-9: model version claude-opus-4-9 (anthropic) is not in the price book; 1 day(s) 2026-10-27..2026-10-27, 120 tokens, reported 0.05 USD',
+    );
     expect(run.stdout).toContain('  2026-10-27 claude-haiku-4-5-20251001: priced 0.00 USD, reported 0.00 USD (-90%)');
-    expect(run.stdout).toContain('long-context requests priced at the standard tier: 1\n  2026-10-27 claude-sonnet-4-5: 1 request(s) above 200,000 input tokens');
+    expect(run.stdout).toContain(
+      'long-context requests priced at the standard tier: 1\n  2026-10-27 claude-sonnet-4-5: 1 request(s) above 200,000 input tokens',
+    );
   });
 });

@@ -67,9 +67,16 @@ beforeAll(async () => {
   await rollup(lake, catalog, engine, config);
   await engine.refresh();
   await engine.query(ANOMALIES_VIEW);
-  summary = await publish(new HtmlPublisher(lake, engine, config, () => new Date('2026-11-21T06:00:00Z')), config, { now: Date.parse('2026-11-21T06:00:00Z'), runId: 'test0001' });
+  summary = await publish(new HtmlPublisher(lake, engine, config, () => new Date('2026-11-21T06:00:00Z')), config, {
+    now: Date.parse('2026-11-21T06:00:00Z'),
+    runId: 'test0001',
+  });
   const profile = tmp.make();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS.filter((a) => a !== '--headless'), `--disk-cache-dir=${profile}`], headless: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [...CHROMIUM_ARGS.filter((a) => a !== '--headless'), `--disk-cache-dir=${profile}`],
+    headless: true,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -94,7 +101,11 @@ async function open(dashboard: string): Promise<{ page: Page; problems: string[]
   return { page, problems };
 }
 
-const visualSvg = (page: Page, id: string) => page.locator(`[data-visual-id="${id}"] .visual-body svg`).first().evaluate((e) => e.outerHTML);
+const visualSvg = (page: Page, id: string) =>
+  page
+    .locator(`[data-visual-id="${id}"] .visual-body svg`)
+    .first()
+    .evaluate((e) => e.outerHTML);
 /** Waits until the page re-rendered for a filter whose description contains `status`. */
 async function rendered(page: Page, status: string): Promise<void> {
   await page.locator('#filter-status', { hasText: status }).waitFor();
@@ -103,7 +114,13 @@ async function rendered(page: Page, status: string): Promise<void> {
 
 /** The days a line chart has a point for, for one series (from the points' ARIA labels). */
 const daysOf = (svg: string, series: string) =>
-  [...new Set([...svg.matchAll(new RegExp(`Measure: ${series}; Day: ([A-Z][a-z]{2} \\d{1,2}, \\d{4})`, 'g'))].map((m) => new Date(`${m[1]} UTC`).toISOString().slice(0, 10)))].sort();
+  [
+    ...new Set(
+      [...svg.matchAll(new RegExp(`Measure: ${series}; Day: ([A-Z][a-z]{2} \\d{1,2}, \\d{4})`, 'g'))].map((m) =>
+        new Date(`${m[1]} UTC`).toISOString().slice(0, 10),
+      ),
+    ),
+  ].sort();
 const visualText = (page: Page, id: string) => page.locator(`[data-visual-id="${id}"] .visual-body`).innerText();
 
 describe('cclake publish on the embedded default (HTML + PDF)', () => {
@@ -122,14 +139,18 @@ describe('cclake publish on the embedded default (HTML + PDF)', () => {
         dashboardId: 'executive',
         status: 'COMPLETED',
         files: ['executive-adoption-and-cost.pdf', 'executive-savings-and-value.pdf', 'executive-roi-by-team-month.csv'],
-        outputs: [path.join(dir, 'executive-roi-by-team-month.csv'), path.join(dir, 'executive-adoption-and-cost.pdf'), path.join(dir, 'executive-savings-and-value.pdf')],
+        outputs: [
+          path.join(dir, 'executive-roi-by-team-month.csv'),
+          path.join(dir, 'executive-adoption-and-cost.pdf'),
+          path.join(dir, 'executive-savings-and-value.pdf'),
+        ],
       },
       { dashboardId: 'operations', status: 'COMPLETED', files: ['operations-tool-usage.csv'], outputs: [path.join(dir, 'operations-tool-usage.csv')] },
     ]);
     for (const s of summary.snapshots) expect(s.outputs.map((o) => path.basename(o)).sort()).toEqual([...s.files!].sort());
   });
 
-  it('renders the executive dashboard in Chromium: SVG charts carry the views\' numbers, no script error, no network', async () => {
+  it("renders the executive dashboard in Chromium: SVG charts carry the views' numbers, no script error, no network", async () => {
     const { page, problems } = await open('executive');
     const [latest] = await q('SELECT dt, dau, wau, mau FROM active_users_daily ORDER BY dt DESC LIMIT 1');
     expect(Number(latest!.dau)).toBeGreaterThan(0);
@@ -235,7 +256,9 @@ describe('cclake publish without Chromium, and bad definitions', () => {
     expect(out.some((l) => l.startsWith('PDF:'))).toBe(false);
     // The rollup made the anomalies view (empty here): no panel is skipped.
     expect(out.some((l) => l.includes('panels skipped'))).toBe(false);
-    expect(err.join('\n')).toContain(`note: PDF of executive not written: the PDF snapshot needs Chromium at ${path.join(dir, 'no-chromium')} (Debian: apt-get install chromium`);
+    expect(err.join('\n')).toContain(
+      `note: PDF of executive not written: the PDF snapshot needs Chromium at ${path.join(dir, 'no-chromium')} (Debian: apt-get install chromium`,
+    );
     err.length = 0;
     expect(await main(['publish', '--config', cfg, '--lake', lake.root, '--require-pdf'], io)).toBe(1);
     expect(err.at(-1)).toMatch(/^cclake: snapshot executive not made: the PDF snapshot needs Chromium/);
@@ -247,17 +270,23 @@ describe('cclake publish without Chromium, and bad definitions', () => {
     const file = path.join(dir, 'dashboards', 'operations.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"Title": {', '"Titel": {'));
     expect(() => loadTemplates(dir)).toThrow(DefinitionError);
-    expect(() => loadTemplates(dir)).toThrow(/^quicksight-templates\/dashboards\/operations\.json: Definition\.Sheets\[0\]\.Visuals\[0\](\.KPIVisual)?: .*Titel/);
+    expect(() => loadTemplates(dir)).toThrow(
+      /^quicksight-templates\/dashboards\/operations\.json: Definition\.Sheets\[0\]\.Visuals\[0\](\.KPIVisual)?: .*Titel/,
+    );
     writeFileSync(file, readFileSync(file, 'utf8').replace('"Titel": {', '"Title": {').replace('"ColumnName": "p95_ms"', '"ColumnName": "p95"'));
-    expect(() => loadTemplates(dir)).toThrow(/operations\.json: Definition\.Sheets\[0\]\.Visuals\[2\]\.LineChartVisual\.ChartConfiguration\.FieldWells\.LineChartAggregatedFieldWells\.Values\[0\]\.Column\.ColumnName: dataset api_health_daily has no column p95 /);
+    expect(() => loadTemplates(dir)).toThrow(
+      /operations\.json: Definition\.Sheets\[0\]\.Visuals\[2\]\.LineChartVisual\.ChartConfiguration\.FieldWells\.LineChartAggregatedFieldWells\.Values\[0\]\.Column\.ColumnName: dataset api_health_daily has no column p95 /,
+    );
   });
 
-  it('fails when a dataset definition is not its view\'s columns, naming both', async () => {
+  it("fails when a dataset definition is not its view's columns, naming both", async () => {
     const dir = path.join(tmp.make(), 'templates');
     cpSync(TEMPLATES_DIR, dir, { recursive: true });
     const file = path.join(dir, 'datasets', 'roi_monthly.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"Name": "roi_pct",\n      "Type": "DECIMAL"', '"Name": "roi_pct",\n      "Type": "INTEGER"'));
-    await expect(publish(new HtmlPublisher(lake, engine, parseConfig({ publish: { snapshot: { pdf: [] } } })), config, { templates: loadTemplates(dir) })).rejects.toThrow(
+    await expect(
+      publish(new HtmlPublisher(lake, engine, parseConfig({ publish: { snapshot: { pdf: [] } } })), config, { templates: loadTemplates(dir) }),
+    ).rejects.toThrow(
       /quicksight-templates\/datasets\/roi_monthly\.json: Columns \(.*roi_pct INTEGER.*\) are not the columns of view roi_monthly \(.*roi_pct DECIMAL.*\)/,
     );
   });

@@ -92,7 +92,11 @@ const notFound = (what: string) => new ResourceNotFoundException({ $metadata: { 
 // still serves (the tag-based rules for the snapshot reader are one of them too); moving to
 // DataPrepConfiguration/SemanticModelConfiguration is separate work.
 const qs = modelCheckedMock(QuickSightClient, {
-  allowDeprecated: [...QUICKSIGHT_LEGACY_DATA_PREP, 'CreateDataSetRequest.RowLevelPermissionTagConfiguration', 'UpdateDataSetRequest.RowLevelPermissionTagConfiguration'],
+  allowDeprecated: [
+    ...QUICKSIGHT_LEGACY_DATA_PREP,
+    'CreateDataSetRequest.RowLevelPermissionTagConfiguration',
+    'UpdateDataSetRequest.RowLevelPermissionTagConfiguration',
+  ],
 });
 
 /** An in-memory QuickSight: resources, tags, dashboard versions, ingestions and snapshot jobs. */
@@ -133,9 +137,15 @@ class FakeQuickSight {
   describeDataSource({ DataSourceId }: { DataSourceId?: string }) {
     if (!DataSourceId || !this.dataSources.has(DataSourceId)) throw notFound(`data source ${DataSourceId}`);
     const status = this.dataSourceStatus.get(DataSourceId)!;
-    if (status.endsWith('_IN_PROGRESS')) this.dataSourceStatus.set(DataSourceId, status.replace('_IN_PROGRESS', this.dataSourceFails ? '_FAILED' : '_SUCCESSFUL'));
+    if (status.endsWith('_IN_PROGRESS'))
+      this.dataSourceStatus.set(DataSourceId, status.replace('_IN_PROGRESS', this.dataSourceFails ? '_FAILED' : '_SUCCESSFUL'));
     return {
-      DataSource: { Arn: arnOf('datasource', DataSourceId), DataSourceId, Status: status, ...(status.endsWith('_FAILED') ? { ErrorInfo: { Type: 'ACCESS_DENIED', Message: 'QuickSight cannot use the workgroup' } } : {}) },
+      DataSource: {
+        Arn: arnOf('datasource', DataSourceId),
+        DataSourceId,
+        Status: status,
+        ...(status.endsWith('_FAILED') ? { ErrorInfo: { Type: 'ACCESS_DENIED', Message: 'QuickSight cannot use the workgroup' } } : {}),
+      },
     };
   }
 
@@ -153,7 +163,11 @@ class FakeQuickSight {
     // A SPICE dataset created or updated is imported by QuickSight: the response names that ingestion.
     const imported = (DataSetId: string, ImportMode: string) => {
       const id = `import-${++this.importCount}`;
-      return { Arn: arnOf('dataset', DataSetId), DataSetId, ...(ImportMode === 'SPICE' ? { IngestionArn: `${arnOf('dataset', DataSetId)}/ingestion/${id}`, IngestionId: id } : {}) };
+      return {
+        Arn: arnOf('dataset', DataSetId),
+        DataSetId,
+        ...(ImportMode === 'SPICE' ? { IngestionArn: `${arnOf('dataset', DataSetId)}/ingestion/${id}`, IngestionId: id } : {}),
+      };
     };
     qs.on(CreateDataSetCommand).callsFake(({ DataSetId, Tags, ImportMode }) => {
       this.dataSets.add(DataSetId);
@@ -170,8 +184,16 @@ class FakeQuickSight {
       const polls = (this.versionPolls.get(key) ?? 0) + 1;
       this.versionPolls.set(key, polls);
       const outcome = this.versionFailed.has(key) ? '_FAILED' : '_SUCCESSFUL';
-      const status = VersionNumber !== undefined && polls === 1 ? (version === 1 ? 'CREATION_IN_PROGRESS' : 'UPDATE_IN_PROGRESS') : version === 1 ? `CREATION${outcome}` : `UPDATE${outcome}`;
-      const errors = outcome === '_FAILED' && !status.endsWith('_IN_PROGRESS') ? { Errors: [{ Type: 'COLUMN_TYPE_MISMATCH', Message: 'column dt is not a date' }] } : {};
+      const status =
+        VersionNumber !== undefined && polls === 1
+          ? version === 1
+            ? 'CREATION_IN_PROGRESS'
+            : 'UPDATE_IN_PROGRESS'
+          : version === 1
+            ? `CREATION${outcome}`
+            : `UPDATE${outcome}`;
+      const errors =
+        outcome === '_FAILED' && !status.endsWith('_IN_PROGRESS') ? { Errors: [{ Type: 'COLUMN_TYPE_MISMATCH', Message: 'column dt is not a date' }] } : {};
       return { Dashboard: { Arn: arnOf('dashboard', DashboardId), DashboardId, Version: { VersionNumber: version, Status: status, ...errors } } };
     });
     qs.on(CreateDashboardCommand).callsFake(({ DashboardId, Tags }) => {
@@ -184,13 +206,22 @@ class FakeQuickSight {
       const d = this.dashboards.get(DashboardId)!;
       d.versions++;
       if (this.failVersions.has(DashboardId)) this.versionFailed.add(`${DashboardId}/${d.versions}`);
-      return { Arn: arnOf('dashboard', DashboardId), VersionArn: `${arnOf('dashboard', DashboardId)}/version/${d.versions}`, CreationStatus: 'CREATION_IN_PROGRESS' };
+      return {
+        Arn: arnOf('dashboard', DashboardId),
+        VersionArn: `${arnOf('dashboard', DashboardId)}/version/${d.versions}`,
+        CreationStatus: 'CREATION_IN_PROGRESS',
+      };
     });
     qs.on(UpdateDashboardPublishedVersionCommand).callsFake(({ DashboardId, VersionNumber }) => {
       this.dashboards.get(DashboardId)!.published = VersionNumber;
       return { DashboardId };
     });
-    qs.on(DescribeDashboardPermissionsCommand).resolves({ Permissions: [...OWNERS, 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left'].map((p) => ({ Principal: p, Actions: ['quicksight:DescribeDashboard'] })) });
+    qs.on(DescribeDashboardPermissionsCommand).resolves({
+      Permissions: [...OWNERS, 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left'].map((p) => ({
+        Principal: p,
+        Actions: ['quicksight:DescribeDashboard'],
+      })),
+    });
     qs.on(UpdateDashboardPermissionsCommand).resolves({});
     qs.on(DescribeDataSetPermissionsCommand).resolves({ Permissions: [] });
     qs.on(ListTagsForResourceCommand).callsFake(({ ResourceArn }) => ({ Tags: this.tags.get(ResourceArn) ?? [] }));
@@ -200,7 +231,11 @@ class FakeQuickSight {
       this.tags.set(ResourceArn, [...merged.values()]);
       return {};
     });
-    qs.on(CreateIngestionCommand).callsFake(({ DataSetId, IngestionId }) => ({ Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`, IngestionId, IngestionStatus: 'INITIALIZED' }));
+    qs.on(CreateIngestionCommand).callsFake(({ DataSetId, IngestionId }) => ({
+      Arn: `${arnOf('dataset', DataSetId)}/ingestion/${IngestionId}`,
+      IngestionId,
+      IngestionStatus: 'INITIALIZED',
+    }));
     qs.on(DescribeIngestionCommand).callsFake(({ DataSetId, IngestionId }) => {
       const key = `${DataSetId}/${IngestionId}`;
       const polls = (this.ingestionPolls.get(key) ?? 0) + 1;
@@ -275,9 +310,20 @@ function publisher(cfg = config, extra: { now?: number; deadline?: number } = {}
 }
 
 /** One publish attempt; `attempt` defaults to one derived from the run id (tests of retries give their own). */
-const run = (cfg = config, templates = loadTemplates(), runId = 'run00001', now = NOW, attempt = `a${runId.slice(-4)}`) => publish(publisher(cfg, { now }), cfg, { runId, attempt, now, templates });
+const run = (cfg = config, templates = loadTemplates(), runId = 'run00001', now = NOW, attempt = `a${runId.slice(-4)}`) =>
+  publish(publisher(cfg, { now }), cfg, { runId, attempt, now, templates });
 
-const CHANGES = [CreateDataSourceCommand, UpdateDataSourceCommand, CreateDataSetCommand, UpdateDataSetCommand, CreateDashboardCommand, UpdateDashboardCommand, UpdateDashboardPublishedVersionCommand, UpdateDashboardPermissionsCommand, TagResourceCommand];
+const CHANGES = [
+  CreateDataSourceCommand,
+  UpdateDataSourceCommand,
+  CreateDataSetCommand,
+  UpdateDataSetCommand,
+  CreateDashboardCommand,
+  UpdateDashboardCommand,
+  UpdateDashboardPublishedVersionCommand,
+  UpdateDashboardPermissionsCommand,
+  TagResourceCommand,
+];
 const calls = (cmd: Parameters<typeof qs.commandCalls>[0]) => qs.commandCalls(cmd).map((c) => c.args[0].input as Record<string, unknown>);
 const changeCalls = () => CHANGES.flatMap((c) => calls(c).map(() => c.name));
 
@@ -297,7 +343,10 @@ describe('QuickSight publisher: first publish', () => {
     });
     // CREATION_IN_PROGRESS, polled to CREATION_SUCCESSFUL, then the checksum tag.
     expect(calls(DescribeDataSourceCommand).length).toBe(3);
-    expect(calls(TagResourceCommand)[0]).toEqual({ ResourceArn: arnOf('datasource', `${PREFIX}athena`), Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }] });
+    expect(calls(TagResourceCommand)[0]).toEqual({
+      ResourceArn: arnOf('datasource', `${PREFIX}athena`),
+      Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+    });
   });
 
   it('creates one dataset per view: RelationalTable over the Glue database, SPICE or direct query, RLS where the view has the column', async () => {
@@ -336,7 +385,13 @@ describe('QuickSight publisher: first publish', () => {
       LogicalTableMap: { view: { Alias: 'token_burn_daily', Source: { PhysicalTableId: 'view' } } },
       ImportMode: 'SPICE',
       // Rules by group and user name in the namespace: VERSION_1 (VERSION_2 takes ARNs and no Namespace).
-      RowLevelPermissionDataSet: { Namespace: 'default', Arn: arnOf('dataset', `${PREFIX}row-access`), PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_1', Status: 'ENABLED' },
+      RowLevelPermissionDataSet: {
+        Namespace: 'default',
+        Arn: arnOf('dataset', `${PREFIX}row-access`),
+        PermissionPolicy: 'GRANT_ACCESS',
+        FormatVersion: 'VERSION_1',
+        Status: 'ENABLED',
+      },
       // For the anonymous snapshot reader: a tag rule on the same column whose match-all value it is given.
       RowLevelPermissionTagConfiguration: { Status: 'ENABLED', TagRules: [{ TagKey: 'cclake_team', ColumnName: 'team', MatchAllValue: '*' }] },
     });
@@ -349,13 +404,35 @@ describe('QuickSight publisher: first publish', () => {
     // The rules dataset reads the seed table the job wrote, renamed to VERSION_1's rule columns, used as RLS rules.
     expect(created[0]).toMatchObject({
       UseAs: 'RLS_RULES',
-      PhysicalTableMap: { rules: { RelationalTable: { Name: 'bi_row_access', InputColumns: [{ Name: 'group_name', Type: 'STRING' }, { Name: 'user_name', Type: 'STRING' }, { Name: 'team', Type: 'STRING' }] } } },
-      LogicalTableMap: { rules: { DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }] } },
+      PhysicalTableMap: {
+        rules: {
+          RelationalTable: {
+            Name: 'bi_row_access',
+            InputColumns: [
+              { Name: 'group_name', Type: 'STRING' },
+              { Name: 'user_name', Type: 'STRING' },
+              { Name: 'team', Type: 'STRING' },
+            ],
+          },
+        },
+      },
+      LogicalTableMap: {
+        rules: {
+          DataTransforms: [
+            { RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } },
+            { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } },
+          ],
+        },
+      },
     });
     // New SPICE datasets are imported by CreateDataSet itself: no CreateIngestion, but that import is awaited.
     expect(calls(CreateIngestionCommand)).toEqual([]);
     expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'COMPLETED', id: expect.stringMatching(/^import-\d+$/) });
-    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toMatchObject({ action: 'created', importMode: 'SPICE', ingestion: { status: 'COMPLETED' } });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toMatchObject({
+      action: 'created',
+      importMode: 'SPICE',
+      ingestion: { status: 'COMPLETED' },
+    });
     // No create carries the checksum: each dataset is tagged after its import completed (direct query at once).
     for (const c of created) expect(c).not.toHaveProperty('Tags');
     expect(calls(TagResourceCommand).filter((t) => String(t.ResourceArn).includes(':dataset/')).length).toBe(created.length);
@@ -373,9 +450,16 @@ describe('QuickSight publisher: first publish', () => {
       Name: executive.Name,
       Definition: {
         ...executive.Definition,
-        DataSetIdentifierDeclarations: executive.Definition.DataSetIdentifierDeclarations.map((d) => ({ Identifier: d.Identifier, DataSetArn: arnOf('dataset', `${PREFIX}${d.Identifier}`) })),
+        DataSetIdentifierDeclarations: executive.Definition.DataSetIdentifierDeclarations.map((d) => ({
+          Identifier: d.Identifier,
+          DataSetArn: arnOf('dataset', `${PREFIX}${d.Identifier}`),
+        })),
       },
-      DashboardPublishOptions: { AdHocFilteringOption: { AvailabilityStatus: 'ENABLED' }, ExportToCSVOption: { AvailabilityStatus: 'ENABLED' }, SheetControlsOption: { VisibilityState: 'EXPANDED' } },
+      DashboardPublishOptions: {
+        AdHocFilteringOption: { AvailabilityStatus: 'ENABLED' },
+        ExportToCSVOption: { AvailabilityStatus: 'ENABLED' },
+        SheetControlsOption: { VisibilityState: 'EXPANDED' },
+      },
       Permissions: [
         { Principal: OWNERS[0], Actions: expect.arrayContaining(['quicksight:UpdateDashboardPublishedVersion']) },
         { Principal: VIEWERS[0], Actions: ['quicksight:DescribeDashboard', 'quicksight:ListDashboardVersions', 'quicksight:QueryDashboard'] },
@@ -383,14 +467,22 @@ describe('QuickSight publisher: first publish', () => {
       VersionDescription: expect.stringMatching(/^cclake [0-9a-f]{12}$/),
     });
     expect(JSON.stringify(create)).not.toContain('${dataset:');
-    expect(summary.dashboards.map((d) => [d.id, d.action, d.version])).toEqual(['compliance', 'executive', 'operations'].map((id) => [`${PREFIX}${id}`, 'created', 1]));
+    expect(summary.dashboards.map((d) => [d.id, d.action, d.version])).toEqual(
+      ['compliance', 'executive', 'operations'].map((id) => [`${PREFIX}${id}`, 'created', 1]),
+    );
     // Tagged once version 1 is CREATION_SUCCESSFUL.
-    expect(calls(TagResourceCommand).filter((t) => String(t.ResourceArn).includes(':dashboard/')).map((t) => t.ResourceArn)).toEqual(['compliance', 'executive', 'operations'].map((id) => arnOf('dashboard', `${PREFIX}${id}`)));
+    expect(
+      calls(TagResourceCommand)
+        .filter((t) => String(t.ResourceArn).includes(':dashboard/'))
+        .map((t) => t.ResourceArn),
+    ).toEqual(['compliance', 'executive', 'operations'].map((id) => arnOf('dashboard', `${PREFIX}${id}`)));
 
     // Snapshots: one PDF per sheet, each in its own job (a job makes 1 PDF, a PDF shows 1 sheet); the
     // executive CSV rides with the first PDF; the operations CSV has a job of its own.
     const jobs = calls(StartDashboardSnapshotJobCommand);
-    const destination = { S3Destinations: [{ BucketConfiguration: { BucketName: 'acme-lake', BucketPrefix: 'cc/reports/snapshots/2026-11-21/', BucketRegion: REGION } }] };
+    const destination = {
+      S3Destinations: [{ BucketConfiguration: { BucketName: 'acme-lake', BucketPrefix: 'cc/reports/snapshots/2026-11-21/', BucketRegion: REGION } }],
+    };
     // The anonymous snapshot reader carries the match-all tag of the tag-based rules (row-level security is on).
     const user = { AnonymousUsers: [{ RowLevelPermissionTags: [{ Key: 'cclake_team', Value: '*' }] }] };
     expect(jobs).toEqual([
@@ -402,7 +494,14 @@ describe('QuickSight publisher: first publish', () => {
         SnapshotConfiguration: {
           FileGroups: [
             { Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'adoption-and-cost', SelectionScope: 'ALL_VISUALS' }] }] },
-            { Files: [{ FormatType: 'CSV', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'SELECTED_VISUALS', VisualIds: ['roi-by-team-month'] }] }] },
+            {
+              Files: [
+                {
+                  FormatType: 'CSV',
+                  SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'SELECTED_VISUALS', VisualIds: ['roi-by-team-month'] }],
+                },
+              ],
+            },
           ],
           DestinationConfiguration: destination,
         },
@@ -412,13 +511,25 @@ describe('QuickSight publisher: first publish', () => {
         DashboardId: `${PREFIX}executive`,
         SnapshotJobId: `${PREFIX}executive-2026-11-21-a0001-2`,
         UserConfiguration: user,
-        SnapshotConfiguration: { FileGroups: [{ Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'ALL_VISUALS' }] }] }], DestinationConfiguration: destination },
+        SnapshotConfiguration: {
+          FileGroups: [{ Files: [{ FormatType: 'PDF', SheetSelections: [{ SheetId: 'savings-and-value', SelectionScope: 'ALL_VISUALS' }] }] }],
+          DestinationConfiguration: destination,
+        },
       },
       expect.objectContaining({ DashboardId: `${PREFIX}operations`, SnapshotJobId: `${PREFIX}operations-2026-11-21-a0001-1`, UserConfiguration: user }),
     ]);
     // The files by the names the local publisher gives them.
-    expect(summary.snapshots.map((s) => s.files)).toEqual([['executive-adoption-and-cost.pdf', 'executive-roi-by-team-month.csv'], ['executive-savings-and-value.pdf'], ['operations-tool-usage.csv']]);
-    expect(summary.snapshots[0]).toMatchObject({ dashboardId: 'executive', jobId: `${PREFIX}executive-2026-11-21-a0001-1`, status: 'COMPLETED', outputs: [`s3://acme-lake/cc/reports/snapshots/2026-11-21/${PREFIX}executive-2026-11-21-a0001-1.pdf`] });
+    expect(summary.snapshots.map((s) => s.files)).toEqual([
+      ['executive-adoption-and-cost.pdf', 'executive-roi-by-team-month.csv'],
+      ['executive-savings-and-value.pdf'],
+      ['operations-tool-usage.csv'],
+    ]);
+    expect(summary.snapshots[0]).toMatchObject({
+      dashboardId: 'executive',
+      jobId: `${PREFIX}executive-2026-11-21-a0001-1`,
+      status: 'COMPLETED',
+      outputs: [`s3://acme-lake/cc/reports/snapshots/2026-11-21/${PREFIX}executive-2026-11-21-a0001-1.pdf`],
+    });
     expect(summary.status).toBe('completed');
   });
 });
@@ -434,7 +545,10 @@ describe('QuickSight publisher: idempotency and changes', () => {
     expect(second.dataSource!.action).toBe('unchanged');
     expect(second.dataSets.every((d) => d.action === 'unchanged')).toBe(true);
     expect(second.dashboards.every((d) => d.action === 'unchanged')).toBe(true);
-    expect(second.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' });
+    expect(second.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({
+      status: 'UP_TO_DATE',
+      reason: 'no rollup changed since the last refresh',
+    });
     // Only reads: a describe and a tag lookup per resource.
     expect(calls(DescribeDashboardCommand).length).toBe(3);
     expect(calls(ListTagsForResourceCommand).length).toBe(1 + 1 + loadTemplates().dataSets.length + 3);
@@ -449,7 +563,12 @@ describe('QuickSight publisher: idempotency and changes', () => {
     const file = path.join(dir, 'dashboards', 'operations.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"p95 latency by model"', '"Latency (p95) by model"'));
     const summary = await run(config, loadTemplates(dir), 'run00003');
-    expect(changeCalls()).toEqual(['UpdateDashboardCommand', 'UpdateDashboardPublishedVersionCommand', 'UpdateDashboardPermissionsCommand', 'TagResourceCommand']);
+    expect(changeCalls()).toEqual([
+      'UpdateDashboardCommand',
+      'UpdateDashboardPublishedVersionCommand',
+      'UpdateDashboardPermissionsCommand',
+      'TagResourceCommand',
+    ]);
     const [update] = calls(UpdateDashboardCommand);
     expect(update).toMatchObject({ AwsAccountId: ACCOUNT, DashboardId: `${PREFIX}operations`, Name: 'Claude Code: operations' });
     expect(JSON.stringify(update!.Definition)).toContain('Latency (p95) by model');
@@ -463,11 +582,16 @@ describe('QuickSight publisher: idempotency and changes', () => {
         AwsAccountId: ACCOUNT,
         DashboardId: `${PREFIX}operations`,
         GrantPermissions: [expect.objectContaining({ Principal: OWNERS[0] }), expect.objectContaining({ Principal: VIEWERS[0] })],
-        RevokePermissions: [{ Principal: 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left', Actions: ['quicksight:DescribeDashboard'] }],
+        RevokePermissions: [
+          { Principal: 'arn:aws:quicksight:us-east-1:123456789012:user/default/someone-who-left', Actions: ['quicksight:DescribeDashboard'] },
+        ],
       },
     ]);
     const [tag] = calls(TagResourceCommand);
-    expect(tag).toEqual({ ResourceArn: arnOf('dashboard', `${PREFIX}operations`), Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }] });
+    expect(tag).toEqual({
+      ResourceArn: arnOf('dashboard', `${PREFIX}operations`),
+      Tags: [{ Key: CHECKSUM_TAG, Value: expect.stringMatching(/^[0-9a-f]{64}$/) }],
+    });
     expect(summary.dashboards.find((d) => d.id === `${PREFIX}operations`)).toMatchObject({ action: 'updated', version: 2 });
     // The tag now holds the new checksum: a third run changes nothing.
     qs.resetHistory();
@@ -479,7 +603,11 @@ describe('QuickSight publisher: idempotency and changes', () => {
     await commitRollup('2026-11-20');
     await run();
     qs.resetHistory();
-    await run(parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight: { ...baseConfig.aws.quicksight, directQuery: [] } } }), loadTemplates(), 'run00005');
+    await run(
+      parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight: { ...baseConfig.aws.quicksight, directQuery: [] } } }),
+      loadTemplates(),
+      'run00005',
+    );
     expect(calls(UpdateDataSetCommand).map((c) => [c.DataSetId, c.ImportMode])).toEqual([[`${PREFIX}anomalies`, 'SPICE']]);
     expect(calls(TagResourceCommand).map((c) => c.ResourceArn)).toEqual([arnOf('dataset', `${PREFIX}anomalies`)]);
     expect(calls(DescribeDataSetPermissionsCommand).length).toBe(1);
@@ -495,15 +623,23 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     sleeps = [];
     const summary = await run(config, loadTemplates(), 'run00006');
     const spice = loadTemplates().dataSets.filter((d) => d.DataSetId !== 'anomalies');
-    expect(calls(CreateIngestionCommand)).toEqual(spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-a0006', IngestionType: 'FULL_REFRESH' })));
-    for (const d of spice) expect(summary.dataSets.find((x) => x.id === `${PREFIX}${d.DataSetId}`)!.ingestion).toEqual({ status: 'COMPLETED', id: '2026-11-21-a0006' });
+    expect(calls(CreateIngestionCommand)).toEqual(
+      spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-a0006', IngestionType: 'FULL_REFRESH' })),
+    );
+    for (const d of spice)
+      expect(summary.dataSets.find((x) => x.id === `${PREFIX}${d.DataSetId}`)!.ingestion).toEqual({ status: 'COMPLETED', id: '2026-11-21-a0006' });
     // The rules did not change: their dataset is not refreshed.
-    expect(summary.dataSets.find((x) => x.id === `${PREFIX}row-access`)!.ingestion).toEqual({ status: 'UP_TO_DATE', reason: 'no rollup changed since the last refresh' });
+    expect(summary.dataSets.find((x) => x.id === `${PREFIX}row-access`)!.ingestion).toEqual({
+      status: 'UP_TO_DATE',
+      reason: 'no rollup changed since the last refresh',
+    });
     // Each polled twice (RUNNING, then COMPLETED) with the first backoff between.
     expect(calls(DescribeIngestionCommand).length).toBe(2 * spice.length);
     expect(sleeps.filter((ms) => ms === 2000).length).toBeGreaterThanOrEqual(spice.length);
     const ledger = JSON.parse(new TextDecoder().decode(await store.get(LEDGER_KEY)));
-    expect(ledger.ingestions.filter((i: { dataSetId: string }) => i.dataSetId === `${PREFIX}user_daily`).map((i: { ingestionId: string }) => i.ingestionId)).toEqual([expect.stringMatching(/^import-\d+$/), '2026-11-21-a0006']);
+    expect(
+      ledger.ingestions.filter((i: { dataSetId: string }) => i.dataSetId === `${PREFIX}user_daily`).map((i: { ingestionId: string }) => i.ingestionId),
+    ).toEqual([expect.stringMatching(/^import-\d+$/), '2026-11-21-a0006']);
   });
 
   it('never starts more refreshes than the 24-hour quota allows; older ones no longer count', async () => {
@@ -515,7 +651,10 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     qs.resetHistory();
     const third = await run(config, loadTemplates(), 'run00008', NOW + 7_200_000);
     expect(calls(CreateIngestionCommand)).toEqual([]);
-    expect(third.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'SKIPPED', reason: '2 refreshes in the last 24 h reach the quota of 2; the next run refreshes it' });
+    expect(third.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({
+      status: 'SKIPPED',
+      reason: '2 refreshes in the last 24 h reach the quota of 2; the next run refreshes it',
+    });
     expect(third.status).toBe('completed');
     // A day after the first, one slot is free again.
     qs.resetHistory();
@@ -527,9 +666,14 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     await commitRollup('2026-11-20');
     await run();
     await commitRollup('2026-11-21');
-    qs.on(CreateIngestionCommand).rejects(new LimitExceededException({ $metadata: { httpStatusCode: 409 }, message: 'Ingestion limit reached for the dataset', ResourceType: 'INGESTION' }));
+    qs.on(CreateIngestionCommand).rejects(
+      new LimitExceededException({ $metadata: { httpStatusCode: 409 }, message: 'Ingestion limit reached for the dataset', ResourceType: 'INGESTION' }),
+    );
     const summary = await run(config, loadTemplates(), 'run00010');
-    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'SKIPPED', reason: expect.stringContaining('LimitExceededException: Ingestion limit reached for the dataset') });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({
+      status: 'SKIPPED',
+      reason: expect.stringContaining('LimitExceededException: Ingestion limit reached for the dataset'),
+    });
     expect(summary.status).toBe('completed');
   });
 });
@@ -579,10 +723,25 @@ describe('QuickSight publisher: throttling and snapshot jobs', () => {
     await commitRollup('2026-11-20');
     const cfg = parseConfig({
       ...baseConfig,
-      publish: { snapshot: { pdf: ['compliance'], csv: ['compliance/controls-by-team', 'compliance/failing-controls', 'executive/roi-by-team-month', 'executive/team-activity', 'executive/executive-anomalies', 'operations/tool-usage'] } },
+      publish: {
+        snapshot: {
+          pdf: ['compliance'],
+          csv: [
+            'compliance/controls-by-team',
+            'compliance/failing-controls',
+            'executive/roi-by-team-month',
+            'executive/team-activity',
+            'executive/executive-anomalies',
+            'operations/tool-usage',
+          ],
+        },
+      },
     });
     await run(cfg);
-    const jobs = calls(StartDashboardSnapshotJobCommand) as { DashboardId: string; SnapshotConfiguration: { FileGroups: { Files: { FormatType: string }[] }[] } }[];
+    const jobs = calls(StartDashboardSnapshotJobCommand) as {
+      DashboardId: string;
+      SnapshotConfiguration: { FileGroups: { Files: { FormatType: string }[] }[] };
+    }[];
     expect(jobs.map((j) => [j.DashboardId, j.SnapshotConfiguration.FileGroups.map((g) => g.Files[0]!.FormatType)])).toEqual([
       [`${PREFIX}compliance`, ['PDF', 'CSV', 'CSV']],
       [`${PREFIX}executive`, ['CSV', 'CSV', 'CSV']],
@@ -593,7 +752,12 @@ describe('QuickSight publisher: throttling and snapshot jobs', () => {
 
 describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
   const snapshotFiles = () =>
-    (calls(StartDashboardSnapshotJobCommand) as { SnapshotJobId: string; SnapshotConfiguration: { FileGroups: { Files: { FormatType: string; SheetSelections: { SheetId: string }[] }[] }[] } }[]).map((j) => ({
+    (
+      calls(StartDashboardSnapshotJobCommand) as {
+        SnapshotJobId: string;
+        SnapshotConfiguration: { FileGroups: { Files: { FormatType: string; SheetSelections: { SheetId: string }[] }[] }[] };
+      }[]
+    ).map((j) => ({
       job: j.SnapshotJobId,
       files: j.SnapshotConfiguration.FileGroups.flatMap((g) => g.Files),
     }));
@@ -608,7 +772,11 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
       for (const f of j.files.filter((x) => x.FormatType === 'PDF')) expect(f.SheetSelections.length).toBe(1);
     }
     const sheets = loadTemplates().dashboards.flatMap((d) => d.Definition.Sheets.map((sh) => `${d.DashboardId}-${sh.SheetId}.pdf`));
-    expect(jobs.flatMap((j) => j.files.map((f) => f.SheetSelections[0]!.SheetId)).sort()).toEqual(loadTemplates().dashboards.flatMap((d) => d.Definition.Sheets.map((sh) => sh.SheetId)).sort());
+    expect(jobs.flatMap((j) => j.files.map((f) => f.SheetSelections[0]!.SheetId)).sort()).toEqual(
+      loadTemplates()
+        .dashboards.flatMap((d) => d.Definition.Sheets.map((sh) => sh.SheetId))
+        .sort(),
+    );
     expect(summary.snapshots.flatMap((x) => x.files ?? []).sort()).toEqual(sheets.sort());
     expect(summary.snapshots.every((x) => x.status === 'COMPLETED')).toBe(true);
   });
@@ -617,10 +785,23 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     await commitRollup('2026-11-20');
     await run();
     qs.resetHistory();
-    const revoked = parseConfig({ ...baseConfig, aws: { ...baseConfig.aws, quicksight: { ...baseConfig.aws.quicksight, rowLevelSecurity: { column: 'team' as const, rules: [{ group: 'payments-leads', values: ['payments'] }] } } } });
+    const revoked = parseConfig({
+      ...baseConfig,
+      aws: {
+        ...baseConfig.aws,
+        quicksight: { ...baseConfig.aws.quicksight, rowLevelSecurity: { column: 'team' as const, rules: [{ group: 'payments-leads', values: ['payments'] }] } },
+      },
+    });
     const summary = await run(revoked, loadTemplates(), 'run00020');
-    expect(calls(CreateIngestionCommand)).toEqual([{ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}row-access`, IngestionId: '2026-11-21-a0020', IngestionType: 'FULL_REFRESH' }]);
-    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toEqual({ id: `${PREFIX}row-access`, action: 'unchanged', importMode: 'SPICE', ingestion: { status: 'COMPLETED', id: '2026-11-21-a0020' } });
+    expect(calls(CreateIngestionCommand)).toEqual([
+      { AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}row-access`, IngestionId: '2026-11-21-a0020', IngestionType: 'FULL_REFRESH' },
+    ]);
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}row-access`)).toEqual({
+      id: `${PREFIX}row-access`,
+      action: 'unchanged',
+      importMode: 'SPICE',
+      ingestion: { status: 'COMPLETED', id: '2026-11-21-a0020' },
+    });
     expect(calls(DescribeIngestionCommand).filter((c) => c.DataSetId === `${PREFIX}row-access`).length).toBe(2);
     // The views' data did not change: no refresh of theirs.
     expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion!.status).toBe('UP_TO_DATE');
@@ -632,7 +813,9 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
   it('defect 4: a data source whose creation failed is reported, left untagged, and updated by the next run', async () => {
     await commitRollup('2026-11-20');
     fake.dataSourceFails = true;
-    await expect(run()).rejects.toThrow(`QuickSight data source ${PREFIX}athena is CREATION_FAILED: ACCESS_DENIED: QuickSight cannot use the workgroup; the next run retries it`);
+    await expect(run()).rejects.toThrow(
+      `QuickSight data source ${PREFIX}athena is CREATION_FAILED: ACCESS_DENIED: QuickSight cannot use the workgroup; the next run retries it`,
+    );
     expect(calls(TagResourceCommand)).toEqual([]);
     fake.dataSourceFails = false;
     qs.resetHistory();
@@ -647,7 +830,13 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     fake.failVersions.add(`${PREFIX}executive`);
     const first = await run();
     expect(first.status).toBe('failed');
-    expect(first.dashboards.find((d) => d.id === `${PREFIX}executive`)).toEqual({ id: `${PREFIX}executive`, action: 'failed', version: 1, location: arnOf('dashboard', `${PREFIX}executive`), error: 'version 1 is CREATION_FAILED: COLUMN_TYPE_MISMATCH: column dt is not a date' });
+    expect(first.dashboards.find((d) => d.id === `${PREFIX}executive`)).toEqual({
+      id: `${PREFIX}executive`,
+      action: 'failed',
+      version: 1,
+      location: arnOf('dashboard', `${PREFIX}executive`),
+      error: 'version 1 is CREATION_FAILED: COLUMN_TYPE_MISMATCH: column dt is not a date',
+    });
     expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dashboard', `${PREFIX}executive`));
     // No snapshot of a dashboard without a good version.
     expect(first.snapshots.find((x) => x.dashboardId === 'executive')).toMatchObject({ status: 'SKIPPED', error: expect.stringContaining('CREATION_FAILED') });
@@ -665,7 +854,11 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     fake.failIngestions.add(`${PREFIX}user_daily`);
     const first = await run();
     expect(first.status).toBe('failed');
-    expect(first.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'FAILED', id: expect.stringMatching(/^import-/), reason: 'PERMISSION_DENIED: QuickSight cannot read the view' });
+    expect(first.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({
+      status: 'FAILED',
+      id: expect.stringMatching(/^import-/),
+      reason: 'PERMISSION_DENIED: QuickSight cannot read the view',
+    });
     expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dataset', `${PREFIX}user_daily`));
     fake.failIngestions.clear();
     qs.resetHistory();
@@ -676,12 +869,16 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     expect(second.status).toBe('completed');
   });
 
-  it('defect 5: imports still running at the run\'s deadline are reported, not waited past it, and not counted as done', async () => {
+  it("defect 5: imports still running at the run's deadline are reported, not waited past it, and not counted as done", async () => {
     await commitRollup('2026-11-20');
     fake.slowIngestions.add(`${PREFIX}user_daily`);
     const deadline = NOW + 60_000;
     const summary = await publish(publisher(config, { deadline }), config, { runId: 'run00025', attempt: 'a0025', now: NOW, templates: loadTemplates() });
-    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({ status: 'RUNNING', id: expect.stringMatching(/^import-/), reason: expect.stringContaining('still running when the wait ended') });
+    expect(summary.dataSets.find((d) => d.id === `${PREFIX}user_daily`)!.ingestion).toEqual({
+      status: 'RUNNING',
+      id: expect.stringMatching(/^import-/),
+      reason: expect.stringContaining('still running when the wait ended'),
+    });
     // Backoff 2, 4, 8, 16 s then 30 s would pass the deadline: no sleep ends after it.
     expect(clock).toBeLessThanOrEqual(deadline);
     expect(calls(TagResourceCommand).map((t) => t.ResourceArn)).not.toContain(arnOf('dataset', `${PREFIX}user_daily`));
@@ -716,7 +913,11 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     // The refreshes completed the first time: the ledger says so, none is started again.
     expect(calls(CreateIngestionCommand)).toEqual([]);
     const jobIds = calls(StartDashboardSnapshotJobCommand).map((c) => c.SnapshotJobId);
-    expect(jobIds).toEqual([`${PREFIX}executive-2026-11-21-second02-1`, `${PREFIX}executive-2026-11-21-second02-2`, `${PREFIX}operations-2026-11-21-second02-1`]);
+    expect(jobIds).toEqual([
+      `${PREFIX}executive-2026-11-21-second02-1`,
+      `${PREFIX}executive-2026-11-21-second02-2`,
+      `${PREFIX}operations-2026-11-21-second02-1`,
+    ]);
     expect(retry.status).toBe('completed');
     // A third attempt the same day finds every snapshot in the ledger: no job at all.
     qs.resetHistory();
@@ -737,14 +938,20 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     for (const j of calls(StartDashboardSnapshotJobCommand)) expect(j.UserConfiguration).toEqual({ AnonymousUsers: [{}] });
   });
 
-  it('defect 11: with row-level security every secured dataset has the tag rule the snapshot reader\'s tag matches in full', async () => {
+  it("defect 11: with row-level security every secured dataset has the tag rule the snapshot reader's tag matches in full", async () => {
     await commitRollup('2026-11-20');
     const summary = await run();
-    const tags = (calls(StartDashboardSnapshotJobCommand) as { UserConfiguration: { AnonymousUsers: { RowLevelPermissionTags: { Key: string; Value: string }[] }[] } }[]).map((j) => j.UserConfiguration.AnonymousUsers[0]!.RowLevelPermissionTags);
+    const tags = (
+      calls(StartDashboardSnapshotJobCommand) as { UserConfiguration: { AnonymousUsers: { RowLevelPermissionTags: { Key: string; Value: string }[] }[] } }[]
+    ).map((j) => j.UserConfiguration.AnonymousUsers[0]!.RowLevelPermissionTags);
     expect(new Set(tags.map((t) => JSON.stringify(t)))).toEqual(new Set([JSON.stringify([{ Key: 'cclake_team', Value: '*' }])]));
     const secured = calls(CreateDataSetCommand).filter((c) => c.RowLevelPermissionDataSet);
     expect(secured.length).toBeGreaterThan(0);
-    for (const c of secured) expect(c.RowLevelPermissionTagConfiguration).toEqual({ Status: 'ENABLED', TagRules: [{ TagKey: 'cclake_team', ColumnName: 'team', MatchAllValue: '*' }] });
+    for (const c of secured)
+      expect(c.RowLevelPermissionTagConfiguration).toEqual({
+        Status: 'ENABLED',
+        TagRules: [{ TagKey: 'cclake_team', ColumnName: 'team', MatchAllValue: '*' }],
+      });
     expect(summary.notes.join('\n')).toContain('anonymous reader whose tag cclake_team=* sees every team');
   });
 });
@@ -760,12 +967,16 @@ describe('publish definitions and the function event', () => {
     cpSync(TEMPLATES_DIR, dir, { recursive: true });
     const file = path.join(dir, 'dashboards', 'compliance.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"FilterId": "per-team-filter"', '"FilterId": "per-team.filter"'));
-    expect(() => loadTemplates(dir)).toThrow(/compliance\.json: Definition\.FilterGroups\[1\]\.Filters\[0\]\.CategoryFilter\.FilterId: expected an id of letters, digits, _ - \(QuickSight takes no other character here\)/);
+    expect(() => loadTemplates(dir)).toThrow(
+      /compliance\.json: Definition\.FilterGroups\[1\]\.Filters\[0\]\.CategoryFilter\.FilterId: expected an id of letters, digits, _ - \(QuickSight takes no other character here\)/,
+    );
   });
 
   it('the snapshot config must name dashboards and table visuals that exist', async () => {
     const bad = (csv: string[], pdf: string[] = []) => run(parseConfig({ ...baseConfig, publish: { snapshot: { pdf, csv } } }));
-    await expect(bad([], ['board'])).rejects.toThrow('config publish.snapshot.pdf: no dashboard "board" in quicksight-templates/dashboards/ (known: compliance, executive, operations)');
+    await expect(bad([], ['board'])).rejects.toThrow(
+      'config publish.snapshot.pdf: no dashboard "board" in quicksight-templates/dashboards/ (known: compliance, executive, operations)',
+    );
     await expect(bad(['executive/nope'])).rejects.toThrow('config publish.snapshot.csv: dashboard executive has no visual "nope"');
     await expect(bad(['executive/dau'])).rejects.toThrow('config publish.snapshot.csv: executive/dau is a kpi visual; only table visuals export as CSV');
   });

@@ -57,11 +57,7 @@ describe('a raw object with a corrupt footer', () => {
   beforeAll(async () => {
     lake = mkdtempSync(path.join(tmpdir(), 'cclake-session-'));
     dirs.push(lake);
-    for (const argv of [
-      ['generate', '--users', '4', '--days', '2', '--end', '2026-11-20', '--seed', '11'],
-      ['compact'],
-      ['rollup'],
-    ]) {
+    for (const argv of [['generate', '--users', '4', '--days', '2', '--end', '2026-11-20', '--seed', '11'], ['compact'], ['rollup']]) {
       const r = await cli(...argv, '--lake', lake);
       expect(r.code, r.stderr).toBe(0);
     }
@@ -107,7 +103,9 @@ describe('a raw object with a corrupt footer', () => {
   });
 
   it('two corrupt objects among many are both found', async () => {
-    const good = filesUnder(path.join(lake, 'raw')).filter((f) => f.endsWith('.parquet') && !f.includes('corrupt')).at(-1)!;
+    const good = filesUnder(path.join(lake, 'raw'))
+      .filter((f) => f.endsWith('.parquet') && !f.includes('corrupt'))
+      .at(-1)!;
     const other = path.join(path.dirname(good), 'cclake-telemetry-1-2026-11-20-23-59-58-corrupt-too.parquet');
     corruptFooterCopy(good, other);
     try {

@@ -24,12 +24,25 @@ afterAll(() => tmp.cleanup());
 
 const MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const metric = (iso: string, session: string, name: string, type: string | null, value: number) =>
-  rec(iso, 'u1', { signal: 'metric', name: `claude_code.${name}`, session_id: session, metric_type: type, value, temporality: 'delta', input_tokens: null, output_tokens: null, cost_usd: null, model: MODEL });
+  rec(iso, 'u1', {
+    signal: 'metric',
+    name: `claude_code.${name}`,
+    session_id: session,
+    metric_type: type,
+    value,
+    temporality: 'delta',
+    input_tokens: null,
+    output_tokens: null,
+    cost_usd: null,
+    model: MODEL,
+  });
 
 describe('user_daily v16: event and metrics-only sessions on the same model', () => {
   it('counts both sessions, priced and reported, whichever order the engine meets them in', async () => {
     expect(currentModels(readSqlTree()).get('user_daily')?.file).toBe('sql/models/V016__user_daily.sql');
-    const config = parseConfig({ prices: { version: 'p', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] } });
+    const config = parseConfig({
+      prices: { version: 'p', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
+    });
     const store = new LocalObjectStore(tmp.make());
     mkdirSync(path.join(store.root, 'reference'), { recursive: true });
     writeFileSync(path.join(store.root, 'reference', 'org-directory.csv'), 'user_email,user_id,team,department,cost_center,valid_from,valid_to\n');
@@ -62,14 +75,24 @@ describe('user_hours_daily and team_resources_daily', () => {
     const config = parseConfig({});
     const store = new LocalObjectStore(tmp.make());
     mkdirSync(path.join(store.root, 'reference'), { recursive: true });
-    writeFileSync(path.join(store.root, 'reference', 'org-directory.csv'), 'user_email,user_id,team,department,cost_center,valid_from,valid_to\nu1@example.com,u1,payments,eng,CC-1,2026-01-01,\n');
+    writeFileSync(
+      path.join(store.root, 'reference', 'org-directory.csv'),
+      'user_email,user_id,team,department,cost_center,valid_from,valid_to\nu1@example.com,u1,payments,eng,CC-1,2026-01-01,\n',
+    );
     const tool = (iso: string, user: string, extra: Record<string, unknown>) =>
       rec(iso, user, { name: 'claude_code.tool_result', input_tokens: null, output_tokens: null, cost_usd: null, success: true, ...extra });
     await putRaw(store, '2026-11-20T23:55:00Z', [
       rec('2026-11-20T09:10:00Z', 'u1', { session_id: 'a', model: MODEL }),
       rec('2026-11-20T09:50:00Z', 'u1', { session_id: 'a', model: MODEL }),
       rec('2026-11-20T14:00:00Z', 'u1', { session_id: 'a', model: 'us.anthropic.claude-opus-4-1-20250805-v1:0', cost_usd: 0.5 }),
-      rec('2026-11-20T09:20:00Z', 'u1', { session_id: 'a', name: 'claude_code.api_error', model: MODEL, input_tokens: null, output_tokens: null, cost_usd: null }),
+      rec('2026-11-20T09:20:00Z', 'u1', {
+        session_id: 'a',
+        name: 'claude_code.api_error',
+        model: MODEL,
+        input_tokens: null,
+        output_tokens: null,
+        cost_usd: null,
+      }),
       tool('2026-11-20T09:11:00Z', 'u1', { tool_name: 'mcp_tool', attributes: { 'mcp_server.name': 'github' } }),
       tool('2026-11-20T09:12:00Z', 'u1', { tool_name: 'mcp_tool', attributes: { 'mcp_server.name': 'github' } }),
       tool('2026-11-20T09:13:00Z', 'u1', { tool_name: 'Bash' }),
@@ -77,19 +100,35 @@ describe('user_hours_daily and team_resources_daily', () => {
       rec('2026-11-20T23:30:00Z', 'u2', { session_id: 'b', team_id: 'infra', model: MODEL }),
       tool('2026-11-20T23:31:00Z', 'u2', { session_id: 'b', team_id: 'infra', tool_name: 'mcp__jira__search', attributes: {} }),
       tool('2026-11-20T23:32:00Z', 'u2', { session_id: 'b', team_id: 'infra', tool_name: 'mcp_tool', attributes: {} }),
-      rec('2026-11-20T22:00:00Z', 'u2', { signal: 'metric', name: 'claude_code.token.usage', session_id: 'c', team_id: 'infra', metric_type: 'input', value: 10, temporality: 'delta', input_tokens: null, output_tokens: null, cost_usd: null, model: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }),
+      rec('2026-11-20T22:00:00Z', 'u2', {
+        signal: 'metric',
+        name: 'claude_code.token.usage',
+        session_id: 'c',
+        team_id: 'infra',
+        metric_type: 'input',
+        value: 10,
+        temporality: 'delta',
+        input_tokens: null,
+        output_tokens: null,
+        cost_usd: null,
+        model: 'global.anthropic.claude-haiku-4-5-20251001-v1:0',
+      }),
     ]);
     const catalog = new LocalCatalog(store, config.aws.glueDatabase);
     await compact(store, catalog, config, { now: Date.parse('2026-11-21T01:00:00Z') });
     const engine = await LocalQueryEngine.open(store, config);
     try {
       await rollup(store, catalog, engine, config, { now: Date.parse('2026-11-21T02:00:00Z') });
-      expect((await engine.query('SELECT dt, user_key, hour, requests, round(cost_usd, 4) AS cost_usd FROM user_hours_daily ORDER BY user_key, hour')).rows).toEqual([
+      expect(
+        (await engine.query('SELECT dt, user_key, hour, requests, round(cost_usd, 4) AS cost_usd FROM user_hours_daily ORDER BY user_key, hour')).rows,
+      ).toEqual([
         { dt: '2026-11-20', user_key: 'u1@example.com', hour: 9, requests: 2, cost_usd: 0.02 },
         { dt: '2026-11-20', user_key: 'u1@example.com', hour: 14, requests: 1, cost_usd: 0.5 },
         { dt: '2026-11-20', user_key: 'u2@example.com', hour: 23, requests: 1, cost_usd: 0.01 },
       ]);
-      expect((await engine.query('SELECT team, resource_type, resource, uses, users FROM team_resources_daily ORDER BY team, resource_type, resource')).rows).toEqual([
+      expect(
+        (await engine.query('SELECT team, resource_type, resource, uses, users FROM team_resources_daily ORDER BY team, resource_type, resource')).rows,
+      ).toEqual([
         { team: 'infra', resource_type: 'mcp_server', resource: 'jira', uses: 1, users: 1 },
         { team: 'infra', resource_type: 'mcp_server', resource: 'unknown', uses: 1, users: 1 },
         { team: 'infra', resource_type: 'model', resource: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', uses: 1, users: 1 },

@@ -54,7 +54,10 @@ describe('parseRollupEvent', () => {
     [null, {}],
     [{}, {}],
     [{ dt: DT }, { dt: DT }],
-    [{ from: '2026-11-01', to: DT }, { from: '2026-11-01', to: DT }],
+    [
+      { from: '2026-11-01', to: DT },
+      { from: '2026-11-01', to: DT },
+    ],
     [{ from: DT }, { from: DT }],
   ])('accepts %j', (event, parsed) => {
     expect(parseRollupEvent(event)).toEqual(parsed);
@@ -264,12 +267,17 @@ describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
 
     // Glue: the user_daily table created, then its partition pointed at the committed generation.
     expect(tables.get('user_daily')?.PartitionKeys).toEqual([expect.objectContaining({ Name: 'dt', Type: 'date' })]);
-    const created = glue.commandCalls(BatchCreatePartitionCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'user_daily');
+    const created = glue
+      .commandCalls(BatchCreatePartitionCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => i.TableName === 'user_daily');
     expect(created).toEqual([
       expect.objectContaining({
         DatabaseName: DATABASE,
         TableName: 'user_daily',
-        PartitionInputList: [expect.objectContaining({ Values: [DT], StorageDescriptor: expect.objectContaining({ Location: `s3://${BUCKET}/lake1/${location}` }) })],
+        PartitionInputList: [
+          expect.objectContaining({ Values: [DT], StorageDescriptor: expect.objectContaining({ Location: `s3://${BUCKET}/lake1/${location}` }) }),
+        ],
       }),
     ]);
     for (const t of ROLLUPS) expect(partitions.has(`${t}/${DT}`), t).toBe(true);
@@ -302,9 +310,15 @@ describe('rollup handler on S3 + Glue + Athena (mocked)', () => {
       durationMs: summary.durationMs,
     });
     expect(line?.seeds).toEqual(summary.seeds.map(({ table, action, rows }) => ({ table, action, rows })));
-    expect(line?.days).toEqual(Object.fromEntries(ROLLUPS.map((t) => [t, [expect.objectContaining({ dt: DT, reason: 'requested', rows: null, generation: 1 })]])));
+    expect(line?.days).toEqual(
+      Object.fromEntries(ROLLUPS.map((t) => [t, [expect.objectContaining({ dt: DT, reason: 'requested', rows: null, generation: 1 })]])),
+    );
     // Every Athena query is logged with its id and the bytes it scanned.
-    const queries = [...stdout.mock.calls, ...stderr.mock.calls].map(([chunk]) => String(chunk)).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'athena query');
+    const queries = [...stdout.mock.calls, ...stderr.mock.calls]
+      .map(([chunk]) => String(chunk))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message === 'athena query');
     expect(queries.length).toBeGreaterThanOrEqual(ROLLUPS.length);
     for (const q of queries) expect(q).toMatchObject({ queryId: expect.any(String), state: 'SUCCEEDED' });
     expect(queries.every((q) => 'bytesScanned' in q)).toBe(true);

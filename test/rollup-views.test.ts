@@ -32,8 +32,16 @@ const tmp = tempDirs('cclake-rollup-views-test-');
 afterAll(() => tmp.cleanup());
 
 const config = parseConfig({
-  prices: { book: 'none', version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
-  roi: { version: 'roi-test-1', loadedHourlyRateUsd: 100, hoursSaved: { perAcceptedEdit: 0.5, perCommit: 1, perPullRequest: 2, perLineAdded: 0, perActiveHour: 0.5 } },
+  prices: {
+    book: 'none',
+    version: 'list-2026-11',
+    rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }],
+  },
+  roi: {
+    version: 'roi-test-1',
+    loadedHourlyRateUsd: 100,
+    hoursSaved: { perAcceptedEdit: 0.5, perCommit: 1, perPullRequest: 2, perLineAdded: 0, perActiveHour: 0.5 },
+  },
   compliance: {
     approvedModels: ['*claude-sonnet-4*'],
     allowedResidencyPrefixes: ['us.', 'global.'],
@@ -55,7 +63,19 @@ const event = (iso: string, user: string, name: string, extra: Partial<RawRecord
   rec(iso, user, { name: `claude_code.${name}`, model: null, input_tokens: null, output_tokens: null, cost_usd: null, attributes: {}, ...extra });
 
 const metric = (iso: string, user: string, name: string, type: string | null, value: number, extra: Partial<RawRecord> = {}) =>
-  rec(iso, user, { signal: 'metric', name: `claude_code.${name}`, metric_type: type, value, temporality: 'delta', model: null, input_tokens: null, output_tokens: null, cost_usd: null, attributes: {}, ...extra });
+  rec(iso, user, {
+    signal: 'metric',
+    name: `claude_code.${name}`,
+    metric_type: type,
+    value,
+    temporality: 'delta',
+    model: null,
+    input_tokens: null,
+    output_tokens: null,
+    cost_usd: null,
+    attributes: {},
+    ...extra,
+  });
 
 /** u1's requests on D1: known latencies 100, 200, 300, 400, 1000 ms and TTFT 10..50 ms. */
 const u1Requests = [100, 200, 300, 400, 1000].map((ms, i) =>
@@ -78,11 +98,25 @@ async function fixtureLake(): Promise<LocalObjectStore> {
   mkdirSync(path.join(store.root, 'reference'), { recursive: true });
   writeFileSync(
     path.join(store.root, 'reference', 'org-directory.csv'),
-    ['user_email,user_id,team,department,cost_center,valid_from,valid_to', 'u1@example.com,u1,payments,finance-eng,CC-100,2026-10-01,', 'u2@example.com,u2,search,core,,2026-10-01,'].join('\n') + '\n',
+    [
+      'user_email,user_id,team,department,cost_center,valid_from,valid_to',
+      'u1@example.com,u1,payments,finance-eng,CC-100,2026-10-01,',
+      'u2@example.com,u2,search,core,,2026-10-01,',
+    ].join('\n') + '\n',
   );
   const u1Day1 = [
     ...u1Requests,
-    rec(`${D1}T09:06:00Z`, 'u1', { session_id: 'a1', project: 'repo-a', name: 'claude_code.api_error', model: SONNET_US, input_tokens: null, output_tokens: null, cost_usd: null, status_code: 529, duration_ms: 50 }),
+    rec(`${D1}T09:06:00Z`, 'u1', {
+      session_id: 'a1',
+      project: 'repo-a',
+      name: 'claude_code.api_error',
+      model: SONNET_US,
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+      status_code: 529,
+      duration_ms: 50,
+    }),
     // Ignored for token burn: the session has api_request events.
     metric(`${D1}T09:07:00Z`, 'u1', 'token.usage', 'input', 9999, { session_id: 'a1', model: SONNET_US }),
     event(`${D1}T09:10:00Z`, 'u1', 'tool_result', { session_id: 'a1', tool_name: 'Bash', success: true, duration_ms: 100 }),
@@ -90,14 +124,32 @@ async function fixtureLake(): Promise<LocalObjectStore> {
     event(`${D1}T09:12:00Z`, 'u1', 'tool_result', { session_id: 'a1', tool_name: 'Bash', success: true, duration_ms: 200 }),
     event(`${D1}T09:13:00Z`, 'u1', 'tool_result', { session_id: 'a1', tool_name: 'Read', success: true, duration_ms: 50 }),
     // MCP calls as the generator emits them: github is on the allowlist, jira is not.
-    event(`${D1}T09:14:00Z`, 'u1', 'tool_result', { session_id: 'a1', tool_name: 'mcp_tool', success: true, duration_ms: 1000, attributes: { 'mcp_server.name': 'github' } }),
-    event(`${D1}T09:15:00Z`, 'u1', 'tool_result', { session_id: 'a1', tool_name: 'mcp_tool', success: true, duration_ms: 2000, attributes: { 'mcp_server.name': 'jira' } }),
+    event(`${D1}T09:14:00Z`, 'u1', 'tool_result', {
+      session_id: 'a1',
+      tool_name: 'mcp_tool',
+      success: true,
+      duration_ms: 1000,
+      attributes: { 'mcp_server.name': 'github' },
+    }),
+    event(`${D1}T09:15:00Z`, 'u1', 'tool_result', {
+      session_id: 'a1',
+      tool_name: 'mcp_tool',
+      success: true,
+      duration_ms: 2000,
+      attributes: { 'mcp_server.name': 'jira' },
+    }),
     // A policy rejection (config rule), a user's own rejection (not policy) and an accepted edit.
     event(`${D1}T09:16:00Z`, 'u1', 'tool_decision', { session_id: 'a1', tool_name: 'Bash', decision: 'reject', decision_source: 'config' }),
     event(`${D1}T09:17:00Z`, 'u1', 'tool_decision', { session_id: 'a1', tool_name: 'Edit', decision: 'reject', decision_source: 'user_reject' }),
     event(`${D1}T09:18:00Z`, 'u1', 'tool_decision', { session_id: 'a1', tool_name: 'Edit', decision: 'accept', decision_source: 'user_temporary' }),
-    event(`${D1}T09:19:00Z`, 'u1', 'permission_mode_changed', { session_id: 'a1', attributes: { from_mode: 'default', to_mode: 'bypassPermissions', trigger: 'shift_tab' } }),
-    event(`${D1}T09:20:00Z`, 'u1', 'permission_mode_changed', { session_id: 'a1', attributes: { from_mode: 'bypassPermissions', to_mode: 'plan', trigger: 'shift_tab' } }),
+    event(`${D1}T09:19:00Z`, 'u1', 'permission_mode_changed', {
+      session_id: 'a1',
+      attributes: { from_mode: 'default', to_mode: 'bypassPermissions', trigger: 'shift_tab' },
+    }),
+    event(`${D1}T09:20:00Z`, 'u1', 'permission_mode_changed', {
+      session_id: 'a1',
+      attributes: { from_mode: 'bypassPermissions', to_mode: 'plan', trigger: 'shift_tab' },
+    }),
     // Content that should never have reached the lake.
     event(`${D1}T09:21:00Z`, 'u1', 'user_prompt', { session_id: 'a1', prompt_length: 5, attributes: { prompt: 'hello' } }),
     // 2026 events (issue 17): a refusal and a request given up after its retries; neither is a request or an error.
@@ -113,11 +165,32 @@ async function fixtureLake(): Promise<LocalObjectStore> {
     metric(`${D1}T10:01:00Z`, 'u2', 'token.usage', 'input', 1500, { session_id: 'b1', model: SONNET_EU, temporality: 'cumulative', start_time: start }),
     metric(`${D1}T10:01:00Z`, 'u2', 'token.usage', 'output', 100, { session_id: 'b1', model: SONNET_EU }),
     metric(`${D1}T10:01:00Z`, 'u2', 'cost.usage', null, 0.05, { session_id: 'b1', model: SONNET_EU }),
-    rec(`${D1}T11:00:00Z`, 'u3', { session_id: 'c1', team_id: 'infra', model: OPUS_IN_REGION, input_tokens: 1000, output_tokens: 100, cost_usd: 0.5, duration_ms: 5000, ttft_ms: 500, attributes: { 'cloud.region': 'eu-west-1' } }),
+    rec(`${D1}T11:00:00Z`, 'u3', {
+      session_id: 'c1',
+      team_id: 'infra',
+      model: OPUS_IN_REGION,
+      input_tokens: 1000,
+      output_tokens: 100,
+      cost_usd: 0.5,
+      duration_ms: 5000,
+      ttft_ms: 500,
+      attributes: { 'cloud.region': 'eu-west-1' },
+    }),
   ]);
   await putRaw(store, `${D3}T23:59:00Z`, [
     ...Array.from({ length: 24 }, (_, h) => metric(`${D3}T${String(h).padStart(2, '0')}:30:00Z`, 'u1', 'active_time.total', 'cli', 60, { session_id: 'a3' })),
-    rec(`${D3}T12:00:00Z`, 'u1', { session_id: 'a3', project: 'repo-a', model: SONNET_US, input_tokens: 100, output_tokens: 20, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.01, duration_ms: 500, ttft_ms: 50 }),
+    rec(`${D3}T12:00:00Z`, 'u1', {
+      session_id: 'a3',
+      project: 'repo-a',
+      model: SONNET_US,
+      input_tokens: 100,
+      output_tokens: 20,
+      cache_read_tokens: 0,
+      cache_creation_tokens: 0,
+      cost_usd: 0.01,
+      duration_ms: 500,
+      ttft_ms: 50,
+    }),
     metric(`${D3}T12:05:00Z`, 'u1', 'commit.count', null, 1, { session_id: 'a3' }),
     event(`${D3}T12:06:00Z`, 'u1', 'tool_decision', { session_id: 'a3', tool_name: 'Edit', decision: 'accept', decision_source: 'config' }),
   ]);
@@ -138,7 +211,9 @@ async function run(store: LocalObjectStore, options: Parameters<typeof rollup>[4
 async function q(store: LocalObjectStore, sql: string): Promise<Record<string, unknown>[]> {
   const engine = await LocalQueryEngine.open(store, config);
   try {
-    return (await engine.query(sql)).rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e9) / 1e9 : v])));
+    return (await engine.query(sql)).rows.map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e9) / 1e9 : v])),
+    );
   } finally {
     engine.close();
   }
@@ -167,12 +242,51 @@ describe('daily rollup tables', () => {
     // sketch could give; on a day's thousands of requests neighbouring ranks are close and the two
     // agree to a fraction of a percent. The duplicate raw object does not double anything.
     expect(await q(store, `SELECT * FROM api_health_daily ORDER BY dt, model`)).toEqual([
-      { dt: D1, model: OPUS_IN_REGION, requests: 1, errors: 0, error_rate: 0, p50_ms: 5000, p95_ms: 5000, p99_ms: 5000, ttft_p95_ms: 500, cache_hit_rate: 0, refusals: 0, retries_exhausted: 0 },
+      {
+        dt: D1,
+        model: OPUS_IN_REGION,
+        requests: 1,
+        errors: 0,
+        error_rate: 0,
+        p50_ms: 5000,
+        p95_ms: 5000,
+        p99_ms: 5000,
+        ttft_p95_ms: 500,
+        cache_hit_rate: 0,
+        refusals: 0,
+        retries_exhausted: 0,
+      },
       // cache hit rate = 3000 / (500 + 3000 + 1500) = 0.6; error rate = 1 / (5 + 1): the refusal and the
       // exhausted retry have their own counts and change neither the rate nor the latencies.
-      { dt: D1, model: SONNET_US, requests: 5, errors: 1, error_rate: r9(1 / 6), p50_ms: 300, p95_ms: 880, p99_ms: 976, ttft_p95_ms: 48, cache_hit_rate: 0.6, refusals: 1, retries_exhausted: 1 },
+      {
+        dt: D1,
+        model: SONNET_US,
+        requests: 5,
+        errors: 1,
+        error_rate: r9(1 / 6),
+        p50_ms: 300,
+        p95_ms: 880,
+        p99_ms: 976,
+        ttft_p95_ms: 48,
+        cache_hit_rate: 0.6,
+        refusals: 1,
+        retries_exhausted: 1,
+      },
       // u2's eu. sonnet exported metrics only: no requests to describe (it is in token_burn_daily).
-      { dt: D3, model: SONNET_US, requests: 1, errors: 0, error_rate: 0, p50_ms: 500, p95_ms: 500, p99_ms: 500, ttft_p95_ms: 50, cache_hit_rate: 0, refusals: 0, retries_exhausted: 0 },
+      {
+        dt: D3,
+        model: SONNET_US,
+        requests: 1,
+        errors: 0,
+        error_rate: 0,
+        p50_ms: 500,
+        p95_ms: 500,
+        p99_ms: 500,
+        ttft_p95_ms: 50,
+        cache_hit_rate: 0,
+        refusals: 0,
+        retries_exhausted: 0,
+      },
     ]);
   });
 
@@ -191,18 +305,108 @@ describe('daily rollup tables', () => {
     const store = await lake();
     expect(await q(store, `SELECT * FROM token_burn_daily ORDER BY dt, team, model, token_type`)).toEqual([
       // u3: opus has no price row: tokens counted, priced cost null.
-      { dt: D1, team: 'infra', cost_center: 'unattributed', project: 'unknown', model: OPUS_IN_REGION, token_type: 'input', tokens: 1000, priced_cost_usd: null },
-      { dt: D1, team: 'infra', cost_center: 'unattributed', project: 'unknown', model: OPUS_IN_REGION, token_type: 'output', tokens: 100, priced_cost_usd: null },
+      {
+        dt: D1,
+        team: 'infra',
+        cost_center: 'unattributed',
+        project: 'unknown',
+        model: OPUS_IN_REGION,
+        token_type: 'input',
+        tokens: 1000,
+        priced_cost_usd: null,
+      },
+      {
+        dt: D1,
+        team: 'infra',
+        cost_center: 'unattributed',
+        project: 'unknown',
+        model: OPUS_IN_REGION,
+        token_type: 'output',
+        tokens: 100,
+        priced_cost_usd: null,
+      },
       // u1: five requests (the 9999-token datapoint of the same session is ignored), priced per million.
-      { dt: D1, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'cache_creation', tokens: 1500, priced_cost_usd: r9((1500 * 3.75) / 1e6) },
-      { dt: D1, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'cache_read', tokens: 3000, priced_cost_usd: r9((3000 * 0.3) / 1e6) },
-      { dt: D1, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'input', tokens: 500, priced_cost_usd: r9((500 * 3) / 1e6) },
-      { dt: D1, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'output', tokens: 100, priced_cost_usd: r9((100 * 15) / 1e6) },
+      {
+        dt: D1,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'cache_creation',
+        tokens: 1500,
+        priced_cost_usd: r9((1500 * 3.75) / 1e6),
+      },
+      {
+        dt: D1,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'cache_read',
+        tokens: 3000,
+        priced_cost_usd: r9((3000 * 0.3) / 1e6),
+      },
+      {
+        dt: D1,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'input',
+        tokens: 500,
+        priced_cost_usd: r9((500 * 3) / 1e6),
+      },
+      {
+        dt: D1,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'output',
+        tokens: 100,
+        priced_cost_usd: r9((100 * 15) / 1e6),
+      },
       // u2: metrics only; the cumulative input series 1000 -> 1500 is 1500 tokens.
-      { dt: D1, team: 'search', cost_center: 'unattributed', project: 'unknown', model: SONNET_EU, token_type: 'input', tokens: 1500, priced_cost_usd: r9((1500 * 3) / 1e6) },
-      { dt: D1, team: 'search', cost_center: 'unattributed', project: 'unknown', model: SONNET_EU, token_type: 'output', tokens: 100, priced_cost_usd: r9((100 * 15) / 1e6) },
-      { dt: D3, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'input', tokens: 100, priced_cost_usd: r9((100 * 3) / 1e6) },
-      { dt: D3, team: 'payments', cost_center: 'CC-100', project: 'repo-a', model: SONNET_US, token_type: 'output', tokens: 20, priced_cost_usd: r9((20 * 15) / 1e6) },
+      {
+        dt: D1,
+        team: 'search',
+        cost_center: 'unattributed',
+        project: 'unknown',
+        model: SONNET_EU,
+        token_type: 'input',
+        tokens: 1500,
+        priced_cost_usd: r9((1500 * 3) / 1e6),
+      },
+      {
+        dt: D1,
+        team: 'search',
+        cost_center: 'unattributed',
+        project: 'unknown',
+        model: SONNET_EU,
+        token_type: 'output',
+        tokens: 100,
+        priced_cost_usd: r9((100 * 15) / 1e6),
+      },
+      {
+        dt: D3,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'input',
+        tokens: 100,
+        priced_cost_usd: r9((100 * 3) / 1e6),
+      },
+      {
+        dt: D3,
+        team: 'payments',
+        cost_center: 'CC-100',
+        project: 'repo-a',
+        model: SONNET_US,
+        token_type: 'output',
+        tokens: 20,
+        priced_cost_usd: r9((20 * 15) / 1e6),
+      },
     ]);
   });
 
@@ -278,7 +482,10 @@ describe('daily rollup tables', () => {
       ['interaction_latency_daily', 0],
       ['token_burn_by_source_daily', 0],
     ]);
-    const rows = await q(store, `SELECT control_id, team, evaluated, violations, status FROM compliance_daily WHERE dt = DATE '2026-11-03' ORDER BY control_id`);
+    const rows = await q(
+      store,
+      `SELECT control_id, team, evaluated, violations, status FROM compliance_daily WHERE dt = DATE '2026-11-03' ORDER BY control_id`,
+    );
     expect(rows.map((r) => `${r.team} ${r.control_id} ${r.evaluated}/${r.violations} ${r.status}`)).toEqual([
       'ALL approved_models 0/0 pass',
       'ALL attribution_coverage 0/0 pass',
@@ -296,7 +503,16 @@ describe('daily rollup tables', () => {
     await run(store);
     // A late api_error of u3 on D1 (no region, no profile prefix: residency not evaluated for it).
     await putRaw(store, '2026-11-05T03:05:00Z', [
-      rec(`${D1}T11:30:00Z`, 'u3', { session_id: 'c1', team_id: 'infra', name: 'claude_code.api_error', model: OPUS_IN_REGION, input_tokens: null, output_tokens: null, cost_usd: null, status_code: 500 }),
+      rec(`${D1}T11:30:00Z`, 'u3', {
+        session_id: 'c1',
+        team_id: 'infra',
+        name: 'claude_code.api_error',
+        model: OPUS_IN_REGION,
+        input_tokens: null,
+        output_tokens: null,
+        cost_usd: null,
+        status_code: 500,
+      }),
     ]);
     await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-05T04:00:00Z') });
     const late = await run(store, { now: Date.parse('2026-11-05T05:00:00Z') });
@@ -312,8 +528,13 @@ describe('daily rollup tables', () => {
       ['interaction_latency_daily', D1, 'late data', 2],
       ['token_burn_by_source_daily', D1, 'late data', 2],
     ]);
-    expect(await q(store, `SELECT requests, errors, error_rate FROM api_health_daily WHERE dt = DATE '${D1}' AND model = '${OPUS_IN_REGION}'`)).toEqual([{ requests: 1, errors: 1, error_rate: 0.5 }]);
-    const infra = await q(store, `SELECT control_id, evaluated, violations FROM compliance_daily WHERE dt = DATE '${D1}' AND team = 'infra' AND control_id IN ('approved_models', 'data_residency') ORDER BY control_id`);
+    expect(await q(store, `SELECT requests, errors, error_rate FROM api_health_daily WHERE dt = DATE '${D1}' AND model = '${OPUS_IN_REGION}'`)).toEqual([
+      { requests: 1, errors: 1, error_rate: 0.5 },
+    ]);
+    const infra = await q(
+      store,
+      `SELECT control_id, evaluated, violations FROM compliance_daily WHERE dt = DATE '${D1}' AND team = 'infra' AND control_id IN ('approved_models', 'data_residency') ORDER BY control_id`,
+    );
     expect(infra).toEqual([
       { control_id: 'approved_models', evaluated: 2, violations: 2 },
       { control_id: 'data_residency', evaluated: 1, violations: 1 },
@@ -328,9 +549,25 @@ describe('monthly views over user_daily', () => {
     const store = await lake();
     expect(await q(store, `SELECT * FROM chargeback_monthly ORDER BY month, cost_center, team, user_key`)).toEqual([
       // u1: D1 500 + 100 + 3000 + 1500 tokens, D3 120; priced 0.009525 + 0.0006.
-      { month: '2026-11', cost_center: 'CC-100', team: 'payments', user_key: 'u1@example.com', tokens: 5220, cost_usd: 0.06, priced_cost_usd: r9(0.009525 + 0.0006) },
+      {
+        month: '2026-11',
+        cost_center: 'CC-100',
+        team: 'payments',
+        user_key: 'u1@example.com',
+        tokens: 5220,
+        cost_usd: 0.06,
+        priced_cost_usd: r9(0.009525 + 0.0006),
+      },
       { month: '2026-11', cost_center: 'unattributed', team: 'infra', user_key: 'u3@example.com', tokens: 1100, cost_usd: 0.5, priced_cost_usd: null },
-      { month: '2026-11', cost_center: 'unattributed', team: 'search', user_key: 'u2@example.com', tokens: 1600, cost_usd: 0.05, priced_cost_usd: r9(0.0045 + 0.0015) },
+      {
+        month: '2026-11',
+        cost_center: 'unattributed',
+        team: 'search',
+        user_key: 'u2@example.com',
+        tokens: 1600,
+        cost_usd: 0.05,
+        priced_cost_usd: r9(0.0045 + 0.0015),
+      },
     ]);
   });
 
@@ -340,7 +577,15 @@ describe('monthly views over user_daily', () => {
     // cost = priced cost (covered) 0.010125. infra: opus unpriced, so the reported 0.5.
     expect(await q(store, `SELECT * FROM roi_monthly ORDER BY month, team`)).toEqual([
       { month: '2026-11', team: 'infra', cost_usd: 0.5, hours_saved: 0, value_usd: 0, roi_pct: -100, assumptions_version: 'roi-test-1' },
-      { month: '2026-11', team: 'payments', cost_usd: 0.010125, hours_saved: 2.2, value_usd: 220, roi_pct: r9(((220 - 0.010125) / 0.010125) * 100), assumptions_version: 'roi-test-1' },
+      {
+        month: '2026-11',
+        team: 'payments',
+        cost_usd: 0.010125,
+        hours_saved: 2.2,
+        value_usd: 220,
+        roi_pct: r9(((220 - 0.010125) / 0.010125) * 100),
+        assumptions_version: 'roi-test-1',
+      },
       { month: '2026-11', team: 'search', cost_usd: 0.006, hours_saved: 0, value_usd: 0, roi_pct: -100, assumptions_version: 'roi-test-1' },
     ]);
   });

@@ -62,24 +62,83 @@ async function fixtureLake(): Promise<LocalObjectStore> {
     // datapoint is ignored because the session has api_request events.
     rec('2026-11-20T09:00:00Z', 'u1', { session_id: 's1' }),
     rec('2026-11-20T09:05:00Z', 'u1', { session_id: 's1' }),
-    rec('2026-11-20T09:06:00Z', 'u1', { session_id: 's1', name: 'claude_code.api_error', input_tokens: null, output_tokens: null, cost_usd: null, status_code: 529 }),
+    rec('2026-11-20T09:06:00Z', 'u1', {
+      session_id: 's1',
+      name: 'claude_code.api_error',
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+      status_code: 529,
+    }),
     metric('2026-11-20T09:07:00Z', 'u1', 's1', 'token.usage', 'input', 500),
     // Edit decisions: two accepts, one reject (and a Bash decision that is not an edit).
-    rec('2026-11-20T09:10:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Edit', decision: 'accept', input_tokens: null, output_tokens: null, cost_usd: null }),
-    rec('2026-11-20T09:11:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Write', decision: 'accept', input_tokens: null, output_tokens: null, cost_usd: null }),
-    rec('2026-11-20T09:12:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Edit', decision: 'reject', input_tokens: null, output_tokens: null, cost_usd: null }),
-    rec('2026-11-20T09:13:00Z', 'u1', { session_id: 's1', name: 'claude_code.tool_decision', tool_name: 'Bash', decision: 'reject', input_tokens: null, output_tokens: null, cost_usd: null }),
+    rec('2026-11-20T09:10:00Z', 'u1', {
+      session_id: 's1',
+      name: 'claude_code.tool_decision',
+      tool_name: 'Edit',
+      decision: 'accept',
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+    }),
+    rec('2026-11-20T09:11:00Z', 'u1', {
+      session_id: 's1',
+      name: 'claude_code.tool_decision',
+      tool_name: 'Write',
+      decision: 'accept',
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+    }),
+    rec('2026-11-20T09:12:00Z', 'u1', {
+      session_id: 's1',
+      name: 'claude_code.tool_decision',
+      tool_name: 'Edit',
+      decision: 'reject',
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+    }),
+    rec('2026-11-20T09:13:00Z', 'u1', {
+      session_id: 's1',
+      name: 'claude_code.tool_decision',
+      tool_name: 'Bash',
+      decision: 'reject',
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+    }),
     // u2 (not in the directory; the record says team infra), metrics-only session s2: delta token
     // usage, and a cumulative lines-added series 10 -> 25, then a restart (new start_time) at 5.
     metric('2026-11-20T10:00:00Z', 'u2', 's2', 'token.usage', 'input', 300, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
     metric('2026-11-20T10:00:00Z', 'u2', 's2', 'token.usage', 'output', 50, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
     metric('2026-11-20T10:01:00Z', 'u2', 's2', 'cost.usage', null, 0.25, { team_id: 'infra', model: 'claude-sonnet-4-5' }),
-    metric('2026-11-20T10:00:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 10, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T09:59:00Z'), team_id: 'infra' }),
-    metric('2026-11-20T10:01:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 25, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T09:59:00Z'), team_id: 'infra' }),
-    metric('2026-11-20T10:30:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 5, { temporality: 'cumulative', start_time: Date.parse('2026-11-20T10:29:00Z'), team_id: 'infra' }),
+    metric('2026-11-20T10:00:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 10, {
+      temporality: 'cumulative',
+      start_time: Date.parse('2026-11-20T09:59:00Z'),
+      team_id: 'infra',
+    }),
+    metric('2026-11-20T10:01:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 25, {
+      temporality: 'cumulative',
+      start_time: Date.parse('2026-11-20T09:59:00Z'),
+      team_id: 'infra',
+    }),
+    metric('2026-11-20T10:30:00Z', 'u2', 's2', 'lines_of_code.count', 'added', 5, {
+      temporality: 'cumulative',
+      start_time: Date.parse('2026-11-20T10:29:00Z'),
+      team_id: 'infra',
+    }),
     metric('2026-11-20T10:31:00Z', 'u2', 's2', 'commit.count', null, 1, { team_id: 'infra' }),
     // u3: a tool result only: in user_daily (one session) but not active.
-    rec('2026-11-20T11:00:00Z', 'u3', { session_id: 's3', name: 'claude_code.tool_result', tool_name: 'Bash', success: true, input_tokens: null, output_tokens: null, cost_usd: null }),
+    rec('2026-11-20T11:00:00Z', 'u3', {
+      session_id: 's3',
+      name: 'claude_code.tool_result',
+      tool_name: 'Bash',
+      success: true,
+      input_tokens: null,
+      output_tokens: null,
+      cost_usd: null,
+    }),
   ]);
   await compact(store, catalogOf(store), config, { now: Date.parse('2026-11-20T13:00:00Z') });
   return store;
@@ -118,10 +177,98 @@ describe('rollup on a hand-built fixture', () => {
     const pick = (r: Record<string, unknown>) => ({ ...r });
     // The default prices with the list-price book: claude-sonnet-4-5 on the Claude API at 3 / 15 USD per million tokens.
     expect(rows.map(pick)).toEqual([
-      { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', sessions: 1, requests: 1, errors: 0, input_tokens: 100, output_tokens: 20, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.01, priced_cost_usd: (100 * 3 + 20 * 15) / 1e6, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
-      { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', sessions: 1, requests: 2, errors: 1, input_tokens: 200, output_tokens: 40, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.02, priced_cost_usd: (200 * 3 + 40 * 15) / 1e6, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 2, edits_rejected: 1 },
-      { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 300, output_tokens: 50, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0.25, priced_cost_usd: (300 * 3 + 50 * 15) / 1e6, lines_added: 30, lines_removed: 0, commits: 1, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
-      { dt: '2026-11-20', user_key: 'u3@example.com', team: 'unattributed', department: 'unattributed', cost_center: 'unattributed', sessions: 1, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_creation_tokens: 0, cost_usd: 0, priced_cost_usd: null, lines_added: 0, lines_removed: 0, commits: 0, pull_requests: 0, active_seconds: 0, edits_accepted: 0, edits_rejected: 0 },
+      {
+        dt: '2026-11-18',
+        user_key: 'u1@example.com',
+        team: 'payments',
+        department: 'finance-eng',
+        cost_center: 'CC-100',
+        sessions: 1,
+        requests: 1,
+        errors: 0,
+        input_tokens: 100,
+        output_tokens: 20,
+        cache_read_tokens: 0,
+        cache_creation_tokens: 0,
+        cost_usd: 0.01,
+        priced_cost_usd: (100 * 3 + 20 * 15) / 1e6,
+        lines_added: 0,
+        lines_removed: 0,
+        commits: 0,
+        pull_requests: 0,
+        active_seconds: 0,
+        edits_accepted: 0,
+        edits_rejected: 0,
+      },
+      {
+        dt: '2026-11-20',
+        user_key: 'u1@example.com',
+        team: 'search',
+        department: 'core',
+        cost_center: 'CC-200',
+        sessions: 1,
+        requests: 2,
+        errors: 1,
+        input_tokens: 200,
+        output_tokens: 40,
+        cache_read_tokens: 0,
+        cache_creation_tokens: 0,
+        cost_usd: 0.02,
+        priced_cost_usd: (200 * 3 + 40 * 15) / 1e6,
+        lines_added: 0,
+        lines_removed: 0,
+        commits: 0,
+        pull_requests: 0,
+        active_seconds: 0,
+        edits_accepted: 2,
+        edits_rejected: 1,
+      },
+      {
+        dt: '2026-11-20',
+        user_key: 'u2@example.com',
+        team: 'infra',
+        department: 'unattributed',
+        cost_center: 'unattributed',
+        sessions: 1,
+        requests: 0,
+        errors: 0,
+        input_tokens: 300,
+        output_tokens: 50,
+        cache_read_tokens: 0,
+        cache_creation_tokens: 0,
+        cost_usd: 0.25,
+        priced_cost_usd: (300 * 3 + 50 * 15) / 1e6,
+        lines_added: 30,
+        lines_removed: 0,
+        commits: 1,
+        pull_requests: 0,
+        active_seconds: 0,
+        edits_accepted: 0,
+        edits_rejected: 0,
+      },
+      {
+        dt: '2026-11-20',
+        user_key: 'u3@example.com',
+        team: 'unattributed',
+        department: 'unattributed',
+        cost_center: 'unattributed',
+        sessions: 1,
+        requests: 0,
+        errors: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_creation_tokens: 0,
+        cost_usd: 0,
+        priced_cost_usd: null,
+        lines_added: 0,
+        lines_removed: 0,
+        commits: 0,
+        pull_requests: 0,
+        active_seconds: 0,
+        edits_accepted: 0,
+        edits_rejected: 0,
+      },
     ]);
   });
 
@@ -184,7 +331,10 @@ describe('rollup on a hand-built fixture', () => {
 
 describe('seeds and priced cost', () => {
   const priced = parseConfig({
-    prices: { version: 'list-2026-11', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
+    prices: {
+      version: 'list-2026-11',
+      rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }],
+    },
   });
 
   it('prices each day from the book with the configured rows on top; a day using a model version the book lacks is null, not a partial sum', async () => {
@@ -209,7 +359,13 @@ describe('seeds and priced cost', () => {
       ]);
       // One row per model id seen and stretch of days with one price: the book's list price until the
       // configured row starts, then the configured row; the unknown opus-4-9 has none.
-      expect((await engine.query(`SELECT model_pattern, model_like, CAST(valid_from AS VARCHAR) AS valid_from, CAST(valid_to AS VARCHAR) AS valid_to, version FROM prices ORDER BY valid_from`)).rows).toEqual([
+      expect(
+        (
+          await engine.query(
+            `SELECT model_pattern, model_like, CAST(valid_from AS VARCHAR) AS valid_from, CAST(valid_to AS VARCHAR) AS valid_to, version FROM prices ORDER BY valid_from`,
+          )
+        ).rows,
+      ).toEqual([
         { model_pattern: 'claude-sonnet-4-5', model_like: 'claude-sonnet-4-5', valid_from: '2025-09-29', valid_to: '2026-01-01', version: 'list-2026-12-05' },
         { model_pattern: '*claude-sonnet-4*', model_like: 'claude-sonnet-4-5', valid_from: '2026-01-01', valid_to: null, version: 'list-2026-11' },
       ]);
@@ -241,14 +397,17 @@ describe('the events view (CONTRACTS section 4)', () => {
       const raw = (await engine.query(`SELECT column_name FROM (DESCRIBE events_curated)`)).rows.map((r) => r.column_name).filter((c) => c !== 'dt');
       expect(new Set(cols)).toEqual(new Set([...raw, 'dt', 'user_key', 'team']));
       expect(cols.length).toBe(raw.length + 3);
-      const rows = (await engine.query(`SELECT dt, user_key, team, department, cost_center, count(*) AS n FROM events GROUP BY ALL ORDER BY dt, user_key`)).rows;
+      const rows = (await engine.query(`SELECT dt, user_key, team, department, cost_center, count(*) AS n FROM events GROUP BY ALL ORDER BY dt, user_key`))
+        .rows;
       expect(rows).toEqual([
         { dt: '2026-11-18', user_key: 'u1@example.com', team: 'payments', department: 'finance-eng', cost_center: 'CC-100', n: 1 },
         { dt: '2026-11-20', user_key: 'u1@example.com', team: 'search', department: 'core', cost_center: 'CC-200', n: 8 },
         { dt: '2026-11-20', user_key: 'u2@example.com', team: 'infra', department: 'unattributed', cost_center: 'unattributed', n: 7 },
         { dt: '2026-11-20', user_key: 'u3@example.com', team: 'unattributed', department: 'unattributed', cost_center: 'unattributed', n: 1 },
       ]);
-      expect((await engine.query(`SELECT count(*) AS n FROM events`)).rows[0]).toEqual((await engine.query(`SELECT count(*) AS n FROM events_curated`)).rows[0]);
+      expect((await engine.query(`SELECT count(*) AS n FROM events`)).rows[0]).toEqual(
+        (await engine.query(`SELECT count(*) AS n FROM events_curated`)).rows[0],
+      );
     } finally {
       engine.close();
     }
@@ -261,7 +420,7 @@ describe('the events view (CONTRACTS section 4)', () => {
   });
 });
 
-describe('table tests: each rollup table\'s key and not-null columns (schemas/rollups.ts), checked on every day written', () => {
+describe("table tests: each rollup table's key and not-null columns (schemas/rollups.ts), checked on every day written", () => {
   /** The SQL tree with one model's text rewritten (a broken model, as a bad edit would make it). */
   function withModel(table: string, edit: (sql: string) => string): SqlTree {
     const tree = readSqlTree(SQL_DIR);
@@ -278,7 +437,11 @@ describe('table tests: each rollup table\'s key and not-null columns (schemas/ro
   it('every rollup table declares a key made of its own not-null columns', () => {
     for (const t of ROLLUP_TABLES) {
       expect(t.key.length, t.name).toBeGreaterThan(0);
-      for (const k of t.key) expect(t.columns.find((c) => c.name === k), `${t.name}.${k}`).toBeDefined();
+      for (const k of t.key)
+        expect(
+          t.columns.find((c) => c.name === k),
+          `${t.name}.${k}`,
+        ).toBeDefined();
     }
   });
 
@@ -301,7 +464,9 @@ describe('table tests: each rollup table\'s key and not-null columns (schemas/ro
     const sql = withModel('tool_usage_daily', (m) => `SELECT * FROM (\n${m}\n) AS a\nUNION ALL\nSELECT * FROM (\n${m}\n) AS b`);
     const failed = run(store, { sql });
     await expect(failed).rejects.toThrow(TableTestError);
-    await expect(failed).rejects.toThrow('table test failed: tool_usage_daily 2026-11-20: 1 duplicate key(s) (tool_name), first: tool_name="Bash" in 2 rows; nothing committed');
+    await expect(failed).rejects.toThrow(
+      'table test failed: tool_usage_daily 2026-11-20: 1 duplicate key(s) (tool_name), first: tool_name="Bash" in 2 rows; nothing committed',
+    );
     const commits = new PartitionCommits(store);
     expect(await commits.get('tool_usage_daily', '2026-11-20')).toBeNull();
     // The tables computed before it are committed; the run stopped at the bad day.
@@ -317,8 +482,12 @@ describe('table tests: each rollup table\'s key and not-null columns (schemas/ro
 
   it('a null in a not-null column fails the run the same way', async () => {
     const store = await fixtureLake();
-    const sql = withModel('tool_usage_daily', (m) => m.replace("coalesce(tool_name, 'unknown') AS tool_name", "nullif(coalesce(tool_name, 'unknown'), 'Bash') AS tool_name"));
-    await expect(run(store, { sql })).rejects.toThrow('table test failed: tool_usage_daily 2026-11-20: 1 row(s) with a null in not-null column tool_name (first: key tool_name=null); nothing committed');
+    const sql = withModel('tool_usage_daily', (m) =>
+      m.replace("coalesce(tool_name, 'unknown') AS tool_name", "nullif(coalesce(tool_name, 'unknown'), 'Bash') AS tool_name"),
+    );
+    await expect(run(store, { sql })).rejects.toThrow(
+      'table test failed: tool_usage_daily 2026-11-20: 1 row(s) with a null in not-null column tool_name (first: key tool_name=null); nothing committed',
+    );
     expect(await new PartitionCommits(store).get('tool_usage_daily', '2026-11-20')).toBeNull();
   });
 });

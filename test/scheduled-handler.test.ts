@@ -20,14 +20,19 @@ afterEach(() => vi.restoreAllMocks());
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 
 const FUNCTIONS = new URL('../functions/', import.meta.url);
-const CONTEXT = { awsRequestId: 'abcd1234-0000-1111-2222-333344445555', functionName: 'cclake-dev-unit', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:cclake-dev-unit' };
+const CONTEXT = {
+  awsRequestId: 'abcd1234-0000-1111-2222-333344445555',
+  functionName: 'cclake-dev-unit',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:cclake-dev-unit',
+};
 
 describe('every scheduled function', () => {
   const handlers = readdirSync(FUNCTIONS, { withFileTypes: true })
     .filter((d) => d.isDirectory() && d.name !== 'lib' && d.name !== 'cli' && d.name !== 'transform')
     .map((d) => d.name);
 
-  it('is the seven scheduled functions', () => expect(handlers.sort()).toEqual(['anomalies', 'chargeback', 'compact', 'evidence', 'partitions', 'publish', 'rollup']));
+  it('is the seven scheduled functions', () =>
+    expect(handlers.sort()).toEqual(['anomalies', 'chargeback', 'compact', 'evidence', 'partitions', 'publish', 'rollup']));
 
   it.each(handlers)('%s is one scheduledHandler with a strict event schema, and reads no SQL of its own', async (name) => {
     const source = readFileSync(new URL(`${name}/handler.ts`, FUNCTIONS), 'utf8');
@@ -83,7 +88,14 @@ describe('scheduledHandler', () => {
     const first = await captureStdout(() => handler({ dt: '2026-11-20' }, CONTEXT));
     const { lines } = await captureStdout(async () => expect(await handler(undefined, CONTEXT)).toEqual({ rows: 8, queries: 1 }));
     const line = lines.find((l) => l.message === 'unit run');
-    expect(line).toMatchObject({ dt: 'none', runId: 'abcd1234', service: 'cclake-unit', function_name: 'cclake-dev-unit', function_request_id: CONTEXT.awsRequestId, function_arn: CONTEXT.invokedFunctionArn });
+    expect(line).toMatchObject({
+      dt: 'none',
+      runId: 'abcd1234',
+      service: 'cclake-unit',
+      function_name: 'cclake-dev-unit',
+      function_request_id: CONTEXT.awsRequestId,
+      function_arn: CONTEXT.invokedFunctionArn,
+    });
     expect(first.lines.find((l) => l.message === 'unit run')).toMatchObject({ dt: '2026-11-20' });
     const emf = lines.filter((l) => l._aws?.CloudWatchMetrics);
     expect(emf).toHaveLength(1);

@@ -41,17 +41,66 @@ const EXPECTED: Record<LogicalType, { arrow: string; hive: string; duckdb: strin
  * in either the document or the schema shows.
  */
 const CONTRACT_RAW_COLUMNS = [
-  'record_id', 'signal', 'name', 'event_time',
-  'user_id', 'user_email', 'user_account_uuid', 'organization_id', 'session_id', 'terminal_type', 'app_version', 'service_name', 'os_type', 'host_arch',
-  'department', 'team_id', 'cost_center', 'project', 'environment',
-  'model', 'query_source', 'speed', 'effort', 'request_id', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens',
-  'cost_usd', 'duration_ms', 'ttft_ms', 'status_code', 'error', 'attempt',
-  'tool_name', 'success', 'decision', 'decision_source', 'language', 'prompt_id', 'prompt_length', 'event_sequence',
-  'metric_type', 'value', 'start_time', 'temporality',
+  'record_id',
+  'signal',
+  'name',
+  'event_time',
+  'user_id',
+  'user_email',
+  'user_account_uuid',
+  'organization_id',
+  'session_id',
+  'terminal_type',
+  'app_version',
+  'service_name',
+  'os_type',
+  'host_arch',
+  'department',
+  'team_id',
+  'cost_center',
+  'project',
+  'environment',
+  'model',
+  'query_source',
+  'speed',
+  'effort',
+  'request_id',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'cost_usd',
+  'duration_ms',
+  'ttft_ms',
+  'status_code',
+  'error',
+  'attempt',
+  'tool_name',
+  'success',
+  'decision',
+  'decision_source',
+  'language',
+  'prompt_id',
+  'prompt_length',
+  'event_sequence',
+  'metric_type',
+  'value',
+  'start_time',
+  'temporality',
   'attributes',
   // Traces and 2026 telemetry (issue 17), appended after `attributes` (schemas/raw-record.ts says why).
-  'user_account_id', 'context_tier', 'agent_name', 'skill_name', 'plugin_name', 'mcp_server_name', 'mcp_tool_name', 'workflow_run_id',
-  'trace_id', 'span_id', 'parent_span_id', 'end_time',
+  'user_account_id',
+  'context_tier',
+  'agent_name',
+  'skill_name',
+  'plugin_name',
+  'mcp_server_name',
+  'mcp_tool_name',
+  'workflow_run_id',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'end_time',
 ];
 
 const dirs: string[] = [];
@@ -151,7 +200,7 @@ function fullRow(): RawRecord {
     value: -0.5,
     start_time: Date.UTC(1969, 11, 31, 23, 59, 59, 999), // before the epoch: negative ms
     temporality: 'delta',
-    attributes: { 'app.entrypoint': 'cli', 'ключ': 'значение', '日本語キー': '値 🚀', 'emoji 🎉': 'ünïcødé ✓', '': 'empty key' },
+    attributes: { 'app.entrypoint': 'cli', ключ: 'значение', 日本語キー: '値 🚀', 'emoji 🎉': 'ünïcødé ✓', '': 'empty key' },
     user_account_id: 'acct_01HZX',
     context_tier: '1m',
     agent_name: 'code-reviewer',
@@ -272,7 +321,11 @@ describe('raw record: one definition, one type mapping everywhere', () => {
     const conn = await db.connect();
     try {
       const q = async () =>
-        (await conn.runAndReadAll(`SELECT epoch_ms(event_time) AS ms, CAST(event_time AS DATE)::VARCHAR AS d FROM read_parquet(${sqlString(file)}) WHERE record_id = 'r-full-0001'`)).getRowObjectsJS()[0];
+        (
+          await conn.runAndReadAll(
+            `SELECT epoch_ms(event_time) AS ms, CAST(event_time AS DATE)::VARCHAR AS d FROM read_parquet(${sqlString(file)}) WHERE record_id = 'r-full-0001'`,
+          )
+        ).getRowObjectsJS()[0];
       await conn.run(`LOAD icu`);
       await conn.run(`SET TimeZone = 'UTC'`);
       const utc = await q();
@@ -308,7 +361,10 @@ describe('raw record: one definition, one type mapping everywhere', () => {
     try {
       await registerLakeViews(engine, new LocalObjectStore(lake), ConfigSchema.parse({}));
       const d = await engine.query(`DESCRIBE events_raw`);
-      expectTypesAgree(RAW_RECORD, d.rows.map((r) => ({ name: r.column_name as string, type: r.column_type as string })));
+      expectTypesAgree(
+        RAW_RECORD,
+        d.rows.map((r) => ({ name: r.column_name as string, type: r.column_type as string })),
+      );
       const n = await engine.query(`SELECT count(*) AS n, sum(input_tokens) AS t, max(event_time) AS last FROM events_raw`);
       expect(n.rows).toEqual([{ n: 3, t: BIG, last: new Date(T0 + 1).toISOString() }]);
     } finally {
@@ -342,7 +398,12 @@ describe('raw record: one definition, one type mapping everywhere', () => {
   it('the section 2 parse notices a column the document lacks', () => {
     const doc = readContractsDoc();
     expect(doc).toContain('| `ttft_ms` |');
-    const without = rawRecordColumns(doc.split('\n').filter((l) => !l.startsWith('| `ttft_ms` |')).join('\n'));
+    const without = rawRecordColumns(
+      doc
+        .split('\n')
+        .filter((l) => !l.startsWith('| `ttft_ms` |'))
+        .join('\n'),
+    );
     expect(without.map((c) => c.name)).not.toEqual(RAW_RECORD.columns.map((c) => c.name));
   });
 });
@@ -350,7 +411,15 @@ describe('raw record: one definition, one type mapping everywhere', () => {
 describe('org directory and bedrock-guidance tables: same agreement', () => {
   it('org directory: Arrow, Glue and DuckDB types agree; rows read back', async () => {
     const rows: OrgDirectoryRow[] = [
-      { user_email: 'zoë@example.com', user_id: null, team: 'Plattform', department: 'F&E', cost_center: 'CC-1', valid_from: '2026-01-01', valid_to: '2026-06-01' },
+      {
+        user_email: 'zoë@example.com',
+        user_id: null,
+        team: 'Plattform',
+        department: 'F&E',
+        cost_center: 'CC-1',
+        valid_from: '2026-01-01',
+        valid_to: '2026-06-01',
+      },
       { user_email: null, user_id: 'u-1', team: 'Payments', department: null, cost_center: null, valid_from: '1969-12-31', valid_to: null },
     ];
     const bytes = writeRows(ORG_DIRECTORY, rows);
@@ -391,7 +460,19 @@ describe('org directory and bedrock-guidance tables: same agreement', () => {
         user_email: 'jürgen@example.com',
         user_account_uuid: 'acc',
       },
-      { timestamp: null, user_id: null, session_id: null, model: null, type: null, token_usage: null, terminal_type: null, organization_id: null, otel_lib: null, user_email: null, user_account_uuid: null },
+      {
+        timestamp: null,
+        user_id: null,
+        session_id: null,
+        model: null,
+        type: null,
+        token_usage: null,
+        terminal_type: null,
+        organization_id: null,
+        otel_lib: null,
+        user_email: null,
+        user_account_uuid: null,
+      },
     ];
     const bytes = writeRows(BEDROCK_GUIDANCE_METRICS, rows);
     const file = path.join(tempDir(), 'metrics.parquet');

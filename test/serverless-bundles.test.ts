@@ -17,7 +17,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { readSqlTree } from '../functions/lib/sql/files';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
-import { ANOMALIES_TABLE, DETECTOR_FILES, EXPORT_SQL, FunctionResource, GLUE_DATABASE, Json, JsonObject, ROLLUPS, ROOT, SQL_FILES, apiRequestLogs, envOf, generateLake, invokeBundle, listFiles, loadStack, logLine, packagesIn, run, snapshot, sqlFilesIn, unzip } from './helpers/serverless-stack';
+import {
+  ANOMALIES_TABLE,
+  DETECTOR_FILES,
+  EXPORT_SQL,
+  FunctionResource,
+  GLUE_DATABASE,
+  Json,
+  JsonObject,
+  ROLLUPS,
+  ROOT,
+  SQL_FILES,
+  apiRequestLogs,
+  envOf,
+  generateLake,
+  invokeBundle,
+  listFiles,
+  loadStack,
+  logLine,
+  packagesIn,
+  run,
+  snapshot,
+  sqlFilesIn,
+  unzip,
+} from './helpers/serverless-stack';
 
 describe('serverless package: the bundles', () => {
   let pkgDir = '';
@@ -45,7 +68,9 @@ describe('serverless package: the bundles', () => {
 
   /** The function's zip, unpacked once into its own folder (tests share it). */
   function unpackFunction(f: FunctionResource, expectedZip: string): Promise<string> {
-    const zipName = String((f.Properties.Code as JsonObject).S3Key).split('/').pop()!;
+    const zipName = String((f.Properties.Code as JsonObject).S3Key)
+      .split('/')
+      .pop()!;
     expect(zipName).toBe(expectedZip);
     let done = unpacked.get(zipName);
     if (!done) {
@@ -55,7 +80,6 @@ describe('serverless package: the bundles', () => {
     }
     return done;
   }
-
 
   it('ships a self-contained ESM bundle that answers a Firehose transformation event', async () => {
     const dest = await unpackFunction(fn, 'transform.zip');
@@ -184,13 +208,22 @@ describe('serverless package: the bundles', () => {
     expect(compacted.result).toMatchObject({ status: 'completed', catalogErrors: [] });
     const dts = (compacted.result.dts as { dt: string }[]).map((d) => d.dt).sort();
     expect(dts.length).toBeGreaterThan(0);
-    const commitOf = (dt: string) => JSON.parse(readFileSync(join(lake, `_cclake/commits/events_curated/dt=${dt}.json`), 'utf8')) as { location: string; generation: number };
+    const commitOf = (dt: string) =>
+      JSON.parse(readFileSync(join(lake, `_cclake/commits/events_curated/dt=${dt}.json`), 'utf8')) as { location: string; generation: number };
     // The catalog is lost (a new Glue database, a deleted folder): the lake alone must rebuild it.
     rmSync(join(lake, '_cclake/catalog'), { recursive: true, force: true });
 
     const env = { ...envOf(partitionsFn), CCLAKE_CONFIG: JSON.stringify({ lake: { local: { path: lake } } }) };
     const invoke = (event: unknown, requestId: string) =>
-      invokeBundle<{ status: string; runId: string; tables: Record<string, Json>[]; requests: { operation: string }[]; objectsDeleted: number; failures: Json[]; warnings: string[] }>({
+      invokeBundle<{
+        status: string;
+        runId: string;
+        tables: Record<string, Json>[];
+        requests: { operation: string }[];
+        objectsDeleted: number;
+        failures: Json[];
+        warnings: string[];
+      }>({
         unpacked: dest,
         handlerFile,
         event,
@@ -206,7 +239,13 @@ describe('serverless package: the bundles', () => {
     const dry = await invoke({ dryRun: true }, 'dddd0000-0000');
     expect(dry.result.status).toBe('dry-run');
     // events_raw and events_curated with their partitions, then every rollup table (no commits yet).
-    expect(dry.result.requests.map((r) => r.operation)).toEqual(['CreateTable', 'BatchCreatePartition', 'CreateTable', 'BatchCreatePartition', ...[...ROLLUPS, ANOMALIES_TABLE].map(() => 'CreateTable')]);
+    expect(dry.result.requests.map((r) => r.operation)).toEqual([
+      'CreateTable',
+      'BatchCreatePartition',
+      'CreateTable',
+      'BatchCreatePartition',
+      ...[...ROLLUPS, ANOMALIES_TABLE].map(() => 'CreateTable'),
+    ]);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
     const first = await invoke({}, 'eeeeffff-0000');
@@ -251,7 +290,9 @@ describe('serverless package: the bundles', () => {
   it('ships the rollup bundle with the SQL files and parquet-wasm where the bundled code finds them, and no DuckDB; it rejects a bad event', async () => {
     const dest = await unpackFunction(rollupFn, 'rollup.zip');
     const files = listFiles(dest).sort();
-    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/rollup/handler.mjs', 'functions/rollup/handler.mjs.map', 'data/prices/list-prices.csv', ...SQL_FILES].sort());
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(
+      ['functions/rollup/handler.mjs', 'functions/rollup/handler.mjs.map', 'data/prices/list-prices.csv', ...SQL_FILES].sort(),
+    );
     // parquet-wasm alone beside the bundle (external: its Node entry loads the .wasm from its own folder).
     expect(packagesIn(files)).toEqual(['parquet-wasm']);
     expect(existsSync(join(dest, 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm'))).toBe(true);
@@ -304,8 +345,12 @@ describe('serverless package: the bundles', () => {
   it('ships the publish bundle with the definitions and parquet-wasm, no DuckDB, vega or browser; it rejects a bad event', async () => {
     const dest = await unpackFunction(publishFn, 'publish.zip');
     const files = listFiles(dest).sort();
-    const templates = listFiles(join(ROOT, 'quicksight-templates')).filter((f) => f.endsWith('.json')).map((f) => `quicksight-templates/${f}`);
-    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/publish/handler.mjs', 'functions/publish/handler.mjs.map', ...templates].sort());
+    const templates = listFiles(join(ROOT, 'quicksight-templates'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => `quicksight-templates/${f}`);
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(
+      ['functions/publish/handler.mjs', 'functions/publish/handler.mjs.map', ...templates].sort(),
+    );
     expect(packagesIn(files)).toEqual(['parquet-wasm']);
     const handlerFile = join(dest, 'functions/publish/handler.mjs');
     const bundle = readFileSync(handlerFile, 'utf8');
@@ -313,21 +358,40 @@ describe('serverless package: the bundles', () => {
     console.info(`publish.zip ${statSync(join(pkgDir, 'publish.zip')).size} bytes`);
     // The bundle finds and checks the definitions shipped beside it.
     const probe = `const m = await import(${JSON.stringify(pathToFileURL(handlerFile).href)}); console.log(JSON.stringify({ dir: m.BUNDLED_TEMPLATES_DIR }));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: dest, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(publishFn) }, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: dest,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(publishFn) },
+      timeout: 60_000,
+    });
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ dir: join(dest, 'quicksight-templates/') });
-    const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'publish0-0000', env: envOf(publishFn), workDir: dir });
+    const invoke = (event: unknown) =>
+      invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'publish0-0000', env: envOf(publishFn), workDir: dir });
     await expect(invoke({ dt: '2026-11-20' })).rejects.toThrow(/the publish event takes no fields, got "dt"/);
   });
 
   it.each([
-    { job: 'chargeback', sql: ['models', 'exports'], packages: ['parquet-wasm'], bad: [{ month: '2026-13' }, /event\.month must be a month YYYY-MM, got "2026-13"/], unknown: [{ dt: '2026-11-01' }, /the chargeback event accepts only "month", got "dt"/] },
-    { job: 'evidence', sql: ['models', 'views', 'exports'], packages: [], bad: [{ from: '2026-11-01' }, /event\.to must be a date YYYY-MM-DD \(give both from and to\), got undefined/], unknown: [{ month: '2026-11' }, /the evidence event accepts only "from" and "to", got "month"/] },
+    {
+      job: 'chargeback',
+      sql: ['models', 'exports'],
+      packages: ['parquet-wasm'],
+      bad: [{ month: '2026-13' }, /event\.month must be a month YYYY-MM, got "2026-13"/],
+      unknown: [{ dt: '2026-11-01' }, /the chargeback event accepts only "month", got "dt"/],
+    },
+    {
+      job: 'evidence',
+      sql: ['models', 'views', 'exports'],
+      packages: [],
+      bad: [{ from: '2026-11-01' }, /event\.to must be a date YYYY-MM-DD \(give both from and to\), got undefined/],
+      unknown: [{ month: '2026-11' }, /the evidence event accepts only "from" and "to", got "month"/],
+    },
   ])('ships the $job bundle with its SQL and no DuckDB; it rejects bad events before touching AWS', async ({ job, sql, packages, bad, unknown }) => {
     const f = job === 'chargeback' ? chargebackFn : evidenceFn;
     const dest = await unpackFunction(f, `${job}.zip`);
     const files = listFiles(dest).sort();
     const expected = sql.flatMap((d) => (d === 'exports' ? EXPORT_SQL : sqlFilesIn(d)));
-    expect(files.filter((x) => !x.startsWith('node_modules/'))).toEqual([`functions/${job}/handler.mjs`, `functions/${job}/handler.mjs.map`, ...expected].sort());
+    expect(files.filter((x) => !x.startsWith('node_modules/'))).toEqual(
+      [`functions/${job}/handler.mjs`, `functions/${job}/handler.mjs.map`, ...expected].sort(),
+    );
     expect(packagesIn(files)).toEqual(packages);
     const handlerFile = join(dest, `functions/${job}/handler.mjs`);
     const bundle = readFileSync(handlerFile, 'utf8');
@@ -335,11 +399,15 @@ describe('serverless package: the bundles', () => {
     console.info(`${job}.zip ${statSync(join(pkgDir, `${job}.zip`)).size} bytes`);
     // Loaded as Lambda loads it, the bundle finds sql/ in the zip.
     const handlerUrl = JSON.stringify(pathToFileURL(handlerFile).href);
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${handlerUrl}); console.log(JSON.stringify({ sqlDir: m.BUNDLED_SQL_DIR }));`], {
-      cwd: dest,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(f) },
-      timeout: 60_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${handlerUrl}); console.log(JSON.stringify({ sqlDir: m.BUNDLED_SQL_DIR }));`],
+      {
+        cwd: dest,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...envOf(f) },
+        timeout: 60_000,
+      },
+    );
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ sqlDir: join(dest, 'sql/') });
     const invoke = (event: unknown) => invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: `${job}00-0000`, env: envOf(f), workDir: dir });
     await expect(invoke(bad[0])).rejects.toThrow(bad[1] as RegExp);
@@ -349,7 +417,9 @@ describe('serverless package: the bundles', () => {
   it('ships the anomalies bundle with the detector queries and parquet-wasm, and no DuckDB; it rejects a bad event and a missing topic', async () => {
     const dest = await unpackFunction(anomaliesFn, 'anomalies.zip');
     const files = listFiles(dest).sort();
-    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/anomalies/handler.mjs', 'functions/anomalies/handler.mjs.map', ...DETECTOR_FILES].sort());
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(
+      ['functions/anomalies/handler.mjs', 'functions/anomalies/handler.mjs.map', ...DETECTOR_FILES].sort(),
+    );
     expect(packagesIn(files)).toEqual(['parquet-wasm']);
     const handlerFile = join(dest, 'functions/anomalies/handler.mjs');
     const bundle = readFileSync(handlerFile, 'utf8');

@@ -10,7 +10,33 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
-import { ANOMALIES_TABLE, ATHENA_WORKGROUP, COMPACT_NAME, FUNCTION_NAME, FunctionResource, GLUE_DATABASE, Json, JsonObject, LAKE_BUCKET, QUICKSIGHT_PREFIX, ROLLUPS, ROOT, SEEDS, STAGE, Template, VIEWS, asList, envOf, functionBasics, glueArn, glueTableArns, isWildcardAction, lakeArn, loadStack, statements } from './helpers/serverless-stack';
+import {
+  ANOMALIES_TABLE,
+  ATHENA_WORKGROUP,
+  COMPACT_NAME,
+  FUNCTION_NAME,
+  FunctionResource,
+  GLUE_DATABASE,
+  Json,
+  JsonObject,
+  LAKE_BUCKET,
+  QUICKSIGHT_PREFIX,
+  ROLLUPS,
+  ROOT,
+  SEEDS,
+  STAGE,
+  Template,
+  VIEWS,
+  asList,
+  envOf,
+  functionBasics,
+  glueArn,
+  glueTableArns,
+  isWildcardAction,
+  lakeArn,
+  loadStack,
+  statements,
+} from './helpers/serverless-stack';
 
 describe('serverless package: the template', () => {
   let pkgDir = '';
@@ -93,7 +119,10 @@ describe('serverless package: the template', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
     expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
     // Athena's documented `default` database grant is the one database outside the lake's.
-    const allowed = [...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'), glueArn('database/default')];
+    const allowed = [
+      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'),
+      glueArn('database/default'),
+    ];
     for (const st of glue) {
       for (const a of asList(st.Action)) expect(String(a), JSON.stringify(st)).toMatch(/^glue:[A-Za-z]+$/);
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
@@ -102,23 +131,55 @@ describe('serverless package: the template', () => {
   });
 
   it('operates every scheduled function: failed runs to the SQS queue, alarms on errors and on duration near the timeout', () => {
-    const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties!);
+    const alarms = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties!);
     const lambdaAlarm = (metric: string, functionName: string) =>
-      alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]));
+      alarms.find(
+        (a) =>
+          a.Namespace === 'AWS/Lambda' &&
+          a.MetricName === metric &&
+          JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]),
+      );
     for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn]) {
       const name = String(f.Properties.FunctionName);
       const errors = lambdaAlarm('Errors', name);
-      expect(errors, name).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
+      expect(errors, name).toMatchObject({
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'OpsAlarmTopic' }],
+      });
       // Duration: 80% of the function's own timeout, in milliseconds.
       const duration = lambdaAlarm('Duration', name);
-      expect(duration, name).toMatchObject({ Statistic: 'Maximum', Threshold: Number(f.Properties.Timeout) * 1000 * 0.8, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: 'OpsAlarmTopic' }] });
+      expect(duration, name).toMatchObject({
+        Statistic: 'Maximum',
+        Threshold: Number(f.Properties.Timeout) * 1000 * 0.8,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: 'OpsAlarmTopic' }],
+      });
     }
     // Asynchronous (scheduled) invocations that fail after their retries go to the queue; the
     // function's own role may send there, and only there. The transform is invoked synchronously by Firehose.
-    const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig').map((r) => r.Properties!);
-    for (const [id, role] of [['CompactLambdaFunction', 'CompactRole'], ['PartitionsLambdaFunction', 'PartitionsRole'], ['RollupLambdaFunction', 'RollupRole'], ['PublishLambdaFunction', 'PublishRole'], ['ChargebackLambdaFunction', 'ChargebackRole'], ['EvidenceLambdaFunction', 'EvidenceRole'], ['AnomaliesLambdaFunction', 'AnomaliesRole']] as const) {
-      expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } } });
-      const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) => asList(st.Action).some((a) => String(a).startsWith('sqs:')));
+    const invokeConfigs = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')
+      .map((r) => r.Properties!);
+    for (const [id, role] of [
+      ['CompactLambdaFunction', 'CompactRole'],
+      ['PartitionsLambdaFunction', 'PartitionsRole'],
+      ['RollupLambdaFunction', 'RollupRole'],
+      ['PublishLambdaFunction', 'PublishRole'],
+      ['ChargebackLambdaFunction', 'ChargebackRole'],
+      ['EvidenceLambdaFunction', 'EvidenceRole'],
+      ['AnomaliesLambdaFunction', 'AnomaliesRole'],
+    ] as const) {
+      expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({
+        OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } },
+      });
+      const sqs = statements(template.Resources[role]!.Properties?.Policies ?? null).filter((st) =>
+        asList(st.Action).some((a) => String(a).startsWith('sqs:')),
+      );
       expect(sqs, role).toEqual([{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] }]);
     }
     expect(invokeConfigs.some((c) => JSON.stringify(c.FunctionName).includes('Transform'))).toBe(false);
@@ -148,7 +209,9 @@ describe('serverless package: the template', () => {
       ObjectLockEnabled: { 'Fn::If': ['LakeObjectLock', true, { Ref: 'AWS::NoValue' }] },
     });
     // (The Object Lock bucket's noncurrent-version rules, under Fn::If, are checked in test/iam-coverage.test.ts.)
-    const rules = ((bucket.Properties!.LifecycleConfiguration as JsonObject).Rules as JsonObject[]).filter((r) => r.Id !== undefined).map((r) => [r.Prefix, r.ExpirationInDays ?? null]);
+    const rules = ((bucket.Properties!.LifecycleConfiguration as JsonObject).Rules as JsonObject[])
+      .filter((r) => r.Id !== undefined)
+      .map((r) => [r.Prefix, r.ExpirationInDays ?? null]);
     // raw/, curated/ and rollups/ are never expired by lifecycle: the partitions function removes
     // their catalog partitions before their objects.
     expect(rules).toEqual([
@@ -171,7 +234,11 @@ describe('serverless package: the template', () => {
     expect(dbs[0]![1].Properties).toMatchObject({ CatalogId: { Ref: 'AWS::AccountId' }, DatabaseInput: { Name: GLUE_DATABASE } });
     // Tables and partitions are the code's (from schemas/ and the lake's commits), not the stack's,
     // but for the raw table Firehose needs before the first record (test/ingest-stack.test.ts).
-    expect(Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Glue::Table' || r.Type === 'AWS::Glue::Partition').map(([id]) => id)).toEqual(['RawGlueTable']);
+    expect(
+      Object.entries(template.Resources)
+        .filter(([, r]) => r.Type === 'AWS::Glue::Table' || r.Type === 'AWS::Glue::Partition')
+        .map(([id]) => id),
+    ).toEqual(['RawGlueTable']);
   });
 
   it('declares the compact function: x86_64 (DuckDB binding), 2048 MB, 900 s, 10 GiB /tmp, one at a time', () => {
@@ -253,35 +320,40 @@ describe('serverless package: the template', () => {
     { job: 'evidence', every: 'scheduled', expression: 'cron(0 4 ? * MON *)', functionId: 'EvidenceLambdaFunction', roleId: 'EvidenceSchedulerRole' },
     // Daily, after the rollup (done by 01:55) and the 02:00 compaction (15 min); before the 02:30 catalog sync.
     { job: 'anomalies', every: 'daily', expression: 'cron(20 2 * * ? *)', functionId: 'AnomaliesLambdaFunction', roleId: 'AnomaliesSchedulerRole' },
-  ])('runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it', ({ job, every, expression, functionId, roleId }) => {
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
-    const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-    expect(schedules.length).toBe(7);
-    const name = `cclake-${STAGE}-${job}-${every}`;
-    const schedule = schedules.find((r) => r.Properties?.Name === name);
-    expect(schedule?.Properties).toMatchObject({
-      ScheduleExpression: expression,
-      ScheduleExpressionTimezone: 'UTC',
-      State: 'ENABLED',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, Input: '{}' },
-    });
+  ])(
+    'runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it',
+    ({ job, every, expression, functionId, roleId }) => {
+      expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
+      const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
+      expect(schedules.length).toBe(7);
+      const name = `cclake-${STAGE}-${job}-${every}`;
+      const schedule = schedules.find((r) => r.Properties?.Name === name);
+      expect(schedule?.Properties).toMatchObject({
+        ScheduleExpression: expression,
+        ScheduleExpressionTimezone: 'UTC',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, Input: '{}' },
+      });
 
-    const role = template.Resources[roleId]!.Properties!;
-    // Confused-deputy protection: only this account's schedule of that name may assume the role.
-    expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'scheduler.amazonaws.com' },
-        Action: 'sts:AssumeRole',
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-          ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/default/${name}` } },
+      const role = template.Resources[roleId]!.Properties!;
+      // Confused-deputy protection: only this account's schedule of that name may assume the role.
+      expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': `arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/default/${name}` } },
+          },
         },
-      },
-    ]);
-    expect(statements(role.Policies ?? null)).toEqual([{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [functionId, 'Arn'] }] }]);
-  });
+      ]);
+      expect(statements(role.Policies ?? null)).toEqual([
+        { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [{ 'Fn::GetAtt': [functionId, 'Arn'] }] },
+      ]);
+    },
+  );
 
   /**
    * A function role's statements (Sids left out), once its trust is checked to be Lambda's alone
@@ -298,7 +370,12 @@ describe('serverless package: the template', () => {
     expect(failedRuns).toEqual({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] });
     return rest;
   }
-  const listLake = (prefixes: string[]) => ({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()], Condition: { StringLike: { 's3:prefix': prefixes } } });
+  const listLake = (prefixes: string[]) => ({
+    Effect: 'Allow',
+    Action: ['s3:ListBucket'],
+    Resource: [lakeArn()],
+    Condition: { StringLike: { 's3:prefix': prefixes } },
+  });
 
   it('scopes the compact role to its log group, the lake prefixes compaction reads and writes, and the curated Glue table', () => {
     expect(functionRoleGrants('CompactRole', 'CompactLogGroup')).toEqual([
@@ -363,10 +440,16 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
-        Resource: ['/rollups/*', '/seeds/*', ...commits, '/_cclake/sql/*', '/_cclake/rollup/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+        Resource: ['/rollups/*', '/seeds/*', ...commits, '/_cclake/sql/*', '/_cclake/rollup/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
+          lakeArn,
+        ),
       },
       // UNLOAD's parallel (multipart) writes, and the query results.
-      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: ['/rollups/*', '/_cclake/athena-results/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Resource: ['/rollups/*', '/_cclake/athena-results/*'].map(lakeArn),
+      },
       { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/rollups/*', '/_cclake/locks/compact/*'].map(lakeArn) },
       {
         Effect: 'Allow',
@@ -375,7 +458,15 @@ describe('serverless package: the template', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+        Action: [
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:BatchCreatePartition',
+          'glue:BatchUpdatePartition',
+        ],
         Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, ...SEEDS),
       },
       // ensureTables: events_curated is created when absent and widened, its partitions left alone.
@@ -402,23 +493,33 @@ describe('serverless package: the template', () => {
       Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
       Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${ATHENA_WORKGROUP}` }],
     },
-    { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'], Resource: glueTableArns(...tables) },
+    {
+      Effect: 'Allow',
+      Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
+      Resource: glueTableArns(...tables),
+    },
     { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
   ];
 
   it('scopes the chargeback role to reading the lake, writing exports/chargeback/ only, its workgroup and the two tables it queries', () => {
     expect(functionRoleGrants('ChargebackRole', 'ChargebackLogGroup')).toEqual(
-      exportRoleGrants('chargeback', { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/exports/chargeback/*')] }, ['chargeback_daily', 'token_burn_daily']),
+      exportRoleGrants('chargeback', { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/exports/chargeback/*')] }, [
+        'chargeback_daily',
+        'token_burn_daily',
+      ]),
     );
   });
 
   it('scopes the evidence role to writing reports/evidence/ only (with Object Lock retention), its workgroup and the tables and views it queries', () => {
     expect(functionRoleGrants('EvidenceRole', 'EvidenceLogGroup')).toEqual(
-      exportRoleGrants(
-        'evidence',
-        { Effect: 'Allow', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: [lakeArn('/reports/evidence/*')] },
-        ['events_curated', 'user_daily', 'compliance_daily', 'compliance_policy', 'events', 'compliance_findings'],
-      ),
+      exportRoleGrants('evidence', { Effect: 'Allow', Action: ['s3:PutObject', 's3:PutObjectRetention'], Resource: [lakeArn('/reports/evidence/*')] }, [
+        'events_curated',
+        'user_daily',
+        'compliance_daily',
+        'compliance_policy',
+        'events',
+        'compliance_findings',
+      ]),
     );
   });
 
@@ -427,11 +528,21 @@ describe('serverless package: the template', () => {
     expect(functionRoleGrants('AnomaliesRole', 'AnomaliesLogGroup')).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
       // No raw or curated data: the rollups (through Athena), the commits, its state and ledger, the lock, the query results.
-      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/rollups/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: ['/rollups/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+      },
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
-        Resource: ['/anomalies/*', `/_cclake/commits/${ANOMALIES_TABLE}/*`, '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+        Resource: [
+          '/anomalies/*',
+          `/_cclake/commits/${ANOMALIES_TABLE}/*`,
+          '/_cclake/anomalies/*',
+          '/_cclake/locks/compact/*',
+          '/_cclake/athena-results/*',
+        ].map(lakeArn),
       },
       { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [lakeArn('/_cclake/athena-results/*')] },
       { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/anomalies/*', '/_cclake/locks/compact/*'].map(lakeArn) },
@@ -440,12 +551,20 @@ describe('serverless package: the template', () => {
         Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
         Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:athena:\${AWS::Region}:\${AWS::AccountId}:workgroup/${ATHENA_WORKGROUP}` }],
       },
-      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'], Resource: glueTableArns(ANOMALIES_TABLE) },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+        Resource: glueTableArns(ANOMALIES_TABLE),
+      },
       // Exactly the tables the detector queries read.
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
-        Resource: glueTableArns(...[...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!)))].sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b))),
+        Resource: glueTableArns(
+          ...[
+            ...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!))),
+          ].sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b)),
+        ),
       },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: [topic] },
@@ -472,12 +591,13 @@ describe('serverless package: the template', () => {
     ]);
     // Exactly the operations the adapter sends (QuickSight's IAM actions are named as its API), plus
     // the two pass-role style checks a dataset and a dashboard make on what they name.
-    const sent = [...new Set(readFileSync(join(ROOT, 'functions/lib/publish/quicksight.ts'), 'utf8').match(/\b[A-Z][A-Za-z]+(?=Command\()/g)!)].map((op) => `quicksight:${op}`);
+    const sent = [...new Set(readFileSync(join(ROOT, 'functions/lib/publish/quicksight.ts'), 'utf8').match(/\b[A-Z][A-Za-z]+(?=Command\()/g)!)].map(
+      (op) => `quicksight:${op}`,
+    );
     expect({ ...quicksight, Action: (asList(quicksight!.Action) as string[]).slice().sort() }).toEqual({
       Effect: 'Allow',
       Action: [...sent, 'quicksight:PassDataSource', 'quicksight:PassDataSet'].sort(),
       Resource: [qsArn('datasource'), qsArn('dataset'), qsArn('dashboard')],
     });
   });
-
 });

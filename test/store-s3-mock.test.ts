@@ -199,10 +199,7 @@ describe('S3ObjectStore request shapes', () => {
   });
 
   it('putIfVersion sends If-None-Match: * for a first version and If-Match with the ETag read after it; 412 is a lost race', async () => {
-    s3.on(PutObjectCommand)
-      .resolvesOnce({ ETag: '"e1"' })
-      .resolvesOnce({ ETag: '"e2"' })
-      .rejectsOnce(s3Error('PreconditionFailed', 412));
+    s3.on(PutObjectCommand).resolvesOnce({ ETag: '"e1"' }).resolvesOnce({ ETag: '"e2"' }).rejectsOnce(s3Error('PreconditionFailed', 412));
     s3.on(GetObjectCommand).resolvesOnce({ Body: body(new TextEncoder().encode('one')), ETag: '"e1"' });
     const store = makeStore();
 
@@ -212,7 +209,13 @@ describe('S3ObjectStore request shapes', () => {
     expect(await store.putIfVersion('_cclake/commits/t/dt=1.json', 'two', read.version)).toBe('"e2"');
     expect(await store.putIfVersion('_cclake/commits/t/dt=1.json', 'stale', '"e1"')).toBeNull();
     const inputs = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
-    expect(inputs[0]).toMatchObject({ Bucket: 'lake-bucket', Key: 'lake/_cclake/commits/t/dt=1.json', Body: 'one', IfNoneMatch: '*', ContentType: 'application/json' });
+    expect(inputs[0]).toMatchObject({
+      Bucket: 'lake-bucket',
+      Key: 'lake/_cclake/commits/t/dt=1.json',
+      Body: 'one',
+      IfNoneMatch: '*',
+      ContentType: 'application/json',
+    });
     expect(inputs[0]!.IfMatch).toBeUndefined();
     expect(inputs[1]).toMatchObject({ Key: 'lake/_cclake/commits/t/dt=1.json', Body: 'two', IfMatch: '"e1"' });
     expect(inputs[1]!.IfNoneMatch).toBeUndefined();
@@ -271,7 +274,9 @@ describe('S3ObjectStore request shapes', () => {
 
   it('marks a whole batch failed when DeleteObjects itself fails, keeping other batches', async () => {
     const keys = Array.from({ length: 1200 }, (_, i) => `tmp/k${i}`);
-    s3.on(DeleteObjectsCommand).resolvesOnce({}).rejectsOnce(s3Error('AccessDenied', 403, 'Access Denied'));
+    s3.on(DeleteObjectsCommand)
+      .resolvesOnce({})
+      .rejectsOnce(s3Error('AccessDenied', 403, 'Access Denied'));
 
     const { deleted, failed } = await makeStore().delete([...keys, '../escape']);
 
@@ -326,7 +331,9 @@ describe('S3ObjectStore request shapes', () => {
           this.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
         },
       });
-      s3.on(GetObjectCommand).resolvesOnce({ Body: body(bytes) }).resolves({ Body: broken as unknown as GetObjectCommandOutput['Body'] });
+      s3.on(GetObjectCommand)
+        .resolvesOnce({ Body: body(bytes) })
+        .resolves({ Body: broken as unknown as GetObjectCommandOutput['Body'] });
       const store = makeStore({ maxAttempts: 1 });
 
       await store.getToFile('curated/a.parquet', path.join(dir, 'a'));
@@ -358,7 +365,9 @@ describe('S3ObjectStore retries', () => {
     ['ECONNRESET', networkError('ECONNRESET')],
     ['ETIMEDOUT', networkError('ETIMEDOUT')],
   ])('retries %s', async (_name, error) => {
-    s3.on(GetObjectCommand).rejectsOnce(error).resolves({ Body: body(new Uint8Array([1, 2, 3])) });
+    s3.on(GetObjectCommand)
+      .rejectsOnce(error)
+      .resolves({ Body: body(new Uint8Array([1, 2, 3])) });
     expect(await makeStore().get('raw/a')).toEqual(new Uint8Array([1, 2, 3]));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
     expect(sleeps).toHaveLength(1);
@@ -375,7 +384,9 @@ describe('S3ObjectStore retries', () => {
   it('does not retry AccessDenied', async () => {
     s3.on(PutObjectCommand).rejects(s3Error('AccessDenied', 403, 'Access Denied'));
 
-    const err = await makeStore().put('raw/a', 'x').catch((e: unknown) => e);
+    const err = await makeStore()
+      .put('raw/a', 'x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(S3OperationError);
     expect(err).toMatchObject({ code: 'AccessDenied', status: 403, attempts: 1, operation: 'PutObject' });
     expect((err as Error).message).toBe('PutObject s3://lake-bucket/lake/raw/a failed: AccessDenied: Access Denied');
@@ -386,7 +397,9 @@ describe('S3ObjectStore retries', () => {
   it('gives up after maxAttempts with an error naming the operation and key', async () => {
     s3.on(GetObjectCommand).rejects(s3Error('InternalError', 500, 'We encountered an internal error.'));
 
-    const err = await makeStore({ maxAttempts: 4 }).get('curated/sessions/part-7.parquet').catch((e: unknown) => e);
+    const err = await makeStore({ maxAttempts: 4 })
+      .get('curated/sessions/part-7.parquet')
+      .catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(S3OperationError);
     expect((err as Error).message).toBe(

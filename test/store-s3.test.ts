@@ -111,10 +111,15 @@ describe('S3ObjectStore over s3rver: prefix and multipart', () => {
    * `partFailure` for its first `times` attempts, and AbortMultipartUpload with AccessDenied (the
    * role of issue 16 defect 7, which lacked s3:AbortMultipartUpload). Returns the attempts seen.
    */
-  async function withInjectedFailures<T>(partFailure: { name: string; status: number }, times: number, run: () => Promise<T>): Promise<{ result: T | Error; attempts: string[] }> {
+  async function withInjectedFailures<T>(
+    partFailure: { name: string; status: number },
+    times: number,
+    run: () => Promise<T>,
+  ): Promise<{ result: T | Error; attempts: string[] }> {
     const attempts: string[] = [];
     let failed = 0;
-    const fail = (name: string, status: number) => Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
+    const fail = (name: string, status: number) =>
+      Object.assign(new Error(`injected ${name}`), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
     server.client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { PartNumber?: number };
@@ -141,7 +146,9 @@ describe('S3ObjectStore over s3rver: prefix and multipart', () => {
     try {
       const bytes = randomBytes(11 * MiB);
       await writeFile(path.join(dir, 'big.bin'), bytes);
-      const { result, attempts } = await withInjectedFailures({ name: 'InternalError', status: 500 }, 1, () => store.putFile('curated/big.parquet', path.join(dir, 'big.bin')));
+      const { result, attempts } = await withInjectedFailures({ name: 'InternalError', status: 500 }, 1, () =>
+        store.putFile('curated/big.parquet', path.join(dir, 'big.bin')),
+      );
       expect(result).toBeUndefined();
       expect(attempts.filter((a) => a === 'UploadPartCommand#2')).toHaveLength(2);
       expect(attempts.filter((a) => a.startsWith('CreateMultipartUpload'))).toHaveLength(1); // not restarted
@@ -157,10 +164,14 @@ describe('S3ObjectStore over s3rver: prefix and multipart', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cclake-s3-mpu-'));
     try {
       await writeFile(path.join(dir, 'big.bin'), randomBytes(11 * MiB));
-      const { result, attempts } = await withInjectedFailures({ name: 'InvalidRequest', status: 400 }, 1, () => store.putFile('curated/big.parquet', path.join(dir, 'big.bin')));
+      const { result, attempts } = await withInjectedFailures({ name: 'InvalidRequest', status: 400 }, 1, () =>
+        store.putFile('curated/big.parquet', path.join(dir, 'big.bin')),
+      );
       expect(result).toBeInstanceOf(S3OperationError);
       expect((result as S3OperationError).code).toBe('InvalidRequest');
-      expect((result as Error).message).toMatch(/^MultipartUpload s3:\/\/.*curated\/big\.parquet failed: InvalidRequest: injected InvalidRequest \(aborting the upload failed too: AccessDenied/);
+      expect((result as Error).message).toMatch(
+        /^MultipartUpload s3:\/\/.*curated\/big\.parquet failed: InvalidRequest: injected InvalidRequest \(aborting the upload failed too: AccessDenied/,
+      );
       expect(attempts.filter((a) => a === 'UploadPartCommand#2')).toHaveLength(1); // not retried: not transient
       expect(await store.head('curated/big.parquet')).toBeNull();
     } finally {

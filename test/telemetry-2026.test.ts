@@ -63,8 +63,18 @@ describe('OTLP traces fixture', () => {
       user_account_id: 'user_01JC8Y4QK7R2M9T3V5W6X8Z0AB',
       team_id: 'platform',
     });
-    expect(root.attributes).toMatchObject({ 'interaction.sequence': '3', 'interaction.duration_ms': '30000', user_prompt_length: '34', 'span.type': 'interaction' });
-    expect(bySpan('a1b2c3d4e5f60004')).toMatchObject({ parent_span_id: 'a1b2c3d4e5f60003', duration_ms: 4500, decision: 'accept', decision_source: 'user_temporary' });
+    expect(root.attributes).toMatchObject({
+      'interaction.sequence': '3',
+      'interaction.duration_ms': '30000',
+      user_prompt_length: '34',
+      'span.type': 'interaction',
+    });
+    expect(bySpan('a1b2c3d4e5f60004')).toMatchObject({
+      parent_span_id: 'a1b2c3d4e5f60003',
+      duration_ms: 4500,
+      decision: 'accept',
+      decision_source: 'user_temporary',
+    });
     // status {code: "STATUS_CODE_ERROR", message} -> 2, and the message is the error when no attribute gave one.
     expect(bySpan('a1b2c3d4e5f60005')).toMatchObject({ status_code: 2, success: false, error: 'exit code 1', duration_ms: 7500 });
     expect(bySpan('a1b2c3d4e5f60007')).toMatchObject({ status_code: 1, duration_ms: 8750, agent_name: 'test-runner' });
@@ -112,10 +122,18 @@ describe('OTLP traces fixture', () => {
 
 describe('span edge cases', () => {
   const spanReq = (span: object) => ({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: [span] }] }] });
-  const base = { traceId: TRACE, spanId: 'a1b2c3d4e5f60001', name: 'claude_code.interaction', startTimeUnixNano: '1794304800000000000', endTimeUnixNano: '1794304800123456789' };
+  const base = {
+    traceId: TRACE,
+    spanId: 'a1b2c3d4e5f60001',
+    name: 'claude_code.interaction',
+    startTimeUnixNano: '1794304800000000000',
+    endTimeUnixNano: '1794304800123456789',
+  };
 
   it('accepts base64 ids (protobuf JSON mapping) and converts them to hex; duration exact to the nanosecond', () => {
-    const r = decodePayload(json(spanReq({ ...base, traceId: Buffer.from(TRACE, 'hex').toString('base64'), spanId: Buffer.from('a1b2c3d4e5f60001', 'hex').toString('base64') })));
+    const r = decodePayload(
+      json(spanReq({ ...base, traceId: Buffer.from(TRACE, 'hex').toString('base64'), spanId: Buffer.from('a1b2c3d4e5f60001', 'hex').toString('base64') })),
+    );
     expect(r.errors).toEqual([]);
     expect(r.records[0]).toMatchObject({ trace_id: TRACE, span_id: 'a1b2c3d4e5f60001', duration_ms: 123.456789 });
     expect(spanIdHex('A1B2C3D4E5F60001', 8)).toBe('a1b2c3d4e5f60001');
@@ -151,10 +169,19 @@ describe('span edge cases', () => {
     );
     expect(r.records).toHaveLength(1);
     expect(r.errors).toEqual([
-      { where: 'resourceSpans[0].scopeSpans[0].spans[0]', reason: 'span 0 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no startTimeUnixNano' },
+      {
+        where: 'resourceSpans[0].scopeSpans[0].spans[0]',
+        reason: 'span 0 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no startTimeUnixNano',
+      },
       { where: 'resourceSpans[0].scopeSpans[0].spans[1]', reason: 'span 1 in resourceSpans[0].scopeSpans[0] has no name' },
-      { where: 'resourceSpans[0].scopeSpans[0].spans[2]', reason: 'span 2 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no valid traceId (hex or base64 of 16 bytes)' },
-      { where: 'resourceSpans[0].scopeSpans[0].spans[3]', reason: 'span 3 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no valid parentSpanId (hex or base64 of 8 bytes)' },
+      {
+        where: 'resourceSpans[0].scopeSpans[0].spans[2]',
+        reason: 'span 2 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no valid traceId (hex or base64 of 16 bytes)',
+      },
+      {
+        where: 'resourceSpans[0].scopeSpans[0].spans[3]',
+        reason: 'span 3 in resourceSpans[0].scopeSpans[0] (claude_code.interaction) has no valid parentSpanId (hex or base64 of 8 bytes)',
+      },
     ]);
   });
 
@@ -185,7 +212,13 @@ describe('2026 log events and attributes', () => {
       'hook_execution_complete',
       'compaction',
     ]);
-    expect(one('api_retries_exhausted')[0]).toMatchObject({ event_time: ms('2026-11-10T11:00:40.000Z'), status_code: 529, attempt: 10, duration_ms: 61000, error: 'Overloaded' });
+    expect(one('api_retries_exhausted')[0]).toMatchObject({
+      event_time: ms('2026-11-10T11:00:40.000Z'),
+      status_code: 529,
+      attempt: 10,
+      duration_ms: 61000,
+      error: 'Overloaded',
+    });
     expect(one('auth')[0]).toMatchObject({ event_time: ms('2026-11-10T11:01:00.000Z'), success: false, status_code: 400 });
     expect(one('auth')[0]!.attributes).toMatchObject({ action: 'login', auth_method: 'oauth', error_category: 'invalid_grant' });
     expect(one('auth')[1]).toMatchObject({ success: true }); // "true" as a stringValue
@@ -216,7 +249,8 @@ describe('2026 log events and attributes', () => {
     // The rounded double that disagrees with the micros is kept, not lost; the micros are the column.
     expect(r.attributes).toMatchObject({ cost_usd: '0.0987' });
     expect(r.attributes).not.toHaveProperty('cost_usd_micros');
-    for (const k of ['agent.name', 'skill.name', 'plugin.name', 'mcp_server.name', 'mcp_tool.name', 'workflow.run_id', 'user.account_id']) expect(r.attributes).not.toHaveProperty(k);
+    for (const k of ['agent.name', 'skill.name', 'plugin.name', 'mcp_server.name', 'mcp_tool.name', 'workflow.run_id', 'user.account_id'])
+      expect(r.attributes).not.toHaveProperty(k);
   });
 
   it('skill, plugin and MCP server events fill the same columns', () => {
@@ -229,9 +263,18 @@ describe('2026 log events and attributes', () => {
 
   it('cost_usd_micros that is not an integer is not used; cost_usd stays', () => {
     const rec = (attrs: object[]) => ({
-      resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1794304800000000000', body: { stringValue: 'claude_code.api_request' }, attributes: attrs }] }] }],
+      resourceLogs: [
+        { scopeLogs: [{ logRecords: [{ timeUnixNano: '1794304800000000000', body: { stringValue: 'claude_code.api_request' }, attributes: attrs }] }] },
+      ],
     });
-    const r = decodePayload(json(rec([{ key: 'cost_usd', value: { doubleValue: 0.5 } }, { key: 'cost_usd_micros', value: { stringValue: 'n/a' } }]))).records[0]!;
+    const r = decodePayload(
+      json(
+        rec([
+          { key: 'cost_usd', value: { doubleValue: 0.5 } },
+          { key: 'cost_usd_micros', value: { stringValue: 'n/a' } },
+        ]),
+      ),
+    ).records[0]!;
     expect(r.cost_usd).toBe(0.5);
     expect(r.attributes).toMatchObject({ cost_usd_micros: 'n/a' });
     const m = decodePayload(json(rec([{ key: 'cost_usd_micros', value: { intValue: 1234567 } }]))).records[0]!;
@@ -253,14 +296,20 @@ describe('the Firehose transform carries spans and the new columns', () => {
     const event = { records: [{ recordId: 'r1', approximateArrivalTimestamp: 0, data }] } as unknown as FirehoseTransformationEvent;
     const out = transformBatch(event);
     expect(out.summary).toMatchObject({ ok: 1, processingFailed: 0, rowsOut: 7, contentAttributesDropped: 2 });
-    const rows = Buffer.from(out.response.records[0]!.data!, 'base64').toString('utf8').trim().split('\n').map((l) => fromFirehoseJson(JSON.parse(l)));
+    const rows = Buffer.from(out.response.records[0]!.data!, 'base64')
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => fromFirehoseJson(JSON.parse(l)));
     expect(rows).toEqual(decodePayload(fixture('claude-code-traces.json')).records);
     const first = JSON.parse(Buffer.from(out.response.records[0]!.data!, 'base64').toString('utf8').split('\n')[0]!) as Record<string, unknown>;
     expect(first).toMatchObject({ signal: 'span', trace_id: TRACE, span_id: 'a1b2c3d4e5f60001', end_time: ms('2026-11-10T10:00:30.000Z') });
   });
 
   it('JSON Lines mixing a logs request and a traces request decode both', () => {
-    const lines = [readFileSync(new URL('claude-code-logs-2026.json', FIX), 'utf8'), readFileSync(new URL('claude-code-traces.json', FIX), 'utf8')].map((t) => JSON.stringify(JSON.parse(t)));
+    const lines = [readFileSync(new URL('claude-code-logs-2026.json', FIX), 'utf8'), readFileSync(new URL('claude-code-traces.json', FIX), 'utf8')].map((t) =>
+      JSON.stringify(JSON.parse(t)),
+    );
     const r = decodePayload(new TextEncoder().encode(lines.join('\n') + '\n'));
     expect(r.errors).toEqual([]);
     const signals = r.records.reduce<Record<string, number>>((acc, x: RawRecord) => ({ ...acc, [x.signal!]: (acc[x.signal!] ?? 0) + 1 }), {});

@@ -17,7 +17,12 @@ const MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 function logsRequest(records: object[], resource: object[] = [s('service.name', 'claude-code')]) {
   return { resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ scope: { name: 'com.anthropic.claude_code.events' }, logRecords: records }] }] };
 }
-const logRecord = (attrs: object[], extra: object = {}) => ({ timeUnixNano: '1773151381120000000', body: { stringValue: 'claude_code.api_request' }, attributes: attrs, ...extra });
+const logRecord = (attrs: object[], extra: object = {}) => ({
+  timeUnixNano: '1773151381120000000',
+  body: { stringValue: 'claude_code.api_request' },
+  attributes: attrs,
+  ...extra,
+});
 
 const byName = (rows: RawRecord[], name: string) => rows.filter((r) => r.name === name);
 
@@ -67,7 +72,20 @@ describe('AnyValue decoding', () => {
   });
 
   it('recognises content keys', () => {
-    for (const k of ['prompt', 'prompt_text', 'response', 'completion', 'tool_input', 'tool_parameters', 'tool_output', 'body', 'content', 'messages', 'system_prompt', 'gen_ai.content'])
+    for (const k of [
+      'prompt',
+      'prompt_text',
+      'response',
+      'completion',
+      'tool_input',
+      'tool_parameters',
+      'tool_output',
+      'body',
+      'content',
+      'messages',
+      'system_prompt',
+      'gen_ai.content',
+    ])
       expect(isContentKey(k)).toBe(true);
     for (const k of ['prompt_length', 'prompt.id', 'tool_name', 'error']) expect(isContentKey(k)).toBe(false);
   });
@@ -111,7 +129,15 @@ describe('OTLP logs fixture', () => {
       request_id: 'req_01HZXK3Q9V2B7M4N6P8R0T2W4Y',
       event_time: Date.parse('2026-03-10T14:03:04.876Z'),
     });
-    expect(b).toMatchObject({ cost_usd: 0.0041, duration_ms: 958, input_tokens: 310, output_tokens: 88, cache_read_tokens: 12000, cache_creation_tokens: 0, ttft_ms: 301 });
+    expect(b).toMatchObject({
+      cost_usd: 0.0041,
+      duration_ms: 958,
+      input_tokens: 310,
+      output_tokens: 88,
+      cache_read_tokens: 12000,
+      cache_creation_tokens: 0,
+      ttft_ms: 301,
+    });
     // No event.timestamp on the second one: timeUnixNano.
     expect(b!.event_time).toBe(Date.parse('2026-03-10T14:03:09.500Z'));
     const err = byName(rows, 'claude_code.api_error')[0]!;
@@ -189,7 +215,9 @@ describe('OTLP logs fixture', () => {
 
 describe('OTLP logs edge cases', () => {
   it('record attributes win over resource attributes', () => {
-    const r = decodePayload(json(logsRequest([logRecord([s('event.name', 'api_request'), s('department', 'research')])], [s('department', 'engineering'), s('cost_center', 'c-1')])));
+    const r = decodePayload(
+      json(logsRequest([logRecord([s('event.name', 'api_request'), s('department', 'research')])], [s('department', 'engineering'), s('cost_center', 'c-1')])),
+    );
     expect(r.records[0]).toMatchObject({ department: 'research', cost_center: 'c-1', name: 'claude_code.api_request' });
   });
 
@@ -217,7 +245,9 @@ describe('OTLP logs edge cases', () => {
     );
     expect(r.records).toHaveLength(1);
     expect(r.records[0]!.event_time).toBe(1773151381000);
-    expect(r.errors).toEqual([{ where: 'resourceLogs[0].scopeLogs[0].logRecords[1]', reason: 'log record 1 in resourceLogs[0].scopeLogs[0] has no timestamp' }]);
+    expect(r.errors).toEqual([
+      { where: 'resourceLogs[0].scopeLogs[0].logRecords[1]', reason: 'log record 1 in resourceLogs[0].scopeLogs[0] has no timestamp' },
+    ]);
   });
 
   it('names the no-timestamp fixture problem', () => {
@@ -276,7 +306,16 @@ describe('OTLP metrics', () => {
             {
               metrics: [
                 { name: 'g', gauge: { dataPoints: [{ timeUnixNano: 1773151381000000000, asInt: 7 }] } },
-                { name: 'h', histogram: { aggregationTemporality: 1, dataPoints: [{ timeUnixNano: '1773151381000000000', count: '3' }, { timeUnixNano: '1773151381000000000', count: '1' }] } },
+                {
+                  name: 'h',
+                  histogram: {
+                    aggregationTemporality: 1,
+                    dataPoints: [
+                      { timeUnixNano: '1773151381000000000', count: '3' },
+                      { timeUnixNano: '1773151381000000000', count: '1' },
+                    ],
+                  },
+                },
                 { name: 'c', sum: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: '1773151381000000000' }, { asDouble: 1 }] } },
               ],
             },
@@ -312,7 +351,14 @@ describe('CloudWatch Logs subscription payloads', () => {
   };
   const cwLog = {
     body: 'claude_code.api_request',
-    attributes: { 'event.name': 'api_request', 'event.timestamp': '2026-03-10T14:03:04.876Z', 'session.id': 's-1', input_tokens: '77', cost_usd: 0.5, prompt: 'secret prompt' },
+    attributes: {
+      'event.name': 'api_request',
+      'event.timestamp': '2026-03-10T14:03:04.876Z',
+      'session.id': 's-1',
+      input_tokens: '77',
+      cost_usd: 0.5,
+      prompt: 'secret prompt',
+    },
     scope: { name: 'com.anthropic.claude_code.events', version: '2.1.50' },
     resource: { 'service.name': 'claude-code', department: 'eng' },
   };
@@ -325,9 +371,27 @@ describe('CloudWatch Logs subscription payloads', () => {
     expect(r.kind).toBe('data');
     expect(r.records).toHaveLength(3);
     const [m, e, p] = r.records;
-    expect(m).toMatchObject({ signal: 'metric', name: 'claude_code.token.usage', value: 1234, temporality: 'delta', metric_type: 'input', model: MODEL, session_id: 's-1', user_email: 'emf@example.com', event_time: 1773151440000, service_name: 'claude-code' });
+    expect(m).toMatchObject({
+      signal: 'metric',
+      name: 'claude_code.token.usage',
+      value: 1234,
+      temporality: 'delta',
+      metric_type: 'input',
+      model: MODEL,
+      session_id: 's-1',
+      user_email: 'emf@example.com',
+      event_time: 1773151440000,
+      service_name: 'claude-code',
+    });
     expect(m!.attributes).toEqual({ OTelLib: 'com.anthropic.claude_code' });
-    expect(e).toMatchObject({ signal: 'event', name: 'claude_code.api_request', input_tokens: 77, cost_usd: 0.5, department: 'eng', event_time: Date.parse('2026-03-10T14:03:04.876Z') });
+    expect(e).toMatchObject({
+      signal: 'event',
+      name: 'claude_code.api_request',
+      input_tokens: 77,
+      cost_usd: 0.5,
+      department: 'eng',
+      event_time: Date.parse('2026-03-10T14:03:04.876Z'),
+    });
     expect(p).toMatchObject({ name: 'claude_code.user_prompt', prompt_length: 5, event_time: 1773151399002 });
     expect(r.droppedContent).toBe(1);
     expect(JSON.stringify(r.records)).not.toContain('secret prompt');
@@ -353,7 +417,16 @@ describe('CloudWatch Logs subscription payloads', () => {
   it('EMF: one row per metric present, arrays summed, stats counted as unsupported', () => {
     const doc = {
       ...emf,
-      _aws: { Timestamp: 1773151440000, CloudWatchMetrics: [{ Namespace: 'n', Dimensions: [], Metrics: [{ Name: 'claude_code.token.usage' }, { Name: 'claude_code.cost.usage' }, { Name: 'absent' }, { Name: 'h' }] }] },
+      _aws: {
+        Timestamp: 1773151440000,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'n',
+            Dimensions: [],
+            Metrics: [{ Name: 'claude_code.token.usage' }, { Name: 'claude_code.cost.usage' }, { Name: 'absent' }, { Name: 'h' }],
+          },
+        ],
+      },
       'claude_code.cost.usage': [0.25, 0.5],
       h: { Max: 1, Min: 0, Count: 2, Sum: 1 },
     };
@@ -382,7 +455,9 @@ describe('payload recognition and errors', () => {
     expect(decodePayload(fixture('bad/not-json.json')).errors[0]!.reason).toMatch(/^not JSON: Unexpected token/);
     expect(decodePayload(fixture('bad/truncated.json')).errors[0]!.reason).toMatch(/^not JSON: Unexpected end of JSON input.* at line \d+/);
     expect(decodePayload(fixture('bad/unknown-signal.json')).errors).toEqual([{ where: '$', reason: UNKNOWN_SIGNAL }]);
-    expect(decodePayload(new TextEncoder().encode('{\n  "a": 1\n  "b": 2\n}')).errors[0]!.reason).toBe("not JSON: Expected ',' or '}' after property value at line 3 column 3");
+    expect(decodePayload(new TextEncoder().encode('{\n  "a": 1\n  "b": 2\n}')).errors[0]!.reason).toBe(
+      "not JSON: Expected ',' or '}' after property value at line 3 column 3",
+    );
   });
 
   it('accepts gzip OTLP bodies and treats an empty payload as zero rows', () => {

@@ -34,7 +34,10 @@ const requests = [
   { input_tokens: 61, cache_read_tokens: 41_000 },
   { input_tokens: 48, cache_read_tokens: 0 },
   { input_tokens: 70, cache_read_tokens: 35_500 },
-].map((t, i) => ({ ...rec(`${DAY}T10:0${i}:00Z`, 'u7', { session_id: 's7', model: MODEL, app_version: '2.1.4', output_tokens: 200, cache_creation_tokens: 1_000, ...t }), workspace_id: 'ws-payments' }));
+].map((t, i) => ({
+  ...rec(`${DAY}T10:0${i}:00Z`, 'u7', { session_id: 's7', model: MODEL, app_version: '2.1.4', output_tokens: 200, cache_creation_tokens: 1_000, ...t }),
+  workspace_id: 'ws-payments',
+}));
 // record_id is computed before the newer app adds workspace_id (as the generator and the transform do).
 const copies = requests.slice(0, 2).map(({ workspace_id: _drop, ...r }) => ({ ...r, input_tokens: String(r.input_tokens) }));
 
@@ -53,7 +56,11 @@ describe('token burn with a redelivered copy whose columns drifted (issue 18 par
     try {
       await rollup(store, catalog, engine, config, { now: Date.parse(`${DAY}T23:00:00Z`) });
       await engine.refresh();
-      burn = (await engine.query(`SELECT token_type, CAST(sum(tokens) AS BIGINT) AS tokens FROM token_burn_daily WHERE dt = DATE '${DAY}' GROUP BY token_type ORDER BY token_type`)).rows;
+      burn = (
+        await engine.query(
+          `SELECT token_type, CAST(sum(tokens) AS BIGINT) AS tokens FROM token_burn_daily WHERE dt = DATE '${DAY}' GROUP BY token_type ORDER BY token_type`,
+        )
+      ).rows;
     } finally {
       engine.close();
     }
@@ -70,7 +77,11 @@ describe('token burn with a redelivered copy whose columns drifted (issue 18 par
     try {
       const raw = `read_parquet([${[good, copy].map((k) => sqlString(fileOf(store, k))).join(', ')}], union_by_name = true)`;
       const total = async (dedupe: string) =>
-        (await db.query(`SELECT CAST(sum(CAST(input_tokens AS BIGINT)) AS BIGINT) AS input, CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read FROM (${dedupe}) WHERE name = 'claude_code.api_request'`)).rows[0];
+        (
+          await db.query(
+            `SELECT CAST(sum(CAST(input_tokens AS BIGINT)) AS BIGINT) AS input, CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read FROM (${dedupe}) WHERE name = 'claude_code.api_request'`,
+          )
+        ).rows[0];
       expect(await total(`SELECT * FROM ${raw} QUALIFY row_number() OVER (PARTITION BY record_id) = 1`)).toEqual({ input: 179, cache_read: 76500 });
       expect(await total(`SELECT DISTINCT * FROM ${raw}`)).toEqual({ input: 179 + 61 + 48, cache_read: 76500 + 41000 });
     } finally {

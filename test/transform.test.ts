@@ -29,7 +29,10 @@ const emf = (i: number, pad = '') => ({
   type: 'input',
   model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
   note: pad,
-  _aws: { Timestamp: 1773151440000 + i, CloudWatchMetrics: [{ Namespace: 'ClaudeCode', Dimensions: [['OTelLib']], Metrics: [{ Name: 'claude_code.token.usage', Unit: 'tokens' }] }] },
+  _aws: {
+    Timestamp: 1773151440000 + i,
+    CloudWatchMetrics: [{ Namespace: 'ClaudeCode', Dimensions: [['OTelLib']], Metrics: [{ Name: 'claude_code.token.usage', Unit: 'tokens' }] }],
+  },
   'claude_code.token.usage': i,
 });
 
@@ -105,7 +108,12 @@ describe('transformBatch: the Firehose contract', () => {
   });
 
   it('survives garbage input without throwing', () => {
-    const weird = { invocationId: 'x', deliveryStreamArn: 'a', region: 'r', records: [{ recordId: 'r1', approximateArrivalTimestamp: 0, data: '%%%not-base64' }] } as FirehoseTransformationEvent;
+    const weird = {
+      invocationId: 'x',
+      deliveryStreamArn: 'a',
+      region: 'r',
+      records: [{ recordId: 'r1', approximateArrivalTimestamp: 0, data: '%%%not-base64' }],
+    } as FirehoseTransformationEvent;
     const r = transformBatch(weird);
     expect(r.response.records).toHaveLength(1);
     expect(r.response.records[0]!.recordId).toBe('r1');

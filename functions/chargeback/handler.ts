@@ -30,7 +30,10 @@ export const ChargebackEvent = z.strictObject({ month: z.string({ error: MONTH }
 export type ChargebackEvent = z.infer<typeof ChargebackEvent>;
 
 export interface ChargebackRun {
-  months: Pick<ChargebackSummary, 'month' | 'status' | 'revision' | 'location' | 'rows' | 'adjustmentRows' | 'totals' | 'unpriced' | 'warnings' | 'durationMs'>[];
+  months: Pick<
+    ChargebackSummary,
+    'month' | 'status' | 'revision' | 'location' | 'rows' | 'adjustmentRows' | 'totals' | 'unpriced' | 'warnings' | 'durationMs'
+  >[];
   failed: { month: string; error: string }[];
 }
 
@@ -55,7 +58,18 @@ export const handler = scheduledHandler({
     const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const done = await exportChargebackMonths(store, engine, config, { month: event.month, sqlDir: BUNDLED_SQL_DIR });
     const run: ChargebackRun = {
-      months: done.months.map(({ month, status, revision, location, rows, adjustmentRows, totals, unpriced, warnings, durationMs }) => ({ month, status, revision, location, rows, adjustmentRows, totals, unpriced, warnings, durationMs })),
+      months: done.months.map(({ month, status, revision, location, rows, adjustmentRows, totals, unpriced, warnings, durationMs }) => ({
+        month,
+        status,
+        revision,
+        location,
+        rows,
+        adjustmentRows,
+        totals,
+        unpriced,
+        warnings,
+        durationMs,
+      })),
       failed: done.failed.map(({ month, error }) => ({ month, error: error.message })),
     };
     if (run.failed.length) {

@@ -25,7 +25,16 @@ import { verifyExports } from '../lib/jobs/export-verify';
 import { addDays } from '../lib/util/dates';
 import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
 import type { Io } from './common';
-import { formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPublishSummary, printRollupSummary } from './output';
+import {
+  formatTable,
+  printAnomaliesSummary,
+  printCompactSummary,
+  printGenerateSummary,
+  printIngestSummary,
+  printPartitionsSummary,
+  printPublishSummary,
+  printRollupSummary,
+} from './output';
 
 export interface DemoOptions {
   users: number;
@@ -82,13 +91,24 @@ const LOOKS = [
  */
 async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEngine, config: Config, o: DemoOptions): Promise<void> {
   io.out(`\n== 8. export: the finance chargeback (FOCUS-shaped, reconciled to the cent) and the compliance evidence (JSON, HTML, PDF, digest-chained)`);
-  const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map((r) => String(r.month));
-  if (config.prices.book === 'none' && !config.prices.rows.length) io.out('note: the price book is off (config prices.book: none) and no price rows are configured, so every line is unpriced: BilledCost 0.00, the reported cost in ListCost');
-  else io.out(`prices: the list-price book shipped with cclake (data/prices/list-prices.csv)${config.prices.rows.length || config.prices.discounts.length ? ' with the configured negotiated rates' : ''}; \`cclake prices check\` lists what it does not cover`);
+  const months = (await engine.query(`SELECT DISTINCT substr(CAST(dt AS VARCHAR), 1, 7) AS month FROM chargeback_daily ORDER BY month DESC LIMIT 2`)).rows.map(
+    (r) => String(r.month),
+  );
+  if (config.prices.book === 'none' && !config.prices.rows.length)
+    io.out(
+      'note: the price book is off (config prices.book: none) and no price rows are configured, so every line is unpriced: BilledCost 0.00, the reported cost in ListCost',
+    );
+  else
+    io.out(
+      `prices: the list-price book shipped with cclake (data/prices/list-prices.csv)${config.prices.rows.length || config.prices.discounts.length ? ' with the configured negotiated rates' : ''}; \`cclake prices check\` lists what it does not cover`,
+    );
   for (const month of months.reverse()) {
     const bounds = monthBounds(month, config.reporting.timeZone);
     const closed = Date.now() >= Date.parse(bounds.end);
-    if (!closed) io.out(`${month} is not closed yet (it ends ${bounds.end}, reporting time zone ${config.reporting.timeZone}): a preliminary snapshot, replaced on every run; the closed export is the 1st's scheduled run`);
+    if (!closed)
+      io.out(
+        `${month} is not closed yet (it ends ${bounds.end}, reporting time zone ${config.reporting.timeZone}): a preliminary snapshot, replaced on every run; the closed export is the 1st's scheduled run`,
+      );
     printChargebackSummary(io, store.location, await exportChargeback(store, engine, config, { month, preliminary: !closed }));
   }
   const from = addDays(o.end, -(Math.min(o.days, 7) - 1));
@@ -97,7 +117,9 @@ async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEn
 }
 
 export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
-  io.out(`== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}${o.anomalies ? ', with labelled anomalies' : ''}`);
+  io.out(
+    `== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}${o.anomalies ? ', with labelled anomalies' : ''}`,
+  );
   const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults, anomalies: !!o.anomalies });
   printGenerateSummary(io, store.location, gen);
 

@@ -43,6 +43,7 @@ export function registerDoctorCommand(program: Command, io: Io): void {
       else printDoctorReport(io, report);
       const bad = failing(report);
       if (bad.length) throw new JobError(`${bad.length} of ${report.checks.length} check(s) not ok: ${bad.map((c) => c.title).join(', ')}`);
-      if (o.format === 'text') io.out(`all ${report.checks.length} checks ok${report.checks.some((c) => c.status === 'skipped') ? ' or not used by this config' : ''}`);
+      if (o.format === 'text')
+        io.out(`all ${report.checks.length} checks ok${report.checks.some((c) => c.status === 'skipped') ? ' or not used by this config' : ''}`);
     });
 }

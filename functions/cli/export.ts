@@ -34,14 +34,21 @@ export function printChargebackSummary(io: Io, location: string, s: ChargebackSu
   }
   const t = s.totals!;
   if (s.status === 'unchanged') io.out(`chargeback ${s.month}: unchanged, revision ${s.revision} (nothing written) at ${where}`);
-  else if (s.status === 'preliminary') io.out(`chargeback ${s.month}: PRELIMINARY snapshot (the month is not closed: it ends ${s.closesAt}); ${s.rows} line(s) at ${where}`);
-  else io.out(`chargeback ${s.month}: revision ${s.revision} written (${s.revision === 1 ? `${s.rows} line(s)` : `${s.adjustmentRows} adjustment line(s) for data that arrived after the close`}) at ${where}`);
+  else if (s.status === 'preliminary')
+    io.out(`chargeback ${s.month}: PRELIMINARY snapshot (the month is not closed: it ends ${s.closesAt}); ${s.rows} line(s) at ${where}`);
+  else
+    io.out(
+      `chargeback ${s.month}: revision ${s.revision} written (${s.revision === 1 ? `${s.rows} line(s)` : `${s.adjustmentRows} adjustment line(s) for data that arrived after the close`}) at ${where}`,
+    );
   io.out(
     `  billed ${t.cumulativeBilledCost} USD in all${s.revision && s.revision > 1 ? ` (${t.billedCost} in this revision)` : ''}, list ${t.cumulativeListCost} USD; ` +
       `lake priced cost ${t.lakePricedCost} USD (exact ${t.lakePricedCostExact}): reconciled, difference ${t.difference}`,
   );
   io.out(`  tokens ${n(t.tokens)}; Claude Code reported ${t.reportedCost} USD (its client-side estimate)`);
-  if (s.unpriced.lines) io.out(`  not priced: ${s.unpriced.lines} line(s), ${n(s.unpriced.tokens)} tokens of ${s.unpriced.models.join(', ')} (reported ${s.unpriced.reportedCost} USD): not billed, shown in ListCost`);
+  if (s.unpriced.lines)
+    io.out(
+      `  not priced: ${s.unpriced.lines} line(s), ${n(s.unpriced.tokens)} tokens of ${s.unpriced.models.join(', ')} (reported ${s.unpriced.reportedCost} USD): not billed, shown in ListCost`,
+    );
   for (const f of s.files) io.out(`  ${f.name.padEnd(14)} ${n(f.bytes).padStart(10)} bytes  sha256 ${short(f.sha256)}`);
   for (const w of s.warnings) io.err(`warning: ${w}`);
 }
@@ -49,10 +56,16 @@ export function printChargebackSummary(io: Io, location: string, s: ChargebackSu
 export function printEvidenceSummary(io: Io, location: string, s: EvidenceSummary): void {
   io.out(`evidence ${s.period.from}..${s.period.to}: report ${s.seq} at ${location}${s.location}`);
   const st = s.status;
-  io.out(`  ${st.passed + st.failed + st.noData} results (control x team): ${st.passed} pass, ${st.failed} fail, ${st.noData} without data${st.inconsistent ? `, ${st.inconsistent} whose findings disagree with the daily counts` : ''}`);
+  io.out(
+    `  ${st.passed + st.failed + st.noData} results (control x team): ${st.passed} pass, ${st.failed} fail, ${st.noData} without data${st.inconsistent ? `, ${st.inconsistent} whose findings disagree with the daily counts` : ''}`,
+  );
   if (s.failing.length) io.out(`  failing: ${s.failing.map((f) => `${f.control_id} (${f.team})`).join(', ')}`);
-  io.out(`  ${s.previous ? `chained to report ${s.previous.seq} (its manifest sha256 ${short(s.previous.manifest_sha256)})` : 'first report of the chain'}; this manifest sha256 ${s.manifestSha256}`);
-  io.out(`  protection: ${s.objectLock ? `${s.objectLock.mode}${s.objectLock.retain_until ? ` until ${s.objectLock.retain_until}` : ''}` : 'none (no lake.s3.objectLock configured)'}`);
+  io.out(
+    `  ${s.previous ? `chained to report ${s.previous.seq} (its manifest sha256 ${short(s.previous.manifest_sha256)})` : 'first report of the chain'}; this manifest sha256 ${s.manifestSha256}`,
+  );
+  io.out(
+    `  protection: ${s.objectLock ? `${s.objectLock.mode}${s.objectLock.retain_until ? ` until ${s.objectLock.retain_until}` : ''}` : 'none (no lake.s3.objectLock configured)'}`,
+  );
   for (const f of s.files) io.out(`  ${f.name.padEnd(14)} ${n(f.bytes).padStart(10)} bytes  sha256 ${short(f.sha256)}`);
   const engines = [...new Set(s.queries.map((q) => (q.queryId ? `athena ${q.queryId}` : 'duckdb (local)')))];
   io.out(`  ${s.queries.length} queries on ${engines.length > 3 ? `athena (${engines.length} query ids in the report)` : engines.join(', ')}`);
@@ -88,14 +101,20 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   withGlobals(exp.command('chargeback'))
     .description('write the FOCUS-shaped finance export of a closed month (a new revision when data arrived after the close)')
-    .option('--month <month>', 'the month, YYYY-MM (default: the last closed month, reporting time zone, then the chargeback.revisitMonths before it)', monthArg)
+    .option(
+      '--month <month>',
+      'the month, YYYY-MM (default: the last closed month, reporting time zone, then the chargeback.revisitMonths before it)',
+      monthArg,
+    )
     .option('--preliminary', 'export a month that is not closed yet, as a snapshot that is not final (never a revision)')
     .action(async (o: GlobalOpts & { month?: string; preliminary?: boolean }) => {
       const loaded = await load(o);
       const store = await storeFromConfig(loaded.config);
       const { exportChargebackMonths, MonthNotClosedError } = await import('../lib/jobs/chargeback');
       // As the scheduled function: --month alone, else the last closed month and the revisited ones.
-      const run = await withEngine(loaded.config, store, (engine) => exportChargebackMonths(store, engine, loaded.config, { month: o.month, preliminary: o.preliminary }));
+      const run = await withEngine(loaded.config, store, (engine) =>
+        exportChargebackMonths(store, engine, loaded.config, { month: o.month, preliminary: o.preliminary }),
+      );
       for (const summary of run.months) printChargebackSummary(io, store.location, summary);
       const [first, ...more] = run.failed;
       if (!first) return;
@@ -133,5 +152,3 @@ export function registerExportCommands(program: Command, io: Io): void {
       }
     });
 }
-
-

@@ -9,7 +9,18 @@ import type { LoadedConfig } from '../lib/config/load';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
-import { formatRows, formatTable, printAnomaliesSummary, printCompactSummary, printGenerateSummary, printIngestSummary, printPartitionsSummary, printPricesCheck, printPublishSummary, printRollupSummary } from './output';
+import {
+  formatRows,
+  formatTable,
+  printAnomaliesSummary,
+  printCompactSummary,
+  printGenerateSummary,
+  printIngestSummary,
+  printPartitionsSummary,
+  printPricesCheck,
+  printPublishSummary,
+  printRollupSummary,
+} from './output';
 import type { PublishSummary } from '../lib/publish/port';
 import { LocalObjectStore } from '../lib/store/local';
 import type { ObjectStore } from '../lib/store/port';
@@ -101,14 +112,39 @@ export function buildProgram(io: Io): Command {
     .option('--seed <s>', 'random seed (same seed, same lake)', '42')
     .option('--faults', 'add redeliveries, late data, clock skew, schema drift, empty and corrupt objects')
     .option('--anomalies', 'inject labelled anomalies (cost spikes, an unapproved model, incidents, 3 a.m. bursts); needs --days 28 or more')
-    .addOption(new Option('--profile <profile>', "raw zone shape: cclake (Firehose raw records) or bedrock-guidance (the AWS guidance's metrics rows); default raw.profile").choices(['cclake', 'bedrock-guidance']))
-    .action(async (o: GlobalOpts & { users: number; days: number; end?: string; seed: string; faults?: boolean; anomalies?: boolean; profile?: 'cclake' | 'bedrock-guidance' }) => {
-      const loaded = await load(o);
-      const store = await storeFromConfig(loaded.config);
-      const { generate } = await import('../lib/jobs/generate');
-      const summary = await generate(store, loaded.config, { users: o.users, days: o.days, end: o.end ?? yesterdayUtc(), seed: o.seed, faults: !!o.faults, anomalies: !!o.anomalies, profile: o.profile });
-      printGenerateSummary(io, store.location, summary);
-    });
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        "raw zone shape: cclake (Firehose raw records) or bedrock-guidance (the AWS guidance's metrics rows); default raw.profile",
+      ).choices(['cclake', 'bedrock-guidance']),
+    )
+    .action(
+      async (
+        o: GlobalOpts & {
+          users: number;
+          days: number;
+          end?: string;
+          seed: string;
+          faults?: boolean;
+          anomalies?: boolean;
+          profile?: 'cclake' | 'bedrock-guidance';
+        },
+      ) => {
+        const loaded = await load(o);
+        const store = await storeFromConfig(loaded.config);
+        const { generate } = await import('../lib/jobs/generate');
+        const summary = await generate(store, loaded.config, {
+          users: o.users,
+          days: o.days,
+          end: o.end ?? yesterdayUtc(),
+          seed: o.seed,
+          faults: !!o.faults,
+          anomalies: !!o.anomalies,
+          profile: o.profile,
+        });
+        printGenerateSummary(io, store.location, summary);
+      },
+    );
 
   withGlobals(program.command('ingest'))
     .description('turn OTLP/JSON exports (.json or .jsonl) into raw records, as the Firehose transform would')
@@ -185,7 +221,11 @@ export function buildProgram(io: Io): Command {
         const { notifierFromConfig } = await import('../lib/anomalies/notifier/from-config');
         const { detectAnomalies } = await import('../lib/jobs/anomalies');
         const notifier = notifierFromConfig(loaded.config, store, io.out);
-        const summary = await detectAnomalies(store, await catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const summary = await detectAnomalies(store, await catalogFromConfig(loaded.config, store), engine, notifier, loaded.config, {
+          dt: o.dt,
+          from: o.from,
+          to: o.to,
+        });
         printAnomaliesSummary(io, store.location, summary);
         const failed = summary.delivery?.failed.length ?? 0;
         if (failed) throw new JobError(`${failed} alert(s) could not be delivered (listed above); they stay pending for the next run`);
@@ -211,7 +251,10 @@ export function buildProgram(io: Io): Command {
         } finally {
           // Only a query that read events_raw bound it, so only that one hears about what it left out.
           const skipped = engine.setup.skippedRawObjects;
-          if (skipped.length) io.err(`note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`);
+          if (skipped.length)
+            io.err(
+              `note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`,
+            );
         }
         io.out(formatRows(result, o.format));
       } finally {
@@ -269,7 +312,9 @@ export function buildProgram(io: Io): Command {
       }
       io.out(`Lake ${store.location} at ${new Date(now).toISOString().slice(0, 16)}Z`);
       const columns = ['stage', 'watermark', 'upstream', 'lag', 'pending'].map((name) => ({ name, type: 'VARCHAR' }));
-      io.out(formatTable({ columns, rows: stages.map((st) => ({ ...st, watermark: st.watermark ?? 'never', upstream: st.upstream ?? '-', lag: st.lag ?? '-' })) }));
+      io.out(
+        formatTable({ columns, rows: stages.map((st) => ({ ...st, watermark: st.watermark ?? 'never', upstream: st.upstream ?? '-', lag: st.lag ?? '-' })) }),
+      );
     });
 
   withGlobals(program.command('backfill'))
@@ -298,7 +343,9 @@ export function buildProgram(io: Io): Command {
           },
         });
         if (summary.status === 'incomplete') {
-          throw new JobError(`stopped at "${summary.locked?.step}": the lake lock is held by ${summary.locked?.by}; run the same backfill again to resume (${summary.ran} steps ran, ${summary.resumed} were done before)`);
+          throw new JobError(
+            `stopped at "${summary.locked?.step}": the lake lock is held by ${summary.locked?.by}; run the same backfill again to resume (${summary.ran} steps ran, ${summary.resumed} were done before)`,
+          );
         }
         io.out(`Backfill ${o.from}..${o.to}: ${summary.steps} steps, ${summary.ran} ran, ${summary.resumed} done by an earlier run`);
       } finally {
@@ -330,7 +377,8 @@ export function buildProgram(io: Io): Command {
         for (const s of summary.snapshots) for (const f of s.outputs.filter((x) => x.endsWith('.pdf'))) io.out(`PDF:  ${f}`);
       }
       const failed = summary.snapshots.filter((s) => s.status === 'FAILED' || (o.requirePdf && s.status === 'SKIPPED'));
-      if (failed.length) throw new JobError(`snapshot ${failed[0]!.dashboardId} ${failed[0]!.status === 'SKIPPED' ? 'not made' : 'failed'}: ${failed[0]!.error}`);
+      if (failed.length)
+        throw new JobError(`snapshot ${failed[0]!.dashboardId} ${failed[0]!.status === 'SKIPPED' ? 'not made' : 'failed'}: ${failed[0]!.error}`);
       if (summary.status === 'failed') throw new JobError('a dataset import or refresh, or a dashboard version, failed (listed above)');
     });
 
@@ -346,7 +394,14 @@ export function buildProgram(io: Io): Command {
       const loaded = await load(o);
       const store = await localStoreOf(loaded, 'demo');
       const { runDemo } = await import('./demo');
-      await runDemo(io, store, loaded.config, { users: o.users, days: o.days, seed: o.seed, end: o.end ?? yesterdayUtc(), faults: !!o.faults, anomalies: !!o.anomalies });
+      await runDemo(io, store, loaded.config, {
+        users: o.users,
+        days: o.days,
+        seed: o.seed,
+        end: o.end ?? yesterdayUtc(),
+        faults: !!o.faults,
+        anomalies: !!o.anomalies,
+      });
     });
 
   registerExportCommands(program, io);

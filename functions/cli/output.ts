@@ -23,22 +23,30 @@ export function formatRows(result: QueryResult, format: 'csv' | 'json'): string 
 }
 
 export function formatTable(result: QueryResult): string {
-  const cells = result.rows.map((r) => result.columns.map((c) => {
-    const v = r[c.name];
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
-    return typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }));
+  const cells = result.rows.map((r) =>
+    result.columns.map((c) => {
+      const v = r[c.name];
+      if (v === null || v === undefined) return '';
+      if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }),
+  );
   const widths = result.columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => row[i]!.length)));
   const numeric = result.columns.map((_, i) => result.rows.every((r) => typeof r[result.columns[i]!.name] === 'number' || r[result.columns[i]!.name] == null));
-  const line = (vals: string[]) => vals.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(result.columns.map((c) => c.name)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function printGenerateSummary(io: Io, location: string, s: GenerateSummary): void {
-  io.out(`generated ${s.users} developers x ${s.from}..${s.to}: ${s.rows.toLocaleString('en-US')} records in ${s.objects} raw objects (${mb(s.bytes)}) in ${(s.durationMs / 1000).toFixed(1)} s`);
+  io.out(
+    `generated ${s.users} developers x ${s.from}..${s.to}: ${s.rows.toLocaleString('en-US')} records in ${s.objects} raw objects (${mb(s.bytes)}) in ${(s.durationMs / 1000).toFixed(1)} s`,
+  );
   io.out(`  lake:          ${location}`);
   io.out(`  org directory: ${location}${s.orgDirectoryKey}`);
   if (s.faults && s.faultsKey) {
@@ -100,9 +108,16 @@ export function printPartitionsSummary(io: Io, location: string, s: PartitionsSu
     return;
   }
   const changed = s.requests.length;
-  io.out(`catalog ${location}: ${changed ? `${changed} request(s) sent` : 'already in line with the lake, nothing to do'}; ${s.objectsDeleted} object(s) past retention deleted; ${(s.durationMs / 1000).toFixed(1)} s`);
+  io.out(
+    `catalog ${location}: ${changed ? `${changed} request(s) sent` : 'already in line with the lake, nothing to do'}; ${s.objectsDeleted} object(s) past retention deleted; ${(s.durationMs / 1000).toFixed(1)} s`,
+  );
   for (const t of s.tables) {
-    const table = t.tableAction === 'unchanged' ? 'table unchanged' : t.tableAction === 'create' ? 'table created' : `table updated${t.addedColumns.length ? ` (added ${t.addedColumns.join(', ')})` : ''}`;
+    const table =
+      t.tableAction === 'unchanged'
+        ? 'table unchanged'
+        : t.tableAction === 'create'
+          ? 'table created'
+          : `table updated${t.addedColumns.length ? ` (added ${t.addedColumns.join(', ')})` : ''}`;
     io.out(`  ${t.table}: ${table}; partitions ${t.created} created, ${t.updated} moved, ${t.deleted} dropped, ${t.unchanged} unchanged`);
   }
   for (const w of s.warnings) io.err(`warning: ${w}`);
@@ -131,7 +146,14 @@ export function printPublishSummary(io: Io, s: PublishSummary): void {
   io.out(`published with ${s.publisher === 'html' ? 'the local HTML publisher' : 'QuickSight'} in ${(s.durationMs / 1000).toFixed(1)} s (run ${s.runId})`);
   if (s.dataSource) io.out(`  data source ${s.dataSource.id}: ${s.dataSource.action}`);
   for (const d of s.dataSets) {
-    const extra = [d.importMode, d.rows !== undefined ? `${d.rows.toLocaleString('en-US')} rows` : '', d.ingestion ? `refresh ${d.ingestion.status}${d.ingestion.reason ? ` (${d.ingestion.reason})` : ''}` : '', d.note ?? ''].filter(Boolean).join(', ');
+    const extra = [
+      d.importMode,
+      d.rows !== undefined ? `${d.rows.toLocaleString('en-US')} rows` : '',
+      d.ingestion ? `refresh ${d.ingestion.status}${d.ingestion.reason ? ` (${d.ingestion.reason})` : ''}` : '',
+      d.note ?? '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     io.out(`  dataset ${d.id}: ${d.action}${extra ? ` (${extra})` : ''}`);
   }
   for (const d of s.dashboards) {
@@ -151,21 +173,27 @@ export function printAnomaliesSummary(io: Io, location: string, s: AnomaliesSumm
     io.out(`anomalies skipped: another run holds the lake lock (${s.lockedBy})`);
     return;
   }
-  const tally = Object.entries(s.byDetector).sort(([a], [b]) => a.localeCompare(b)).map(([d, n]) => `${d} ${n}`).join(', ');
+  const tally = Object.entries(s.byDetector)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([d, n]) => `${d} ${n}`)
+    .join(', ');
   const span = s.days.length ? ` (${s.days[0]!.dt}..${s.days.at(-1)!.dt})` : '';
   io.out(
     s.days.length
       ? `judged ${s.days.length} day(s)${span} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.anomalies.length} anomal${s.anomalies.length === 1 ? 'y' : 'ies'}${tally ? ` (${tally})` : ''}; table detected_anomalies at ${location}${s.location}, view anomalies`
       : `no day whose rollups changed since its anomalies were computed (give --dt or --from/--to to judge days again); ${(s.durationMs / 1000).toFixed(1)} s`,
   );
-  for (const d of s.days.filter((x) => x.anomalies > 0)) io.out(`  dt=${d.dt}: ${d.anomalies} anomal${d.anomalies === 1 ? 'y' : 'ies'} (generation ${d.generation}, ${d.reason})`);
+  for (const d of s.days.filter((x) => x.anomalies > 0))
+    io.out(`  dt=${d.dt}: ${d.anomalies} anomal${d.anomalies === 1 ? 'y' : 'ies'} (generation ${d.generation}, ${d.reason})`);
   if (s.generationsDeleted) io.out(`  ${s.generationsDeleted} replaced generation(s) deleted`);
   const d = s.delivery;
   if (d) {
     const parts = [`${d.delivered} of ${d.attempted} delivered${d.digest ? ' in one digest message (more than anomalies.delivery.digestOver at once)' : ''}`];
     if (d.alreadyDelivered) parts.push(`${d.alreadyDelivered} already delivered by an earlier run`);
     if (d.failed.length) parts.push(`${d.failed.length} still pending`);
-    io.out(`alerts to ${d.channel}: ${d.attempted ? parts.join('; ') : `nothing new${d.alreadyDelivered ? ` (${d.alreadyDelivered} already delivered by an earlier run)` : ''}`}`);
+    io.out(
+      `alerts to ${d.channel}: ${d.attempted ? parts.join('; ') : `nothing new${d.alreadyDelivered ? ` (${d.alreadyDelivered} already delivered by an earlier run)` : ''}`}`,
+    );
     for (const f of d.failed) io.err(`not delivered (kept for the next run): ${f.id}: ${f.error}`);
   }
   for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
@@ -176,11 +204,13 @@ export function printPricesCheck(io: Io, c: PricesCheck): void {
   const usd = (x: number) => x.toFixed(2);
   io.out(`price book ${c.bookVersion} (data/prices/list-prices.csv) with the configured rates`);
   io.out(`models without a price: ${c.unpriced.length}`);
-  for (const u of c.unpriced) io.out(`  ${u.model}: ${u.reason}; ${u.days} day(s) ${u.firstDay}..${u.lastDay}, ${u.tokens} tokens, reported ${usd(u.reportedUsd)} USD`);
+  for (const u of c.unpriced)
+    io.out(`  ${u.model}: ${u.reason}; ${u.days} day(s) ${u.firstDay}..${u.lastDay}, ${u.tokens} tokens, reported ${usd(u.reportedUsd)} USD`);
   io.out(`overlapping rules: ${c.overlaps.length}`);
   for (const o of c.overlaps) io.out(`  ${o}`);
   io.out(`days where priced and reported cost differ by more than ${c.driftThreshold * 100}%: ${c.drift.length}`);
-  for (const d of c.drift) io.out(`  ${d.dt} ${d.model}: priced ${usd(d.pricedUsd)} USD, reported ${usd(d.reportedUsd)} USD (${d.differencePct > 0 ? '+' : ''}${d.differencePct}%)`);
+  for (const d of c.drift)
+    io.out(`  ${d.dt} ${d.model}: priced ${usd(d.pricedUsd)} USD, reported ${usd(d.reportedUsd)} USD (${d.differencePct > 0 ? '+' : ''}${d.differencePct}%)`);
   io.out(`long-context requests priced at the standard tier: ${c.longContext.reduce((n, l) => n + l.requests, 0)}`);
   for (const l of c.longContext) io.out(`  ${l.dt} ${l.model}: ${l.requests} request(s) above 200,000 input tokens`);
 }

@@ -28,7 +28,7 @@ const HELP = [
   '  .tables             the views of this session',
   '  .schema VIEW        the columns of a view',
   '  .mode table|csv|json output format',
-  '  .timer on|off       print each statement\'s rows and time (stderr)',
+  "  .timer on|off       print each statement's rows and time (stderr)",
   '  .quit               leave (or end of input)',
 ];
 

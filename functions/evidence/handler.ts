@@ -50,7 +50,19 @@ export const handler = scheduledHandler({
     const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const summary = await exportEvidence(store, engine, config, { ...period, sqlDir: BUNDLED_SQL_DIR });
     const { seq, location, status, failing, files, manifestSha256, previous, objectLock, durationMs } = summary;
-    const line = { seq, location, period, status, failing, files, manifestSha256, previous, objectLock, queries: summary.queries.map((q) => ({ name: q.name, queryId: q.queryId, rows: q.rows })), durationMs };
+    const line = {
+      seq,
+      location,
+      period,
+      status,
+      failing,
+      files,
+      manifestSha256,
+      previous,
+      objectLock,
+      queries: summary.queries.map((q) => ({ name: q.name, queryId: q.queryId, rows: q.rows })),
+      durationMs,
+    };
     if (status.failed || status.inconsistent) logger.warn('evidence report', line);
     else logger.info('evidence report', line);
     return summary;

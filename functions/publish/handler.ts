@@ -55,7 +55,8 @@ export const handler = scheduledHandler({
   run: async ({ runId, context, logger }: Invocation<z.infer<typeof PublishEvent>, PublishContext>): Promise<PublishSummary> => {
     const config = configFromEnv();
     if (!('s3' in config.lake)) throw new Error('the publish function needs an S3 lake (lake.s3 in CCLAKE_CONFIG): snapshots are written to the lake bucket');
-    if (!existsSync(BUNDLED_TEMPLATES_DIR)) throw new Error(`no definitions at ${BUNDLED_TEMPLATES_DIR}: the package must ship quicksight-templates/** beside functions/`);
+    if (!existsSync(BUNDLED_TEMPLATES_DIR))
+      throw new Error(`no definitions at ${BUNDLED_TEMPLATES_DIR}: the package must ship quicksight-templates/** beside functions/`);
     const store = storeFromConfig(config);
     const publisher = quickSightPublisherFromConfig(config, store, {
       accountId: accountOf(context.invokedFunctionArn),
@@ -77,7 +78,9 @@ export const handler = scheduledHandler({
       logger.error('publish run', line);
       const failures = [
         ...summary.snapshots.filter((s) => s.status === 'FAILED').map((s) => `snapshot ${s.dashboardId} (${s.jobId}): ${s.error}`),
-        ...summary.dataSets.filter((d) => d.ingestion?.status === 'FAILED' || d.ingestion?.status === 'CANCELLED').map((d) => `refresh of ${d.id}: ${d.ingestion!.status} ${d.ingestion!.reason ?? ''}`.trim()),
+        ...summary.dataSets
+          .filter((d) => d.ingestion?.status === 'FAILED' || d.ingestion?.status === 'CANCELLED')
+          .map((d) => `refresh of ${d.id}: ${d.ingestion!.status} ${d.ingestion!.reason ?? ''}`.trim()),
         ...summary.dashboards.filter((d) => d.action === 'failed').map((d) => `dashboard ${d.id}: ${d.error}`),
       ];
       throw new Error(`publish run ${summary.runId} failed: ${failures.join('; ')}`);

@@ -44,7 +44,10 @@ export const PROSE_RULES: ProseRule[] = [
       const format = file.FormatType;
       const selections = list(file.SheetSelections);
       if (format === 'PDF' && selections.length !== 1) {
-        found.push({ at: 'SheetSelections', message: `a PDF snapshot file takes exactly 1 sheet selection, got ${selections.length} (make one PDF file per sheet)` });
+        found.push({
+          at: 'SheetSelections',
+          message: `a PDF snapshot file takes exactly 1 sheet selection, got ${selections.length} (make one PDF file per sheet)`,
+        });
       }
       if ((format === 'CSV' || format === 'EXCEL') && selections.length > 5) {
         found.push({ at: 'SheetSelections', message: `a ${format} snapshot file takes at most 5 sheet selections, got ${selections.length}` });
@@ -58,11 +61,15 @@ export const PROSE_RULES: ProseRule[] = [
         }
         if (format === 'CSV' || format === 'EXCEL') {
           if (sel.SelectionScope !== 'SELECTED_VISUALS') {
-            found.push({ at: `${at}.SelectionScope`, message: `a ${format} snapshot needs SelectionScope SELECTED_VISUALS, got ${JSON.stringify(sel.SelectionScope)}` });
+            found.push({
+              at: `${at}.SelectionScope`,
+              message: `a ${format} snapshot needs SelectionScope SELECTED_VISUALS, got ${JSON.stringify(sel.SelectionScope)}`,
+            });
           }
           if (visuals === 0) found.push({ at: `${at}.VisualIds`, message: `a ${format} snapshot needs VisualIds` });
         }
-        if (format === 'CSV' && visuals > 1) found.push({ at: `${at}.VisualIds`, message: `a CSV snapshot takes at most 1 visual ID per sheet selection, got ${visuals}` });
+        if (format === 'CSV' && visuals > 1)
+          found.push({ at: `${at}.VisualIds`, message: `a CSV snapshot takes at most 1 visual ID per sheet selection, got ${visuals}` });
         excelVisuals += visuals;
       });
       if (format === 'EXCEL' && excelVisuals > 5) {
@@ -100,10 +107,21 @@ export const PROSE_RULES: ProseRule[] = [
       const id = typeof rls.Arn === 'string' ? /:dataset\/(.+)$/.exec(rls.Arn)?.[1] : undefined;
       const rules = id ? session.dataSetColumns.get(id) : undefined;
       if (rules) {
-        const [wanted, other] = version === 'VERSION_2' ? [['UserARN', 'GroupARN'], ['UserName', 'GroupName']] : [['UserName', 'GroupName'], ['UserARN', 'GroupARN']];
+        const [wanted, other] =
+          version === 'VERSION_2'
+            ? [
+                ['UserARN', 'GroupARN'],
+                ['UserName', 'GroupName'],
+              ]
+            : [
+                ['UserName', 'GroupName'],
+                ['UserARN', 'GroupARN'],
+              ];
         const has = (names: string[]) => names.filter((n) => rules.columns.has(n));
-        if (has(wanted).length === 0) found.push({ at: 'Arn', message: `${version} rules datasets need ${wanted.join('/')} columns; dataset ${id} has ${[...rules.columns].join(', ')}` });
-        if (has(other).length > 0) found.push({ at: 'Arn', message: `${version} rules datasets take ${wanted.join('/')}, not ${has(other).join('/')} (dataset ${id})` });
+        if (has(wanted).length === 0)
+          found.push({ at: 'Arn', message: `${version} rules datasets need ${wanted.join('/')} columns; dataset ${id} has ${[...rules.columns].join(', ')}` });
+        if (has(other).length > 0)
+          found.push({ at: 'Arn', message: `${version} rules datasets take ${wanted.join('/')}, not ${has(other).join('/')} (dataset ${id})` });
         if (rules.useAs !== 'RLS_RULES') found.push({ at: 'Arn', message: `the rules dataset ${id} was not created with UseAs: 'RLS_RULES'` });
       }
       return found;
@@ -147,7 +165,8 @@ export const PROSE_RULES: ProseRule[] = [
       check(entry) {
         const found: RuleFinding[] = [];
         const message = entry.Message;
-        if (typeof message === 'string' && Buffer.byteLength(message) > 262_144) found.push({ at: 'Message', message: `has ${Buffer.byteLength(message)} bytes, more than 262,144` });
+        if (typeof message === 'string' && Buffer.byteLength(message) > 262_144)
+          found.push({ at: 'Message', message: `has ${Buffer.byteLength(message)} bytes, more than 262,144` });
         if (entry.MessageStructure === 'json' && typeof message === 'string') {
           let parsed: unknown;
           try {
@@ -208,7 +227,8 @@ export const PROSE_RULES: ProseRule[] = [
       list(def.FilterGroups).forEach((group, i) => {
         claim('FilterGroupId', group.FilterGroupId, `FilterGroups[${i}].FilterGroupId`);
         list(group.Filters).forEach((filter, j) => {
-          for (const [kind, f] of Object.entries(filter)) claim('FilterId', (f as Obj | undefined)?.FilterId, `FilterGroups[${i}].Filters[${j}].${kind}.FilterId`);
+          for (const [kind, f] of Object.entries(filter))
+            claim('FilterId', (f as Obj | undefined)?.FilterId, `FilterGroups[${i}].Filters[${j}].${kind}.FilterId`);
         });
       });
       return found;
@@ -268,9 +288,12 @@ export const PROSE_RULES: ProseRule[] = [
     id: 'athena-output-location',
     service: 'athena',
     shape: 'ResultConfiguration',
-    source: 'ResultConfiguration.OutputLocation: "The location in Amazon S3 where your query and calculation results are stored, such as s3://path/to/query/bucket/."',
+    source:
+      'ResultConfiguration.OutputLocation: "The location in Amazon S3 where your query and calculation results are stored, such as s3://path/to/query/bucket/."',
     check(r) {
-      return typeof r.OutputLocation === 'string' && !/^s3:\/\/[^/]+/.test(r.OutputLocation) ? [{ at: 'OutputLocation', message: `must be an s3://bucket/… URI, got ${JSON.stringify(r.OutputLocation)}` }] : [];
+      return typeof r.OutputLocation === 'string' && !/^s3:\/\/[^/]+/.test(r.OutputLocation)
+        ? [{ at: 'OutputLocation', message: `must be an s3://bucket/… URI, got ${JSON.stringify(r.OutputLocation)}` }]
+        : [];
     },
   },
   ...(['PublishInput', 'PublishBatchRequestEntry'] as const).map(
@@ -285,7 +308,8 @@ export const PROSE_RULES: ProseRule[] = [
         const found: RuleFinding[] = [];
         for (const key of ['MessageDeduplicationId', 'MessageGroupId']) {
           const v = entry[key];
-          if (typeof v === 'string' && !/^[!-~]{1,128}$/.test(v)) found.push({ at: key, message: `${JSON.stringify(v)} is not 1 to 128 alphanumerics and punctuation` });
+          if (typeof v === 'string' && !/^[!-~]{1,128}$/.test(v))
+            found.push({ at: key, message: `${JSON.stringify(v)} is not 1 to 128 alphanumerics and punctuation` });
         }
         return found;
       },
@@ -296,9 +320,10 @@ export const PROSE_RULES: ProseRule[] = [
       id: `quicksight-record-dataset-columns-${shape}`,
       service: 'quicksight',
       shape,
-      source: 'records the dataset\'s output columns for quicksight-rls-format-version (no finding of its own)',
+      source: "records the dataset's output columns for quicksight-rls-format-version (no finding of its own)",
       check(input, { session }) {
-        if (typeof input.DataSetId === 'string') session.dataSetColumns.set(input.DataSetId, { columns: outputColumns(input), useAs: input.UseAs as string | undefined });
+        if (typeof input.DataSetId === 'string')
+          session.dataSetColumns.set(input.DataSetId, { columns: outputColumns(input), useAs: input.UseAs as string | undefined });
         return [];
       },
     }),

@@ -68,7 +68,8 @@ export function validateInput(service: string, operation: string, input: unknown
     v.add('(input)', 'deprecated', `operation ${operation} is deprecated${op.deprecatedMessage ? `: ${op.deprecatedMessage}` : ''}`);
   }
   if (!op.input) {
-    if (input !== undefined && !(isPlainObject(input) && Object.values(input).every((x) => x === undefined))) v.add('(input)', 'unknown', 'the operation takes no input');
+    if (input !== undefined && !(isPlainObject(input) && Object.values(input).every((x) => x === undefined)))
+      v.add('(input)', 'unknown', 'the operation takes no input');
     return v.violations;
   }
   v.visit(input ?? {}, op.input.shape, '', undefined);
@@ -151,7 +152,8 @@ class Validator {
       case 'blob': {
         const streaming = shape.streaming || ref?.streaming;
         if (streaming) {
-          if (!(typeof value === 'string' || value instanceof Uint8Array || isStreamLike(value))) this.add(at, 'type', `must be a string, bytes or a stream, got ${typeOf(value)}`);
+          if (!(typeof value === 'string' || value instanceof Uint8Array || isStreamLike(value)))
+            this.add(at, 'type', `must be a string, bytes or a stream, got ${typeOf(value)}`);
           return;
         }
         if (typeof value === 'string') return this.bounds(at, Buffer.byteLength(value), shape, 'bytes');
@@ -203,7 +205,12 @@ class Validator {
     // Structures the model does not mark as unions but whose documentation says they are, e.g. QuickSight's
     // Visual, PhysicalTable, TransformOperation: "For this structure to be valid, only one of the attributes can be defined."
     if (!shape.union && set.length > 1 && DOCUMENTED_UNION.test(shape.documentation ?? '')) {
-      this.add(at, 'prose', `${shapeName} takes only one of its members ("only one of the attributes can be defined"), got ${set.join(', ')} [rule documented-union]`, 'documented-union');
+      this.add(
+        at,
+        'prose',
+        `${shapeName} takes only one of its members ("only one of the attributes can be defined"), got ${set.join(', ')} [rule documented-union]`,
+        'documented-union',
+      );
     }
     for (const name of set) {
       const ref = members[name]!;
@@ -212,7 +219,11 @@ class Validator {
       if ((ref.deprecated || target.deprecated) && !this.allowed(`${shapeName}.${name}`)) {
         const why = ref.deprecatedMessage ?? target.deprecatedMessage;
         const since = ref.deprecatedSince ? ` since ${ref.deprecatedSince}` : '';
-        this.add(memberPath, 'deprecated', `${shapeName}.${name} is deprecated${since}${why ? `: ${why}` : ''} (allowDeprecated: ['${shapeName}.${name}'] to send it knowingly)`);
+        this.add(
+          memberPath,
+          'deprecated',
+          `${shapeName}.${name} is deprecated${since}${why ? `: ${why}` : ''} (allowDeprecated: ['${shapeName}.${name}'] to send it knowingly)`,
+        );
       }
       if (ref.location === 'uri' && value[name] === '' && !target.min) {
         this.add(memberPath, 'uri-label', 'is part of the request path and cannot be empty');

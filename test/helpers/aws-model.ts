@@ -61,7 +61,11 @@ export function takeRecordedViolations(): string[] {
 }
 
 /** The violations of an SDK command sent through a client of class `clientName` (e.g. `S3Client`). */
-export function commandViolations(clientName: string, command: unknown, options: ModelCheckOptions = {}): { service: string; operation: string; violations: Violation[] } {
+export function commandViolations(
+  clientName: string,
+  command: unknown,
+  options: ModelCheckOptions = {},
+): { service: string; operation: string; violations: Violation[] } {
   const service = serviceOfClient(clientName);
   const ctor = (command as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
   if (!ctor.endsWith('Command')) throw new Error(`${clientName}.send was given ${ctor || typeof command}, not an SDK command`);

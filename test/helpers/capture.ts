@@ -18,7 +18,10 @@ export async function captureStdout(fn: () => Promise<unknown>): Promise<{ lines
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  const lines = chunks.join('').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l));
   return { lines, error };
 }
-

@@ -53,7 +53,7 @@ export function rec(eventIso: string, user = 'u1', extra: Partial<RawRecord> = {
     output_tokens: 20,
     cost_usd: 0.01,
     event_sequence: ++seq,
-    attributes: { 'k': 'v' },
+    attributes: { k: 'v' },
     ...extra,
   };
   row.record_id = recordId(row);
@@ -104,7 +104,7 @@ export async function curatedRows(store: LocalObjectStore, dt?: string): Promise
 async function typedSelect(engine: DuckDBEngine, source: string): Promise<string> {
   const have = (await engine.query(`DESCRIBE SELECT * FROM ${source}`)).rows.map((r) => String(r.column_name));
   const known = duckdbColumns(RAW_RECORD);
-    const cols = known.map((c) => (have.includes(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${sqlIdent(c.name)}`);
+  const cols = known.map((c) => (have.includes(c.name) ? `CAST(${sqlIdent(c.name)} AS ${c.type})` : `CAST(NULL AS ${c.type})`) + ` AS ${sqlIdent(c.name)}`);
   // workspace_id is the one extra column the generator adds; compare it when either side has it.
   const extras = ['workspace_id'];
   for (const e of extras) cols.push(have.includes(e) ? `CAST(${sqlIdent(e)} AS VARCHAR) AS ${sqlIdent(e)}` : `CAST(NULL AS VARCHAR) AS ${sqlIdent(e)}`);
@@ -131,7 +131,11 @@ export interface LakeComparison {
  * Compares, as multisets of (record_id, md5 of every column), the live curated rows with the
  * distinct rows of `validRawKeys`. Extra columns (workspace_id) take part in the hash.
  */
-export async function compareLake(store: LocalObjectStore, validRawKeys: string[], withEventsView?: (engine: DuckDBEngine) => Promise<void>): Promise<LakeComparison> {
+export async function compareLake(
+  store: LocalObjectStore,
+  validRawKeys: string[],
+  withEventsView?: (engine: DuckDBEngine) => Promise<void>,
+): Promise<LakeComparison> {
   const engine = await DuckDBEngine.open();
   try {
     const rawSrc = validRawKeys.length

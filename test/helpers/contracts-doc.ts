@@ -65,7 +65,9 @@ export interface DocColumn {
 export function rawRecordColumns(markdown: string): DocColumn[] {
   const found = tables(section(markdown, 2)).filter((t) => t.header[0] === 'column' && t.header[1] === 'type');
   if (!found.length) throw new Error('section 2 has no "| column | type | …" table');
-  return found.flatMap((t) => t.rows.map(([name, type, from, meaning]) => ({ name: unquote(name!), type: type!, from: backticked(from ?? ''), meaning: meaning ?? '' })));
+  return found.flatMap((t) =>
+    t.rows.map(([name, type, from, meaning]) => ({ name: unquote(name!), type: type!, from: backticked(from ?? ''), meaning: meaning ?? '' })),
+  );
 }
 
 /** Section 2's type table: each logical type's spelling in Parquet, Glue and DuckDB. */

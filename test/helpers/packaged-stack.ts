@@ -19,12 +19,18 @@ function files(root: string, rel: string): string[] {
   const full = join(root, rel);
   if (!existsSync(full)) return [];
   if (!statSync(full).isDirectory()) return [rel];
-  return readdirSync(full).sort().flatMap((f) => files(root, join(rel, f)));
+  return readdirSync(full)
+    .sort()
+    .flatMap((f) => files(root, join(rel, f)));
 }
 
 function inputsHash(root: string, stage: string, params: readonly string[]): string {
   const h = createHash('sha256').update(stage).update(params.join('\0'));
-  for (const f of INPUTS.flatMap((i) => files(root, i))) h.update(relative(root, join(root, f))).update('\0').update(readFileSync(join(root, f))).update('\0');
+  for (const f of INPUTS.flatMap((i) => files(root, i)))
+    h.update(relative(root, join(root, f)))
+      .update('\0')
+      .update(readFileSync(join(root, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 16);
 }
 

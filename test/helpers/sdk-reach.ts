@@ -40,7 +40,10 @@ function libStorageCommands(root: string): { always: string[]; withTags: string[
   const dir = path.dirname(req.resolve('@aws-sdk/lib-storage/package.json'));
   const src = readFileSync(path.join(dir, 'dist-es', 'Upload.js'), 'utf8');
   const ops = [...new Set([...src.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))];
-  return { always: ops.filter((o) => o !== 'PutObjectTagging').map((o) => `s3:${o}`), withTags: ops.filter((o) => o === 'PutObjectTagging').map((o) => `s3:${o}`) };
+  return {
+    always: ops.filter((o) => o !== 'PutObjectTagging').map((o) => `s3:${o}`),
+    withTags: ops.filter((o) => o === 'PutObjectTagging').map((o) => `s3:${o}`),
+  };
 }
 
 export function createProgram(root: string, entries: string[]): ts.Program {
@@ -74,9 +77,7 @@ export function reachFrom(program: ts.Program, root: string, entry: string): Rea
   const instantiated = new Set<ts.ClassDeclaration>();
 
   const implementsPort = (cls: ts.ClassDeclaration, port: ts.InterfaceDeclaration) =>
-    (cls.heritageClauses ?? []).some(
-      (h) => h.token === ts.SyntaxKind.ImplementsKeyword && h.types.some((t) => declOf(t.expression)?.some((d) => d === port)),
-    );
+    (cls.heritageClauses ?? []).some((h) => h.token === ts.SyntaxKind.ImplementsKeyword && h.types.some((t) => declOf(t.expression)?.some((d) => d === port)));
   const memberOf = (cls: ts.ClassDeclaration, name: string) => cls.members.filter((m) => m.name && ts.isIdentifier(m.name) && m.name.text === name);
 
   function declOf(node: ts.Node): ts.Declaration[] | undefined {
@@ -97,7 +98,8 @@ export function reachFrom(program: ts.Program, root: string, entry: string): Rea
         for (const c of lib.always) commands.add(c);
         const args = ts.isNewExpression(ref.parent) ? ref.parent.arguments : undefined;
         const opts = args?.[0];
-        if (opts && (!ts.isObjectLiteralExpression(opts) || opts.properties.some((p) => p.name?.getText() === 'tags'))) for (const c of lib.withTags) commands.add(c);
+        if (opts && (!ts.isObjectLiteralExpression(opts) || opts.properties.some((p) => p.name?.getText() === 'tags')))
+          for (const c of lib.withTags) commands.add(c);
       }
       return;
     }
@@ -121,7 +123,14 @@ export function reachFrom(program: ts.Program, root: string, entry: string): Rea
       }
       return;
     }
-    if (ts.isFunctionDeclaration(d) || ts.isMethodDeclaration(d) || ts.isVariableDeclaration(d) || ts.isPropertyDeclaration(d) || ts.isGetAccessor(d) || ts.isSetAccessor(d)) {
+    if (
+      ts.isFunctionDeclaration(d) ||
+      ts.isMethodDeclaration(d) ||
+      ts.isVariableDeclaration(d) ||
+      ts.isPropertyDeclaration(d) ||
+      ts.isGetAccessor(d) ||
+      ts.isSetAccessor(d)
+    ) {
       const stmt = ts.isVariableDeclaration(d) ? d.parent.parent : d;
       if (ts.isSourceFile(stmt.parent) && (ts.getCombinedModifierFlags(d as ts.Declaration) & ts.ModifierFlags.Export || ts.isVariableStatement(stmt))) {
         const names = reachedExports.get(file.fileName) ?? new Set<string>();

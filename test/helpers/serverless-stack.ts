@@ -14,7 +14,6 @@ import { SEED_TABLES } from '../../schemas/seeds';
 import { readSqlTree } from '../../functions/lib/sql/files';
 import { packagedStack } from './packaged-stack';
 
-
 export const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const STAGE = 'test';
@@ -39,18 +38,33 @@ export const lakeArn = (suffix = '') => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3
 export const GLUE_DATABASE = 'cclake';
 export const glueArn = (resource: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
 /** The Glue resources a call on `table` is authorised on: the catalog, the database, the table. */
-export const glueTableArns = (...tables: string[]) => [glueArn('catalog'), glueArn(`database/${GLUE_DATABASE}`), ...tables.map((t) => glueArn(`table/${GLUE_DATABASE}/${t}`))];
+export const glueTableArns = (...tables: string[]) => [
+  glueArn('catalog'),
+  glueArn(`database/${GLUE_DATABASE}`),
+  ...tables.map((t) => glueArn(`table/${GLUE_DATABASE}/${t}`)),
+];
 export const ROLLUPS = ROLLUP_TABLES.map((t) => t.name);
 export const SEEDS = SEED_TABLES.map((t) => t.name);
 /** The SQL files the rollup bundle must ship, as zip paths (sql/models/V*.sql, sql/views/R__*.sql). */
-export const SQL_FILES = ['models', 'views'].flatMap((d) => readdirSync(join(ROOT, 'sql', d)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${d}/${f}`));
+export const SQL_FILES = ['models', 'views'].flatMap((d) =>
+  readdirSync(join(ROOT, 'sql', d))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => `sql/${d}/${f}`),
+);
 /** The detector queries the anomalies bundle must ship. */
-export const DETECTOR_FILES = readdirSync(join(ROOT, 'sql', 'detectors')).filter((f) => f.endsWith('.sql')).map((f) => `sql/detectors/${f}`);
+export const DETECTOR_FILES = readdirSync(join(ROOT, 'sql', 'detectors'))
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => `sql/detectors/${f}`);
 /** The views the rollup creates (CREATE OR REPLACE VIEW): the generated `events` and those of sql/views/. */
 export const VIEWS = readSqlTree(join(ROOT, 'sql')).views.map((v) => v.view);
 /** The exports' query files (sql/exports/*.sql), shipped in chargeback.zip and evidence.zip. */
-export const EXPORT_SQL = readdirSync(join(ROOT, 'sql', 'exports')).filter((f) => f.endsWith('.sql')).map((f) => `sql/exports/${f}`);
-export const sqlFilesIn = (dir: string) => readdirSync(join(ROOT, 'sql', dir)).filter((f) => f.endsWith('.sql')).map((f) => `sql/${dir}/${f}`);
+export const EXPORT_SQL = readdirSync(join(ROOT, 'sql', 'exports'))
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => `sql/exports/${f}`);
+export const sqlFilesIn = (dir: string) =>
+  readdirSync(join(ROOT, 'sql', dir))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => `sql/${dir}/${f}`);
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -63,7 +77,6 @@ export interface Resource {
 export interface Template {
   Resources: Record<string, Resource>;
 }
-
 
 export async function unzip(zip: string, dest: string): Promise<void> {
   mkdirSync(dest, { recursive: true });
@@ -134,11 +147,15 @@ export interface Invocation {
 export async function invokeBundle<T>(inv: Invocation): Promise<{ result: T; stdout: string }> {
   const base = join(inv.workDir, `invoke-${Math.random().toString(36).slice(2)}`);
   writeFileSync(`${base}.event.json`, JSON.stringify(inv.event));
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUN_HANDLER, inv.handlerFile, `${base}.event.json`, inv.requestId, `${base}.out.json`], {
-    cwd: inv.unpacked,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...inv.env },
-    timeout: 60_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--input-type=module', '-e', RUN_HANDLER, inv.handlerFile, `${base}.event.json`, inv.requestId, `${base}.out.json`],
+    {
+      cwd: inv.unpacked,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', ...inv.env },
+      timeout: 60_000,
+    },
+  );
   return { result: JSON.parse(readFileSync(`${base}.out.json`, 'utf8')) as T, stdout };
 }
 

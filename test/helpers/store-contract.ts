@@ -47,11 +47,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const keysOf = async (store: ObjectStore, prefix: string) => (await listAll(store, prefix)).map((o) => o.key);
 
-export function describeObjectStoreContract(
-  name: string,
-  makeStore: () => Promise<StoreUnderTest>,
-  opts: ContractOptions = {},
-): void {
+export function describeObjectStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>, opts: ContractOptions = {}): void {
   const conditionalWrites = opts.conditionalWrites ?? true;
   const largeFileBytes = opts.largeFileBytes ?? 3 * 1024 * 1024;
   const gaps = opts.knownGaps ?? {};
@@ -190,9 +186,7 @@ export function describeObjectStoreContract(
       await store.getToFile('curated/small.parquet', path.join(scratch, 'small.out'));
       expect(sha256(await readFile(path.join(scratch, 'big.out')))).toBe(sha256(big));
       expect(await readFile(path.join(scratch, 'small.out'))).toEqual(small);
-      expect(await store.getRange('curated/big.parquet', largeFileBytes - 8, largeFileBytes - 1)).toEqual(
-        new Uint8Array(big.subarray(largeFileBytes - 8)),
-      );
+      expect(await store.getRange('curated/big.parquet', largeFileBytes - 8, largeFileBytes - 1)).toEqual(new Uint8Array(big.subarray(largeFileBytes - 8)));
     });
 
     it('getToFile of a missing key throws ObjectNotFoundError and creates no file', async () => {

@@ -38,29 +38,72 @@ export function detectApiHealth(rows: readonly ApiHealthRow[], days: readonly st
       const r = byDay.get(dt);
       if (!r) continue;
       if (!a.disabled.includes('error_rate') && r.errorRate !== null && r.requests + r.errors >= h.minRequests) {
-        const b = baselineOf(dt, (d) => { const x = byDay.get(d); return x && x.errorRate !== null && x.requests + x.errors >= h.minRequests ? x.errorRate : undefined; }, opts);
+        const b = baselineOf(
+          dt,
+          (d) => {
+            const x = byDay.get(d);
+            return x && x.errorRate !== null && x.requests + x.errors >= h.minRequests ? x.errorRate : undefined;
+          },
+          opts,
+        );
         if (b && r.errorRate > h.errorRateMultiplier * b.median && r.errorRate - b.median >= h.minErrorRateIncrease) {
           const ratio = b.median > 0 ? r.errorRate / b.median : Infinity;
-          out.push(makeAnomaly({
-            dt, detector: 'error_rate', entityType: 'model', entity: model, observed: r.errorRate, baseline: b.median,
-            score: robustZ(r.errorRate, b.median, b.mad),
-            severity: ratio >= 2 * h.errorRateMultiplier ? 'critical' : 'warning',
-            message: `Error rate of model ${model} on ${dt} was ${pct(r.errorRate)} (${r.errors.toLocaleString('en-US')} errors, ${r.requests.toLocaleString('en-US')} requests), ${times(ratio)} its baseline of ${pct(b.median)} (median of ${b.samples} days in the previous ${a.baselineDays}).`,
-            details: { requests: r.requests, errors: r.errors, mad: b.mad, samples: b.samples, multiplier: h.errorRateMultiplier, minIncrease: h.minErrorRateIncrease, minRequests: h.minRequests },
-          }));
+          out.push(
+            makeAnomaly({
+              dt,
+              detector: 'error_rate',
+              entityType: 'model',
+              entity: model,
+              observed: r.errorRate,
+              baseline: b.median,
+              score: robustZ(r.errorRate, b.median, b.mad),
+              severity: ratio >= 2 * h.errorRateMultiplier ? 'critical' : 'warning',
+              message: `Error rate of model ${model} on ${dt} was ${pct(r.errorRate)} (${r.errors.toLocaleString('en-US')} errors, ${r.requests.toLocaleString('en-US')} requests), ${times(ratio)} its baseline of ${pct(b.median)} (median of ${b.samples} days in the previous ${a.baselineDays}).`,
+              details: {
+                requests: r.requests,
+                errors: r.errors,
+                mad: b.mad,
+                samples: b.samples,
+                multiplier: h.errorRateMultiplier,
+                minIncrease: h.minErrorRateIncrease,
+                minRequests: h.minRequests,
+              },
+            }),
+          );
         }
       }
       if (!a.disabled.includes('latency_p95') && r.p95Ms !== null && r.requests >= h.minRequests) {
-        const b = baselineOf(dt, (d) => { const x = byDay.get(d); return x && x.p95Ms !== null && x.requests >= h.minRequests ? x.p95Ms : undefined; }, opts);
+        const b = baselineOf(
+          dt,
+          (d) => {
+            const x = byDay.get(d);
+            return x && x.p95Ms !== null && x.requests >= h.minRequests ? x.p95Ms : undefined;
+          },
+          opts,
+        );
         if (b && r.p95Ms > h.latencyMultiplier * b.median && r.p95Ms - b.median >= h.minLatencyIncreaseMs) {
           const ratio = r.p95Ms / b.median;
-          out.push(makeAnomaly({
-            dt, detector: 'latency_p95', entityType: 'model', entity: model, observed: r.p95Ms, baseline: b.median,
-            score: robustZ(r.p95Ms, b.median, b.mad),
-            severity: ratio >= 2 * h.latencyMultiplier ? 'critical' : 'warning',
-            message: `p95 latency of model ${model} on ${dt} was ${ms(r.p95Ms)} over ${r.requests.toLocaleString('en-US')} requests, ${times(ratio)} its baseline of ${ms(b.median)} (median of ${b.samples} days in the previous ${a.baselineDays}).`,
-            details: { requests: r.requests, mad: b.mad, samples: b.samples, multiplier: h.latencyMultiplier, minIncreaseMs: h.minLatencyIncreaseMs, minRequests: h.minRequests },
-          }));
+          out.push(
+            makeAnomaly({
+              dt,
+              detector: 'latency_p95',
+              entityType: 'model',
+              entity: model,
+              observed: r.p95Ms,
+              baseline: b.median,
+              score: robustZ(r.p95Ms, b.median, b.mad),
+              severity: ratio >= 2 * h.latencyMultiplier ? 'critical' : 'warning',
+              message: `p95 latency of model ${model} on ${dt} was ${ms(r.p95Ms)} over ${r.requests.toLocaleString('en-US')} requests, ${times(ratio)} its baseline of ${ms(b.median)} (median of ${b.samples} days in the previous ${a.baselineDays}).`,
+              details: {
+                requests: r.requests,
+                mad: b.mad,
+                samples: b.samples,
+                multiplier: h.latencyMultiplier,
+                minIncreaseMs: h.minLatencyIncreaseMs,
+                minRequests: h.minRequests,
+              },
+            }),
+          );
         }
       }
     }

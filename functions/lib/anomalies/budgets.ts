@@ -43,7 +43,8 @@ export function detectBudgets(rows: readonly SpendRow[], days: readonly string[]
   ];
   if (!budgets.length) return [];
   const spend = new Map<string, number>();
-  for (const r of rows) spend.set(`${r.entityType}\u0001${r.entity}\u0001${r.dt}`, (spend.get(`${r.entityType}\u0001${r.entity}\u0001${r.dt}`) ?? 0) + r.costUsd);
+  for (const r of rows)
+    spend.set(`${r.entityType}\u0001${r.entity}\u0001${r.dt}`, (spend.get(`${r.entityType}\u0001${r.entity}\u0001${r.dt}`) ?? 0) + r.costUsd);
   const thresholds = [...new Set(b.thresholds)].sort((x, y) => x - y);
   const out: Anomaly[] = [];
   for (const { type, entity, budget } of budgets) {
@@ -66,23 +67,42 @@ export function detectBudgets(rows: readonly SpendRow[], days: readonly string[]
       const key = (t: number) => `${dt.slice(0, 7)}:${t}`;
       for (const t of thresholds) {
         if (!config.anomalies.disabled.includes('budget') && mtd >= t * budget && before < t * budget) {
-          out.push(makeAnomaly({
-            dt, detector: 'budget', entityType: type, entity, key: key(t), observed: mtd, baseline: budget, score: mtd / budget,
-            severity: t >= 1 ? 'critical' : 'warning',
-            message: `${noun} has spent ${usd(mtd)} of its ${monthName(dt)} budget of ${usd(budget)} by ${dt} (${pct(mtd / budget)}, past the ${pct(t)} threshold); at this month's run rate it will spend ${usd(forecast)} (${pct(forecast / budget)}) by month end.`,
-            details: { threshold: t, month: dt.slice(0, 7), spendToDate: mtd, forecast, elapsedDays: dayOfMonth(dt), daysInMonth: daysInMonth(dt) },
-          }));
+          out.push(
+            makeAnomaly({
+              dt,
+              detector: 'budget',
+              entityType: type,
+              entity,
+              key: key(t),
+              observed: mtd,
+              baseline: budget,
+              score: mtd / budget,
+              severity: t >= 1 ? 'critical' : 'warning',
+              message: `${noun} has spent ${usd(mtd)} of its ${monthName(dt)} budget of ${usd(budget)} by ${dt} (${pct(mtd / budget)}, past the ${pct(t)} threshold); at this month's run rate it will spend ${usd(forecast)} (${pct(forecast / budget)}) by month end.`,
+              details: { threshold: t, month: dt.slice(0, 7), spendToDate: mtd, forecast, elapsedDays: dayOfMonth(dt), daysInMonth: daysInMonth(dt) },
+            }),
+          );
         }
-        if (t < 1 || config.anomalies.disabled.includes('budget_forecast') || dayOfMonth(dt) < b.forecastFromDay || mtd >= t * budget || forecast < t * budget) continue;
+        if (t < 1 || config.anomalies.disabled.includes('budget_forecast') || dayOfMonth(dt) < b.forecastFromDay || mtd >= t * budget || forecast < t * budget)
+          continue;
         // The first day from forecastFromDay on whose forecast reached the threshold (with actual below).
         const earlier = month.some((m) => m.dt < dt && dayOfMonth(m.dt) >= b.forecastFromDay && m.mtd < t * budget && forecastMonth(m.mtd, m.dt) >= t * budget);
         if (earlier) continue;
-        out.push(makeAnomaly({
-          dt, detector: 'budget_forecast', entityType: type, entity, key: key(t), observed: forecast, baseline: budget, score: forecast / budget,
-          severity: 'warning',
-          message: `${noun} is on course to spend ${usd(forecast)} in ${monthName(dt)}, ${pct(forecast / budget)} of its budget of ${usd(budget)}: ${usd(mtd)} in the first ${dayOfMonth(dt)} of ${daysInMonth(dt)} days.`,
-          details: { threshold: t, month: dt.slice(0, 7), spendToDate: mtd, forecast, elapsedDays: dayOfMonth(dt), daysInMonth: daysInMonth(dt) },
-        }));
+        out.push(
+          makeAnomaly({
+            dt,
+            detector: 'budget_forecast',
+            entityType: type,
+            entity,
+            key: key(t),
+            observed: forecast,
+            baseline: budget,
+            score: forecast / budget,
+            severity: 'warning',
+            message: `${noun} is on course to spend ${usd(forecast)} in ${monthName(dt)}, ${pct(forecast / budget)} of its budget of ${usd(budget)}: ${usd(mtd)} in the first ${dayOfMonth(dt)} of ${daysInMonth(dt)} days.`,
+            details: { threshold: t, month: dt.slice(0, 7), spendToDate: mtd, forecast, elapsedDays: dayOfMonth(dt), daysInMonth: daysInMonth(dt) },
+          }),
+        );
       }
     }
   }

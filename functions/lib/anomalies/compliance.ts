@@ -47,24 +47,45 @@ export function detectComplianceClusters(rows: readonly ComplianceRow[], days: r
       const r = s.byDay.get(dt);
       const today = r && share(r);
       if (!r || today === undefined || r.violations < c.minViolations) continue;
-      const b = baselineOf(dt, (d) => { const x = s.byDay.get(d); return x && share(x); }, opts);
+      const b = baselineOf(
+        dt,
+        (d) => {
+          const x = s.byDay.get(d);
+          return x && share(x);
+        },
+        opts,
+      );
       if (!b || !(today > c.multiplier * b.median) || today - b.median < c.minShareIncrease) continue;
       const z = robustZ(today, b.median, b.mad);
       if (z < c.minScore) continue;
       const who = s.team === 'ALL' ? 'the organization' : `team ${s.team}`;
-      out.push(makeAnomaly({
-        dt,
-        detector: 'compliance_violations',
-        entityType: 'team',
-        entity: s.team,
-        key: s.control,
-        observed: r.violations,
-        baseline: b.median * r.evaluated,
-        score: z,
-        severity: today >= 2 * c.multiplier * b.median && today - b.median >= 2 * c.minShareIncrease ? 'critical' : 'warning',
-        message: `Control ${s.control} found ${count(r.violations)} violations in ${count(r.evaluated)} checked (${pct(today)}) for ${who} on ${dt}, ${b.median > 0 ? `${times(today / b.median)} its` : 'against a'} baseline share of ${pct(b.median)} (median of ${b.samples} ${b.basis} in the previous ${a.baselineDays}).`,
-        details: { control: s.control, evaluated: r.evaluated, share: today, baselineShare: b.median, mad: b.mad, samples: b.samples, basis: b.basis, multiplier: c.multiplier, minViolations: c.minViolations, minShareIncrease: c.minShareIncrease, minScore: c.minScore },
-      }));
+      out.push(
+        makeAnomaly({
+          dt,
+          detector: 'compliance_violations',
+          entityType: 'team',
+          entity: s.team,
+          key: s.control,
+          observed: r.violations,
+          baseline: b.median * r.evaluated,
+          score: z,
+          severity: today >= 2 * c.multiplier * b.median && today - b.median >= 2 * c.minShareIncrease ? 'critical' : 'warning',
+          message: `Control ${s.control} found ${count(r.violations)} violations in ${count(r.evaluated)} checked (${pct(today)}) for ${who} on ${dt}, ${b.median > 0 ? `${times(today / b.median)} its` : 'against a'} baseline share of ${pct(b.median)} (median of ${b.samples} ${b.basis} in the previous ${a.baselineDays}).`,
+          details: {
+            control: s.control,
+            evaluated: r.evaluated,
+            share: today,
+            baselineShare: b.median,
+            mad: b.mad,
+            samples: b.samples,
+            basis: b.basis,
+            multiplier: c.multiplier,
+            minViolations: c.minViolations,
+            minShareIncrease: c.minShareIncrease,
+            minScore: c.minScore,
+          },
+        }),
+      );
     }
   }
   return out;

@@ -107,7 +107,15 @@ export function digestMessage(anomalies: readonly Anomaly[]): AlertMessage {
   };
   const dts = [...new Set(sorted.map((a) => a.dt))].sort();
   const critical = sorted.filter((a) => a.severity === 'critical').length;
-  const id = `digest-${createHash('sha256').update(sorted.map((a) => a.id).sort().join(',')).digest('hex').slice(0, 16)}`;
+  const id = `digest-${createHash('sha256')
+    .update(
+      sorted
+        .map((a) => a.id)
+        .sort()
+        .join(','),
+    )
+    .digest('hex')
+    .slice(0, 16)}`;
   const span = dts.length > 1 ? `${dts[0]}..${dts.at(-1)}` : dts[0]!;
   return {
     id,
@@ -134,10 +142,26 @@ export function digestMessage(anomalies: readonly Anomaly[]): AlertMessage {
  * Delivers the anomalies of the days this run computed (`computedDays`), and whatever earlier runs
  * left pending. See the header for the order of writes.
  */
-export async function deliver(store: ObjectStore, notifier: Notifier, anomalies: readonly Anomaly[], computedDays: ReadonlySet<string>, config: Config, now: number): Promise<DeliverySummary> {
+export async function deliver(
+  store: ObjectStore,
+  notifier: Notifier,
+  anomalies: readonly Anomaly[],
+  computedDays: ReadonlySet<string>,
+  config: Config,
+  now: number,
+): Promise<DeliverySummary> {
   const ledger = await loadLedger(store);
   const current = new Set(anomalies.map((a) => a.id));
-  const summary: DeliverySummary = { channel: notifier.location, alreadyDelivered: 0, newAnomalies: 0, attempted: 0, messages: 0, digest: false, delivered: 0, failed: [] };
+  const summary: DeliverySummary = {
+    channel: notifier.location,
+    alreadyDelivered: 0,
+    newAnomalies: 0,
+    attempted: 0,
+    messages: 0,
+    digest: false,
+    delivered: 0,
+    failed: [],
+  };
   // Pending entries of recomputed days that are no longer anomalies are dropped.
   ledger.pending = ledger.pending.filter((p) => !computedDays.has(p.dt) || current.has(p.id));
   const pendingIds = new Set(ledger.pending.map((p) => p.id));
@@ -166,7 +190,13 @@ export async function deliver(store: ObjectStore, notifier: Notifier, anomalies:
     if (!o.delivered) continue;
     const covered = summary.digest ? pending : pending.filter((a) => a.id === o.id);
     for (const a of covered) {
-      ledger.delivered[a.id] = { dt: a.dt, at, via: notifier.location, ...(o.messageId ? { messageId: o.messageId } : {}), ...(summary.digest ? { digest: o.id } : {}) };
+      ledger.delivered[a.id] = {
+        dt: a.dt,
+        at,
+        via: notifier.location,
+        ...(o.messageId ? { messageId: o.messageId } : {}),
+        ...(summary.digest ? { digest: o.id } : {}),
+      };
       done.add(a.id);
     }
   }

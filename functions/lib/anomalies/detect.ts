@@ -15,7 +15,10 @@ export function detectAll(inputs: DetectorInputs, days: readonly string[], confi
     ...detectSpikes(inputs.spikes, days, config),
     ...detectApiHealth(inputs.apiHealth, days, config),
     ...detectUnusualHours(inputs.hours, days, config),
-    ...detectNewResources(inputs.newResources.filter((r) => judged.has(r.dt)), config),
+    ...detectNewResources(
+      inputs.newResources.filter((r) => judged.has(r.dt)),
+      config,
+    ),
     ...detectComplianceClusters(inputs.compliance, days, config),
     ...detectBudgets(inputs.spend, days, config),
   ];

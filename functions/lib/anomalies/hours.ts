@@ -75,18 +75,26 @@ export function detectUnusualHours(rows: readonly HourRow[], days: readonly stri
       if (requests < u.minRequests) continue;
       const distance = Math.min(...odd.map(([h]) => Math.min(...[...usual].map((x) => hourDistance(x, h)))));
       const when = odd.map(([h]) => `${hh(h)}-${hh(h + 1)}`).join(', ');
-      out.push(makeAnomaly({
-        dt,
-        detector: 'unusual_hours',
-        entityType: 'user',
-        entity: user,
-        observed: requests,
-        baseline: 0,
-        score: distance,
-        severity: 'warning',
-        message: `Developer ${user} made ${requests.toLocaleString('en-US')} requests on ${dt} at ${when} UTC, at least ${distance} hours from any hour they worked in the previous ${a.baselineDays} days (usually ${usualSpan(usual)}, ${activeDays} active days).`,
-        details: { hours: Object.fromEntries(odd), usualHours: [...usual].sort((x, y) => x - y), activeDays, minDistanceHours: u.minDistanceHours, minRequests: u.minRequests },
-      }));
+      out.push(
+        makeAnomaly({
+          dt,
+          detector: 'unusual_hours',
+          entityType: 'user',
+          entity: user,
+          observed: requests,
+          baseline: 0,
+          score: distance,
+          severity: 'warning',
+          message: `Developer ${user} made ${requests.toLocaleString('en-US')} requests on ${dt} at ${when} UTC, at least ${distance} hours from any hour they worked in the previous ${a.baselineDays} days (usually ${usualSpan(usual)}, ${activeDays} active days).`,
+          details: {
+            hours: Object.fromEntries(odd),
+            usualHours: [...usual].sort((x, y) => x - y),
+            activeDays,
+            minDistanceHours: u.minDistanceHours,
+            minRequests: u.minRequests,
+          },
+        }),
+      );
     }
   }
   return out;

@@ -60,7 +60,20 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
 
   if (!off('cost_spike', 'token_spike')) {
     const m = a.spikes;
-    inputs.spikes = (await run('spike_series', [windowStart, to, from, to, m.minCostUsd.user, m.minTokens.user, m.minCostUsd.team, m.minTokens.team, m.minCostUsd.costCenter, m.minTokens.costCenter])).map((r) => ({
+    inputs.spikes = (
+      await run('spike_series', [
+        windowStart,
+        to,
+        from,
+        to,
+        m.minCostUsd.user,
+        m.minTokens.user,
+        m.minCostUsd.team,
+        m.minTokens.team,
+        m.minCostUsd.costCenter,
+        m.minTokens.costCenter,
+      ])
+    ).map((r) => ({
       dt: str(r.dt),
       entityType: str(r.entity_type) as SpikeRow['entityType'],
       entity: str(r.entity),
@@ -79,7 +92,12 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
     }));
   }
   if (!off('unusual_hours')) {
-    inputs.hours = (await run('user_hours_series', [windowStart, to, from, to])).map((r) => ({ dt: str(r.dt), userKey: str(r.user_key), hour: num(r.hour), requests: num(r.requests) }));
+    inputs.hours = (await run('user_hours_series', [windowStart, to, from, to])).map((r) => ({
+      dt: str(r.dt),
+      userKey: str(r.user_key),
+      hour: num(r.hour),
+      requests: num(r.requests),
+    }));
   }
   if (!off('new_model', 'new_mcp_server')) {
     const lookback = a.newResources.lookbackDays;

@@ -28,7 +28,12 @@ export interface NewResourceRow {
 
 /** A config glob (`*` = any run of characters) as a RegExp, as the compliance seed turns it into LIKE. */
 export function globMatches(glob: string, value: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 
@@ -54,20 +59,29 @@ export function detectNewResources(rows: readonly NewResourceRow[], config: Conf
     );
     const noun = resourceType === 'model' ? 'model' : 'MCP server';
     const article = resourceType === 'model' ? 'a' : 'an';
-    const list = group.map((r) => `${r.resource} (${r.uses.toLocaleString('en-US')} ${resourceType === 'model' ? 'records' : 'calls'}, ${r.users} developer${r.users === 1 ? '' : 's'}${outside.includes(r) ? (resourceType === 'model' ? ', not approved' : ', not on the allowlist') : ''})`);
+    const list = group.map(
+      (r) =>
+        `${r.resource} (${r.uses.toLocaleString('en-US')} ${resourceType === 'model' ? 'records' : 'calls'}, ${r.users} developer${r.users === 1 ? '' : 's'}${outside.includes(r) ? (resourceType === 'model' ? ', not approved' : ', not on the allowlist') : ''})`,
+    );
     const uses = group.reduce((s, r) => s + r.uses, 0);
-    out.push(makeAnomaly({
-      dt,
-      detector,
-      entityType: 'team',
-      entity: team,
-      observed: uses,
-      baseline: 0,
-      score: group.length,
-      severity: outside.length ? 'critical' : 'warning',
-      message: `Team ${team} used ${group.length === 1 ? `${article} ${noun}` : `${group.length} ${noun}s`} on ${dt} never seen for it in the previous ${n.lookbackDays} days: ${list.join('; ')}.`,
-      details: { resources: group.map((r) => ({ resource: r.resource, uses: r.uses, users: r.users, flagged: outside.includes(r) })), historyDays, lookbackDays: n.lookbackDays },
-    }));
+    out.push(
+      makeAnomaly({
+        dt,
+        detector,
+        entityType: 'team',
+        entity: team,
+        observed: uses,
+        baseline: 0,
+        score: group.length,
+        severity: outside.length ? 'critical' : 'warning',
+        message: `Team ${team} used ${group.length === 1 ? `${article} ${noun}` : `${group.length} ${noun}s`} on ${dt} never seen for it in the previous ${n.lookbackDays} days: ${list.join('; ')}.`,
+        details: {
+          resources: group.map((r) => ({ resource: r.resource, uses: r.uses, users: r.users, flagged: outside.includes(r) })),
+          historyDays,
+          lookbackDays: n.lookbackDays,
+        },
+      }),
+    );
   }
   return out;
 }

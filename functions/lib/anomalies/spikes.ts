@@ -68,7 +68,16 @@ export function detectSpikes(rows: readonly SpikeRow[], days: readonly string[],
     return observed > s.multiplier * b.median && z >= s.minScore ? { base: b, z } : null;
   }
 
-  function spike(detector: 'cost_spike' | 'token_spike', type: EntityType & SpikeRow['entityType'], entity: string, dt: string, observed: number, b: Baseline, z: number, fmt: (x: number) => string): Anomaly {
+  function spike(
+    detector: 'cost_spike' | 'token_spike',
+    type: EntityType & SpikeRow['entityType'],
+    entity: string,
+    dt: string,
+    observed: number,
+    b: Baseline,
+    z: number,
+    fmt: (x: number) => string,
+  ): Anomaly {
     const what = detector === 'cost_spike' ? 'Cost' : 'Token use';
     const ratio = b.median > 0 ? observed / b.median : Infinity;
     const minimum = detector === 'cost_spike' ? s.minCostUsd[MIN_KEY[type]] : s.minTokens[MIN_KEY[type]];
@@ -82,7 +91,15 @@ export function detectSpikes(rows: readonly SpikeRow[], days: readonly string[],
       score: z,
       severity: ratio >= 2 * s.multiplier ? 'critical' : 'warning',
       message: `${what} of ${NOUN[type]} ${entity} on ${dt} was ${fmt(observed)}, ${times(ratio)} its baseline of ${fmt(b.median)} (median of ${b.samples} ${b.basis} in the previous ${a.baselineDays}; robust z ${z === Infinity ? 'infinite' : z.toFixed(1)}).`,
-      details: { ratio: Number.isFinite(ratio) ? ratio : null, mad: b.mad, samples: b.samples, basis: b.basis, multiplier: s.multiplier, minScore: s.minScore, minimum },
+      details: {
+        ratio: Number.isFinite(ratio) ? ratio : null,
+        mad: b.mad,
+        samples: b.samples,
+        basis: b.basis,
+        multiplier: s.multiplier,
+        minScore: s.minScore,
+        minimum,
+      },
     });
   }
 }

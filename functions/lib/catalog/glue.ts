@@ -124,9 +124,7 @@ export class GlueCatalog implements Catalog {
     options: GlueCatalogOptions,
   ) {
     if (!/^s3:\/\/[^/]+\/([^/]+\/)*$/.test(options.lakeUri)) {
-      throw new Error(
-        `invalid lake URI ${JSON.stringify(options.lakeUri)}: expected s3://bucket/ or s3://bucket/prefix/ (ending in '/')`,
-      );
+      throw new Error(`invalid lake URI ${JSON.stringify(options.lakeUri)}: expected s3://bucket/ or s3://bucket/prefix/ (ending in '/')`);
     }
     if (!options.database) throw new Error('a Glue database name is required');
     this.database = options.database;
@@ -235,24 +233,42 @@ export class GlueCatalog implements Catalog {
       }
       case 'BatchCreatePartition': {
         const { input } = request;
-        return this.sendBatch(request.operation, input.TableName ?? '', input.PartitionInputList ?? [], (p) => p.Values ?? [], async (PartitionInputList) => {
-          const out = await this.client.send(new BatchCreatePartitionCommand({ ...input, PartitionInputList }));
-          return (out.Errors ?? []).map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail }));
-        });
+        return this.sendBatch(
+          request.operation,
+          input.TableName ?? '',
+          input.PartitionInputList ?? [],
+          (p) => p.Values ?? [],
+          async (PartitionInputList) => {
+            const out = await this.client.send(new BatchCreatePartitionCommand({ ...input, PartitionInputList }));
+            return (out.Errors ?? []).map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail }));
+          },
+        );
       }
       case 'BatchUpdatePartition': {
         const { input } = request;
-        return this.sendBatch(request.operation, input.TableName ?? '', input.Entries ?? [], (e) => e.PartitionValueList ?? [], async (Entries) => {
-          const out = await this.client.send(new BatchUpdatePartitionCommand({ ...input, Entries }));
-          return (out.Errors ?? []).map((e) => ({ values: e.PartitionValueList, detail: e.ErrorDetail }));
-        });
+        return this.sendBatch(
+          request.operation,
+          input.TableName ?? '',
+          input.Entries ?? [],
+          (e) => e.PartitionValueList ?? [],
+          async (Entries) => {
+            const out = await this.client.send(new BatchUpdatePartitionCommand({ ...input, Entries }));
+            return (out.Errors ?? []).map((e) => ({ values: e.PartitionValueList, detail: e.ErrorDetail }));
+          },
+        );
       }
       case 'BatchDeletePartition': {
         const { input } = request;
-        return this.sendBatch(request.operation, input.TableName ?? '', input.PartitionsToDelete ?? [], (p) => p.Values ?? [], async (PartitionsToDelete) => {
-          const out = await this.client.send(new BatchDeletePartitionCommand({ ...input, PartitionsToDelete }));
-          return (out.Errors ?? []).map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail }));
-        });
+        return this.sendBatch(
+          request.operation,
+          input.TableName ?? '',
+          input.PartitionsToDelete ?? [],
+          (p) => p.Values ?? [],
+          async (PartitionsToDelete) => {
+            const out = await this.client.send(new BatchDeletePartitionCommand({ ...input, PartitionsToDelete }));
+            return (out.Errors ?? []).map((e) => ({ values: e.PartitionValues, detail: e.ErrorDetail }));
+          },
+        );
       }
     }
   }

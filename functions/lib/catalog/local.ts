@@ -30,7 +30,9 @@ export class LocalCatalog implements Catalog {
 
   private partitionKey(table: TableSpec, values: string[]): string {
     if (values.length !== table.partitionKeys.length) {
-      throw new Error(`partition of ${this.database}.${table.name} needs ${table.partitionKeys.length} value(s) (${table.partitionKeys.map((k) => k.name).join(', ')}), got ${JSON.stringify(values)}`);
+      throw new Error(
+        `partition of ${this.database}.${table.name} needs ${table.partitionKeys.length} value(s) (${table.partitionKeys.map((k) => k.name).join(', ')}), got ${JSON.stringify(values)}`,
+      );
     }
     const path = table.partitionKeys.map((k, i) => `${k.name}=${encodeURIComponent(values[i]!)}`).join('/');
     return `${this.root}${table.name}/partitions/${path}.json`;

@@ -29,7 +29,9 @@ export function tableChange(desired: TableSpec, existing: TableSpec | null, wher
   if (!existing) return { op: { op: 'createTable', table: desired }, action: 'create', addedColumns: [] };
   const keys = (t: TableSpec) => t.partitionKeys.map((k) => `${k.name} ${k.type}`).join(', ');
   if (keys(desired) !== keys(existing)) {
-    throw new CatalogDriftError(`${where}: table ${desired.name} is partitioned by (${keys(existing)}) in the catalog but schemas/ define (${keys(desired)}); refusing a breaking change (drop the table to recreate it)`);
+    throw new CatalogDriftError(
+      `${where}: table ${desired.name} is partitioned by (${keys(existing)}) in the catalog but schemas/ define (${keys(desired)}); refusing a breaking change (drop the table to recreate it)`,
+    );
   }
   const have = new Map(existing.columns.map((c) => [c.name.toLowerCase(), c]));
   const added: TableSpec['columns'] = [];
@@ -37,13 +39,20 @@ export function tableChange(desired: TableSpec, existing: TableSpec | null, wher
     const h = have.get(c.name.toLowerCase());
     if (!h) added.push(c);
     else if (h.type.toLowerCase() !== c.type.toLowerCase()) {
-      throw new CatalogDriftError(`${where}: column ${desired.name}.${c.name} is ${h.type} in the catalog but ${c.type} in schemas/; refusing a breaking change`);
+      throw new CatalogDriftError(
+        `${where}: column ${desired.name}.${c.name} is ${h.type} in the catalog but ${c.type} in schemas/; refusing a breaking change`,
+      );
     }
   }
   const merged: TableSpec = { ...desired, columns: [...existing.columns, ...added], parameters: { ...existing.parameters, ...desired.parameters } };
   const unchanged =
-    added.length === 0 && existing.location === desired.location && existing.description === desired.description && sameParameters(desired.parameters, existing.parameters);
-  return unchanged ? { op: null, action: 'unchanged', addedColumns: [] } : { op: { op: 'updateTable', table: merged }, action: 'update', addedColumns: added.map((c) => c.name) };
+    added.length === 0 &&
+    existing.location === desired.location &&
+    existing.description === desired.description &&
+    sameParameters(desired.parameters, existing.parameters);
+  return unchanged
+    ? { op: null, action: 'unchanged', addedColumns: [] }
+    : { op: { op: 'updateTable', table: merged }, action: 'update', addedColumns: added.map((c) => c.name) };
 }
 
 /** Whether a catalog partition already is what we want (location and our parameters). */
@@ -55,7 +64,12 @@ export function partitionMatches(want: PartitionSpec, have: PartitionSpec): bool
  * Creates or updates partitions, whichever each needs: creates first, and the ones that turn out to
  * exist (another writer got there first) are updated. Returns the entries that still failed.
  */
-export async function upsertPartitions(catalog: Catalog, table: TableSpec, create: PartitionSpec[], update: PartitionSpec[] = []): Promise<PartitionEntryError[]> {
+export async function upsertPartitions(
+  catalog: Catalog,
+  table: TableSpec,
+  create: PartitionSpec[],
+  update: PartitionSpec[] = [],
+): Promise<PartitionEntryError[]> {
   const failed: PartitionEntryError[] = [];
   const byValues = new Map([...create, ...update].map((p) => [JSON.stringify(p.values), p]));
   const retry = (errors: PartitionEntryError[], code: string) => {

@@ -16,10 +16,15 @@ import type { CatalogColumn, TableSpec } from './port';
 export const RAW_TABLE = 'events_raw';
 
 /** Firehose's arrival-time partition keys, strings as in its key layout (`year=2026/month=11/...`). */
-const ARRIVAL_KEYS: ColumnDef[] = ['year', 'month', 'day', 'hour'].map((name) => ({ name, type: 'string', doc: `Arrival ${name} (UTC), from the Firehose key` }));
+const ARRIVAL_KEYS: ColumnDef[] = ['year', 'month', 'day', 'hour'].map((name) => ({
+  name,
+  type: 'string',
+  doc: `Arrival ${name} (UTC), from the Firehose key`,
+}));
 
 /** Catalog columns (Hive types, comments) of schema columns. */
-export const columnsOf = (cols: readonly ColumnDef[]): CatalogColumn[] => cols.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc.slice(0, 255) }));
+export const columnsOf = (cols: readonly ColumnDef[]): CatalogColumn[] =>
+  cols.map((c) => ({ name: c.name, type: hiveType(c.type), comment: c.doc.slice(0, 255) }));
 
 function spec(table: TableDef, name: string, location: string, partitionKeys: readonly ColumnDef[]): TableSpec {
   return {

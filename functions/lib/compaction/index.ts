@@ -25,7 +25,9 @@ export async function recordRawObjects(ctx: CompactionContext, sources: RawSourc
   await ctx.engine.run('CREATE TABLE raw_objects (path VARCHAR, id INTEGER, key VARCHAR, arrival_date DATE)');
   for (let i = 0; i < sources.length; i += 500) {
     const chunk = sources.slice(i, i + 500);
-    await ctx.engine.run(`INSERT INTO raw_objects VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${g.id}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`);
+    await ctx.engine.run(
+      `INSERT INTO raw_objects VALUES ${chunk.map((g) => `(${sqlString(g.file)}, ${g.id}, ${sqlString(g.key)}, DATE ${sqlString(g.arrivalDate)})`).join(', ')}`,
+    );
   }
 }
 
@@ -34,7 +36,12 @@ export async function recordRawObjects(ctx: CompactionContext, sources: RawSourc
  * handed to `reject` whole. The footers' null counts clear nearly every file without reading it;
  * only the rest are read.
  */
-export async function rejectIncomplete(ctx: CompactionContext, reader: RawReader, sources: RawSource[], reject: (g: RawSource, reason: string) => Promise<void>): Promise<void> {
+export async function rejectIncomplete(
+  ctx: CompactionContext,
+  reader: RawReader,
+  sources: RawSource[],
+  reject: (g: RawSource, reason: string) => Promise<void>,
+): Promise<void> {
   const { engine } = ctx;
   const suspects = new Set<string>();
   for (const batch of reader.batches(sources)) {

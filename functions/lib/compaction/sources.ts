@@ -29,11 +29,17 @@ export interface AdmittedFile {
 export function sourceWindowSql(source: RawSourceConfig, timeZone: string): string | null {
   if (source.from === null && source.until === null) return null;
   const dt = timeZone === 'UTC' ? 'CAST(event_time AS DATE)' : `CAST(timezone(${sqlString(timeZone)}, CAST(event_time AS TIMESTAMPTZ)) AS DATE)`;
-  const bounds = [source.from !== null ? `${dt} >= DATE ${sqlString(source.from)}` : '', source.until !== null ? `${dt} < DATE ${sqlString(source.until)}` : ''].filter(Boolean);
+  const bounds = [
+    source.from !== null ? `${dt} >= DATE ${sqlString(source.from)}` : '',
+    source.until !== null ? `${dt} < DATE ${sqlString(source.until)}` : '',
+  ].filter(Boolean);
   return `(event_time IS NULL OR (${bounds.join(' AND ')}))`;
 }
 
-export async function asRawRecords(ctx: CompactionContext, admitted: AdmittedFile[]): Promise<{ files: { file: string; columns: { name: string; type: string }[]; size: number | null }[]; rowsOutsideWindow: number }> {
+export async function asRawRecords(
+  ctx: CompactionContext,
+  admitted: AdmittedFile[],
+): Promise<{ files: { file: string; columns: { name: string; type: string }[]; size: number | null }[]; rowsOutsideWindow: number }> {
   const { engine } = ctx;
   const tz = ctx.config.reporting.timeZone;
   const dir = path.join(ctx.work, 'sources');
@@ -59,7 +65,10 @@ export async function asRawRecords(ctx: CompactionContext, admitted: AdmittedFil
     const kept = await engine.query(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
     const all = await engine.query(`SELECT count(*) AS n FROM ${read}`);
     rowsOutsideWindow += Number(all.rows[0]!.n) - Number(kept.rows[0]!.n);
-    const columns = (await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    const columns = (await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).rows.map((r) => ({
+      name: String(r.column_name),
+      type: String(r.column_type),
+    }));
     out.push({ file, columns, size: statSync(file).size });
   }
   return { files: out, rowsOutsideWindow };

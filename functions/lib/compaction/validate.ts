@@ -37,7 +37,6 @@ const WIDENS_TO: Record<string, readonly string[]> = {
   'MAP(VARCHAR, VARCHAR)': ['MAP(VARCHAR, VARCHAR)'],
 };
 
-
 /**
  * `validateRawFile` for many files at once, with the same verdicts: one footer read per batch of
  * files gives each file's schema fingerprint, and only one file per distinct fingerprint is
@@ -121,7 +120,11 @@ export async function admitRawObjects(
   candidates: ObjectInfo[],
   reject: (o: ObjectInfo, file: string, reason: string) => Promise<void>,
 ): Promise<{ sources: RawSource[]; rejected: string[]; rowsOutsideWindow: number }> {
-  const files = await localFiles(ctx.store, candidates.map((o) => o.key), path.join(ctx.work, 'raw'));
+  const files = await localFiles(
+    ctx.store,
+    candidates.map((o) => o.key),
+    path.join(ctx.work, 'raw'),
+  );
   const tz = ctx.config.reporting.timeZone;
   const sources: RawSource[] = [];
   const rejected: string[] = [];
@@ -132,7 +135,12 @@ export async function admitRawObjects(
     const idx = candidates.flatMap((o, i) => (sourceOf(o.key).profile === profile ? [i] : []));
     if (!idx.length) continue;
     const [table, required] = profile === 'cclake' ? [CURATED_EVENTS, REQUIRED] : [BEDROCK_GUIDANCE_METRICS, GUIDANCE_REQUIRED];
-    const got = await validateRawFiles(ctx.engine, idx.map((i) => files.get(candidates[i]!.key)!), table, required);
+    const got = await validateRawFiles(
+      ctx.engine,
+      idx.map((i) => files.get(candidates[i]!.key)!),
+      table,
+      required,
+    );
     idx.forEach((i, k) => (verdicts[i] = got[k]!));
   }
   const admitted: { o: ObjectInfo; file: string; columns: { name: string; type: string }[] }[] = [];
@@ -145,7 +153,10 @@ export async function admitRawObjects(
       rejected.push(o.key);
     }
   }
-  const prepared = await asRawRecords(ctx, admitted.map((a) => ({ file: a.file, source: sourceOf(a.o.key), columns: a.columns })));
+  const prepared = await asRawRecords(
+    ctx,
+    admitted.map((a) => ({ file: a.file, source: sourceOf(a.o.key), columns: a.columns })),
+  );
   for (const [k, { o }] of admitted.entries()) {
     const { file, columns, size } = prepared.files[k]!;
     const arrivalDate = dateIn(tz, arrivalHourOf(o.key) ?? o.lastModified.getTime());

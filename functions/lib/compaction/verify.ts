@@ -14,7 +14,12 @@ export interface VerifiedFile {
   entry: PartitionCommit['files'][number];
 }
 
-export async function verifyGeneration(ctx: CompactionContext, dir: string, location: string, expected: { dt: string; live: number; new: number }): Promise<VerifiedFile[]> {
+export async function verifyGeneration(
+  ctx: CompactionContext,
+  dir: string,
+  location: string,
+  expected: { dt: string; live: number; new: number },
+): Promise<VerifiedFile[]> {
   const written = readdirSync(dir)
     .filter((f) => f.endsWith('.parquet'))
     .sort((a, b) => Number(/\d+/.exec(a)?.[0] ?? 0) - Number(/\d+/.exec(b)?.[0] ?? 0));
@@ -28,7 +33,9 @@ export async function verifyGeneration(ctx: CompactionContext, dir: string, loca
   }
   const total = expected.live + expected.new;
   if (counted !== total) {
-    throw new Error(`verification failed for dt=${expected.dt}: wrote ${counted} rows, expected ${total} (live ${expected.live} + new ${expected.new}); nothing was committed`);
+    throw new Error(
+      `verification failed for dt=${expected.dt}: wrote ${counted} rows, expected ${total} (live ${expected.live} + new ${expected.new}); nothing was committed`,
+    );
   }
   return files;
 }

@@ -15,7 +15,14 @@ import type { RawReader } from './raw-sources';
 import type { SlicePlan } from './slice';
 
 /** Writes the date's slices as sorted parts (`parts-<dt>/`); returns them in slice order. */
-export async function sortSlices(ctx: CompactionContext, reader: RawReader, dt: string, plan: SlicePlan, liveSql: string | null, slicesWithCopies: Set<number>): Promise<{ file: string; bytes: number }[]> {
+export async function sortSlices(
+  ctx: CompactionContext,
+  reader: RawReader,
+  dt: string,
+  plan: SlicePlan,
+  liveSql: string | null,
+  slicesWithCopies: Set<number>,
+): Promise<{ file: string; bytes: number }[]> {
   const { engine } = ctx;
   const partsDir = path.join(ctx.work, `parts-${dt}`);
   mkdirSync(partsDir, { recursive: true });
@@ -36,7 +43,9 @@ export async function sortSlices(ctx: CompactionContext, reader: RawReader, dt: 
       // Live-only slices are already sorted and are copied as they are.
       await engine.run(`COPY (SELECT ${project((c) => liveCols.has(c))} FROM (${liveSlice})) ${to}`);
     } else {
-      const keep = [notLive, slicesWithCopies.has(i) ? 'NOT EXISTS (SELECT 1 FROM later_copies d WHERE d._key = n._key AND d._row = n._row)' : ''].filter(Boolean);
+      const keep = [notLive, slicesWithCopies.has(i) ? 'NOT EXISTS (SELECT 1 FROM later_copies d WHERE d._key = n._key AND d._row = n._row)' : ''].filter(
+        Boolean,
+      );
       const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''}`;
       const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
       await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) ${to}`);

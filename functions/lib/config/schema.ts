@@ -7,9 +7,7 @@ import { z } from 'zod';
 import { isIsoDate } from '../util/dates';
 
 const isoDate = z.string().refine(isIsoDate, 'expected a real date YYYY-MM-DD');
-const keyPrefix = z
-  .string()
-  .regex(/^([A-Za-z0-9=_.-]+\/)*$/, "expected a key prefix such as 'raw/' (segments ending in '/', or empty)");
+const keyPrefix = z.string().regex(/^([A-Za-z0-9=_.-]+\/)*$/, "expected a key prefix such as 'raw/' (segments ending in '/', or empty)");
 
 const isValidTimeZone = (tz: string) => {
   try {
@@ -37,16 +35,16 @@ export const LakeSchema = z.union([
 
 export const PriceRowSchema = z
   .strictObject({
-  /** Glob over the model id; `*` matches any run of characters. `*claude-sonnet-4*` matches Bedrock profile ids too. */
-  model: z.string().min(1),
-  validFrom: isoDate,
-  /** Exclusive; omitted means open-ended. */
-  validTo: isoDate.optional(),
-  /** USD per million tokens. */
-  input: z.number().nonnegative(),
-  output: z.number().nonnegative(),
-  cacheRead: z.number().nonnegative(),
-  cacheCreation: z.number().nonnegative(),
+    /** Glob over the model id; `*` matches any run of characters. `*claude-sonnet-4*` matches Bedrock profile ids too. */
+    model: z.string().min(1),
+    validFrom: isoDate,
+    /** Exclusive; omitted means open-ended. */
+    validTo: isoDate.optional(),
+    /** USD per million tokens. */
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    cacheRead: z.number().nonnegative(),
+    cacheCreation: z.number().nonnegative(),
   })
   .superRefine((r, ctx) => {
     if (r.validTo !== undefined && r.validTo <= r.validFrom) {
@@ -80,25 +78,45 @@ export const ConfigSchema = z.strictObject({
       /** `cclake`: CONTRACTS section 2 records; `bedrock-guidance`: the AWS sample's `metrics` table. */
       profile: z.enum(['cclake', 'bedrock-guidance']).default('cclake'),
       /** Delivery stream name used in raw object names written by `ingest` and `generate`. */
-      streamName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('cclake-telemetry'),
+      streamName: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+        .default('cclake-telemetry'),
       /**
        * Several raw zones in one lake, oldest first (e.g. the AWS guidance's `data/` before a
        * cut-over, cclake's own `raw/` after): each source holds the rows whose event date is before
        * its `until` (exclusive, reporting time zone) and on or after the previous source's; the
        * last has no `until`. Omitted: the one source `{profile, prefix}`. See `rawSourcesOf`.
        */
-      sources: z.array(z.strictObject({ profile: z.enum(['cclake', 'bedrock-guidance']), prefix: keyPrefix, until: isoDate.optional() })).min(1).optional(),
+      sources: z
+        .array(z.strictObject({ profile: z.enum(['cclake', 'bedrock-guidance']), prefix: keyPrefix, until: isoDate.optional() }))
+        .min(1)
+        .optional(),
     })
     .superRefine((raw, ctx) => {
       const list = raw.sources ?? [];
       list.forEach((s, i) => {
         const last = i === list.length - 1;
-        if (!last && s.until === undefined) ctx.addIssue({ code: 'custom', message: 'every source but the last needs until (its cut-over date)', path: ['sources', i, 'until'], input: s });
-        if (last && s.until !== undefined) ctx.addIssue({ code: 'custom', message: 'the last source takes everything from the previous cut-over on: no until', path: ['sources', i, 'until'], input: s.until });
+        if (!last && s.until === undefined)
+          ctx.addIssue({ code: 'custom', message: 'every source but the last needs until (its cut-over date)', path: ['sources', i, 'until'], input: s });
+        if (last && s.until !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'the last source takes everything from the previous cut-over on: no until',
+            path: ['sources', i, 'until'],
+            input: s.until,
+          });
         const prev = list[i - 1]?.until;
-        if (prev !== undefined && s.until !== undefined && s.until <= prev) ctx.addIssue({ code: 'custom', message: `until must be after the previous source's (${prev})`, path: ['sources', i, 'until'], input: s.until });
+        if (prev !== undefined && s.until !== undefined && s.until <= prev)
+          ctx.addIssue({ code: 'custom', message: `until must be after the previous source's (${prev})`, path: ['sources', i, 'until'], input: s.until });
         const clash = list.findIndex((o, j) => j !== i && (o.prefix.startsWith(s.prefix) || s.prefix.startsWith(o.prefix)));
-        if (clash > i) ctx.addIssue({ code: 'custom', message: `prefixes overlap: ${JSON.stringify(s.prefix)} and ${JSON.stringify(list[clash]!.prefix)}`, path: ['sources', clash, 'prefix'], input: list[clash]!.prefix });
+        if (clash > i)
+          ctx.addIssue({
+            code: 'custom',
+            message: `prefixes overlap: ${JSON.stringify(s.prefix)} and ${JSON.stringify(list[clash]!.prefix)}`,
+            path: ['sources', clash, 'prefix'],
+            input: list[clash]!.prefix,
+          });
       });
     })
     .prefault({}),
@@ -178,12 +196,22 @@ export const ConfigSchema = z.strictObject({
       /** Curated Parquet files are cut near this size (zstd). */
       targetFileSizeMiB: z.number().int().min(1).max(4096).default(256),
       /** Raw hours re-listed each run, for objects Firehose delivers late into an older hour prefix. */
-      lookbackHours: z.number().int().min(1).max(24 * 14).default(48),
+      lookbackHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 14)
+        .default(48),
       /**
        * The lake's lease lock (functions/lib/lock/, taken by compaction, partitions, rollup and anomalies;
        * the exports' lock too) expires after this long without renewal (then another run may take over).
        */
-      leaseMinutes: z.number().int().min(1).max(24 * 60).default(20),
+      leaseMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60)
+        .default(20),
       /** DuckDB's memory limit; beyond it sorts and joins spill to the temp directory. */
       memoryLimitMiB: z.number().int().min(64).default(512),
     })
@@ -244,7 +272,22 @@ export const ConfigSchema = z.strictObject({
       /** Public holidays: never baseline samples, and judged against a working day's baseline. */
       holidays: z.array(isoDate).default([]),
       /** Detectors switched off. */
-      disabled: z.array(z.enum(['cost_spike', 'token_spike', 'error_rate', 'latency_p95', 'unusual_hours', 'new_model', 'new_mcp_server', 'compliance_violations', 'budget', 'budget_forecast'])).default([]),
+      disabled: z
+        .array(
+          z.enum([
+            'cost_spike',
+            'token_spike',
+            'error_rate',
+            'latency_p95',
+            'unusual_hours',
+            'new_model',
+            'new_mcp_server',
+            'compliance_violations',
+            'budget',
+            'budget_forecast',
+          ]),
+        )
+        .default([]),
       /** Cost and token spikes per user, team and cost center. */
       spikes: z
         .strictObject({
@@ -253,9 +296,21 @@ export const ConfigSchema = z.strictObject({
           /** ...and its robust z-score (0.6745 x (x - median) / MAD) at least this... */
           minScore: z.number().nonnegative().default(3.5),
           /** ...and the day's cost (USD) at least this, per entity type. */
-          minCostUsd: z.strictObject({ user: z.number().nonnegative().default(50), team: z.number().nonnegative().default(200), costCenter: z.number().nonnegative().default(200) }).prefault({}),
+          minCostUsd: z
+            .strictObject({
+              user: z.number().nonnegative().default(50),
+              team: z.number().nonnegative().default(200),
+              costCenter: z.number().nonnegative().default(200),
+            })
+            .prefault({}),
           /** Token spikes: the day's tokens at least this, per entity type. */
-          minTokens: z.strictObject({ user: z.number().nonnegative().default(100_000_000), team: z.number().nonnegative().default(400_000_000), costCenter: z.number().nonnegative().default(400_000_000) }).prefault({}),
+          minTokens: z
+            .strictObject({
+              user: z.number().nonnegative().default(100_000_000),
+              team: z.number().nonnegative().default(400_000_000),
+              costCenter: z.number().nonnegative().default(400_000_000),
+            })
+            .prefault({}),
         })
         .prefault({}),
       /** Error-rate and p95-latency degradation per model. */
@@ -308,7 +363,10 @@ export const ConfigSchema = z.strictObject({
       delivery: z
         .strictObject({
           /** SNS topic for alerts; without one, alerts go to stdout and alerts/dt=<day>/alerts.json in the lake. */
-          snsTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'expected an SNS topic ARN').optional(),
+          snsTopicArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'expected an SNS topic ARN')
+            .optional(),
           /** More new anomalies than this in one run are sent as one digest message. */
           digestOver: z.number().int().nonnegative().default(20),
         })
@@ -330,23 +388,35 @@ export const ConfigSchema = z.strictObject({
   aws: z
     .strictObject({
       region: z.string().optional(),
-      glueDatabase: z.string().regex(/^[a-z0-9_]{1,255}$/, 'expected a Glue database name (lower case, digits, _)').default('cclake'),
+      glueDatabase: z
+        .string()
+        .regex(/^[a-z0-9_]{1,255}$/, 'expected a Glue database name (lower case, digits, _)')
+        .default('cclake'),
       athena: z
         .strictObject({
           workgroup: z.string().default('cclake'),
-          outputLocation: z.string().regex(/^s3:\/\/[^/]+\/.*$/, 'expected s3://bucket/prefix/').optional(),
+          outputLocation: z
+            .string()
+            .regex(/^s3:\/\/[^/]+\/.*$/, 'expected s3://bucket/prefix/')
+            .optional(),
         })
         .prefault({}),
       quicksight: z
         .strictObject({
-          accountId: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id').optional(),
+          accountId: z
+            .string()
+            .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+            .optional(),
           namespace: z.string().default('default'),
           /** Users or groups (ARNs) who may view the dashboards. */
           principals: z.array(z.string().startsWith('arn:')).default([]),
           /** Users or groups (ARNs) who own the data source, datasets and dashboards (edit, share, delete). */
           owners: z.array(z.string().startsWith('arn:')).default([]),
           /** Every QuickSight id cclake creates starts with this (the publish role is scoped to it). */
-          resourcePrefix: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, - and _').default('cclake-'),
+          resourcePrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, - and _')
+            .default('cclake-'),
           /** Datasets (view names) queried live through Athena instead of imported into SPICE. */
           directQuery: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a view name')).default([]),
           /** SPICE refreshes a dataset may start per 24 hours: 32 on Enterprise edition, 8 on Standard. */

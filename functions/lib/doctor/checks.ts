@@ -9,7 +9,13 @@
 import { GetWorkGroupCommand, type AthenaClient, type WorkGroup } from '@aws-sdk/client-athena';
 import { GetDatabaseCommand, GetTableCommand, type GlueClient } from '@aws-sdk/client-glue';
 import { SimulatePrincipalPolicyCommand, type EvaluationResult, type IAMClient } from '@aws-sdk/client-iam';
-import { DescribeAccountSubscriptionCommand, DescribeGroupCommand, DescribeNamespaceCommand, DescribeUserCommand, type QuickSightClient } from '@aws-sdk/client-quicksight';
+import {
+  DescribeAccountSubscriptionCommand,
+  DescribeGroupCommand,
+  DescribeNamespaceCommand,
+  DescribeUserCommand,
+  type QuickSightClient,
+} from '@aws-sdk/client-quicksight';
 import { GetBucketLocationCommand, GetObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
@@ -91,7 +97,14 @@ export const QUICKSIGHT_DEFAULT_ROLE = 'service-role/aws-quicksight-service-role
 
 export const ATHENA_ENGINE_V3 = 'Athena engine version 3';
 
-const REJECTED_CREDENTIALS = new Set(['InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidAccessKeyId']);
+const REJECTED_CREDENTIALS = new Set([
+  'InvalidClientTokenId',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+]);
 const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationErrorException', 'AuthorizationError', 'UnauthorizedOperation']);
 
@@ -109,7 +122,8 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } | nu
 
 /** Runs every check; throws DoctorSetupError when there are no credentials or no region. */
 export async function runDoctor(config: Config, clients: DoctorClients, options: DoctorOptions = {}): Promise<DoctorReport> {
-  if (!('s3' in config.lake)) throw new DoctorSetupError('doctor checks a lake on AWS, and the config has a local lake: pass --config with lake.s3 (the config the stack runs with)');
+  if (!('s3' in config.lake))
+    throw new DoctorSetupError('doctor checks a lake on AWS, and the config has a local lake: pass --config with lake.s3 (the config the stack runs with)');
   const lake = config.lake.s3;
 
   let region: string;
@@ -124,7 +138,9 @@ export async function runDoctor(config: Config, clients: DoctorClients, options:
     const f = errorFacts(err);
     if (f.name === 'CredentialsProviderError' || f.name === 'TokenProviderError') {
       // A provider that found its source but failed (an expired SSO session, say) stops the chain with its own reason.
-      throw new DoctorSetupError(f.message === GENERIC_CHAIN_MESSAGE ? NO_CREDENTIALS_MESSAGE : `${NO_CREDENTIALS_MESSAGE}; the provider chain said: ${f.message.split('\n')[0]}`);
+      throw new DoctorSetupError(
+        f.message === GENERIC_CHAIN_MESSAGE ? NO_CREDENTIALS_MESSAGE : `${NO_CREDENTIALS_MESSAGE}; the provider chain said: ${f.message.split('\n')[0]}`,
+      );
     }
     throw err;
   }
@@ -137,8 +153,10 @@ export async function runDoctor(config: Config, clients: DoctorClients, options:
   } catch (err) {
     const f = errorFacts(err);
     if (f.name === 'CredentialsProviderError') throw new DoctorSetupError(NO_CREDENTIALS_MESSAGE);
-    if (REJECTED_CREDENTIALS.has(f.name)) throw new DoctorSetupError(`AWS rejected the credentials (${f.name}: ${f.message}): refresh them (aws sso login, or new access keys)`);
-    if (f.code && UNREACHABLE.has(f.code)) throw new Error(`cannot reach AWS STS in ${region} (${f.message}): check the network and the region`, { cause: err });
+    if (REJECTED_CREDENTIALS.has(f.name))
+      throw new DoctorSetupError(`AWS rejected the credentials (${f.name}: ${f.message}): refresh them (aws sso login, or new access keys)`);
+    if (f.code && UNREACHABLE.has(f.code))
+      throw new Error(`cannot reach AWS STS in ${region} (${f.message}): check the network and the region`, { cause: err });
     throw err;
   }
 
@@ -183,7 +201,13 @@ function unreadable(id: string, title: string, err: unknown, permission: string)
   if (ACCESS_DENIED.has(f.name)) {
     return { id, title, status: 'unknown', detail: `not allowed to read it (${f.name})`, fix: `run the doctor with a principal allowed ${permission}` };
   }
-  return { id, title, status: 'unknown', detail: `${f.name}: ${f.message.split('\n')[0]}`, fix: `check the error above, then run cclake doctor again (it needs ${permission})` };
+  return {
+    id,
+    title,
+    status: 'unknown',
+    detail: `${f.name}: ${f.message.split('\n')[0]}`,
+    fix: `check the error above, then run cclake doctor again (it needs ${permission})`,
+  };
 }
 
 const s3Arn = (ctx: Ctx, bucket: string, key?: string) => `arn:${ctx.partition}:s3:::${bucket}${key === undefined ? '' : `/${key}`}`;
@@ -215,7 +239,10 @@ async function checkBucket(ctx: Ctx): Promise<CheckResult[]> {
         { id: 'object-lock', title: lockTitle, status: 'skipped', detail: 'no bucket to check' },
       ];
     }
-    return [unreadable('bucket', title, err, `s3:GetBucketLocation on ${bucket} (a bucket of another account is unreadable too)`), { id: 'object-lock', title: lockTitle, status: 'skipped', detail: 'bucket not readable' }];
+    return [
+      unreadable('bucket', title, err, `s3:GetBucketLocation on ${bucket} (a bucket of another account is unreadable too)`),
+      { id: 'object-lock', title: lockTitle, status: 'skipped', detail: 'bucket not readable' },
+    ];
   }
   const checks: CheckResult[] = [
     where === configured
@@ -258,7 +285,12 @@ async function checkObjectLock(ctx: Ctx, wanted: { mode: string; retentionDays: 
     };
   }
   if (!wanted) {
-    return { id, title, status: 'skipped', detail: `lake.s3.objectLock is not set: evidence is written without Object Lock${enabled ? ' (the bucket has it enabled)' : ''}` };
+    return {
+      id,
+      title,
+      status: 'skipped',
+      detail: `lake.s3.objectLock is not set: evidence is written without Object Lock${enabled ? ' (the bucket has it enabled)' : ''}`,
+    };
   }
   if (enabled) return { id, title, status: 'ok', detail: `enabled; evidence is written in ${wanted.mode} mode for ${wanted.retentionDays} days` };
   return {
@@ -293,16 +325,34 @@ async function checkWorkgroup(ctx: Ctx): Promise<{ checks: CheckResult[]; result
     const f = errorFacts(err);
     if (f.name === 'InvalidRequestException' && /not found/i.test(f.message)) {
       return {
-        checks: [{ id: 'athena-workgroup', title, status: 'missing', detail: `no workgroup ${name} in ${ctx.region}`, fix: `osls deploy creates it (param athenaWorkgroup must equal aws.athena.workgroup: ${name})` }, ...skip('no workgroup')],
+        checks: [
+          {
+            id: 'athena-workgroup',
+            title,
+            status: 'missing',
+            detail: `no workgroup ${name} in ${ctx.region}`,
+            fix: `osls deploy creates it (param athenaWorkgroup must equal aws.athena.workgroup: ${name})`,
+          },
+          ...skip('no workgroup'),
+        ],
         results: null,
       };
     }
-    return { checks: [unreadable('athena-workgroup', title, err, `athena:GetWorkGroup on workgroup/${name}`), ...skip('workgroup not readable')], results: null };
+    return {
+      checks: [unreadable('athena-workgroup', title, err, `athena:GetWorkGroup on workgroup/${name}`), ...skip('workgroup not readable')],
+      results: null,
+    };
   }
   const checks: CheckResult[] = [];
   checks.push(
     wg?.State === 'DISABLED'
-      ? { id: 'athena-workgroup', title, status: 'wrong', detail: 'disabled: no query can run in it', fix: `aws athena update-work-group --work-group ${name} --state ENABLED` }
+      ? {
+          id: 'athena-workgroup',
+          title,
+          status: 'wrong',
+          detail: 'disabled: no query can run in it',
+          fix: `aws athena update-work-group --work-group ${name} --state ENABLED`,
+        }
       : { id: 'athena-workgroup', title, status: 'ok', detail: `enabled in ${ctx.region}` },
   );
 
@@ -341,7 +391,12 @@ async function checkWorkgroup(ctx: Ctx): Promise<{ checks: CheckResult[]; result
     });
     return { checks, results: null };
   }
-  const note = enforced && configured && configured !== wgLocation ? ` (enforced by the workgroup; aws.athena.outputLocation ${configured} is ignored)` : enforced ? ' (enforced by the workgroup)' : '';
+  const note =
+    enforced && configured && configured !== wgLocation
+      ? ` (enforced by the workgroup; aws.athena.outputLocation ${configured} is ignored)`
+      : enforced
+        ? ' (enforced by the workgroup)'
+        : '';
   checks.push({ id: 'athena-results', title: resultsTitle, status: 'ok', detail: `${location}${note}` });
   return { checks, results: parsed };
 }
@@ -356,7 +411,16 @@ async function checkGlue(ctx: Ctx): Promise<CheckResult[]> {
   } catch (err) {
     const tablesSkipped: CheckResult = { id: 'glue-tables', title: 'Glue tables', status: 'skipped', detail: 'no database' };
     if (errorFacts(err).name === 'EntityNotFoundException') {
-      return [{ id: 'glue-database', title, status: 'missing', detail: `no database ${db} in ${ctx.region}`, fix: `osls deploy creates it (param glueDatabase must equal aws.glueDatabase: ${db})` }, tablesSkipped];
+      return [
+        {
+          id: 'glue-database',
+          title,
+          status: 'missing',
+          detail: `no database ${db} in ${ctx.region}`,
+          fix: `osls deploy creates it (param glueDatabase must equal aws.glueDatabase: ${db})`,
+        },
+        tablesSkipped,
+      ];
     }
     return [unreadable('glue-database', title, err, `glue:GetDatabase on database/${db}`), { ...tablesSkipped, detail: 'database not readable' }];
   }
@@ -421,7 +485,13 @@ async function checkQuickSight(ctx: Ctx, results: ResultsLocation | null): Promi
     }
   } catch (err) {
     if (errorFacts(err).name === 'ResourceNotFoundException') {
-      checks.push({ id: 'quicksight-edition', title, status: 'missing', detail: `no QuickSight subscription in account ${account}`, fix: 'sign up for QuickSight Enterprise edition in this account (QuickSight console, Sign up)' });
+      checks.push({
+        id: 'quicksight-edition',
+        title,
+        status: 'missing',
+        detail: `no QuickSight subscription in account ${account}`,
+        fix: 'sign up for QuickSight Enterprise edition in this account (QuickSight console, Sign up)',
+      });
     } else {
       checks.push(unreadable('quicksight-edition', title, err, 'quicksight:DescribeAccountSubscription'));
     }
@@ -433,11 +503,23 @@ async function checkQuickSight(ctx: Ctx, results: ResultsLocation | null): Promi
     checks.push(
       !ns?.CreationStatus || ns.CreationStatus === 'CREATED'
         ? { id: 'quicksight-namespace', title: nsTitle, status: 'ok', detail: `identity store ${ns?.IdentityStore ?? 'QUICKSIGHT'}` }
-        : { id: 'quicksight-namespace', title: nsTitle, status: 'wrong', detail: `creation status ${ns.CreationStatus}`, fix: 'wait for the namespace to be created, or fix aws.quicksight.namespace' },
+        : {
+            id: 'quicksight-namespace',
+            title: nsTitle,
+            status: 'wrong',
+            detail: `creation status ${ns.CreationStatus}`,
+            fix: 'wait for the namespace to be created, or fix aws.quicksight.namespace',
+          },
     );
   } catch (err) {
     if (errorFacts(err).name === 'ResourceNotFoundException') {
-      checks.push({ id: 'quicksight-namespace', title: nsTitle, status: 'missing', detail: `no namespace ${qs.namespace} in account ${account}`, fix: "set aws.quicksight.namespace to an existing namespace ('default' always exists)" });
+      checks.push({
+        id: 'quicksight-namespace',
+        title: nsTitle,
+        status: 'missing',
+        detail: `no namespace ${qs.namespace} in account ${account}`,
+        fix: "set aws.quicksight.namespace to an existing namespace ('default' always exists)",
+      });
     } else {
       checks.push(unreadable('quicksight-namespace', nsTitle, err, 'quicksight:DescribeNamespace'));
     }
@@ -456,7 +538,13 @@ async function checkPrincipals(ctx: Ctx): Promise<CheckResult> {
   const title = 'QuickSight viewers and owners';
   const { principals, owners } = ctx.config.aws.quicksight;
   if (principals.length === 0) {
-    return { id, title, status: 'missing', detail: 'aws.quicksight.principals is empty: nobody can open the dashboards', fix: 'add the ARNs of the QuickSight groups (or users) who read the dashboards to aws.quicksight.principals' };
+    return {
+      id,
+      title,
+      status: 'missing',
+      detail: 'aws.quicksight.principals is empty: nobody can open the dashboards',
+      fix: 'add the ARNs of the QuickSight groups (or users) who read the dashboards to aws.quicksight.principals',
+    };
   }
   const absent: string[] = [];
   const malformed: string[] = [];
@@ -477,10 +565,22 @@ async function checkPrincipals(ctx: Ctx): Promise<CheckResult> {
     }
   }
   if (malformed.length) {
-    return { id, title, status: 'wrong', detail: `not a QuickSight user or group ARN: ${malformed.join(', ')}`, fix: 'use arn:aws:quicksight:<identity region>:<account>:group/<namespace>/<name> (or user/...)' };
+    return {
+      id,
+      title,
+      status: 'wrong',
+      detail: `not a QuickSight user or group ARN: ${malformed.join(', ')}`,
+      fix: 'use arn:aws:quicksight:<identity region>:<account>:group/<namespace>/<name> (or user/...)',
+    };
   }
   if (absent.length) {
-    return { id, title, status: 'missing', detail: `no such principal: ${absent.join(', ')}`, fix: 'create them (aws quicksight create-group, or invite the users) or fix aws.quicksight.principals and owners' };
+    return {
+      id,
+      title,
+      status: 'missing',
+      detail: `no such principal: ${absent.join(', ')}`,
+      fix: 'create them (aws quicksight create-group, or invite the users) or fix aws.quicksight.principals and owners',
+    };
   }
   const n = new Set([...principals, ...owners]).size;
   return { id, title, status: 'ok', detail: `${n} principal(s) exist` };
@@ -499,7 +599,9 @@ function quickSightAccess(ctx: Ctx, results: ResultsLocation | null): Access[] {
   const { bucket, prefix, partition, region, account } = ctx;
   const db = ctx.config.aws.glueDatabase;
   const consoleFix = (what: string) => `QuickSight console, Manage QuickSight, Security & permissions, AWS resources: ${what}`;
-  const sample = [CURATED_EVENTS_PREFIX, rollupPrefix(ROLLUP_TABLES[0].name), SEEDS_PREFIX, ANOMALIES_PREFIX].map((p) => s3Arn(ctx, bucket, `${prefix}${p}dt=2026-01-01/part-0.parquet`));
+  const sample = [CURATED_EVENTS_PREFIX, rollupPrefix(ROLLUP_TABLES[0].name), SEEDS_PREFIX, ANOMALIES_PREFIX].map((p) =>
+    s3Arn(ctx, bucket, `${prefix}${p}dt=2026-01-01/part-0.parquet`),
+  );
   const access: Access[] = [
     {
       id: 'quicksight-role-lake',
@@ -533,10 +635,17 @@ function quickSightAccess(ctx: Ctx, results: ResultsLocation | null): Access[] {
       id: 'quicksight-role-athena',
       title: 'QuickSight role queries Athena over Glue',
       needs: [
-        { actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [`arn:${partition}:athena:${region}:${account}:workgroup/${ctx.config.aws.athena.workgroup}`] },
+        {
+          actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+          resources: [`arn:${partition}:athena:${region}:${account}:workgroup/${ctx.config.aws.athena.workgroup}`],
+        },
         {
           actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-          resources: [`arn:${partition}:glue:${region}:${account}:catalog`, `arn:${partition}:glue:${region}:${account}:database/${db}`, `arn:${partition}:glue:${region}:${account}:table/${db}/${ROLLUP_TABLES[0].name}`],
+          resources: [
+            `arn:${partition}:glue:${region}:${account}:catalog`,
+            `arn:${partition}:glue:${region}:${account}:database/${db}`,
+            `arn:${partition}:glue:${region}:${account}:table/${db}/${ROLLUP_TABLES[0].name}`,
+          ],
         },
       ],
       fix: consoleFix('tick Amazon Athena'),
@@ -564,7 +673,9 @@ async function checkQuickSightRole(ctx: Ctx, results: ResultsLocation | null): P
           title: a.title,
           status: 'missing',
           detail: `no role ${roleArn}`,
-          fix: given ? 'pass the role QuickSight uses (QuickSight console, Security & permissions) with --quicksight-role' : 'QuickSight creates it at sign-up; if QuickSight uses another role, pass it with --quicksight-role NAME',
+          fix: given
+            ? 'pass the role QuickSight uses (QuickSight console, Security & permissions) with --quicksight-role'
+            : 'QuickSight creates it at sign-up; if QuickSight uses another role, pass it with --quicksight-role NAME',
         });
       } else {
         out.push(unreadable(a.id, a.title, err, `iam:SimulatePrincipalPolicy on ${roleArn}`));
@@ -585,7 +696,9 @@ async function simulate(iam: IAMClient, role: string, actions: string[], resourc
   const results: EvaluationResult[] = [];
   let marker: string | undefined;
   do {
-    const page = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: role, ActionNames: actions, ResourceArns: resources, ...(marker ? { Marker: marker } : {}) }));
+    const page = await iam.send(
+      new SimulatePrincipalPolicyCommand({ PolicySourceArn: role, ActionNames: actions, ResourceArns: resources, ...(marker ? { Marker: marker } : {}) }),
+    );
     results.push(...(page.EvaluationResults ?? []));
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
@@ -610,7 +723,9 @@ function topicsToCheck(ctx: Ctx): { arn: string; role: string; fromStack: boolea
 async function checkTopics(ctx: Ctx): Promise<CheckResult[]> {
   const topics = topicsToCheck(ctx);
   if (topics.length === 0) {
-    return [{ id: 'sns', title: 'SNS topics', status: 'skipped', detail: 'no topic in the config: pass --stage NAME to check the stack\'s alerts and alarms topics' }];
+    return [
+      { id: 'sns', title: 'SNS topics', status: 'skipped', detail: "no topic in the config: pass --stage NAME to check the stack's alerts and alarms topics" },
+    ];
   }
   const out: CheckResult[] = [];
   for (const t of topics) {
@@ -632,7 +747,13 @@ async function checkTopics(ctx: Ctx): Promise<CheckResult[]> {
       );
     } catch (err) {
       if (errorFacts(err).name === 'NotFoundException') {
-        out.push({ id: 'sns', title, status: 'missing', detail: `no topic ${t.arn}`, fix: t.fromStack ? 'osls deploy creates it (deploy this stage first)' : 'create the topic or fix the ARN in the config' });
+        out.push({
+          id: 'sns',
+          title,
+          status: 'missing',
+          detail: `no topic ${t.arn}`,
+          fix: t.fromStack ? 'osls deploy creates it (deploy this stage first)' : 'create the topic or fix the ARN in the config',
+        });
       } else {
         out.push(unreadable('sns', title, err, `sns:GetTopicAttributes on ${t.arn}`));
       }

@@ -97,7 +97,11 @@ export function executionParameter(value: SqlValue): string {
 
 /** The first line that says something (not blank, not a `--` comment), for logs and error messages. */
 export function firstLine(sql: string): string {
-  const line = sql.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('--')) ?? '';
+  const line =
+    sql
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !l.startsWith('--')) ?? '';
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
@@ -112,7 +116,10 @@ const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/;
  */
 export function fromAthena(text: string | undefined, type: string): unknown {
   if (text === undefined) return null;
-  const base = type.toLowerCase().replace(/\(.*\)$/, '').trim();
+  const base = type
+    .toLowerCase()
+    .replace(/\(.*\)$/, '')
+    .trim();
   if (INTEGER_TYPES.has(base)) {
     const n = Number(text);
     return Number.isSafeInteger(n) ? n : text;
@@ -151,9 +158,7 @@ export class AthenaEngine implements QueryEngine {
     options: AthenaEngineOptions,
   ) {
     if (!/^s3:\/\/[^/]+\/([^/]+\/)*$/.test(options.lakeUri)) {
-      throw new Error(
-        `invalid lake URI ${JSON.stringify(options.lakeUri)}: expected s3://bucket/ or s3://bucket/prefix/ (ending in '/')`,
-      );
+      throw new Error(`invalid lake URI ${JSON.stringify(options.lakeUri)}: expected s3://bucket/ or s3://bucket/prefix/ (ending in '/')`);
     }
     if (!options.workgroup) throw new Error('an Athena workgroup is required');
     if (!options.database) throw new Error('a Glue database name is required');
@@ -253,9 +258,7 @@ export class AthenaEngine implements QueryEngine {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = this.now() + timeoutMs;
     for (let wait = first; ; wait = Math.min(wait * 2, max)) {
-      const out = await this.call('GetQueryExecution', `query ${queryId}`, () =>
-        this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId })),
-      );
+      const out = await this.call('GetQueryExecution', `query ${queryId}`, () => this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId })));
       const execution = out.QueryExecution ?? {};
       const status = execution.Status;
       const state = status?.State;

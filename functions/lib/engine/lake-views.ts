@@ -26,7 +26,6 @@ import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
 import { sqlIdent, sqlString, type DuckDBEngine } from './duckdb';
 
-
 /** A cheap check that a file can be a Parquet file (magic at both ends); footers are checked by the reader. */
 export function looksLikeParquet(file: string): boolean {
   return parquetMagicProblem(file) === null;
@@ -54,7 +53,13 @@ export async function catalogFiles(catalog: LocalCatalog, store: LocalObjectStor
   for (const location of locations) {
     for (const o of await listAll(store, location)) {
       // Athena reads a location recursively and skips files and folders named `_...` or `.…`.
-      if (!o.key.slice(location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) out.push(o.key);
+      if (
+        !o.key
+          .slice(location.length)
+          .split('/')
+          .some((part) => part.startsWith('_') || part.startsWith('.'))
+      )
+        out.push(o.key);
     }
   }
   return out;
@@ -82,7 +87,13 @@ async function tableFiles(catalog: LocalCatalog, store: LocalObjectStore, table:
     if (!files) {
       files = [];
       for (const o of await listAll(store, p.location)) {
-        if (!o.key.slice(p.location.length).split('/').some((part) => part.startsWith('_') || part.startsWith('.'))) files.push(path.join(store.root, ...o.key.split('/')));
+        if (
+          !o.key
+            .slice(p.location.length)
+            .split('/')
+            .some((part) => part.startsWith('_') || part.startsWith('.'))
+        )
+          files.push(path.join(store.root, ...o.key.split('/')));
       }
       if (cacheKey) generationFiles.set(cacheKey, files);
     }
@@ -184,7 +195,9 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
         const files = await tableFiles(catalog, store, spec.name);
         const keys = def.partitionKeys ?? [];
         const select = files.length
-          ? `SELECT ${duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')}${keys.map((k) => `, CAST(${sqlIdent(k.name)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.name)}`).join('')}
+          ? `SELECT ${duckdbColumns(def)
+              .map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+              .join(', ')}${keys.map((k) => `, CAST(${sqlIdent(k.name)} AS ${duckdbType(k.type)}) AS ${sqlIdent(k.name)}`).join('')}
          FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, union_by_name = true)`
           : `SELECT ${[...def.columns, ...keys].map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
         await view(spec.name, select);
@@ -207,14 +220,18 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
       deps: [],
       create: async () => {
         const files = await tableFiles(catalog, store, def.name);
-        const typed = duckdbColumns(def).map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ');
+        const typed = duckdbColumns(def)
+          .map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+          .join(', ');
         const select = files.length
           ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`
           : def.name === ORG_DIRECTORY.name && existsSync(csv)
             ? `SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
                 .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
                 .join(', ')}})`
-            : `SELECT ${duckdbColumns(def).map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
+            : `SELECT ${duckdbColumns(def)
+                .map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`)
+                .join(', ')} WHERE false`;
         await view(def.name, select);
       },
     });

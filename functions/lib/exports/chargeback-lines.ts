@@ -97,13 +97,29 @@ export function monthBounds(month: string, timeZone: string): MonthBounds {
   const next = `${nextMonth(month)}-01`;
   const first = `${month}-01`;
   const lastMs = Date.parse(`${next}T00:00:00Z`) - 86_400_000;
-  return { month, first, last: new Date(lastMs).toISOString().slice(0, 10), start: isoSeconds(startOfDay(first, timeZone)), end: isoSeconds(startOfDay(next, timeZone)) };
+  return {
+    month,
+    first,
+    last: new Date(lastMs).toISOString().slice(0, 10),
+    start: isoSeconds(startOfDay(first, timeZone)),
+    end: isoSeconds(startOfDay(next, timeZone)),
+  };
 }
 
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const big = (v: unknown) => (v === null || v === undefined ? 0n : BigInt(String(v)));
-const TOKEN_COLUMN: Record<(typeof TOKEN_TYPES)[number], string> = { input: 'input_tokens', output: 'output_tokens', cache_read: 'cache_read_tokens', cache_creation: 'cache_creation_tokens' };
-const PRICE_COLUMN: Record<(typeof TOKEN_TYPES)[number], string> = { input: 'price_input', output: 'price_output', cache_read: 'price_cache_read', cache_creation: 'price_cache_creation' };
+const TOKEN_COLUMN: Record<(typeof TOKEN_TYPES)[number], string> = {
+  input: 'input_tokens',
+  output: 'output_tokens',
+  cache_read: 'cache_read_tokens',
+  cache_creation: 'cache_creation_tokens',
+};
+const PRICE_COLUMN: Record<(typeof TOKEN_TYPES)[number], string> = {
+  input: 'price_input',
+  output: 'price_output',
+  cache_read: 'price_cache_read',
+  cache_creation: 'price_cache_creation',
+};
 
 export interface DetailTotals {
   /** Claude Code's reported cost of every line (priced or not), femto-dollars. */
@@ -153,7 +169,16 @@ export function linesFromDetail(rows: readonly Record<string, unknown>[], bounds
       const unitPrice = parseDecimal(String(r[PRICE_COLUMN[t]]), PRICE_SCALE);
       const exact = tokens * unitPrice; // tokens x (USD/1e6 tokens x 1e9) = USD x 1e15
       add(
-        { ...base, tokenType: t, priced: true, priceVersion: str(r.price_version), pricePattern: str(r.price_model_pattern), unitPrice, chargeStart, chargeEnd },
+        {
+          ...base,
+          tokenType: t,
+          priced: true,
+          priceVersion: str(r.price_version),
+          pricePattern: str(r.price_model_pattern),
+          unitPrice,
+          chargeStart,
+          chargeEnd,
+        },
         { tokens, billedExact: exact, listExact: exact },
       );
     }
@@ -191,11 +216,22 @@ export function bill(billed: BilledState, current: readonly Line[]): { changes: 
   const billedTarget = roundHalfUp(sum(current.map((l) => l.billedExact)), UNITS_PER_CENT) - sum([...billed.values()].map((b) => b.billedCents));
   const listTarget = roundHalfUp(sum(current.map((l) => l.listExact)), UNITS_PER_CENT) - sum([...billed.values()].map((b) => b.listCents));
   if (!pending.length) {
-    if (billedTarget !== 0n || listTarget !== 0n) throw new Error(`the billed revisions are off the exact total by ${formatCents(billedTarget)} USD with no line changed: an earlier revision's files were altered`);
+    if (billedTarget !== 0n || listTarget !== 0n)
+      throw new Error(
+        `the billed revisions are off the exact total by ${formatCents(billedTarget)} USD with no line changed: an earlier revision's files were altered`,
+      );
     return { changes: [], next: billed };
   }
-  const billedCents = largestRemainder(pending.map((p) => p.delta.billedExact), UNITS_PER_CENT, billedTarget);
-  const listCents = largestRemainder(pending.map((p) => p.delta.listExact), UNITS_PER_CENT, listTarget);
+  const billedCents = largestRemainder(
+    pending.map((p) => p.delta.billedExact),
+    UNITS_PER_CENT,
+    billedTarget,
+  );
+  const listCents = largestRemainder(
+    pending.map((p) => p.delta.listExact),
+    UNITS_PER_CENT,
+    listTarget,
+  );
   const changes = pending.map((p, i) => ({ ...p, billedCents: billedCents[i]!, listCents: listCents[i]! }));
   const next: BilledState = new Map([...billed].map(([k, b]) => [k, { ...b }]));
   for (const c of changes) {
@@ -383,7 +419,10 @@ export function allocate(state: BilledState, rule: ChargebackConfig['allocation'
   const targets = [...byCostCenter.keys()].filter((cc) => cc !== 'unattributed').sort();
   const weights = targets.map((cc) => (rule === 'even' ? 1n : byCostCenter.get(cc)!.direct));
   if (!targets.length || weights.every((w) => w === 0n)) {
-    return { byCostCenter, note: `the unattributed cost ${formatCents(pool)} stays unallocated: no cost center ${targets.length ? 'has direct cost to share it by' : 'to allocate it to'}` };
+    return {
+      byCostCenter,
+      note: `the unattributed cost ${formatCents(pool)} stays unallocated: no cost center ${targets.length ? 'has direct cost to share it by' : 'to allocate it to'}`,
+    };
   }
   const shares = apportion(pool, weights);
   targets.forEach((cc, i) => (byCostCenter.get(cc)!.allocated += shares[i]!));
@@ -391,10 +430,19 @@ export function allocate(state: BilledState, rule: ChargebackConfig['allocation'
   return { byCostCenter, note: null };
 }
 
-export function summaryRows(month: string, revision: number, state: BilledState, before: BilledState, rule: ChargebackConfig['allocation'], currency: string): { rows: SummaryRow[]; note: string | null } {
+export function summaryRows(
+  month: string,
+  revision: number,
+  state: BilledState,
+  before: BilledState,
+  rule: ChargebackConfig['allocation'],
+  currency: string,
+): { rows: SummaryRow[]; note: string | null } {
   const now = allocate(state, rule);
   const prev = allocate(before, rule).byCostCenter;
-  const ccs = [...new Set([...now.byCostCenter.keys(), ...prev.keys()])].sort((a, b) => (a === 'unattributed' ? 1 : b === 'unattributed' ? -1 : a < b ? -1 : a > b ? 1 : 0));
+  const ccs = [...new Set([...now.byCostCenter.keys(), ...prev.keys()])].sort((a, b) =>
+    a === 'unattributed' ? 1 : b === 'unattributed' ? -1 : a < b ? -1 : a > b ? 1 : 0,
+  );
   const rows = ccs.map((cc) => {
     const t = now.byCostCenter.get(cc) ?? { direct: 0n, allocated: 0n };
     const p = prev.get(cc) ?? { direct: 0n, allocated: 0n };

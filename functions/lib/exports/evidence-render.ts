@@ -20,7 +20,8 @@ export function renderEvidenceHtml(report: EvidenceReport): string {
   const p = report.period;
   const rows = report.controls
     .map(
-      (r) => `<tr class="${r.status.replace(' ', '-')}"><td>${esc(r.control_id)}<div class="t">${esc(r.title)}</div></td><td>${esc(r.team)}</td><td class="s">${esc(r.status)}</td>` +
+      (r) =>
+        `<tr class="${r.status.replace(' ', '-')}"><td>${esc(r.control_id)}<div class="t">${esc(r.title)}</div></td><td>${esc(r.team)}</td><td class="s">${esc(r.status)}</td>` +
         `<td class="n">${r.days}</td><td class="n">${r.days_failed}${r.failed_days.length ? `<div class="t">${esc(r.failed_days.join(', '))}</div>` : ''}</td>` +
         `<td class="n">${r.evaluated}</td><td class="n">${r.violations}</td><td class="n">${r.findings}</td><td>${consistency(r)}</td>` +
         `<td><code>${esc(exampleText(r)).replace(/\n/g, '<br>')}</code></td></tr>`,
@@ -35,13 +36,20 @@ export function renderEvidenceHtml(report: EvidenceReport): string {
     ['Newest compaction commit', f.newest_compaction ?? '-'],
     ['Newest compliance_daily rollup', f.newest_compliance_rollup ?? '-'],
     ['Days without any record', f.days_without_data.join(', ') || 'none'],
-    ['Days whose rollup is older than their data', f.rollup_behind.map((b) => `${b.dt} (curated generation ${b.curated_generation}, rollup from ${b.rollup_source_generation ?? 'none'})`).join(', ') || 'none'],
+    [
+      'Days whose rollup is older than their data',
+      f.rollup_behind.map((b) => `${b.dt} (curated generation ${b.curated_generation}, rollup from ${b.rollup_source_generation ?? 'none'})`).join(', ') ||
+        'none',
+    ],
     ...Object.entries(report.row_counts).map(([k, v]) => [`Row count: ${k.replace(/_/g, ' ')}`, v] as [string, unknown]),
   ];
-  const policy = Object.entries(report.policy).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') || '(none)' : v)}</td></tr>`).join('\n');
+  const policy = Object.entries(report.policy)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') || '(none)' : v)}</td></tr>`)
+    .join('\n');
   const sql = report.sql
     .map(
-      (q) => `<section><h3>${esc(q.kind)} ${esc(q.name)}</h3><p><code>${esc(q.file)}</code> sha256 <code>${esc(q.sha256)}</code>` +
+      (q) =>
+        `<section><h3>${esc(q.kind)} ${esc(q.name)}</h3><p><code>${esc(q.file)}</code> sha256 <code>${esc(q.sha256)}</code>` +
         (q.kind === 'query' ? `<br>engine ${esc(q.engine)}, query id <code>${esc(q.query_id ?? 'none (local engine)')}</code>, ${q.rows} row(s)` : '') +
         (q.kind === 'model' ? `<br>version ${q.version}, computed ${q.days?.length ?? 0} day(s) of the period` : '') +
         `</p><pre>${esc(q.text)}</pre></section>`,
@@ -170,7 +178,12 @@ class PdfWriter {
       lines.forEach((l, j) => this.page.drawText(l, { x: x + 2, y: this.y - (j + 1) * size * 1.25, font, size }));
       x += widths[i]!;
     });
-    this.page.drawLine({ start: { x: PdfWriter.M, y: this.y - height }, end: { x: PdfWriter.M + widths.reduce((a, b) => a + b, 0), y: this.y - height }, thickness: 0.3, color: rgb(0.7, 0.7, 0.7) });
+    this.page.drawLine({
+      start: { x: PdfWriter.M, y: this.y - height },
+      end: { x: PdfWriter.M + widths.reduce((a, b) => a + b, 0), y: this.y - height },
+      thickness: 0.3,
+      color: rgb(0.7, 0.7, 0.7),
+    });
     this.y -= height;
   }
 }
@@ -186,20 +199,48 @@ export async function renderEvidencePdf(report: EvidenceReport): Promise<Uint8Ar
   doc.setProducer('cclake (pdf-lib)');
   doc.setCreationDate(at);
   doc.setModificationDate(at);
-  const w = new PdfWriter(doc, await doc.embedFont(StandardFonts.Helvetica), await doc.embedFont(StandardFonts.HelveticaBold), await doc.embedFont(StandardFonts.Courier));
+  const w = new PdfWriter(
+    doc,
+    await doc.embedFont(StandardFonts.Helvetica),
+    await doc.embedFont(StandardFonts.HelveticaBold),
+    await doc.embedFont(StandardFonts.Courier),
+  );
 
   w.text(`Compliance evidence: ${p.from} to ${p.to}`, { font: w.bold, size: 16, gap: 6 });
-  w.text(`Report ${report.seq}, ${p.days} day(s), days in time zone ${p.time_zone}. Generated ${report.generated_at} by cclake on ${report.engine}. Examples are record ids and times only; no content is ever shown.`, { gap: 8 });
+  w.text(
+    `Report ${report.seq}, ${p.days} day(s), days in time zone ${p.time_zone}. Generated ${report.generated_at} by cclake on ${report.engine}. Examples are record ids and times only; no content is ever shown.`,
+    { gap: 8 },
+  );
   const s = report.summary;
-  w.text(`Summary: ${s.results} results (control x team; the organization as team ALL): ${s.passed} pass, ${s.failed} fail, ${s.no_data} without data${s.inconsistent ? `, ${s.inconsistent} whose findings disagree with the daily counts` : ''}.`, { font: w.bold });
+  w.text(
+    `Summary: ${s.results} results (control x team; the organization as team ALL): ${s.passed} pass, ${s.failed} fail, ${s.no_data} without data${s.inconsistent ? `, ${s.inconsistent} whose findings disagree with the daily counts` : ''}.`,
+    { font: w.bold },
+  );
   w.text(s.failing.length ? `Failing: ${s.failing.map((x) => `${x.control_id} (${x.team})`).join(', ')}` : 'No control failed.', { gap: 8 });
 
   w.text('Controls per team', { font: w.bold, size: 12, gap: 4 });
   const widths = [105, 70, 40, 35, 65, 45, 45, 45, 65];
-  w.row(['Control', 'Team', 'Status', 'Days', 'Days failed', 'Evaluated', 'Violations', 'Findings', 'Agree with counts'], widths, { font: w.bold, fill: [0.9, 0.9, 0.9] });
+  w.row(['Control', 'Team', 'Status', 'Days', 'Days failed', 'Evaluated', 'Violations', 'Findings', 'Agree with counts'], widths, {
+    font: w.bold,
+    fill: [0.9, 0.9, 0.9],
+  });
   for (const r of report.controls) {
     const fill: [number, number, number] | undefined = r.status === 'fail' ? [0.97, 0.82, 0.82] : undefined;
-    w.row([r.control_id, r.team, r.status, String(r.days), `${r.days_failed}${r.failed_days.length ? ` (${r.failed_days.join(', ')})` : ''}`, String(r.evaluated), String(r.violations), String(r.findings), consistency(r)], widths, { fill });
+    w.row(
+      [
+        r.control_id,
+        r.team,
+        r.status,
+        String(r.days),
+        `${r.days_failed}${r.failed_days.length ? ` (${r.failed_days.join(', ')})` : ''}`,
+        String(r.evaluated),
+        String(r.violations),
+        String(r.findings),
+        consistency(r),
+      ],
+      widths,
+      { fill },
+    );
   }
 
   w.text('Examples (record ids and event times; missing hours for telemetry freshness)', { font: w.bold, size: 12, gap: 4 });
@@ -212,7 +253,8 @@ export async function renderEvidencePdf(report: EvidenceReport): Promise<Uint8Ar
   for (const [k, v] of Object.entries(report.policy)) w.text(`${k}: ${Array.isArray(v) ? v.join(', ') || '(none)' : String(v)}`, { size: 8 });
 
   w.text('Data freshness and row counts', { font: w.bold, size: 12, gap: 4 });
-  for (const [k, v] of Object.entries(report.freshness)) w.text(`${k}: ${Array.isArray(v) ? (v.length ? JSON.stringify(v) : 'none') : String(v ?? '-')}`, { size: 8 });
+  for (const [k, v] of Object.entries(report.freshness))
+    w.text(`${k}: ${Array.isArray(v) ? (v.length ? JSON.stringify(v) : 'none') : String(v ?? '-')}`, { size: 8 });
   for (const [k, v] of Object.entries(report.row_counts)) w.text(`${k}: ${v}`, { size: 8 });
 
   w.text('SQL behind the results', { font: w.bold, size: 12, gap: 4 });

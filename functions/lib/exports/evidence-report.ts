@@ -56,7 +56,15 @@ export interface EvidenceReport {
   generated_at: string;
   engine: string;
   policy: Config['compliance'];
-  summary: { teams: string[]; results: number; passed: number; failed: number; no_data: number; inconsistent: number; failing: { control_id: string; team: string }[] };
+  summary: {
+    teams: string[];
+    results: number;
+    passed: number;
+    failed: number;
+    no_data: number;
+    inconsistent: number;
+    failing: { control_id: string; team: string }[];
+  };
   controls: ControlResult[];
   freshness: {
     period_records: number;

@@ -24,7 +24,11 @@ export function toCsv(columns: readonly string[], rows: readonly Record<string, 
   return lines.join('\n') + '\n';
 }
 
-export const focusCsv = (rows: readonly FocusRow[]) => toCsv(FOCUS_COLUMNS.map((c) => c.name), rows);
+export const focusCsv = (rows: readonly FocusRow[]) =>
+  toCsv(
+    FOCUS_COLUMNS.map((c) => c.name),
+    rows,
+  );
 
 function arrowTypeOf(t: FocusType): arrow.DataType {
   if (typeof t === 'object') return new arrow.Decimal(t.decimal[1], t.decimal[0], 128);

@@ -9,7 +9,13 @@ import type { ObjectStore } from '../store/port';
 
 export const exportLockPrefix = (kind: 'chargeback' | 'evidence') => `_cclake/locks/${kind}/`;
 
-export async function withExportLock<T>(store: ObjectStore, kind: 'chargeback' | 'evidence', owner: string, leaseMinutes: number, run: (lock: LeaseLock) => Promise<T>): Promise<T> {
+export async function withExportLock<T>(
+  store: ObjectStore,
+  kind: 'chargeback' | 'evidence',
+  owner: string,
+  leaseMinutes: number,
+  run: (lock: LeaseLock) => Promise<T>,
+): Promise<T> {
   const taken = await LeaseLock.acquire(store, exportLockPrefix(kind), owner, leaseMinutes * 60_000);
   if (!taken.acquired) {
     const h = taken.heldBy;

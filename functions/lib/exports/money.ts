@@ -20,7 +20,7 @@ export function parseDecimal(text: string, scale: number): bigint {
   const [, sign, whole, frac = ''] = m;
   const trimmed = frac.replace(/0+$/, '');
   if (trimmed.length > scale) throw new Error(`${text} has more than ${scale} decimal places`);
-  const units = BigInt(whole!) * 10n ** BigInt(scale) + BigInt((trimmed.padEnd(scale, '0') || '0'));
+  const units = BigInt(whole!) * 10n ** BigInt(scale) + BigInt(trimmed.padEnd(scale, '0') || '0');
   return sign === '-' ? -units : units;
 }
 
@@ -46,7 +46,7 @@ export const formatCents = (cents: bigint) => formatDecimal(cents, 2, 2);
 /** Floor division for BigInt (toward minus infinity, unlike `/`). */
 export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** `units` rounded to a whole number of `unit`s, half away from zero (commercial rounding). */

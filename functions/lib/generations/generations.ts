@@ -151,7 +151,10 @@ export class Generations {
    * (files older than the grace period, never committed), keeping every committed generation and
    * any a catalog partition still reads. `now` is the job's clock.
    */
-  async collectGarbage(tables: readonly string[], { now, graceMinutes }: { now: number; graceMinutes: number }): Promise<{ deleted: number; errors: string[] }> {
+  async collectGarbage(
+    tables: readonly string[],
+    { now, graceMinutes }: { now: number; graceMinutes: number },
+  ): Promise<{ deleted: number; errors: string[] }> {
     const graceMs = graceMinutes * 60_000;
     let deleted = 0;
     const errors: string[] = [];

@@ -37,11 +37,33 @@ export const MODELS = {
 } satisfies Record<string, ModelProfile>;
 
 const TOOLS: readonly (readonly [string, number])[] = [
-  ['Read', 30], ['Edit', 18], ['Bash', 16], ['Grep', 10], ['Glob', 7], ['Write', 5], ['TodoWrite', 5], ['WebFetch', 2], ['Task', 3], ['mcp_tool', 4],
+  ['Read', 30],
+  ['Edit', 18],
+  ['Bash', 16],
+  ['Grep', 10],
+  ['Glob', 7],
+  ['Write', 5],
+  ['TodoWrite', 5],
+  ['WebFetch', 2],
+  ['Task', 3],
+  ['mcp_tool', 4],
 ];
 const EDIT_TOOLS = new Set(['Edit', 'Write']);
-const LANGUAGES: readonly (readonly [string, number])[] = [['TypeScript', 35], ['Python', 25], ['Go', 12], ['Java', 8], ['Markdown', 10], ['YAML', 5], ['Rust', 5]];
-const MCP_SERVERS: readonly (readonly [string, number])[] = [['github', 50], ['jira', 25], ['confluence', 15], ['custom', 10]];
+const LANGUAGES: readonly (readonly [string, number])[] = [
+  ['TypeScript', 35],
+  ['Python', 25],
+  ['Go', 12],
+  ['Java', 8],
+  ['Markdown', 10],
+  ['YAML', 5],
+  ['Rust', 5],
+];
+const MCP_SERVERS: readonly (readonly [string, number])[] = [
+  ['github', 50],
+  ['jira', 25],
+  ['confluence', 15],
+  ['custom', 10],
+];
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -299,7 +321,7 @@ export function developerDay(seed: string | number, dev: Developer, day: string,
     // Local working hours 08:30-19:00, a little spread, converted to UTC and kept inside this UTC day.
     const localStartH = 8.5 + rng.next() * 9.5;
     let start = dayStart + (localStartH - dev.utcOffsetHours) * HOUR;
-    start = dayStart + (((start - dayStart) % (24 * HOUR)) + 24 * HOUR) % (24 * HOUR);
+    start = dayStart + ((((start - dayStart) % (24 * HOUR)) + 24 * HOUR) % (24 * HOUR));
     if (start > dayStart + 23 * HOUR) start -= 2 * HOUR;
     const sessionId = rng.uuid();
     const project = rng.pick(team.repos);
@@ -344,16 +366,33 @@ function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metrics
   if (events && x) {
     if (x.chance(0.01)) {
       // A /login that fails (an expired grant) and the retry that works.
-      emitExtra(ctx, Object.assign(extraEvent(ctx, 'auth', t + 500, null, { action: 'login', auth_method: 'oauth', error_category: 'invalid_grant' }), { success: false, status_code: 400 }));
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'auth', t + 500, null, { action: 'login', auth_method: 'oauth', error_category: 'invalid_grant' }), {
+          success: false,
+          status_code: 400,
+        }),
+      );
       emitExtra(ctx, Object.assign(extraEvent(ctx, 'auth', t + 20_000, null, { action: 'login', auth_method: 'oauth' }), { success: true }));
     }
     if (x.chance(0.3)) {
       const plugin = x.pick(PLUGINS);
-      emitExtra(ctx, Object.assign(extraEvent(ctx, 'plugin_loaded', t + 800, null, { 'plugin.version': '1.2.0', 'plugin.scope': 'org', enabled_via: 'org-policy' }), { plugin_name: plugin }));
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'plugin_loaded', t + 800, null, { 'plugin.version': '1.2.0', 'plugin.scope': 'org', enabled_via: 'org-policy' }), {
+          plugin_name: plugin,
+        }),
+      );
     }
     if (x.chance(0.25)) {
       const server = x.weighted(MCP_SERVERS);
-      emitExtra(ctx, Object.assign(extraEvent(ctx, 'mcp_server_connection', t + 1200, null, { status: 'connected', transport_type: 'http', server_scope: 'project' }), { mcp_server_name: server, duration_ms: Math.round(x.lognormal(300, 0.5)) }));
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'mcp_server_connection', t + 1200, null, { status: 'connected', transport_type: 'http', server_scope: 'project' }), {
+          mcp_server_name: server,
+          duration_ms: Math.round(x.lognormal(300, 0.5)),
+        }),
+      );
     }
   }
 
@@ -368,7 +407,8 @@ function simulateSession(ctx: SessionCtx, start: number, dayEnd: number, metrics
     const model = pickModel(rng, dev, ctx.day, ctx.inject);
     const turns = 1 + rng.poisson(2.2);
     if (traced) ctx.spans = [];
-    if (events && x?.chance(0.08)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'skill_activated', t + 50, promptId, { invocation_trigger: 'claude' }), { skill_name: x.pick(SKILLS) }));
+    if (events && x?.chance(0.08))
+      emitExtra(ctx, Object.assign(extraEvent(ctx, 'skill_activated', t + 50, promptId, { invocation_trigger: 'claude' }), { skill_name: x.pick(SKILLS) }));
     for (let k = 0; k < turns; k++) {
       const source = k === 0 ? 'repl_main_thread' : rng.chance(0.1) ? 'compact' : 'repl_main_thread';
       t = request(ctx, acc, model, t + 300, promptId, events, source);
@@ -402,7 +442,11 @@ function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t
   let attempt = 1;
   const incident = ctx.inject?.incidents?.find((i) => i.model === model.id && t >= i.start && t < i.end);
   while (rng.chance(incident?.errorProbability ?? 0.012) && attempt < 4) {
-    const status = rng.weighted([[529, 5], [429, 3], [500, 2]] as const);
+    const status = rng.weighted([
+      [529, 5],
+      [429, 3],
+      [500, 2],
+    ] as const);
     const dur = rng.lognormal(1200, 0.5);
     if (events) {
       const e = event(ctx, 'api_error', t + dur, promptId);
@@ -428,11 +472,36 @@ function request(ctx: SessionCtx, acc: MetricAccumulator, model: ModelProfile, t
   const ttft = Math.round(Math.min(duration * 0.9, rng.lognormal(1100, 0.45)));
   const end = t + duration;
   const x = ctx.extra;
-  if (ctx.spans) ctx.spans.push({ name: 'llm_request', start: t, ms: duration, parent: 'root', fields: { model: model.id, input_tokens: input, output_tokens: output, cache_read_tokens: cacheRead, cache_creation_tokens: cacheCreation, duration_ms: duration, ttft_ms: ttft, query_source: querySource, success: true } });
+  if (ctx.spans)
+    ctx.spans.push({
+      name: 'llm_request',
+      start: t,
+      ms: duration,
+      parent: 'root',
+      fields: {
+        model: model.id,
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: cacheRead,
+        cache_creation_tokens: cacheCreation,
+        duration_ms: duration,
+        ttft_ms: ttft,
+        query_source: querySource,
+        success: true,
+      },
+    });
   if (events && x) {
-    if (x.chance(0.002)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'api_refusal', end + 5, promptId, { has_category: 'true' }), { model: model.id, query_source: querySource, attempt: 1 }));
+    if (x.chance(0.002))
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'api_refusal', end + 5, promptId, { has_category: 'true' }), { model: model.id, query_source: querySource, attempt: 1 }),
+      );
     // Requests that hit the retry cap (incidents) sometimes report that the retries ran out.
-    if (attempt >= 4 && x.chance(0.5)) emitExtra(ctx, Object.assign(extraEvent(ctx, 'api_retries_exhausted', t - 1, promptId), { model: model.id, status_code: 529, error: 'Overloaded', attempt }));
+    if (attempt >= 4 && x.chance(0.5))
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'api_retries_exhausted', t - 1, promptId), { model: model.id, status_code: 529, error: 'Overloaded', attempt }),
+      );
   }
   if (events) {
     const e = event(ctx, 'api_request', end, promptId);
@@ -464,7 +533,15 @@ function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: stri
   const edit = EDIT_TOOLS.has(name);
   const needsPermission = edit || name === 'Bash' || name === 'mcp_tool';
   const reject = needsPermission && rng.chance(edit ? 0.08 : 0.04);
-  const source = needsPermission ? (reject ? 'user_reject' : rng.weighted([['user_temporary', 5], ['user_permanent', 2], ['config', 3]] as const)) : 'config';
+  const source = needsPermission
+    ? reject
+      ? 'user_reject'
+      : rng.weighted([
+          ['user_temporary', 5],
+          ['user_permanent', 2],
+          ['config', 3],
+        ] as const)
+    : 'config';
   const toolUseId = `toolu_${rng.hex(24)}`;
   const wait = needsPermission && source.startsWith('user') ? rng.lognormal(4000, 0.8) : 0;
   if (events) {
@@ -488,19 +565,48 @@ function tool(ctx: SessionCtx, acc: MetricAccumulator, t: number, promptId: stri
   if (ctx.spans) {
     toolSpan = ctx.spans.length;
     ctx.spans.push({ name: 'tool', start: t, ms: wait, parent: 'root', fields: { tool_name: name } });
-    if (wait > 0) ctx.spans.push({ name: 'tool.blocked_on_user', start: t, ms: wait, parent: toolSpan, fields: { decision: reject ? 'reject' : 'accept', decision_source: source } });
+    if (wait > 0)
+      ctx.spans.push({
+        name: 'tool.blocked_on_user',
+        start: t,
+        ms: wait,
+        parent: toolSpan,
+        fields: { decision: reject ? 'reject' : 'accept', decision_source: source },
+      });
   }
   if (reject) return t + wait;
   const duration = Math.round(rng.lognormal(name === 'Bash' ? 2500 : name === 'Task' ? 40_000 : 120, 1));
   const success = rng.chance(name === 'Bash' ? 0.88 : 0.97);
   if (ctx.spans) {
     ctx.spans[toolSpan]!.ms = wait + duration;
-    ctx.spans.push({ name: 'tool.execution', start: t + wait, ms: duration, parent: toolSpan, fields: { success }, ...(success ? {} : { error: 'tool failed' }) });
-    if (x && x.chance(0.2)) ctx.spans.push({ name: 'hook', start: t + wait + duration, ms: Math.round(x.lognormal(40, 0.5)), parent: toolSpan, fields: { attributes: { 'span.type': 'hook', hook_event: 'PostToolUse' } } });
+    ctx.spans.push({
+      name: 'tool.execution',
+      start: t + wait,
+      ms: duration,
+      parent: toolSpan,
+      fields: { success },
+      ...(success ? {} : { error: 'tool failed' }),
+    });
+    if (x && x.chance(0.2))
+      ctx.spans.push({
+        name: 'hook',
+        start: t + wait + duration,
+        ms: Math.round(x.lognormal(40, 0.5)),
+        parent: toolSpan,
+        fields: { attributes: { 'span.type': 'hook', hook_event: 'PostToolUse' } },
+      });
   }
   if (events && x) {
-    if (name === 'Task') emitExtra(ctx, Object.assign(extraEvent(ctx, 'subagent_completed', t + wait + duration, promptId), { agent_name: 'general-purpose', duration_ms: duration, success }));
-    if (x.chance(0.05)) emitExtra(ctx, extraEvent(ctx, 'hook_execution_complete', t + wait + duration + 1, promptId, { hook_event: 'PostToolUse', num_success: '1', num_blocking: '0' }));
+    if (name === 'Task')
+      emitExtra(
+        ctx,
+        Object.assign(extraEvent(ctx, 'subagent_completed', t + wait + duration, promptId), { agent_name: 'general-purpose', duration_ms: duration, success }),
+      );
+    if (x.chance(0.05))
+      emitExtra(
+        ctx,
+        extraEvent(ctx, 'hook_execution_complete', t + wait + duration + 1, promptId, { hook_event: 'PostToolUse', num_success: '1', num_blocking: '0' }),
+      );
   }
   if (events) {
     const r = event(ctx, 'tool_result', t + wait + duration, promptId);

@@ -108,7 +108,9 @@ export function injectedDay(seed: string | number, dev: Developer, day: string, 
 
 export function planAnomalies(seed: string | number, population: Population, from: string, days: number): AnomalyPlan {
   if (days < MIN_ANOMALY_DAYS) {
-    throw new RangeError(`--anomalies needs --days ${MIN_ANOMALY_DAYS} or more (got ${days}): the detectors learn a baseline over the first ${WARMUP_DAYS} days, then a week of injections follows`);
+    throw new RangeError(
+      `--anomalies needs --days ${MIN_ANOMALY_DAYS} or more (got ${days}): the detectors learn a baseline over the first ${WARMUP_DAYS} days, then a week of injections follows`,
+    );
   }
   const plan: AnomalyPlan = { labels: [], devDays: new Map(), incidents: new Map() };
   const rng = new Random(seed, 'anomalies');
@@ -140,7 +142,9 @@ export function planAnomalies(seed: string | number, population: Population, fro
     .slice(0, Math.max(10, 4 * perUsers))
     .map((dev) => {
       const day = rng.pick(workdays);
-      const costs = history(dev, day).map(costOf).filter((c) => c > 0);
+      const costs = history(dev, day)
+        .map(costOf)
+        .filter((c) => c > 0);
       return { dev, day, med: median(costs), active: costs.length };
     })
     .filter((c) => c.active >= 8 && c.med >= 5)
@@ -161,7 +165,14 @@ export function planAnomalies(seed: string | number, population: Population, fro
       { detector: 'cost_spike', entity_type: 'user', entity: userKeyOf(c.dev), dt: c.day, required: true, description: what },
       ...(['cost_spike', 'token_spike'] as const).flatMap((detector) => [
         { detector, entity_type: 'team' as const, entity: team.name, dt: c.day, required: false, description: `the team's day includes the ${what}` },
-        { detector, entity_type: 'cost_center' as const, entity: team.costCenter, dt: c.day, required: false, description: `the cost center's day includes the ${what}` },
+        {
+          detector,
+          entity_type: 'cost_center' as const,
+          entity: team.costCenter,
+          dt: c.day,
+          required: false,
+          description: `the cost center's day includes the ${what}`,
+        },
       ]),
       { detector: 'token_spike', entity_type: 'user', entity: userKeyOf(c.dev), dt: c.day, required: false, description: `tokens of the same day (${what})` },
     ]);
@@ -183,21 +194,39 @@ export function planAnomalies(seed: string | number, population: Population, fro
     const desc = `a 12-prompt session at 03:00 local time (UTC${dev.utcOffsetHours >= 0 ? '+' : ''}${dev.utcOffsetHours}), 4+ hours from any hour worked in the previous 4 weeks`;
     label('night_burst', [
       { detector: 'unusual_hours', entity_type: 'user', entity: userKeyOf(dev), dt: day, required: true, description: desc },
-      { detector: 'cost_spike', entity_type: 'user', entity: userKeyOf(dev), dt: day, required: false, description: `the burst adds to the day's cost (${desc})` },
-      { detector: 'token_spike', entity_type: 'user', entity: userKeyOf(dev), dt: day, required: false, description: `the burst adds to the day's tokens (${desc})` },
+      {
+        detector: 'cost_spike',
+        entity_type: 'user',
+        entity: userKeyOf(dev),
+        dt: day,
+        required: false,
+        description: `the burst adds to the day's cost (${desc})`,
+      },
+      {
+        detector: 'token_spike',
+        entity_type: 'user',
+        entity: userKeyOf(dev),
+        dt: day,
+        required: false,
+        description: `the burst adds to the day's tokens (${desc})`,
+      },
     ]);
   }
 
   // Team injections: teams with steady members, each team once.
   const members = (teamName: string) => steady.filter((d) => d.team.name === teamName);
   const teams = [...new Set(steady.map((d) => d.team.name))].filter((t) => members(t).length >= 2).sort();
-  const teamOrder = teams.map((t) => ({ t, r: rng.next() })).sort((a, b) => a.r - b.r).map((x) => x.t);
+  const teamOrder = teams
+    .map((t) => ({ t, r: rng.next() }))
+    .sort((a, b) => a.r - b.r)
+    .map((x) => x.t);
   const usedTeams = new Set<string>();
 
   // Unapproved model: two consecutive working days (a Monday to Thursday start).
   const starts = workdays.filter((d) => isWeekday(addDays(d, 1)) && workdays.includes(addDays(d, 1)));
   const swap: DayInjection = { modelSwap: { model: UNAPPROVED_MODEL, share: 0.3 } };
-  const swapped = (t: string, d: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, d, { inject: swap }).rows.filter((r) => r.model === UNAPPROVED_MODEL.id).length, 0);
+  const swapped = (t: string, d: string) =>
+    members(t).reduce((n, dev) => n + developerDay(seed, dev, d, { inject: swap }).rows.filter((r) => r.model === UNAPPROVED_MODEL.id).length, 0);
   for (const t of teamOrder) {
     if ((counters.get('unapproved_model') ?? 0) >= perPeriod(20) || !starts.length) break;
     // A few tries per team: a small team may not work on the first days drawn.
@@ -209,9 +238,30 @@ export function planAnomalies(seed: string | number, population: Population, fro
     usedTeams.add(t);
     for (const dev of members(t)) for (const d of [day, next]) setDay(dev, d, swap);
     label('unapproved_model', [
-      { detector: 'new_model', entity_type: 'team', entity: t, dt: day, required: true, description: `the team starts using ${UNAPPROVED_MODEL.id} (${n1} records)` },
-      { detector: 'compliance_violations', entity_type: 'team', entity: t, dt: day, required: true, description: `approved_models: ${n1} records name the unapproved ${UNAPPROVED_MODEL.id}` },
-      { detector: 'compliance_violations', entity_type: 'team', entity: t, dt: next, required: true, description: `approved_models, second day: ${n2} records name the unapproved ${UNAPPROVED_MODEL.id}` },
+      {
+        detector: 'new_model',
+        entity_type: 'team',
+        entity: t,
+        dt: day,
+        required: true,
+        description: `the team starts using ${UNAPPROVED_MODEL.id} (${n1} records)`,
+      },
+      {
+        detector: 'compliance_violations',
+        entity_type: 'team',
+        entity: t,
+        dt: day,
+        required: true,
+        description: `approved_models: ${n1} records name the unapproved ${UNAPPROVED_MODEL.id}`,
+      },
+      {
+        detector: 'compliance_violations',
+        entity_type: 'team',
+        entity: t,
+        dt: next,
+        required: true,
+        description: `approved_models, second day: ${n2} records name the unapproved ${UNAPPROVED_MODEL.id}`,
+      },
     ]);
   }
 
@@ -219,28 +269,47 @@ export function planAnomalies(seed: string | number, population: Population, fro
   for (const t of teamOrder.filter((x) => !usedTeams.has(x))) {
     if ((counters.get('new_mcp_server') ?? 0) >= perPeriod(20)) break;
     const inject: DayInjection = { mcpServer: NEW_MCP_SERVER };
-    const callsOn = (day: string) => members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.mcp_server_name === NEW_MCP_SERVER).length, 0);
-    const found = Array.from({ length: 5 }, () => rng.pick(workdays)).map((day) => ({ day, calls: callsOn(day) })).find((x) => x.calls >= 3);
+    const callsOn = (day: string) =>
+      members(t).reduce((n, dev) => n + developerDay(seed, dev, day, { inject }).rows.filter((r) => r.mcp_server_name === NEW_MCP_SERVER).length, 0);
+    const found = Array.from({ length: 5 }, () => rng.pick(workdays))
+      .map((day) => ({ day, calls: callsOn(day) }))
+      .find((x) => x.calls >= 3);
     if (!found) continue;
     const { day, calls } = found;
     usedTeams.add(t);
     for (const dev of members(t)) setDay(dev, day, inject);
-    label('new_mcp_server', [{ detector: 'new_mcp_server', entity_type: 'team', entity: t, dt: day, required: true, description: `${calls} MCP calls to ${NEW_MCP_SERVER}, a server the team never used` }]);
+    label('new_mcp_server', [
+      {
+        detector: 'new_mcp_server',
+        entity_type: 'team',
+        entity: t,
+        dt: day,
+        required: true,
+        description: `${calls} MCP calls to ${NEW_MCP_SERVER}, a server the team never used`,
+      },
+    ]);
   }
 
   // Model incidents on distinct working days, 08:00-18:00 UTC, on the busiest profile.
   const model = MODELS.sonnet.id;
-  const incidentDays = workdays.map((d) => ({ d, r: rng.next() })).sort((a, b) => a.r - b.r).map((x) => x.d);
+  const incidentDays = workdays
+    .map((d) => ({ d, r: rng.next() }))
+    .sort((a, b) => a.r - b.r)
+    .map((x) => x.d);
   const window = (day: string) => ({ start: Date.parse(`${day}T00:00:00Z`) + 8 * HOUR, end: Date.parse(`${day}T00:00:00Z`) + 18 * HOUR });
   const errorDays = incidentDays.slice(0, perPeriod(20));
   const slowDays = incidentDays.slice(errorDays.length, errorDays.length + perPeriod(30));
   for (const day of errorDays) {
     plan.incidents.set(day, [...(plan.incidents.get(day) ?? []), { model, ...window(day), errorProbability: 0.3 }]);
-    label('error_incident', [{ detector: 'error_rate', entity_type: 'model', entity: model, dt: day, required: true, description: '30% of attempts fail from 08:00 to 18:00 UTC' }]);
+    label('error_incident', [
+      { detector: 'error_rate', entity_type: 'model', entity: model, dt: day, required: true, description: '30% of attempts fail from 08:00 to 18:00 UTC' },
+    ]);
   }
   for (const day of slowDays) {
     plan.incidents.set(day, [...(plan.incidents.get(day) ?? []), { model, ...window(day), latencyFactor: 4 }]);
-    label('latency_incident', [{ detector: 'latency_p95', entity_type: 'model', entity: model, dt: day, required: true, description: 'requests 4x slower from 08:00 to 18:00 UTC' }]);
+    label('latency_incident', [
+      { detector: 'latency_p95', entity_type: 'model', entity: model, dt: day, required: true, description: 'requests 4x slower from 08:00 to 18:00 UTC' },
+    ]);
   }
   plan.labels.sort((a, b) => a.dt.localeCompare(b.dt) || a.injection.localeCompare(b.injection) || Number(b.required) - Number(a.required));
   return plan;

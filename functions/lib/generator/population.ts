@@ -46,12 +46,97 @@ export interface Developer {
 }
 
 const DEPARTMENTS = ['Engineering', 'Platform', 'Data', 'Mobile', 'Security', 'Research'];
-const TEAM_WORDS = ['payments', 'search', 'identity', 'checkout', 'infra', 'ml-platform', 'growth', 'billing', 'observability', 'ios', 'android', 'api', 'web', 'data-eng', 'risk', 'ledger', 'catalog', 'notifications', 'devex', 'appsec'];
-const FIRST = ['alex', 'sam', 'maria', 'li', 'priya', 'jon', 'fatima', 'diego', 'yuki', 'olga', 'kwame', 'emma', 'noah', 'aisha', 'ivan', 'chen', 'sofia', 'omar', 'lea', 'ravi', 'hana', 'tom', 'nia', 'lucas'];
-const LAST = ['smith', 'garcia', 'kim', 'patel', 'nguyen', 'mueller', 'rossi', 'tanaka', 'silva', 'okafor', 'cohen', 'novak', 'haddad', 'larsen', 'dubois', 'singh', 'wang', 'lopez', 'ito', 'berg'];
-const OFFSETS: readonly (readonly [number, number])[] = [[-8, 30], [-5, 30], [0, 10], [1, 15], [5.5, 10], [9, 5]];
-const TERMINALS: readonly (readonly [string, number])[] = [['vscode', 40], ['iTerm.app', 25], ['cursor', 15], ['Apple_Terminal', 8], ['tmux', 7], ['WarpTerminal', 5]];
-const APP_VERSIONS: readonly (readonly [string, number])[] = [['2.0.28', 35], ['2.0.31', 40], ['2.0.36', 25]];
+const TEAM_WORDS = [
+  'payments',
+  'search',
+  'identity',
+  'checkout',
+  'infra',
+  'ml-platform',
+  'growth',
+  'billing',
+  'observability',
+  'ios',
+  'android',
+  'api',
+  'web',
+  'data-eng',
+  'risk',
+  'ledger',
+  'catalog',
+  'notifications',
+  'devex',
+  'appsec',
+];
+const FIRST = [
+  'alex',
+  'sam',
+  'maria',
+  'li',
+  'priya',
+  'jon',
+  'fatima',
+  'diego',
+  'yuki',
+  'olga',
+  'kwame',
+  'emma',
+  'noah',
+  'aisha',
+  'ivan',
+  'chen',
+  'sofia',
+  'omar',
+  'lea',
+  'ravi',
+  'hana',
+  'tom',
+  'nia',
+  'lucas',
+];
+const LAST = [
+  'smith',
+  'garcia',
+  'kim',
+  'patel',
+  'nguyen',
+  'mueller',
+  'rossi',
+  'tanaka',
+  'silva',
+  'okafor',
+  'cohen',
+  'novak',
+  'haddad',
+  'larsen',
+  'dubois',
+  'singh',
+  'wang',
+  'lopez',
+  'ito',
+  'berg',
+];
+const OFFSETS: readonly (readonly [number, number])[] = [
+  [-8, 30],
+  [-5, 30],
+  [0, 10],
+  [1, 15],
+  [5.5, 10],
+  [9, 5],
+];
+const TERMINALS: readonly (readonly [string, number])[] = [
+  ['vscode', 40],
+  ['iTerm.app', 25],
+  ['cursor', 15],
+  ['Apple_Terminal', 8],
+  ['tmux', 7],
+  ['WarpTerminal', 5],
+];
+const APP_VERSIONS: readonly (readonly [string, number])[] = [
+  ['2.0.28', 35],
+  ['2.0.31', 40],
+  ['2.0.36', 25],
+];
 
 export const ORGANIZATION_ID = 'f3c1a1de-7d2b-4c39-9a57-0d1a6c9b2e41';
 
@@ -110,8 +195,15 @@ export function makePopulation(seed: string | number, users: number, periodStart
       weekdayActivity: 0.55 + 0.4 * r.next(),
       temporality: r.chance(0.12) ? 'cumulative' : 'delta',
       terminal: r.weighted(TERMINALS),
-      os: r.weighted([['darwin', 70], ['linux', 25], ['windows', 5]] as const),
-      arch: r.weighted([['arm64', 65], ['x64', 35]] as const),
+      os: r.weighted([
+        ['darwin', 70],
+        ['linux', 25],
+        ['windows', 5],
+      ] as const),
+      arch: r.weighted([
+        ['arm64', 65],
+        ['x64', 35],
+      ] as const),
       appVersion: r.weighted(APP_VERSIONS),
       opusShare: r.chance(0.2) ? 0.3 : 0.05,
     };
@@ -135,7 +227,6 @@ const teamCols = (t: Team) => ({ team: t.name, department: t.department, cost_ce
 export function teamOn(dev: Developer, day: string): Team {
   return dev.movesTo && dev.movesOnDay && day >= dev.movesOnDay ? dev.movesTo : dev.team;
 }
-
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 

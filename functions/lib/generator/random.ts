@@ -92,7 +92,10 @@ export class Random {
 
   hex(chars: number): string {
     let s = '';
-    while (s.length < chars) s += Math.floor(this.next() * 4294967296).toString(16).padStart(8, '0');
+    while (s.length < chars)
+      s += Math.floor(this.next() * 4294967296)
+        .toString(16)
+        .padStart(8, '0');
     return s.slice(0, chars);
   }
 

@@ -107,7 +107,18 @@ export async function detectAnomalies(
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
   const spec = anomaliesTable();
-  const summary: AnomaliesSummary = { runId, status: 'completed', days: [], anomalies: [], byDetector: {}, location: spec.location, delivery: null, generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
+  const summary: AnomaliesSummary = {
+    runId,
+    status: 'completed',
+    days: [],
+    anomalies: [],
+    byDetector: {},
+    location: spec.location,
+    delivery: null,
+    generationsDeleted: 0,
+    catalogErrors: [],
+    durationMs: 0,
+  };
   const sql = options.sql ?? readDetectorSql();
   const taken = await takeLakeLock(store, `anomalies ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };

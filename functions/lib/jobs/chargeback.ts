@@ -35,7 +35,20 @@ import { PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { LeaseLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
-import { addBilledRows, bill, focusRow, linesFromDetail, monthBounds, summaryRows, totalsOf, type BilledState, type Change, type MonthBounds, type RowContext, type SummaryRow } from '../exports/chargeback-lines';
+import {
+  addBilledRows,
+  bill,
+  focusRow,
+  linesFromDetail,
+  monthBounds,
+  summaryRows,
+  totalsOf,
+  type BilledState,
+  type Change,
+  type MonthBounds,
+  type RowContext,
+  type SummaryRow,
+} from '../exports/chargeback-lines';
 import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../exports/digest';
 import { focusCsv, focusParquet, toCsv } from '../exports/focus-file';
 import { withExportLock } from '../exports/lock';
@@ -192,7 +205,12 @@ export interface ChargebackRun {
  * becomes a new revision; a revisited month with no data and no revision is skipped. A month that
  * fails is recorded and the next one still runs.
  */
-export async function exportChargebackMonths(store: ObjectStore, engine: QueryEngine, config: Config, options: ChargebackRunOptions = {}): Promise<ChargebackRun> {
+export async function exportChargebackMonths(
+  store: ObjectStore,
+  engine: QueryEngine,
+  config: Config,
+  options: ChargebackRunOptions = {},
+): Promise<ChargebackRun> {
   const months = dueMonths(config, options.month, options.now);
   const run: ChargebackRun = { months: [], failed: [] };
   for (const month of months) {
@@ -209,7 +227,9 @@ const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const parseCsv = (b: Uint8Array) => parse(decode(b), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 
 export async function exportChargeback(store: ObjectStore, engine: QueryEngine, config: Config, options: ChargebackOptions): Promise<ChargebackSummary> {
-  return withExportLock(store, 'chargeback', `chargeback ${options.month}`, config.compaction.leaseMinutes, (lock) => run(store, engine, config, options, lock));
+  return withExportLock(store, 'chargeback', `chargeback ${options.month}`, config.compaction.leaseMinutes, (lock) =>
+    run(store, engine, config, options, lock),
+  );
 }
 
 async function run(store: ObjectStore, engine: QueryEngine, config: Config, options: ChargebackOptions, lock: LeaseLock): Promise<ChargebackSummary> {
@@ -239,10 +259,13 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   };
   const finish = () => ({ ...summary, durationMs: Math.round(performance.now() - started) });
   if (!closed && !options.preliminary) {
-    throw new MonthNotClosedError(`month ${month} is not closed: it ends at ${bounds.end} (reporting time zone ${tz}); export it after that, or pass --preliminary for a snapshot that is not final`);
+    throw new MonthNotClosedError(
+      `month ${month} is not closed: it ends at ${bounds.end} (reporting time zone ${tz}); export it after that, or pass --preliminary for a snapshot that is not final`,
+    );
   }
   if (closed && options.preliminary) throw new MonthNotClosedError(`month ${month} is closed (it ended at ${bounds.end}): export it without --preliminary`);
-  if (config.chargeback.billingAccountId === 'unconfigured') summary.warnings.push('chargeback.billingAccountId is not configured: BillingAccountId reads "unconfigured"');
+  if (config.chargeback.billingAccountId === 'unconfigured')
+    summary.warnings.push('chargeback.billingAccountId is not configured: BillingAccountId reads "unconfigured"');
 
   const source = await checkRollups(store, bounds, sqlDir);
   const revisions = closed ? await loadRevisions(store, month) : [];
@@ -257,11 +280,18 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   summary.unpriced = {
     lines: unpricedLines.length,
     tokens: unpricedLines.reduce((n, l) => n + l.tokens, 0n).toString(),
-    reportedCost: formatCents(roundHalfUp(unpricedLines.reduce((n, l) => n + l.listExact, 0n), UNITS_PER_CENT)),
+    reportedCost: formatCents(
+      roundHalfUp(
+        unpricedLines.reduce((n, l) => n + l.listExact, 0n),
+        UNITS_PER_CENT,
+      ),
+    ),
     models: [...new Set(unpricedLines.map((l) => l.model))].sort(),
   };
   if (unpricedLines.length) {
-    summary.warnings.push(`${unpricedLines.length} line(s) of ${summary.unpriced.models.length} model(s) not covered by the price table (${summary.unpriced.models.join(', ')}): not billed; their reported cost ${summary.unpriced.reportedCost} USD is in ListCost`);
+    summary.warnings.push(
+      `${unpricedLines.length} line(s) of ${summary.unpriced.models.length} model(s) not covered by the price table (${summary.unpriced.models.join(', ')}): not billed; their reported cost ${summary.unpriced.reportedCost} USD is in ListCost`,
+    );
   }
 
   const billedBefore: BilledState = new Map();
@@ -280,20 +310,33 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
       const stored = latest.files.get(name)!;
       const again = rebuilt.files.get(name)!;
       if (sha256Hex(stored) !== sha256Hex(again)) {
-        summary.warnings.push(`revision ${latest.revision} is unchanged in the lake, but rebuilding it today gives a different ${name} (the chargeback config or price descriptions changed since); the closed files are left as they are`);
+        summary.warnings.push(
+          `revision ${latest.revision} is unchanged in the lake, but rebuilding it today gives a different ${name} (the chargeback config or price descriptions changed since); the closed files are left as they are`,
+        );
       }
     }
-    return report(latest.revision, latest.prefix, 'unchanged', latest.manifest.files, Number(latest.manifest.rows.focus), Number(latest.manifest.rows.adjustment), {
-      billed: parseDecimal(latest.manifest.totals.billed_cost, 2),
-      list: parseDecimal(latest.manifest.totals.list_cost, 2),
-    });
+    return report(
+      latest.revision,
+      latest.prefix,
+      'unchanged',
+      latest.manifest.files,
+      Number(latest.manifest.rows.focus),
+      Number(latest.manifest.rows.adjustment),
+      {
+        billed: parseDecimal(latest.manifest.totals.billed_cost, 2),
+        list: parseDecimal(latest.manifest.totals.list_cost, 2),
+      },
+    );
   }
 
   const revision = closed ? (latest?.revision ?? 0) + 1 : 0;
-  const billingPeriod = revision <= 1 ? { start: bounds.start, end: bounds.end } : (() => {
-    const issued = monthBounds(monthIn(tz, now), tz);
-    return { start: issued.start, end: issued.end };
-  })();
+  const billingPeriod =
+    revision <= 1
+      ? { start: bounds.start, end: bounds.end }
+      : (() => {
+          const issued = monthBounds(monthIn(tz, now), tz);
+          return { start: issued.start, end: issued.end };
+        })();
   const built = build(revision, changes, closed ? billedBefore : new Map(), billingPeriod);
   const prefix = closed ? revisionPrefix(month, revision) : `${monthPrefix(month)}preliminary/`;
   const files = DATA_FILES.map((name) => manifestFile(name, built.files.get(name)!));
@@ -316,7 +359,10 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     currency: config.chargeback.currency,
     allocation_rule: config.chargeback.allocation,
     allocation_note: built.note,
-    price_table: { configured_version: config.prices.rows.length || config.prices.discounts.length || config.prices.book === 'none' ? config.prices.version : null, versions_used: [...new Set(lines.filter((l) => l.priced).map((l) => l.priceVersion!))].sort() },
+    price_table: {
+      configured_version: config.prices.rows.length || config.prices.discounts.length || config.prices.book === 'none' ? config.prices.version : null,
+      versions_used: [...new Set(lines.filter((l) => l.priced).map((l) => l.priceVersion!))].sort(),
+    },
     sql: { models, queries: runs.map((r) => ({ file: r.file, checksum: r.checksum })) },
     source: { rollup: 'chargeback_daily', days: source.days, curated_generations: source.generations },
     rows: {
@@ -343,19 +389,29 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     files,
   };
   // The data files first; the manifest last is the commit (a revision without one is not there).
-  for (const name of DATA_FILES) await store.put(`${prefix}${name}`, built.files.get(name)!, { contentType: name.endsWith('.csv') ? 'text/csv' : 'application/vnd.apache.parquet' });
+  for (const name of DATA_FILES)
+    await store.put(`${prefix}${name}`, built.files.get(name)!, { contentType: name.endsWith('.csv') ? 'text/csv' : 'application/vnd.apache.parquet' });
   const body = manifestBytes(manifest);
   await lock.assertHeld();
   if (closed) {
     const committed = await store.putIfAbsent(`${prefix}manifest.json`, body, { contentType: 'application/json' });
-    if (!committed) throw new Error(`another export committed revision ${revision} of ${month} at the same time; run again to see whether anything is left to bill`);
+    if (!committed)
+      throw new Error(`another export committed revision ${revision} of ${month} at the same time; run again to see whether anything is left to bill`);
   } else {
     await store.put(`${prefix}manifest.json`, body, { contentType: 'application/json' });
   }
   return report(revision, prefix, closed ? 'written' : 'preliminary', files, built.rows.length, manifest.rows.adjustment, { billed: revBilled, list: revList });
 
   /** The summary of the revision written (or found unchanged), with the running totals. */
-  function report(rev: number, location: string, status: ChargebackSummary['status'], fileList: ManifestFile[], rows: number, adjustmentRows: number, revisionTotals: { billed: bigint; list: bigint }): ChargebackSummary {
+  function report(
+    rev: number,
+    location: string,
+    status: ChargebackSummary['status'],
+    fileList: ManifestFile[],
+    rows: number,
+    adjustmentRows: number,
+    revisionTotals: { billed: bigint; list: bigint },
+  ): ChargebackSummary {
     const t = totalsOf(next);
     Object.assign(summary, {
       status,
@@ -395,7 +451,15 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     const files = new Map<string, Uint8Array>([
       ['focus.csv', new TextEncoder().encode(focusCsv(rows))],
       ['focus.parquet', focusParquet(rows)],
-      ['summary.csv', new TextEncoder().encode(toCsv(SUMMARY_COLUMNS.map((c) => c.name), s.rows as unknown as Record<string, unknown>[]))],
+      [
+        'summary.csv',
+        new TextEncoder().encode(
+          toCsv(
+            SUMMARY_COLUMNS.map((c) => c.name),
+            s.rows as unknown as Record<string, unknown>[],
+          ),
+        ),
+      ],
     ]);
     return { rows, summary: s.rows as SummaryRow[], note: s.note, files };
   }
@@ -405,7 +469,14 @@ function applyChanges(before: BilledState, changes: Change[]): BilledState {
   const after: BilledState = new Map([...before].map(([k, b]) => [k, { ...b }]));
   for (const c of changes) {
     const b = after.get(c.key) ?? { key: c.key, attrs: c.attrs, tokens: 0n, billedExact: 0n, listExact: 0n, billedCents: 0n, listCents: 0n };
-    after.set(c.key, { ...b, tokens: b.tokens + c.delta.tokens, billedExact: b.billedExact + c.delta.billedExact, listExact: b.listExact + c.delta.listExact, billedCents: b.billedCents + c.billedCents, listCents: b.listCents + c.listCents });
+    after.set(c.key, {
+      ...b,
+      tokens: b.tokens + c.delta.tokens,
+      billedExact: b.billedExact + c.delta.billedExact,
+      listExact: b.listExact + c.delta.listExact,
+      billedCents: b.billedCents + c.billedCents,
+      listCents: b.listCents + c.listCents,
+    });
   }
   return after;
 }
@@ -422,7 +493,8 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
   const cents = roundHalfUp(exact, UNITS_PER_CENT);
   const crossTokens = BigInt(String(crossRow.tokens ?? '0'));
   // token_burn_daily's DOUBLE costs, summed as DECIMAL(38, 12) text (femto-dollars here).
-  const crossExact = crossRow.priced_cost_usd === null || crossRow.priced_cost_usd === undefined ? null : parseDecimal(String(crossRow.priced_cost_usd), 12) * 1000n;
+  const crossExact =
+    crossRow.priced_cost_usd === null || crossRow.priced_cost_usd === undefined ? null : parseDecimal(String(crossRow.priced_cost_usd), 12) * 1000n;
   const crossPriced = crossExact === null ? null : formatDecimal(crossExact, EXACT_SCALE, 2);
   const usd = (x: bigint) => formatDecimal(x, EXACT_SCALE, 2);
   if (t.billedCents !== cents || t.billedExact !== exact) {
@@ -432,7 +504,9 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
     );
   }
   if (t.tokens !== crossTokens) {
-    throw new ReconciliationError(`chargeback ${month} does not reconcile: the export bills ${t.tokens} tokens, token_burn_daily shows ${crossTokens} (a difference of ${t.tokens - crossTokens}); nothing was written`);
+    throw new ReconciliationError(
+      `chargeback ${month} does not reconcile: the export bills ${t.tokens} tokens, token_burn_daily shows ${crossTokens} (a difference of ${t.tokens - crossTokens}); nothing was written`,
+    );
   }
   // The view's costs went through doubles: a millionth of a dollar is far above their rounding.
   const TOLERANCE = 10n ** BigInt(EXACT_SCALE - 6);
@@ -466,10 +540,15 @@ async function checkRollups(store: ObjectStore, bounds: MonthBounds, sqlDir: str
     }
     days++;
     generations[dt] = curated.generation;
-    for (const [table, c] of [['chargeback_daily', cb], ['token_burn_daily', await commits.get('token_burn_daily', dt)]] as [string, PartitionCommit | null][]) {
+    for (const [table, c] of [
+      ['chargeback_daily', cb],
+      ['token_burn_daily', await commits.get('token_burn_daily', dt)],
+    ] as [string, PartitionCommit | null][]) {
       if (!c) behind.push(`${table} has no rollup of ${dt}`);
-      else if (c.source?.generation !== curated.generation) behind.push(`${table} ${dt} was computed from curated generation ${c.source?.generation ?? '?'}, the lake has generation ${curated.generation}`);
-      else if (table === 'chargeback_daily' && current && c.model?.version !== current.version) behind.push(`chargeback_daily ${dt} was computed by ${c.model?.file ?? 'an older model'}, the current model is ${current.file}`);
+      else if (c.source?.generation !== curated.generation)
+        behind.push(`${table} ${dt} was computed from curated generation ${c.source?.generation ?? '?'}, the lake has generation ${curated.generation}`);
+      else if (table === 'chargeback_daily' && current && c.model?.version !== current.version)
+        behind.push(`chargeback_daily ${dt} was computed by ${c.model?.file ?? 'an older model'}, the current model is ${current.file}`);
     }
     if (cb?.model) models.push(cb.model);
   }
@@ -484,7 +563,10 @@ async function checkRollups(store: ObjectStore, bounds: MonthBounds, sqlDir: str
 /** The committed revisions of a month, in order, each checked against its manifest and chained to the one before. */
 export async function loadRevisions(store: ObjectStore, month: string): Promise<Revision[]> {
   const objects = await listAll(store, monthPrefix(month));
-  const numbers = objects.map((o) => /\/rev=(\d{3,})\/manifest\.json$/.exec(o.key)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
+  const numbers = objects
+    .map((o) => /\/rev=(\d{3,})\/manifest\.json$/.exec(o.key))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]));
   const out: Revision[] = [];
   for (const n of numbers.sort((a, b) => a - b)) {
     const prefix = revisionPrefix(month, n);
@@ -494,20 +576,24 @@ export async function loadRevisions(store: ObjectStore, month: string): Promise<
     if (manifest.revision !== n) throw new Error(`${where}: its manifest says revision ${manifest.revision}`);
     const prev = out.at(-1);
     if (n !== (prev?.revision ?? 0) + 1) throw new Error(`${where}: revision ${(prev?.revision ?? 0) + 1} is missing`);
-    if (prev && manifest.previous_revision?.manifest_sha256 !== prev.manifestSha256) throw new Error(`${where}: its manifest does not chain to revision ${prev.revision}'s (the earlier manifest changed); run cclake export verify`);
+    if (prev && manifest.previous_revision?.manifest_sha256 !== prev.manifestSha256)
+      throw new Error(`${where}: its manifest does not chain to revision ${prev.revision}'s (the earlier manifest changed); run cclake export verify`);
     const files = new Map<string, Uint8Array>();
     for (const f of manifest.files) {
       const bytes = await store.get(`${prefix}${f.name}`);
-      if (sha256Hex(bytes) !== f.sha256) throw new Error(`${where}: ${f.name} does not match its manifest (sha256 ${sha256Hex(bytes).slice(0, 12)}…, manifest ${f.sha256.slice(0, 12)}…); refusing to build on altered files: run cclake export verify`);
+      if (sha256Hex(bytes) !== f.sha256)
+        throw new Error(
+          `${where}: ${f.name} does not match its manifest (sha256 ${sha256Hex(bytes).slice(0, 12)}…, manifest ${f.sha256.slice(0, 12)}…); refusing to build on altered files: run cclake export verify`,
+        );
       files.set(f.name, bytes);
     }
     const csv = files.get('focus.csv');
     if (!csv) throw new Error(`${where}: its manifest lists no focus.csv`);
     const rows = parseCsv(csv);
     const header = decode(csv).split('\n', 1)[0];
-    if (header !== FOCUS_COLUMNS.map((c) => c.name).join(',')) throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
+    if (header !== FOCUS_COLUMNS.map((c) => c.name).join(','))
+      throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
     out.push({ revision: n, prefix, manifest, manifestSha256: sha256Hex(body), files, rows });
   }
   return out;
 }
-

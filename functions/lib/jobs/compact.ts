@@ -114,8 +114,6 @@ export interface CompactSummary {
   durationMs: number;
 }
 
-
-
 const emptyState = (): CompactionState => ({ version: 1, watermarkHourMs: null, finished: [], retired: [], updatedAt: new Date(0).toISOString() });
 
 const emptySummary = (runId: string): CompactSummary => ({
@@ -287,7 +285,13 @@ async function compactDates(run: Run, reader: RawReader, byDt: DateRows[]): Prom
  * live rows but still replaces the live generation the normal way (numbered after it, retired for
  * the grace period), so running queries keep their files.
  */
-async function compactDt(run: Run, reader: RawReader, dt: string, rowsIn: number, lateRows: number): Promise<{ result: DtResult; commit: PartitionCommit | null }> {
+async function compactDt(
+  run: Run,
+  reader: RawReader,
+  dt: string,
+  rowsIn: number,
+  lateRows: number,
+): Promise<{ result: DtResult; commit: PartitionCommit | null }> {
   const { ctx, generations } = run;
   const current = await generations.current(CURATED_EVENTS.name, dt);
   const live = run.options.rebuild ? null : (current?.commit ?? null);
@@ -298,7 +302,18 @@ async function compactDt(run: Run, reader: RawReader, dt: string, rowsIn: number
   const { newRows, slicesWithCopies } = await findLaterCopies(ctx, plan);
   ctx.mark('dedupe');
   const c = current?.commit;
-  const base: DtResult = { dt, rowsIn, newRows, lateRows, liveRowsBefore: live?.rows ?? 0, rowsOut: c?.rows ?? 0, generation: c?.generation ?? null, location: c?.location ?? null, files: 0, bytes: 0 };
+  const base: DtResult = {
+    dt,
+    rowsIn,
+    newRows,
+    lateRows,
+    liveRowsBefore: live?.rows ?? 0,
+    rowsOut: c?.rows ?? 0,
+    generation: c?.generation ?? null,
+    location: c?.location ?? null,
+    files: 0,
+    bytes: 0,
+  };
   // Everything was already live: nothing to rewrite. A run killed between its commit and its
   // catalog update left this date's catalog partition behind; bring it up to date.
   if (newRows === 0) return { result: base, commit: c ?? null };
@@ -334,7 +349,14 @@ async function advanceWatermark(run: Run, state: CompactionState, candidates: Ob
 async function quarantineObject(run: Run, o: ObjectInfo, file: string, reason: string): Promise<void> {
   const key = `${QUARANTINE_PREFIX}${o.key}`;
   await run.ctx.store.putFile(key, file);
-  const body = { key: o.key, error: reason, size: o.size, firstSeen: o.lastModified.toISOString(), quarantinedAt: new Date().toISOString(), runId: run.ctx.runId };
+  const body = {
+    key: o.key,
+    error: reason,
+    size: o.size,
+    firstSeen: o.lastModified.toISOString(),
+    quarantinedAt: new Date().toISOString(),
+    runId: run.ctx.runId,
+  };
   await run.ctx.store.put(`${key}.reason.json`, JSON.stringify(body, null, 2) + '\n', { contentType: 'application/json' });
   run.summary.quarantined.push({ key: o.key, reason });
 }

@@ -129,7 +129,9 @@ const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown) => Number(v ?? 0);
 
 export async function exportEvidence(store: ObjectStore, engine: QueryEngine, config: Config, options: EvidenceOptions): Promise<EvidenceSummary> {
-  return withExportLock(store, 'evidence', `evidence ${options.from}..${options.to}`, config.compaction.leaseMinutes, (lease) => run(store, engine, config, options, lease));
+  return withExportLock(store, 'evidence', `evidence ${options.from}..${options.to}`, config.compaction.leaseMinutes, (lease) =>
+    run(store, engine, config, options, lease),
+  );
 }
 
 async function run(store: ObjectStore, engine: QueryEngine, config: Config, options: EvidenceOptions, lease: LeaseLock): Promise<EvidenceSummary> {
@@ -137,7 +139,8 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   const now = options.now ?? Date.now();
   const sqlDir = options.sqlDir ?? SQL_DIR;
   const { from, to } = options;
-  if (!isIsoDate(from) || !isIsoDate(to)) throw new RangeError(`the period must be two dates YYYY-MM-DD, got ${JSON.stringify(from)} and ${JSON.stringify(to)}`);
+  if (!isIsoDate(from) || !isIsoDate(to))
+    throw new RangeError(`the period must be two dates YYYY-MM-DD, got ${JSON.stringify(from)} and ${JSON.stringify(to)}`);
   if (to < from) throw new RangeError(`the period ends (${to}) before it starts (${from})`);
   const tz = config.reporting.timeZone;
   const days: string[] = [];
@@ -212,9 +215,17 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     return n;
   };
   const exampleList = (control: string, team: string): EvidenceExample[] => {
-    const rows = team === 'ALL' ? [...examplesByKey].filter(([k]) => k.startsWith(`${control}\u0001`)).flatMap(([, r]) => r) : (examplesByKey.get(`${control}\u0001${team}`) ?? []);
+    const rows =
+      team === 'ALL'
+        ? [...examplesByKey].filter(([k]) => k.startsWith(`${control}\u0001`)).flatMap(([, r]) => r)
+        : (examplesByKey.get(`${control}\u0001${team}`) ?? []);
     return rows
-      .map((r) => ({ record_id: String(r.record_id), dt: String(r.dt), event_time: String(r.event_time), finding: r.finding === 'evidence' ? ('evidence' as const) : ('violation' as const) }))
+      .map((r) => ({
+        record_id: String(r.record_id),
+        dt: String(r.dt),
+        event_time: String(r.event_time),
+        finding: r.finding === 'evidence' ? ('evidence' as const) : ('violation' as const),
+      }))
       .sort((a, b) => (a.event_time === b.event_time ? (a.record_id < b.record_id ? -1 : 1) : a.event_time < b.event_time ? -1 : 1))
       .slice(0, limit);
   };
@@ -224,7 +235,10 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     for (const c of CONTROLS) {
       if (!c.teamLevel && team !== 'ALL') continue;
       const rows = byKey.get(`${c.id}\u0001${team}`) ?? [];
-      const failed = rows.filter((r) => r.status === 'fail').map((r) => String(r.dt)).sort();
+      const failed = rows
+        .filter((r) => r.status === 'fail')
+        .map((r) => String(r.dt))
+        .sort();
       const evaluated = rows.reduce((n, r) => n + num(r.evaluated), 0);
       const violations = rows.reduce((n, r) => n + num(r.violations), 0);
       const freshness = c.id === 'telemetry_freshness';
@@ -256,10 +270,29 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   const sql: SqlEvidence[] = [
     ...runs.map((r) => {
       const f = queryFiles.find((x) => x.name === r.name)!;
-      return { name: r.name, kind: 'query' as const, file: r.file, sha256: r.checksum, text: f.sql, engine: r.engine === 'duckdb' ? 'duckdb (local)' : 'athena', query_id: r.queryId, rows: r.rows };
+      return {
+        name: r.name,
+        kind: 'query' as const,
+        file: r.file,
+        sha256: r.checksum,
+        text: f.sql,
+        engine: r.engine === 'duckdb' ? 'duckdb (local)' : 'athena',
+        query_id: r.queryId,
+        rows: r.rows,
+      };
     }),
-    ...[...modelDays.values()].map((m) => ({ name: 'compliance_daily', kind: 'model' as const, file: m.file, sha256: m.checksum, text: modelText.get(m.file) ?? '(not in this build: see the repository at this checksum)', version: m.version, days: m.days })),
-    ...(findingsView ? [{ name: 'compliance_findings', kind: 'view' as const, file: findingsView.file, sha256: findingsView.checksum, text: findingsView.sql }] : []),
+    ...[...modelDays.values()].map((m) => ({
+      name: 'compliance_daily',
+      kind: 'model' as const,
+      file: m.file,
+      sha256: m.checksum,
+      text: modelText.get(m.file) ?? '(not in this build: see the repository at this checksum)',
+      version: m.version,
+      days: m.days,
+    })),
+    ...(findingsView
+      ? [{ name: 'compliance_findings', kind: 'view' as const, file: findingsView.file, sha256: findingsView.checksum, text: findingsView.sql }]
+      : []),
   ];
 
   const { committed } = await listReports(store);
@@ -315,7 +348,10 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   ]);
   const listed: ManifestFile[] = [];
   for (const [name, body] of files) {
-    await store.put(`${prefix}${name}`, body, { ...put, contentType: name.endsWith('.json') ? 'application/json' : name.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/pdf' });
+    await store.put(`${prefix}${name}`, body, {
+      ...put,
+      contentType: name.endsWith('.json') ? 'application/json' : name.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/pdf',
+    });
     listed.push(manifestFile(name, body));
   }
   let previousLink: EvidenceManifest['previous'] = null;

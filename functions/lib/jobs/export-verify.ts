@@ -47,7 +47,11 @@ async function checkFiles(store: ObjectStore, prefix: string, files: ManifestFil
     else {
       const digest = sha256Hex(bytes);
       if (digest !== f.sha256 || bytes.length !== f.bytes) {
-        problems.push({ where, file: f.name, message: `${f.name} changed: sha256 ${digest} (${bytes.length} bytes), its manifest says ${f.sha256} (${f.bytes} bytes)` });
+        problems.push({
+          where,
+          file: f.name,
+          message: `${f.name} changed: sha256 ${digest} (${bytes.length} bytes), its manifest says ${f.sha256} (${f.bytes} bytes)`,
+        });
       }
     }
     present.delete(f.name);
@@ -60,7 +64,12 @@ async function checkFiles(store: ObjectStore, prefix: string, files: ManifestFil
 export async function verifyExports(store: ObjectStore): Promise<VerifySummary> {
   const started = performance.now();
   const problems: VerifyProblem[] = [];
-  const summary: VerifySummary = { evidence: { reports: 0, files: 0, head: null, incomplete: [] }, chargeback: { months: 0, revisions: 0, preliminary: 0, files: 0 }, problems, durationMs: 0 };
+  const summary: VerifySummary = {
+    evidence: { reports: 0, files: 0, head: null, incomplete: [] },
+    chargeback: { months: 0, revisions: 0, preliminary: 0, files: 0 },
+    problems,
+    durationMs: 0,
+  };
 
   // Evidence: the chain of reports.
   const { committed, incomplete } = await listReports(store);
@@ -79,8 +88,10 @@ export async function verifyExports(store: ObjectStore): Promise<VerifySummary> 
       continue;
     }
     const expectedSeq: number = (prev?.seq ?? 0) + 1;
-    if (r.seq !== expectedSeq) problems.push({ where, message: prev && r.seq === prev.seq ? `sequence number ${r.seq} is used twice` : `report ${expectedSeq} is missing before it` });
-    if (m.seq !== r.seq || m.period?.from !== r.from || m.period?.to !== r.to) problems.push({ where, file: 'manifest.json', message: `manifest.json names report ${m.seq} for ${m.period?.from}..${m.period?.to}, not the folder's` });
+    if (r.seq !== expectedSeq)
+      problems.push({ where, message: prev && r.seq === prev.seq ? `sequence number ${r.seq} is used twice` : `report ${expectedSeq} is missing before it` });
+    if (m.seq !== r.seq || m.period?.from !== r.from || m.period?.to !== r.to)
+      problems.push({ where, file: 'manifest.json', message: `manifest.json names report ${m.seq} for ${m.period?.from}..${m.period?.to}, not the folder's` });
     if (prev) {
       if (!m.previous || m.previous.manifest_sha256 !== prev.digest) {
         problems.push({
@@ -89,7 +100,8 @@ export async function verifyExports(store: ObjectStore): Promise<VerifySummary> 
           message: `report ${prev.seq}'s manifest.json changed: its sha256 is ${prev.digest}, report ${r.seq} recorded ${m.previous?.manifest_sha256 ?? 'no previous digest'}`,
         });
       }
-    } else if (m.previous) problems.push({ where, file: 'manifest.json', message: `the first report names a previous report (${m.previous.seq}) that is not in the lake` });
+    } else if (m.previous)
+      problems.push({ where, file: 'manifest.json', message: `the first report names a previous report (${m.previous.seq}) that is not in the lake` });
     summary.evidence.files += await checkFiles(store, r.prefix, m.files ?? [], where, problems);
     summary.evidence.reports++;
     summary.evidence.head = { seq: r.seq, location: r.prefix, manifestSha256: digest };
@@ -123,7 +135,11 @@ export async function verifyExports(store: ObjectStore): Promise<VerifySummary> 
       if (n !== (before?.revision ?? 0) + 1) problems.push({ where, message: `revision ${(before?.revision ?? 0) + 1} is missing before it` });
       if (m) {
         if (before && m.previous_revision?.manifest_sha256 !== before.digest) {
-          problems.push({ where: `chargeback ${month} revision ${before.revision}`, file: 'manifest.json', message: `revision ${before.revision}'s manifest.json changed: its sha256 is ${before.digest}, revision ${n} recorded ${m.previous_revision?.manifest_sha256 ?? 'none'}` });
+          problems.push({
+            where: `chargeback ${month} revision ${before.revision}`,
+            file: 'manifest.json',
+            message: `revision ${before.revision}'s manifest.json changed: its sha256 is ${before.digest}, revision ${n} recorded ${m.previous_revision?.manifest_sha256 ?? 'none'}`,
+          });
         }
         summary.chargeback.files += await checkFiles(store, prefix, m.files ?? [], where, problems);
       }
@@ -140,5 +156,3 @@ export async function verifyExports(store: ObjectStore): Promise<VerifySummary> 
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }
-
-

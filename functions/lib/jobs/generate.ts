@@ -196,7 +196,10 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
 export function rawPrefixFor(config: Config, profile: GenerateOptions['profile']): string {
   const want = profile ?? config.raw.profile;
   const source = rawSourcesOf(config).find((s) => s.profile === want);
-  if (!source) throw new RangeError(`--profile ${want}: the config has no raw source with that profile (e.g. raw: {profile: ${want}, prefix: ${want === 'bedrock-guidance' ? 'data/' : 'raw/'}}), so compaction would not read what this writes`);
+  if (!source)
+    throw new RangeError(
+      `--profile ${want}: the config has no raw source with that profile (e.g. raw: {profile: ${want}, prefix: ${want === 'bedrock-guidance' ? 'data/' : 'raw/'}}), so compaction would not read what this writes`,
+    );
   return source.prefix;
 }
 
@@ -209,10 +212,7 @@ async function runInline(store: ObjectStore, plans: PartitionPlan[]): Promise<Pa
   return results;
 }
 
-type WorkerMessage =
-  | { type: 'object'; key: string; bytes: Uint8Array }
-  | { type: 'done'; result: PartitionResult }
-  | { type: 'failed'; error: string };
+type WorkerMessage = { type: 'object'; key: string; bytes: Uint8Array } | { type: 'done'; result: PartitionResult } | { type: 'failed'; error: string };
 
 /**
  * A small pool: each worker takes the next partition until none are left. Workers only compute
@@ -312,7 +312,15 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
   const flushWindow = async (start: number, rows: Record<string, unknown>[]) => {
     // Firehose stamps the object with the flush time; the buffer flushes when the interval ends.
     const flushAt = start + bufferMs + writeRng.int(0, 20_000);
-    const table = guidance ? BEDROCK_GUIDANCE_METRICS : !faults ? RAW_RECORD : flushAt < narrowUntil ? NARROW_TABLE : flushAt >= widenFrom ? NEW_COLUMN_TABLE : RAW_RECORD;
+    const table = guidance
+      ? BEDROCK_GUIDANCE_METRICS
+      : !faults
+        ? RAW_RECORD
+        : flushAt < narrowUntil
+          ? NARROW_TABLE
+          : flushAt >= widenFrom
+            ? NEW_COLUMN_TABLE
+            : RAW_RECORD;
     for (let i = 0; i < rows.length; i += maxRows) {
       const batch = rows.slice(i, i + maxRows);
       const bytes = writeRows(table, batch, { codec: 'snappy' });
@@ -353,7 +361,9 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
     }
     if (faultRng.chance(0.005) && !guidance) {
       const key = laterKey();
-      const sample = (rows as RawRecord[]).slice(0, Math.min(rows.length, 200)).map((r) => ({ ...r, input_tokens: r.input_tokens === null ? null : String(r.input_tokens) }));
+      const sample = (rows as RawRecord[])
+        .slice(0, Math.min(rows.length, 200))
+        .map((r) => ({ ...r, input_tokens: r.input_tokens === null ? null : String(r.input_tokens) }));
       await put(key, writeRows(WRONG_SCHEMA_TABLE, sample, { codec: 'snappy' }));
       faults.wrongSchemaObjects.push(key);
     }

@@ -87,12 +87,20 @@ function rawPartition(rawPrefix: string, hourMs: number): PartitionSpec {
 }
 const hourOfValues = (v: string[]) => Date.UTC(Number(v[0]), Number(v[1]) - 1, Number(v[2]), Number(v[3]));
 
-
 export async function syncPartitions(store: ObjectStore, catalog: Catalog, config: Config, options: PartitionsOptions = {}): Promise<PartitionsSummary> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
-  const summary: PartitionsSummary = { runId, status: options.dryRun ? 'dry-run' : 'completed', tables: [], objectsDeleted: 0, requests: [], failures: [], warnings: [], durationMs: 0 };
+  const summary: PartitionsSummary = {
+    runId,
+    status: options.dryRun ? 'dry-run' : 'completed',
+    tables: [],
+    objectsDeleted: 0,
+    requests: [],
+    failures: [],
+    warnings: [],
+    durationMs: 0,
+  };
   let lock: LeaseLock | null = null;
   if (!options.dryRun) {
     const taken = await takeLakeLock(store, `partitions ${runId}`, config.compaction.leaseMinutes);
@@ -129,7 +137,9 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
     const table = plan.tableOp ? plan.tableOp.table : ((await catalog.getTable(name)) ?? plan.table);
     await lock!.assertHeld();
     const failed = await upsertPartitions(catalog, table, plan.create, plan.update);
-    const dropErrors = (await catalog.apply({ op: 'deletePartitions', table, values: plan.drop.map((d) => d.values) })).filter((e) => e.code !== 'EntityNotFound');
+    const dropErrors = (await catalog.apply({ op: 'deletePartitions', table, values: plan.drop.map((d) => d.values) })).filter(
+      (e) => e.code !== 'EntityNotFound',
+    );
     failed.push(...dropErrors);
     summary.failures.push(...failed.map((f) => ({ ...f, table: name })));
     // Objects go only once their partition is gone from the catalog.
@@ -190,7 +200,10 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
       if (h !== null && h >= listedFrom) hours.add(h);
     }
     const cutoff = Date.parse(`${addDays(new Date(now).toISOString().slice(0, 10), -config.retention.rawDays)}T00:00:00Z`);
-    const desired = [...hours].filter((h) => h >= cutoff).sort((a, b) => a - b).map((h) => rawPartition(config.raw.prefix, h));
+    const desired = [...hours]
+      .filter((h) => h >= cutoff)
+      .sort((a, b) => a - b)
+      .map((h) => rawPartition(config.raw.prefix, h));
     const wanted = new Set(desired.map((p) => JSON.stringify(p.values)));
     for (const h of [...hours].filter((x) => x < cutoff)) {
       const p = rawPartition(config.raw.prefix, h);
@@ -231,7 +244,9 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
         const present = new Set((await listAll(store, c.location)).map((o) => o.key));
         const missing = c.files.filter((f) => !present.has(f.key));
         if (missing.length) {
-          summary.warnings.push(`${desiredTable.name} dt=${c.dt}: the committed generation ${c.location} lacks ${missing.length} file(s) (${missing[0]!.key}); the catalog is left as it is`);
+          summary.warnings.push(
+            `${desiredTable.name} dt=${c.dt}: the committed generation ${c.location} lacks ${missing.length} file(s) (${missing[0]!.key}); the catalog is left as it is`,
+          );
           continue;
         }
       }

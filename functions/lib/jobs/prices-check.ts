@@ -47,7 +47,12 @@ export async function checkPrices(engine: QueryEngine, config: Config): Promise<
         u.reportedUsd += num(r.reported_usd);
       } else {
         const res = model === 'unknown' ? null : book.resolve(model, dt);
-        const reason = res === null ? 'the records name no model' : res.priced ? 'priced now, not when the day was rolled up (re-run the rollup for these days)' : res.reason;
+        const reason =
+          res === null
+            ? 'the records name no model'
+            : res.priced
+              ? 'priced now, not when the day was rolled up (re-run the rollup for these days)'
+              : res.reason;
         unpriced.set(model, { model, reason, firstDay: dt, lastDay: dt, days: 1, tokens: num(r.tokens), reportedUsd: num(r.reported_usd) });
       }
       continue;
@@ -56,7 +61,8 @@ export async function checkPrices(engine: QueryEngine, config: Config): Promise<
     const priced = num(r.priced_usd);
     if (reported <= 0) continue;
     const pct = ((priced - reported) / reported) * 100;
-    if (Math.abs(pct) > config.prices.driftThreshold * 100) drift.push({ dt, model, reportedUsd: reported, pricedUsd: priced, differencePct: Math.round(pct * 100) / 100 });
+    if (Math.abs(pct) > config.prices.driftThreshold * 100)
+      drift.push({ dt, model, reportedUsd: reported, pricedUsd: priced, differencePct: Math.round(pct * 100) / 100 });
   }
 
   const long = (await runQuery(engine, readQuery('prices_long_requests'), [LONG_CONTEXT_THRESHOLD_TOKENS], queries)).rows;
@@ -68,5 +74,13 @@ export async function checkPrices(engine: QueryEngine, config: Config): Promise<
       return std.priced && lng.priced && lng.prices.input !== std.prices.input;
     });
 
-  return { bookVersion: book.version, unpriced: [...unpriced.values()].sort((a, b) => b.tokens - a.tokens || a.model.localeCompare(b.model)), overlaps: book.overlaps(), drift, longContext, driftThreshold: config.prices.driftThreshold, queries };
+  return {
+    bookVersion: book.version,
+    unpriced: [...unpriced.values()].sort((a, b) => b.tokens - a.tokens || a.model.localeCompare(b.model)),
+    overlaps: book.overlaps(),
+    drift,
+    longContext,
+    driftThreshold: config.prices.driftThreshold,
+    queries,
+  };
 }

@@ -80,7 +80,11 @@ export interface RollupSummary {
  * The days a rollup table must (re)compute, oldest first: curated days it has no rollup of, days
  * whose curated generation changed since (late data), and days an older model version computed.
  */
-export function staleRollupDays(curated: Map<string, PartitionCommit>, done: Map<string, PartitionCommit>, model: Pick<ModelFile, 'version'>): { dt: string; reason: RollupDay['reason'] }[] {
+export function staleRollupDays(
+  curated: Map<string, PartitionCommit>,
+  done: Map<string, PartitionCommit>,
+  model: Pick<ModelFile, 'version'>,
+): { dt: string; reason: RollupDay['reason'] }[] {
   const out: { dt: string; reason: RollupDay['reason'] }[] = [];
   for (const [dt, c] of [...curated].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const prev = done.get(dt);
@@ -98,17 +102,34 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
   const started = performance.now();
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
-  const summary: RollupSummary = { runId, status: 'completed', seeds: [], modelsApplied: [], viewsApplied: [], days: [], generationsDeleted: 0, catalogErrors: [], durationMs: 0 };
+  const summary: RollupSummary = {
+    runId,
+    status: 'completed',
+    seeds: [],
+    modelsApplied: [],
+    viewsApplied: [],
+    days: [],
+    generationsDeleted: 0,
+    catalogErrors: [],
+    durationMs: 0,
+  };
   const tree = options.sql ?? readSqlTree();
   const taken = await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
-  const generations = new Generations(store, catalog, generationTables().map((t) => t.spec));
+  const generations = new Generations(
+    store,
+    catalog,
+    generationTables().map((t) => t.spec),
+  );
   const commits = generations.commits;
   try {
     summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
-    await ensureTables(catalog, generationTables().map((t) => t.spec));
+    await ensureTables(
+      catalog,
+      generationTables().map((t) => t.spec),
+    );
     if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh();
     await applyLedger();
     const models = currentModels(tree);
@@ -151,13 +172,31 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
       // A superseded version (a newer one computes its table) never runs, and the table may have
       // gained columns since it was written (api_health_daily in V017): only the version in force must match.
       if (inForce.get(m.table) === m) await checkModelColumns(m);
-      ledger.entries.push({ kind: 'model', version: m.version, name: m.table, file: m.file, checksum: m.checksum, appliedAt: new Date().toISOString(), engine: engine.kind, durationMs: Math.round(performance.now() - t0) });
+      ledger.entries.push({
+        kind: 'model',
+        version: m.version,
+        name: m.table,
+        file: m.file,
+        checksum: m.checksum,
+        appliedAt: new Date().toISOString(),
+        engine: engine.kind,
+        durationMs: Math.round(performance.now() - t0),
+      });
       summary.modelsApplied.push(m.file);
     }
     for (const v of plan.changedViews) {
       const t0 = performance.now();
       await engine.query(v.sql);
-      ledger.entries.push({ kind: 'view', version: null, name: v.view, file: v.file, checksum: v.checksum, appliedAt: new Date().toISOString(), engine: engine.kind, durationMs: Math.round(performance.now() - t0) });
+      ledger.entries.push({
+        kind: 'view',
+        version: null,
+        name: v.view,
+        file: v.file,
+        checksum: v.checksum,
+        appliedAt: new Date().toISOString(),
+        engine: engine.kind,
+        durationMs: Math.round(performance.now() - t0),
+      });
       summary.viewsApplied.push(v.file);
     }
     if (plan.newModels.length || plan.changedViews.length) await saveLedger(store, engine.kind, ledger);
@@ -176,7 +215,11 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     }
   }
 
-  function daysToCompute(curated: Map<string, PartitionCommit>, done: Map<string, PartitionCommit>, model: ModelFile): { dt: string; reason: RollupDay['reason'] }[] {
+  function daysToCompute(
+    curated: Map<string, PartitionCommit>,
+    done: Map<string, PartitionCommit>,
+    model: ModelFile,
+  ): { dt: string; reason: RollupDay['reason'] }[] {
     if (options.dt || options.from) {
       const from = options.dt ?? options.from!;
       const to = options.dt ?? options.to ?? from;
@@ -195,7 +238,12 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     const files = (await listAll(store, location)).map((o) => ({ key: o.key, bytes: o.size, rows: null }));
     const rows = stats.rowsWritten ?? null;
     // The table's key and not-null columns hold on what was written, or the day is not committed.
-    await assertTableTests(store, ROLLUP_TABLES.find((t) => t.name === table)!, dt, files.map((f) => f.key));
+    await assertTableTests(
+      store,
+      ROLLUP_TABLES.find((t) => t.name === table)!,
+      dt,
+      files.map((f) => f.key),
+    );
     await lock.assertHeld();
     const { commit } = await generations.commit(
       table,

@@ -45,7 +45,15 @@ export function globToLike(glob: string): string {
 
 /** The catalog table of a seed (not partitioned; its location is the current content's folder). */
 export function seedTable(def: TableDef, location: string): TableSpec {
-  return { name: def.name, description: def.doc, location, columns: columnsOf(def.columns), partitionKeys: [], format: 'parquet', parameters: { 'cclake.schema': def.name, 'cclake.seed': 'true' } };
+  return {
+    name: def.name,
+    description: def.doc,
+    location,
+    columns: columnsOf(def.columns),
+    partitionKeys: [],
+    format: 'parquet',
+    parameters: { 'cclake.schema': def.name, 'cclake.seed': 'true' },
+  };
 }
 
 /** The org directory CSV as rows, validated: a bad row fails with its line number and nothing is written. */
@@ -80,7 +88,11 @@ export function parseOrgDirectory(csv: string, key: string): OrgDirectoryRow[] {
 }
 
 /** Every seed's rows, from the config and the lake's org directory (none when the lake has no CSV). */
-export async function seedRows(store: ObjectStore, config: Config, models: readonly string[] = []): Promise<{ def: TableDef; rows: Record<string, unknown>[] }[]> {
+export async function seedRows(
+  store: ObjectStore,
+  config: Config,
+  models: readonly string[] = [],
+): Promise<{ def: TableDef; rows: Record<string, unknown>[] }[]> {
   let directory: OrgDirectoryRow[] = [];
   try {
     directory = parseOrgDirectory(new TextDecoder().decode(await store.get(config.orgDirectory.key)), config.orgDirectory.key);
@@ -119,7 +131,10 @@ export async function seedRows(store: ObjectStore, config: Config, models: reado
 
 /** Writes one seed table when its content changed and points the catalog at it. */
 export async function writeSeed(store: ObjectStore, catalog: Catalog, def: TableDef, rows: Record<string, unknown>[]): Promise<SeedResult> {
-  const hash = createHash('sha256').update(JSON.stringify([def.columns.map((c) => [c.name, c.type]), rows])).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([def.columns.map((c) => [c.name, c.type]), rows]))
+    .digest('hex')
+    .slice(0, 16);
   const location = `${SEEDS_PREFIX}${def.name}/${hash}/`;
   const desired = seedTable(def, location);
   const existing = await catalog.getTable(def.name);

@@ -42,7 +42,9 @@ export type ScheduledHandler<E, S, C> = ((event: unknown, context?: C) => Promis
   runtime: JobRuntime;
 };
 
-export function scheduledHandler<E, S, C extends Pick<Context, 'awsRequestId'> = Pick<Context, 'awsRequestId'>>(fn: ScheduledFunction<E, S, C>): ScheduledHandler<E, S, C> {
+export function scheduledHandler<E, S, C extends Pick<Context, 'awsRequestId'> = Pick<Context, 'awsRequestId'>>(
+  fn: ScheduledFunction<E, S, C>,
+): ScheduledHandler<E, S, C> {
   const rt = jobRuntime(fn.job);
   const parse = (event: unknown) => parseEvent(fn.event.schema, event, fn.job, fn.event.shape);
   const handler = async (raw: unknown, given?: C): Promise<S> => {

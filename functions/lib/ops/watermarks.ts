@@ -82,7 +82,12 @@ async function partitionsOf(catalog: Catalog, table: string) {
   return (await catalog.getTable(table)) ? catalog.listPartitions(table) : [];
 }
 
-export async function readWatermarks(store: ObjectStore, catalog: Catalog, config: Config, options: { now?: number; sql?: SqlTree } = {}): Promise<LakeWatermarks> {
+export async function readWatermarks(
+  store: ObjectStore,
+  catalog: Catalog,
+  config: Config,
+  options: { now?: number; sql?: SqlTree } = {},
+): Promise<LakeWatermarks> {
   const now = options.now ?? Date.now();
   const state = await loadState(store);
   const compactedHourMs = state?.watermarkHourMs ?? null;
@@ -151,9 +156,27 @@ export async function readWatermarks(store: ObjectStore, catalog: Catalog, confi
     chargebackReadyMonth = monthDays(month).last === rollupThrough ? month : previousMonth(month);
   }
   const anomaliesThrough = (await commits.list(ANOMALIES_TABLE)).map((c) => c.dt).at(-1) ?? null;
-  const evidenceThrough = (await listReports(store)).committed.map((r) => r.to).sort().at(-1) ?? null;
+  const evidenceThrough =
+    (await listReports(store)).committed
+      .map((r) => r.to)
+      .sort()
+      .at(-1) ?? null;
 
-  return { rawNewestHourMs, rawPending, compactedHourMs, curatedThrough, curatedNewest, catalogRawHourMs, catalogBehind, rollupThrough, rollupPending, anomaliesThrough, chargebackMonth, chargebackReadyMonth, evidenceThrough };
+  return {
+    rawNewestHourMs,
+    rawPending,
+    compactedHourMs,
+    curatedThrough,
+    curatedNewest,
+    catalogRawHourMs,
+    catalogBehind,
+    rollupThrough,
+    rollupPending,
+    anomaliesThrough,
+    chargebackMonth,
+    chargebackReadyMonth,
+    evidenceThrough,
+  };
 }
 
 export interface StageStatus {
@@ -198,14 +221,23 @@ export function stageStatuses(w: LakeWatermarks, now: number): StageStatus[] {
       lag: hoursLag(w.catalogRawHourMs, w.rawNewestHourMs),
       pending: `${w.catalogBehind} partitions behind their commits`,
     },
-    { stage: 'rollup', watermark: w.rollupThrough, upstream: w.curatedThrough, lag: daysLag(w.rollupThrough, w.curatedThrough), pending: `${w.rollupPending} table-days` },
+    {
+      stage: 'rollup',
+      watermark: w.rollupThrough,
+      upstream: w.curatedThrough,
+      lag: daysLag(w.rollupThrough, w.curatedThrough),
+      pending: `${w.rollupPending} table-days`,
+    },
     { stage: 'anomalies', watermark: w.anomaliesThrough, upstream: w.rollupThrough, lag: daysLag(w.anomaliesThrough, w.rollupThrough), pending: '-' },
     {
       stage: 'chargeback',
       watermark: w.chargebackMonth,
       upstream: w.chargebackReadyMonth,
       lag: monthsLag(w.chargebackMonth, w.chargebackReadyMonth),
-      pending: w.chargebackReadyMonth !== null && (w.chargebackMonth === null || w.chargebackMonth < w.chargebackReadyMonth) ? `month ${w.chargebackReadyMonth} can be closed` : '-',
+      pending:
+        w.chargebackReadyMonth !== null && (w.chargebackMonth === null || w.chargebackMonth < w.chargebackReadyMonth)
+          ? `month ${w.chargebackReadyMonth} can be closed`
+          : '-',
     },
     { stage: 'evidence', watermark: w.evidenceThrough, upstream: w.rollupThrough, lag: daysLag(w.evidenceThrough, w.rollupThrough), pending: '-' },
   ];

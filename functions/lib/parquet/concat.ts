@@ -107,7 +107,12 @@ export async function concatParquet(inputs: readonly string[], output: string): 
       const fh = await open(file, 'r');
       try {
         const footer = await readFooter(file, fh);
-        const schema = Buffer.from(encodeStruct({ kind: 'struct', fields: [field(footer.meta, FILE.schema)!, ...[field(footer.meta, FILE.columnOrders)].filter((f) => f !== undefined)] })).toString('base64');
+        const schema = Buffer.from(
+          encodeStruct({
+            kind: 'struct',
+            fields: [field(footer.meta, FILE.schema)!, ...[field(footer.meta, FILE.columnOrders)].filter((f) => f !== undefined)],
+          }),
+        ).toString('base64');
         if (!first) {
           first = footer;
           firstSchema = schema;
@@ -125,7 +130,16 @@ export async function concatParquet(inputs: readonly string[], output: string): 
             const moved = shifted(c, [CHUNK.fileOffset, CHUNK.offsetIndexOffset, CHUNK.columnIndexOffset], delta, limit, file);
             return withFields(moved, {
               [CHUNK.metaData]: (old) =>
-                old && { ...old, value: shifted(old.value as ThriftStruct, [META.dataPageOffset, META.indexPageOffset, META.dictionaryPageOffset, META.bloomFilterOffset], delta, limit, file) },
+                old && {
+                  ...old,
+                  value: shifted(
+                    old.value as ThriftStruct,
+                    [META.dataPageOffset, META.indexPageOffset, META.dictionaryPageOffset, META.bloomFilterOffset],
+                    delta,
+                    limit,
+                    file,
+                  ),
+                },
             });
           });
           const ordinal = rowGroups.length;

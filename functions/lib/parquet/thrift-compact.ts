@@ -160,7 +160,7 @@ export function encodeStruct(s: ThriftStruct): Uint8Array {
       out.push(b);
     } while (x);
   };
-  const zigzag = (v: bigint) => varint(v >= 0n ? v << 1n : ((-v) << 1n) - 1n);
+  const zigzag = (v: bigint) => varint(v >= 0n ? v << 1n : (-v << 1n) - 1n);
   const value = (type: WireType, v: ThriftValue) => {
     switch (type) {
       case WireType.True:

@@ -23,9 +23,10 @@ import { normalizeModelId, type ModelRef, type Profile } from './model-id';
  * sources, two above a bundled handler (functions/<name>/handler.mjs) in a Lambda zip, which ships
  * data/prices/*.csv beside functions/ (serverless.yml package patterns).
  */
-export const BOOK_FILE = [new URL('../../../data/prices/list-prices.csv', import.meta.url), new URL('../../data/prices/list-prices.csv', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((f) => existsSync(f)) ?? fileURLToPath(new URL('../../../data/prices/list-prices.csv', import.meta.url));
+export const BOOK_FILE =
+  [new URL('../../../data/prices/list-prices.csv', import.meta.url), new URL('../../data/prices/list-prices.csv', import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((f) => existsSync(f)) ?? fileURLToPath(new URL('../../../data/prices/list-prices.csv', import.meta.url));
 
 export type Tier = 'standard' | 'long';
 
@@ -78,7 +79,8 @@ export function parseBook(csv: string, file = 'data/prices/list-prices.csv'): Bo
   }
   const expected = PRICE_BOOK.columns.map((c) => c.name);
   const header = Object.keys(records[0] ?? {});
-  if (records.length && expected.join(',') !== header.join(',')) throw new PriceBookError(`${file}: header is ${header.join(',')}; expected ${expected.join(',')}`);
+  if (records.length && expected.join(',') !== header.join(','))
+    throw new PriceBookError(`${file}: header is ${header.join(',')}; expected ${expected.join(',')}`);
   return records.map((r, i) => {
     const line = i + 2;
     const bad = (col: string, why: string) => new PriceBookError(`${file} line ${line}: ${col} ${JSON.stringify(r[col])} ${why}`);
@@ -129,7 +131,14 @@ export function bookVersion(book: readonly BookRow[]): string {
 }
 
 const inForce = (from: string, to: string | null | undefined, day: string) => from <= day && (to == null || day < to);
-const globRegex = (glob: string) => new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+const globRegex = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 
 /** A book and the operator's rates on top, ready to price model ids on a day. */
 export class PriceBook {
@@ -151,30 +160,73 @@ export class PriceBook {
     const model = normalizeModelId(rawModel, opts.contextTier ?? null);
     const tier = opts.tier ?? 'standard';
     // 1. Override rows: glob over the raw id (with the context suffix the record split off).
-    const ids = [rawModel, model.contextTier && !rawModel.endsWith(model.contextTier) ? `${rawModel}${model.contextTier}` : null].filter((x): x is string => !!x);
+    const ids = [rawModel, model.contextTier && !rawModel.endsWith(model.contextTier) ? `${rawModel}${model.contextTier}` : null].filter(
+      (x): x is string => !!x,
+    );
     const override = this.prices.rows
       .filter((r) => inForce(r.validFrom, r.validTo, day) && ids.some((id) => globRegex(r.model).test(id)))
       .sort((a, b) => b.model.length - a.model.length || (b.validFrom < a.validFrom ? -1 : 1))[0];
     if (override) {
-      const prices = { input: override.input, output: override.output, cacheRead: override.cacheRead, cacheCreation: override.cacheCreation, cacheWrite1h: override.cacheCreation };
-      return { priced: true, prices, version: this.prices.version, rule: `override ${override.model} from ${override.validFrom}`, pattern: override.model, source: `config prices.rows (${this.prices.version})`, model };
+      const prices = {
+        input: override.input,
+        output: override.output,
+        cacheRead: override.cacheRead,
+        cacheCreation: override.cacheCreation,
+        cacheWrite1h: override.cacheCreation,
+      };
+      return {
+        priced: true,
+        prices,
+        version: this.prices.version,
+        rule: `override ${override.model} from ${override.validFrom}`,
+        pattern: override.model,
+        source: `config prices.rows (${this.prices.version})`,
+        model,
+      };
     }
     // 2. The book: exact model version, provider, profile (exact before any), tier (long falls back to standard).
     const row = this.bookRow(model, day, tier) ?? (tier === 'long' ? this.bookRow(model, day, 'standard') : null);
     if (!row) {
       const known = this.rows.some((r) => r.model === model.key && r.provider === model.provider);
-      return { priced: false, reason: known ? `no ${model.provider} list price for ${model.key} in force on ${day}` : `model version ${model.key} (${model.provider}) is not in the price book`, model };
+      return {
+        priced: false,
+        reason: known
+          ? `no ${model.provider} list price for ${model.key} in force on ${day}`
+          : `model version ${model.key} (${model.provider}) is not in the price book`,
+        model,
+      };
     }
     const discount = this.discountFor(model, day);
     const f = discount ? 1 - discount.percent / 100 : 1;
-    const prices = { input: row.input * f, output: row.output * f, cacheRead: row.cacheRead * f, cacheCreation: row.cacheWrite5m * f, cacheWrite1h: row.cacheWrite1h * f };
+    const prices = {
+      input: row.input * f,
+      output: row.output * f,
+      cacheRead: row.cacheRead * f,
+      cacheCreation: row.cacheWrite5m * f,
+      cacheWrite1h: row.cacheWrite1h * f,
+    };
     const rule = `${row.provider} ${row.model} ${row.profile} ${row.tier} from ${row.validFrom}${discount ? ` less ${discount.percent}%` : ''}`;
     const pattern = row.provider === 'bedrock' ? `${row.model} (bedrock ${model.profile})` : row.model;
-    return { priced: true, prices, version: discount ? `${this.version} less ${discount.percent}% (${this.prices.version})` : this.version, rule, pattern, source: row.source, model };
+    return {
+      priced: true,
+      prices,
+      version: discount ? `${this.version} less ${discount.percent}% (${this.prices.version})` : this.version,
+      rule,
+      pattern,
+      source: row.source,
+      model,
+    };
   }
 
   private bookRow(model: ModelRef, day: string, tier: Tier): BookRow | null {
-    const rows = this.rows.filter((r) => r.provider === model.provider && r.model === model.key && r.tier === tier && inForce(r.validFrom, r.validTo, day) && (r.profile === model.profile || r.profile === 'any'));
+    const rows = this.rows.filter(
+      (r) =>
+        r.provider === model.provider &&
+        r.model === model.key &&
+        r.tier === tier &&
+        inForce(r.validFrom, r.validTo, day) &&
+        (r.profile === model.profile || r.profile === 'any'),
+    );
     rows.sort((a, b) => (a.profile === 'any' ? 1 : 0) - (b.profile === 'any' ? 1 : 0) || (b.validFrom < a.validFrom ? -1 : 1));
     return rows[0] ?? null;
   }
@@ -213,7 +265,18 @@ export class PriceBook {
           open = null;
         }
         if (r.priced && !open) {
-          open = { version: r.version, model_pattern: r.pattern, model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`), valid_from: day, valid_to: null, input: r.prices.input, output: r.prices.output, cache_read: r.prices.cacheRead, cache_creation: r.prices.cacheCreation, source: `${r.rule}: ${r.source}` };
+          open = {
+            version: r.version,
+            model_pattern: r.pattern,
+            model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`),
+            valid_from: day,
+            valid_to: null,
+            input: r.prices.input,
+            output: r.prices.output,
+            cache_read: r.prices.cacheRead,
+            cache_creation: r.prices.cacheCreation,
+            source: `${r.rule}: ${r.source}`,
+          };
         }
       }
       if (open) out.push(open);
@@ -224,20 +287,28 @@ export class PriceBook {
   /** Rules that apply to the same ids on the same days with the same specificity (an ambiguity to fix). */
   overlaps(): string[] {
     const out: string[] = [];
-    const overlap = (a: { validFrom: string; validTo?: string | null }, b: { validFrom: string; validTo?: string | null }) => a.validFrom < (b.validTo ?? '9999-12-31') && b.validFrom < (a.validTo ?? '9999-12-31');
+    const overlap = (a: { validFrom: string; validTo?: string | null }, b: { validFrom: string; validTo?: string | null }) =>
+      a.validFrom < (b.validTo ?? '9999-12-31') && b.validFrom < (a.validTo ?? '9999-12-31');
     this.rows.forEach((a, i) =>
       this.rows.slice(i + 1).forEach((b) => {
-        if (a.provider === b.provider && a.model === b.model && a.profile === b.profile && a.tier === b.tier && overlap(a, b)) out.push(`book lines ${a.line} and ${b.line}: ${a.provider} ${a.model} ${a.profile} ${a.tier} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`);
+        if (a.provider === b.provider && a.model === b.model && a.profile === b.profile && a.tier === b.tier && overlap(a, b))
+          out.push(
+            `book lines ${a.line} and ${b.line}: ${a.provider} ${a.model} ${a.profile} ${a.tier} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`,
+          );
       }),
     );
     this.prices.rows.forEach((a, i) =>
       this.prices.rows.slice(i + 1).forEach((b, j) => {
-        if (a.model === b.model && overlap(a, b)) out.push(`config prices.rows[${i}] and [${i + 1 + j}]: ${a.model} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`);
+        if (a.model === b.model && overlap(a, b))
+          out.push(`config prices.rows[${i}] and [${i + 1 + j}]: ${a.model} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`);
       }),
     );
     this.prices.discounts.forEach((a, i) =>
       this.prices.discounts.slice(i + 1).forEach((b, j) => {
-        if (a.model === b.model && a.provider === b.provider && overlap(a, b)) out.push(`config prices.discounts[${i}] and [${i + 1 + j}]: ${a.provider ?? 'any provider'} ${a.model} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`);
+        if (a.model === b.model && a.provider === b.provider && overlap(a, b))
+          out.push(
+            `config prices.discounts[${i}] and [${i + 1 + j}]: ${a.provider ?? 'any provider'} ${a.model} overlap from ${a.validFrom > b.validFrom ? a.validFrom : b.validFrom}`,
+          );
       }),
     );
     return out;
@@ -258,7 +329,13 @@ export interface PriceSeedRow extends Record<string, unknown> {
 }
 
 const samePrice = (a: PriceSeedRow, r: Extract<Resolution, { priced: true }>) =>
-  a.version === r.version && a.model_pattern === r.pattern && a.input === r.prices.input && a.output === r.prices.output && a.cache_read === r.prices.cacheRead && a.cache_creation === r.prices.cacheCreation && a.source === `${r.rule}: ${r.source}`;
+  a.version === r.version &&
+  a.model_pattern === r.pattern &&
+  a.input === r.prices.input &&
+  a.output === r.prices.output &&
+  a.cache_read === r.prices.cacheRead &&
+  a.cache_creation === r.prices.cacheCreation &&
+  a.source === `${r.rule}: ${r.source}`;
 
 /** USD for one request's tokens at a resolution's unit prices (per million tokens). */
 export function requestCost(p: UnitPrices, t: { input: number; output: number; cacheRead: number; cacheCreation: number }): number {

@@ -64,14 +64,22 @@ export type DataSetDef = z.output<typeof DataSetDefSchema>;
 const ColumnIdentifier = z.strictObject({ DataSetIdentifier: z.string().min(1), ColumnName: z.string().min(1) });
 const DecimalPlaces = z.strictObject({ DecimalPlaces: z.number().int().min(0).max(20) });
 const NumberDisplay = z.strictObject({ Prefix: z.string().optional(), Suffix: z.string().optional(), DecimalPlacesConfiguration: DecimalPlaces.optional() });
-const CurrencyDisplay = z.strictObject({ Symbol: z.literal('USD').optional(), Prefix: z.string().optional(), Suffix: z.string().optional(), DecimalPlacesConfiguration: DecimalPlaces.optional() });
+const CurrencyDisplay = z.strictObject({
+  Symbol: z.literal('USD').optional(),
+  Prefix: z.string().optional(),
+  Suffix: z.string().optional(),
+  DecimalPlacesConfiguration: DecimalPlaces.optional(),
+});
 const NumericFormat = z
   .strictObject({
     NumberDisplayFormatConfiguration: NumberDisplay.optional(),
     CurrencyDisplayFormatConfiguration: CurrencyDisplay.optional(),
     PercentageDisplayFormatConfiguration: NumberDisplay.optional(),
   })
-  .refine(exactlyOne(['NumberDisplayFormatConfiguration', 'CurrencyDisplayFormatConfiguration', 'PercentageDisplayFormatConfiguration']), 'give exactly one display format');
+  .refine(
+    exactlyOne(['NumberDisplayFormatConfiguration', 'CurrencyDisplayFormatConfiguration', 'PercentageDisplayFormatConfiguration']),
+    'give exactly one display format',
+  );
 const NumberFormat = z.strictObject({ FormatConfiguration: NumericFormat });
 export type NumberFormatDef = z.output<typeof NumberFormat>;
 
@@ -101,9 +109,16 @@ const TableSort = z.strictObject({
   PaginationConfiguration: z.strictObject({ PageSize: z.number().int().min(1).max(10_000), PageNumber: z.literal(1) }).optional(),
 });
 
-const ChartWells = z.strictObject({ Category: z.array(Dimension).length(1), Values: z.array(Measure).min(1).max(8), Colors: z.array(Dimension).max(1).optional() });
+const ChartWells = z.strictObject({
+  Category: z.array(Dimension).length(1),
+  Values: z.array(Measure).min(1).max(8),
+  Colors: z.array(Dimension).max(1).optional(),
+});
 
-const LineChartVisual = z.strictObject({ ...VisualBase, ChartConfiguration: z.strictObject({ FieldWells: z.strictObject({ LineChartAggregatedFieldWells: ChartWells }) }) });
+const LineChartVisual = z.strictObject({
+  ...VisualBase,
+  ChartConfiguration: z.strictObject({ FieldWells: z.strictObject({ LineChartAggregatedFieldWells: ChartWells }) }),
+});
 const BarChartVisual = z.strictObject({
   ...VisualBase,
   ChartConfiguration: z.strictObject({
@@ -116,7 +131,11 @@ const KPIVisual = z.strictObject({
   ...VisualBase,
   ChartConfiguration: z.strictObject({ FieldWells: z.strictObject({ Values: z.array(Measure).length(1), TrendGroups: z.array(Dimension).max(1).optional() }) }),
 });
-const UnaggregatedField = z.strictObject({ FieldId: id, Column: ColumnIdentifier, FormatConfiguration: z.strictObject({ NumberFormatConfiguration: NumberFormat }).optional() });
+const UnaggregatedField = z.strictObject({
+  FieldId: id,
+  Column: ColumnIdentifier,
+  FormatConfiguration: z.strictObject({ NumberFormatConfiguration: NumberFormat }).optional(),
+});
 const TableVisual = z.strictObject({
   ...VisualBase,
   ChartConfiguration: z.strictObject({
@@ -125,17 +144,31 @@ const TableVisual = z.strictObject({
         TableAggregatedFieldWells: z.strictObject({ GroupBy: z.array(Dimension).min(1), Values: z.array(Measure).min(1) }).optional(),
         TableUnaggregatedFieldWells: z.strictObject({ Values: z.array(UnaggregatedField).min(1) }).optional(),
       })
-      .refine(exactlyOne(['TableAggregatedFieldWells', 'TableUnaggregatedFieldWells']), 'give exactly one of TableAggregatedFieldWells, TableUnaggregatedFieldWells'),
+      .refine(
+        exactlyOne(['TableAggregatedFieldWells', 'TableUnaggregatedFieldWells']),
+        'give exactly one of TableAggregatedFieldWells, TableUnaggregatedFieldWells',
+      ),
     SortConfiguration: TableSort.optional(),
   }),
 });
 const VISUAL_KINDS = ['LineChartVisual', 'BarChartVisual', 'KPIVisual', 'TableVisual'] as const;
 const Visual = z
-  .strictObject({ LineChartVisual: LineChartVisual.optional(), BarChartVisual: BarChartVisual.optional(), KPIVisual: KPIVisual.optional(), TableVisual: TableVisual.optional() })
+  .strictObject({
+    LineChartVisual: LineChartVisual.optional(),
+    BarChartVisual: BarChartVisual.optional(),
+    KPIVisual: KPIVisual.optional(),
+    TableVisual: TableVisual.optional(),
+  })
   .refine(exactlyOne([...VISUAL_KINDS]), `give exactly one of ${VISUAL_KINDS.join(', ')}`);
 export type VisualDef = z.output<typeof Visual>;
 
-const Sheet = z.strictObject({ SheetId: resourceId, Name: z.string().min(1), Title: z.string().optional(), Description: z.string().optional(), Visuals: z.array(Visual).min(1) });
+const Sheet = z.strictObject({
+  SheetId: resourceId,
+  Name: z.string().min(1),
+  Title: z.string().optional(),
+  Description: z.string().optional(),
+  Visuals: z.array(Visual).min(1),
+});
 
 const FilterGroup = z.strictObject({
   FilterGroupId: resourceId,
@@ -156,7 +189,9 @@ const FilterGroup = z.strictObject({
     .length(1),
   ScopeConfiguration: z.strictObject({
     SelectedSheets: z.strictObject({
-      SheetVisualScopingConfigurations: z.array(z.strictObject({ SheetId: resourceId, Scope: z.literal('SELECTED_VISUALS'), VisualIds: z.array(resourceId).min(1) })).min(1),
+      SheetVisualScopingConfigurations: z
+        .array(z.strictObject({ SheetId: resourceId, Scope: z.literal('SELECTED_VISUALS'), VisualIds: z.array(resourceId).min(1) }))
+        .min(1),
     }),
   }),
 });
@@ -211,7 +246,12 @@ export function loadTemplates(dir: string = TEMPLATES_DIR): Templates {
   const rel = (f: string) => `quicksight-templates/${f}`;
   if (!existsSync(path.join(dir, 'data-source.json'))) throw new DefinitionError(`${rel('data-source.json')}: missing (looked in ${dir})`);
   const dataSource = parseFile(DataSourceDefSchema, path.join(dir, 'data-source.json'), rel('data-source.json'));
-  const jsonFiles = (sub: string) => (existsSync(path.join(dir, sub)) ? readdirSync(path.join(dir, sub)).filter((f) => f.endsWith('.json')).sort() : []);
+  const jsonFiles = (sub: string) =>
+    existsSync(path.join(dir, sub))
+      ? readdirSync(path.join(dir, sub))
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+      : [];
   const dataSets = jsonFiles('datasets').map((f) => {
     const d = parseFile(DataSetDefSchema, path.join(dir, 'datasets', f), rel(`datasets/${f}`));
     if (`${d.DataSetId}.json` !== f) throw new DefinitionError(`${rel(`datasets/${f}`)}: DataSetId ${JSON.stringify(d.DataSetId)} must match the file name`);
@@ -222,7 +262,8 @@ export function loadTemplates(dir: string = TEMPLATES_DIR): Templates {
   });
   const dashboards = jsonFiles('dashboards').map((f) => {
     const d = parseFile(DashboardDefSchema, path.join(dir, 'dashboards', f), rel(`dashboards/${f}`));
-    if (`${d.DashboardId}.json` !== f) throw new DefinitionError(`${rel(`dashboards/${f}`)}: DashboardId ${JSON.stringify(d.DashboardId)} must match the file name`);
+    if (`${d.DashboardId}.json` !== f)
+      throw new DefinitionError(`${rel(`dashboards/${f}`)}: DashboardId ${JSON.stringify(d.DashboardId)} must match the file name`);
     checkDashboard(d, dataSets, rel(`dashboards/${f}`));
     return d;
   });
@@ -267,8 +308,20 @@ export interface VisualInfo {
 
 const dimRef = (d: DimensionDef, at: string): FieldRef =>
   d.DateDimensionField
-    ? { fieldId: d.DateDimensionField.FieldId, identifier: d.DateDimensionField.Column.DataSetIdentifier, column: d.DateDimensionField.Column.ColumnName, at, role: 'date' }
-    : { fieldId: d.CategoricalDimensionField!.FieldId, identifier: d.CategoricalDimensionField!.Column.DataSetIdentifier, column: d.CategoricalDimensionField!.Column.ColumnName, at, role: 'category' };
+    ? {
+        fieldId: d.DateDimensionField.FieldId,
+        identifier: d.DateDimensionField.Column.DataSetIdentifier,
+        column: d.DateDimensionField.Column.ColumnName,
+        at,
+        role: 'date',
+      }
+    : {
+        fieldId: d.CategoricalDimensionField!.FieldId,
+        identifier: d.CategoricalDimensionField!.Column.DataSetIdentifier,
+        column: d.CategoricalDimensionField!.Column.ColumnName,
+        at,
+        role: 'category',
+      };
 const measureRef = (m: MeasureDef, at: string): FieldRef => ({
   fieldId: m.NumericalMeasureField.FieldId,
   identifier: m.NumericalMeasureField.Column.DataSetIdentifier,
@@ -285,7 +338,9 @@ export function visualInfo(v: VisualDef): VisualInfo {
   if (v.LineChartVisual || v.BarChartVisual) {
     const key = v.LineChartVisual ? 'LineChartVisual' : 'BarChartVisual';
     const x = (v.LineChartVisual ?? v.BarChartVisual)!;
-    const wells = v.LineChartVisual ? v.LineChartVisual.ChartConfiguration.FieldWells.LineChartAggregatedFieldWells : v.BarChartVisual!.ChartConfiguration.FieldWells.BarChartAggregatedFieldWells;
+    const wells = v.LineChartVisual
+      ? v.LineChartVisual.ChartConfiguration.FieldWells.LineChartAggregatedFieldWells
+      : v.BarChartVisual!.ChartConfiguration.FieldWells.BarChartAggregatedFieldWells;
     const base = `${key}.ChartConfiguration.FieldWells.${key === 'LineChartVisual' ? 'LineChartAggregatedFieldWells' : 'BarChartAggregatedFieldWells'}`;
     return {
       kind: v.LineChartVisual ? 'line' : 'bar',
@@ -386,13 +441,17 @@ function checkDashboard(d: DashboardDef, dataSets: DataSetDef[], file: string): 
         const ds = decls.get(f.identifier);
         if (!ds) fail(at(`${f.at}.Column.DataSetIdentifier`), `${f.identifier} is not declared in DataSetIdentifierDeclarations`);
         const col = ds!.Columns.find((c) => c.Name === f.column);
-        if (!col) fail(at(`${f.at}.Column.ColumnName`), `dataset ${ds!.DataSetId} has no column ${f.column} (columns: ${ds!.Columns.map((c) => c.Name).join(', ')})`);
-        if (f.role === 'date' && col!.Type !== 'DATETIME') fail(at(`${f.at}.Column.ColumnName`), `${f.column} is ${col!.Type}; a DateDimensionField needs a DATETIME column`);
-        if (f.role === 'measure' && f.aggregation !== 'COUNT' && col!.Type !== 'INTEGER' && col!.Type !== 'DECIMAL') fail(at(`${f.at}.Column.ColumnName`), `${f.column} is ${col!.Type}; ${f.aggregation} needs a number column`);
+        if (!col)
+          fail(at(`${f.at}.Column.ColumnName`), `dataset ${ds!.DataSetId} has no column ${f.column} (columns: ${ds!.Columns.map((c) => c.Name).join(', ')})`);
+        if (f.role === 'date' && col!.Type !== 'DATETIME')
+          fail(at(`${f.at}.Column.ColumnName`), `${f.column} is ${col!.Type}; a DateDimensionField needs a DATETIME column`);
+        if (f.role === 'measure' && f.aggregation !== 'COUNT' && col!.Type !== 'INTEGER' && col!.Type !== 'DECIMAL')
+          fail(at(`${f.at}.Column.ColumnName`), `${f.column} is ${col!.Type}; ${f.aggregation} needs a number column`);
       }
       const own = new Set(fields.map((f) => f.fieldId));
       info.sort.forEach((s, i) => {
-        if (!own.has(s.fieldId)) fail(at(`TableVisual.ChartConfiguration.SortConfiguration.RowSort[${i}].FieldSort.FieldId`), `${s.fieldId} is not a field of visual ${info.id}`);
+        if (!own.has(s.fieldId))
+          fail(at(`TableVisual.ChartConfiguration.SortConfiguration.RowSort[${i}].FieldSort.FieldId`), `${s.fieldId} is not a field of visual ${info.id}`);
       });
     });
   });
@@ -401,12 +460,15 @@ function checkDashboard(d: DashboardDef, dataSets: DataSetDef[], file: string): 
     const filter = g.Filters[0]!.CategoryFilter;
     const ds = decls.get(filter.Column.DataSetIdentifier);
     if (!ds) fail(`${at}.Filters[0].CategoryFilter.Column.DataSetIdentifier`, `${filter.Column.DataSetIdentifier} is not declared`);
-    if (!ds!.Columns.some((c) => c.Name === filter.Column.ColumnName)) fail(`${at}.Filters[0].CategoryFilter.Column.ColumnName`, `dataset ${ds!.DataSetId} has no column ${filter.Column.ColumnName}`);
+    if (!ds!.Columns.some((c) => c.Name === filter.Column.ColumnName))
+      fail(`${at}.Filters[0].CategoryFilter.Column.ColumnName`, `dataset ${ds!.DataSetId} has no column ${filter.Column.ColumnName}`);
     g.ScopeConfiguration.SelectedSheets.SheetVisualScopingConfigurations.forEach((s, i) => {
       for (const vid of s.VisualIds) {
         const v = visualIds.get(vid);
-        if (!v || v.sheet !== s.SheetId) fail(`${at}.ScopeConfiguration.SelectedSheets.SheetVisualScopingConfigurations[${i}]`, `sheet ${s.SheetId} has no visual ${vid}`);
-        if (fieldsOf(v!.info)[0]!.identifier !== filter.Column.DataSetIdentifier) fail(`${at}.ScopeConfiguration`, `visual ${vid} does not read ${filter.Column.DataSetIdentifier}`);
+        if (!v || v.sheet !== s.SheetId)
+          fail(`${at}.ScopeConfiguration.SelectedSheets.SheetVisualScopingConfigurations[${i}]`, `sheet ${s.SheetId} has no visual ${vid}`);
+        if (fieldsOf(v!.info)[0]!.identifier !== filter.Column.DataSetIdentifier)
+          fail(`${at}.ScopeConfiguration`, `visual ${vid} does not read ${filter.Column.DataSetIdentifier}`);
       }
     });
   });
@@ -418,7 +480,11 @@ export function visualFilters(d: DashboardDef, visualId: string): { column: stri
     .filter((g) => g.Status !== 'DISABLED' && g.ScopeConfiguration.SelectedSheets.SheetVisualScopingConfigurations.some((s) => s.VisualIds.includes(visualId)))
     .map((g) => {
       const f = g.Filters[0]!.CategoryFilter;
-      return { column: f.Column.ColumnName, keep: f.Configuration.FilterListConfiguration.MatchOperator === 'CONTAINS', values: f.Configuration.FilterListConfiguration.CategoryValues };
+      return {
+        column: f.Column.ColumnName,
+        keep: f.Configuration.FilterListConfiguration.MatchOperator === 'CONTAINS',
+        values: f.Configuration.FilterListConfiguration.CategoryValues,
+      };
     });
 }
 
@@ -434,7 +500,13 @@ export function fillDefinition(d: DashboardDef, arnOf: (dataSetId: string) => st
 /** JSON with object keys sorted at every level, so equal content always prints the same. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
   );
 }
 

@@ -18,7 +18,8 @@ export { PublisherConfigError };
 /** The configured publisher over `store`, and what to close after publishing (the HTML publisher's DuckDB). */
 export async function openPublisher(config: Config, store: ObjectStore): Promise<{ publisher: Publisher; close(): void }> {
   if (config.publisher === 'quicksight') return { publisher: quickSightPublisherFromConfig(config, store), close: () => {} };
-  if (!(store instanceof LocalObjectStore)) throw new PublisherConfigError(`the HTML publisher runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
+  if (!(store instanceof LocalObjectStore))
+    throw new PublisherConfigError(`the HTML publisher runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
   const engine = await LocalQueryEngine.open(store, config);
   return { publisher: new HtmlPublisher(store, engine, config), close: () => engine.close() };
 }

@@ -21,7 +21,15 @@ import { dashboardModels, type DataSetRows } from './html/model';
 import { dashboardPage, defaultFilter } from './html/page';
 import { ChromiumMissingError, printDashboard } from './html/pdf';
 import { tableValues, type PageFilter, type VisualModel } from './html/runtime';
-import { snapshotFileNames, type Publisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotResult } from './port';
+import {
+  snapshotFileNames,
+  type Publisher,
+  type DashboardResult,
+  type DataSetResult,
+  type PublishPlan,
+  type PublishSummary,
+  type SnapshotResult,
+} from './port';
 
 /** A DuckDB column type as QuickSight's input type (what the dataset definitions declare). */
 export function quickSightType(duckdbType: string): ColumnType | null {
@@ -66,39 +74,57 @@ export class HtmlPublisher implements Publisher {
     const got = result.columns.map((c) => `${c.name} ${quickSightType(c.type) ?? c.type}`);
     const want = def.Columns.map((c) => `${c.Name} ${c.Type}`);
     if (got.join(', ') !== want.join(', ')) {
-      throw new DefinitionError(`quicksight-templates/datasets/${def.DataSetId}.json: Columns (${want.join(', ')}) are not the columns of view ${def.View} (${got.join(', ')}); make them the view's, in order`);
+      throw new DefinitionError(
+        `quicksight-templates/datasets/${def.DataSetId}.json: Columns (${want.join(', ')}) are not the columns of view ${def.View} (${got.join(', ')}); make them the view's, in order`,
+      );
     }
     return result.rows;
   }
 
   async publish(plan: PublishPlan): Promise<Omit<PublishSummary, 'runId' | 'status' | 'durationMs'>> {
     const { templates } = plan;
-    const generatedAt = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    const generatedAt = this.now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
     const notes: string[] = [];
     const data = new Map<string, DataSetRows>();
     const dataSets: DataSetResult[] = [];
     for (const def of templates.dataSets) {
       const rows = await this.readDataSet(def);
       data.set(def.DataSetId, { def, rows });
-      dataSets.push(rows ? { id: def.DataSetId, action: 'read', rows: rows.length } : { id: def.DataSetId, action: 'missing', note: `no ${def.View} view in this lake yet` });
+      dataSets.push(
+        rows
+          ? { id: def.DataSetId, action: 'read', rows: rows.length }
+          : { id: def.DataSetId, action: 'missing', note: `no ${def.View} view in this lake yet` },
+      );
     }
 
     const dashboards: DashboardResult[] = [];
     const models = new Map<string, VisualModel[]>();
     const filters = new Map<string, PageFilter>();
     for (const dash of templates.dashboards) {
-      const used = [...new Set(dash.Definition.DataSetIdentifierDeclarations.map((d) => /\$\{dataset:(.+)\}/.exec(d.DataSetArn)![1]!))].map((id) => data.get(id)!);
+      const used = [...new Set(dash.Definition.DataSetIdentifierDeclarations.map((d) => /\$\{dataset:(.+)\}/.exec(d.DataSetArn)![1]!))].map(
+        (id) => data.get(id)!,
+      );
       const vm = dashboardModels(dash, data);
       const rows = used.flatMap((u) => u.rows ?? []);
       const teams = [...new Set(rows.map((r) => r.team).filter((t): t is string => typeof t === 'string' && t !== 'ALL'))].sort();
-      const dates = rows.map((r) => r.dt).filter((d): d is string => typeof d === 'string').sort();
+      const dates = rows
+        .map((r) => r.dt)
+        .filter((d): d is string => typeof d === 'string')
+        .sort();
       const firstDate = dates[0] ?? null;
       const lastDate = dates.at(-1) ?? null;
       const html = await dashboardPage({ dashboard: dash, models: vm, teams, firstDate, lastDate, generatedAt, source: this.store.location });
       const key = `${this.config.publish.dashboardsPrefix}${dash.DashboardId}/index.html`;
       await this.store.put(key, html);
       const missing = vm.filter((m) => m.missing).map((m) => `${m.id} (${m.missing})`);
-      dashboards.push({ id: dash.DashboardId, action: 'written', location: this.fileOf(key), ...(missing.length ? { note: `panels skipped: ${missing.join(', ')}` } : {}) });
+      dashboards.push({
+        id: dash.DashboardId,
+        action: 'written',
+        location: this.fileOf(key),
+        ...(missing.length ? { note: `panels skipped: ${missing.join(', ')}` } : {}),
+      });
       models.set(dash.DashboardId, vm);
       filters.set(dash.DashboardId, defaultFilter(firstDate, lastDate));
     }

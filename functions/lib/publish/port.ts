@@ -100,7 +100,8 @@ export function snapshotPlan(templates: Templates, pdf: string[], csv: string[])
   const known = [...dashboards.keys()].join(', ');
   const plans = new Map<string, SnapshotPlan>();
   const planOf = (id: string, field: string) => {
-    if (!dashboards.has(id)) throw new DefinitionError(`config publish.snapshot.${field}: no dashboard ${JSON.stringify(id)} in quicksight-templates/dashboards/ (known: ${known})`);
+    if (!dashboards.has(id))
+      throw new DefinitionError(`config publish.snapshot.${field}: no dashboard ${JSON.stringify(id)} in quicksight-templates/dashboards/ (known: ${known})`);
     let p = plans.get(id);
     if (!p) plans.set(id, (p = { dashboardId: id, pdf: [], csv: [] }));
     return p;
@@ -112,7 +113,8 @@ export function snapshotPlan(templates: Templates, pdf: string[], csv: string[])
     const sheet = dashboards.get(id)!.Definition.Sheets.find((s) => s.Visuals.some((v) => visualInfo(v).id === visualId));
     const visual = sheet?.Visuals.map(visualInfo).find((v) => v.id === visualId);
     if (!sheet || !visual) throw new DefinitionError(`config publish.snapshot.csv: dashboard ${id} has no visual ${JSON.stringify(visualId)}`);
-    if (visual.kind !== 'table') throw new DefinitionError(`config publish.snapshot.csv: ${entry} is a ${visual.kind} visual; only table visuals export as CSV`);
+    if (visual.kind !== 'table')
+      throw new DefinitionError(`config publish.snapshot.csv: ${entry} is a ${visual.kind} visual; only table visuals export as CSV`);
     if (!plan.csv.some((c) => c.visualId === visualId)) plan.csv.push({ sheetId: sheet.SheetId, visualId });
   }
   return [...plans.values()];

@@ -12,8 +12,15 @@ import { writeRowAccess } from './row-access';
 /** Thrown when the config cannot publish with its publisher (a QuickSight publisher without an S3 lake...). */
 export class PublisherConfigError extends Error {}
 
-export function quickSightPublisherFromConfig(config: Config, store: ObjectStore, options: Pick<QuickSightPublisherOptions, 'accountId' | 'region' | 'deadline'> = {}): QuickSightPublisher {
-  if (!('s3' in config.lake)) throw new PublisherConfigError('the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)');
+export function quickSightPublisherFromConfig(
+  config: Config,
+  store: ObjectStore,
+  options: Pick<QuickSightPublisherOptions, 'accountId' | 'region' | 'deadline'> = {},
+): QuickSightPublisher {
+  if (!('s3' in config.lake))
+    throw new PublisherConfigError(
+      'the QuickSight publisher writes its snapshots to the lake bucket: configure lake.s3 (the local lake is for the HTML publisher)',
+    );
   const catalog = catalogFromConfig(config, store);
   return new QuickSightPublisher(config, {
     ...options,

@@ -70,7 +70,16 @@ import { isTransient, retryPolicy, ServiceOperationError, withRetry, type RetryO
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { checksumOf, fillDefinition, type DashboardDef, type DataSetDef, type Templates } from './definitions';
-import { snapshotFileNames, type Publisher, type DashboardResult, type DataSetResult, type PublishPlan, type PublishSummary, type SnapshotPlan, type SnapshotResult } from './port';
+import {
+  snapshotFileNames,
+  type Publisher,
+  type DashboardResult,
+  type DataSetResult,
+  type PublishPlan,
+  type PublishSummary,
+  type SnapshotPlan,
+  type SnapshotResult,
+} from './port';
 import { ROW_ACCESS_TABLE } from './row-access';
 
 export const CHECKSUM_TAG = 'cclake:definition-sha256';
@@ -87,7 +96,14 @@ const DAY_MS = 86_400_000;
 
 /** Permissions by role (QuickSight's documented action sets for owners and viewers). */
 const ACTIONS = {
-  dataSourceOwner: ['quicksight:DescribeDataSource', 'quicksight:DescribeDataSourcePermissions', 'quicksight:PassDataSource', 'quicksight:UpdateDataSource', 'quicksight:DeleteDataSource', 'quicksight:UpdateDataSourcePermissions'],
+  dataSourceOwner: [
+    'quicksight:DescribeDataSource',
+    'quicksight:DescribeDataSourcePermissions',
+    'quicksight:PassDataSource',
+    'quicksight:UpdateDataSource',
+    'quicksight:DeleteDataSource',
+    'quicksight:UpdateDataSourcePermissions',
+  ],
   dataSetOwner: [
     'quicksight:DescribeDataSet',
     'quicksight:DescribeDataSetPermissions',
@@ -291,7 +307,12 @@ export class QuickSightPublisher implements Publisher {
     for (const s of plan.snapshots) {
       const dashboard = dashboards.find((d) => d.id === this.id(s.dashboardId))!;
       if (dashboard.action === 'failed') {
-        snapshots.push({ dashboardId: s.dashboardId, status: 'SKIPPED', outputs: [], error: `dashboard ${dashboard.id} has no new version this run: ${dashboard.error}` });
+        snapshots.push({
+          dashboardId: s.dashboardId,
+          status: 'SKIPPED',
+          outputs: [],
+          error: `dashboard ${dashboard.id} has no new version this run: ${dashboard.error}`,
+        });
         continue;
       }
       snapshots.push(...(await this.snapshot(s, plan, `${lakeState}/v${dashboard.version ?? 0}`, done)));
@@ -315,12 +336,21 @@ export class QuickSightPublisher implements Publisher {
       Permissions: this.permissions(ACTIONS.dataSourceOwner),
     };
     const checksum = checksumOf(desired);
-    const found = await this.describe('DescribeDataSource', id, () => this.client.send(new DescribeDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id })));
+    const found = await this.describe('DescribeDataSource', id, () =>
+      this.client.send(new DescribeDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id })),
+    );
     if (!found?.DataSource?.Arn) {
       // No tag yet: the checksum is set once QuickSight says the creation succeeded, so a failed
       // creation stays untagged and the next run updates it.
       const out = await this.call('CreateDataSource', id, () =>
-        this.client.send(new CreateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, ...desired, Permissions: desired.Permissions.length ? desired.Permissions : undefined })),
+        this.client.send(
+          new CreateDataSourceCommand({
+            AwsAccountId: this.account,
+            DataSourceId: id,
+            ...desired,
+            Permissions: desired.Permissions.length ? desired.Permissions : undefined,
+          }),
+        ),
       );
       await this.waitForDataSource(id, out.CreationStatus);
       await this.tag(out.Arn!, checksum);
@@ -328,13 +358,25 @@ export class QuickSightPublisher implements Publisher {
     }
     const arn = found.DataSource.Arn;
     if ((await this.storedChecksum(arn)) === checksum) return { id, arn, action: 'unchanged' };
-    const out = await this.call('UpdateDataSource', id, () => this.client.send(new UpdateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, Name: desired.Name, DataSourceParameters: desired.DataSourceParameters })));
+    const out = await this.call('UpdateDataSource', id, () =>
+      this.client.send(
+        new UpdateDataSourceCommand({ AwsAccountId: this.account, DataSourceId: id, Name: desired.Name, DataSourceParameters: desired.DataSourceParameters }),
+      ),
+    );
     await this.waitForDataSource(id, out.UpdateStatus);
     await this.syncPermissions(
       id,
       desired.Permissions,
-      async () => (await this.call('DescribeDataSourcePermissions', id, () => this.client.send(new DescribeDataSourcePermissionsCommand({ AwsAccountId: this.account, DataSourceId: id })))).Permissions,
-      (grant, revoke) => this.client.send(new UpdateDataSourcePermissionsCommand({ AwsAccountId: this.account, DataSourceId: id, GrantPermissions: grant, RevokePermissions: revoke })),
+      async () =>
+        (
+          await this.call('DescribeDataSourcePermissions', id, () =>
+            this.client.send(new DescribeDataSourcePermissionsCommand({ AwsAccountId: this.account, DataSourceId: id })),
+          )
+        ).Permissions,
+      (grant, revoke) =>
+        this.client.send(
+          new UpdateDataSourcePermissionsCommand({ AwsAccountId: this.account, DataSourceId: id, GrantPermissions: grant, RevokePermissions: revoke }),
+        ),
     );
     await this.tag(arn, checksum);
     return { id, arn, action: 'updated' };
@@ -352,9 +394,13 @@ export class QuickSightPublisher implements Publisher {
       final = last.value.DataSource?.Status;
       const e = last.value.DataSource?.ErrorInfo;
       if (e) error = `${e.Type}: ${e.Message}`;
-      if (!last.done) throw new Error(`QuickSight data source ${id} is still ${final ?? 'in progress'} after ${Math.round(this.waitMs / 1000)} s; the next run checks it again`);
+      if (!last.done)
+        throw new Error(
+          `QuickSight data source ${id} is still ${final ?? 'in progress'} after ${Math.round(this.waitMs / 1000)} s; the next run checks it again`,
+        );
     }
-    if (final !== 'CREATION_SUCCESSFUL' && final !== 'UPDATE_SUCCESSFUL') throw new Error(`QuickSight data source ${id} is ${final}${error ? `: ${error}` : ''}; the next run retries it`);
+    if (final !== 'CREATION_SUCCESSFUL' && final !== 'UPDATE_SUCCESSFUL')
+      throw new Error(`QuickSight data source ${id} is ${final}${error ? `: ${error}` : ''}; the next run retries it`);
   }
 
   // ---- datasets ------------------------------------------------------------------------------
@@ -387,11 +433,20 @@ export class QuickSightPublisher implements Publisher {
             // (GroupName, UserName) in the configured namespace, as the config does. VERSION_2 would
             // need their ARNs, which carry QuickSight's identity region (not necessarily this one) and
             // must not be sent with a Namespace; a wrong ARN would silently match no reader.
-            RowLevelPermissionDataSet: { Namespace: this.q.namespace, Arn: rlsArn, PermissionPolicy: 'GRANT_ACCESS', FormatVersion: 'VERSION_1', Status: 'ENABLED' },
+            RowLevelPermissionDataSet: {
+              Namespace: this.q.namespace,
+              Arn: rlsArn,
+              PermissionPolicy: 'GRANT_ACCESS',
+              FormatVersion: 'VERSION_1',
+              Status: 'ENABLED',
+            },
             // Tag-based rules apply to anonymous readers only, and the report snapshots are made for
             // one anonymous reader (StartDashboardSnapshotJob): its tag matches every value, so the
             // reports show the whole organisation (user rules would match no one and leave them empty).
-            RowLevelPermissionTagConfiguration: { Status: 'ENABLED', TagRules: [{ TagKey: snapshotTagKey(rls.column), ColumnName: rls.column, MatchAllValue: MATCH_ALL }] },
+            RowLevelPermissionTagConfiguration: {
+              Status: 'ENABLED',
+              TagRules: [{ TagKey: snapshotTagKey(rls.column), ColumnName: rls.column, MatchAllValue: MATCH_ALL }],
+            },
           }
         : {}),
     };
@@ -406,7 +461,8 @@ export class QuickSightPublisher implements Publisher {
     const id = input.DataSetId!;
     const checksum = checksumOf(input);
     const found = await this.describe('DescribeDataSet', id, () => this.client.send(new DescribeDataSetCommand({ AwsAccountId: this.account, DataSetId: id })));
-    const importId = (out: { IngestionId?: string; IngestionArn?: string }) => (input.ImportMode === 'SPICE' ? (out.IngestionId ?? /\/ingestion\/([^/]+)$/.exec(out.IngestionArn ?? '')?.[1]) : undefined);
+    const importId = (out: { IngestionId?: string; IngestionArn?: string }) =>
+      input.ImportMode === 'SPICE' ? (out.IngestionId ?? /\/ingestion\/([^/]+)$/.exec(out.IngestionArn ?? '')?.[1]) : undefined;
     if (!found?.DataSet?.Arn) {
       const out = await this.call('CreateDataSet', id, () => this.client.send(new CreateDataSetCommand({ AwsAccountId: this.account, ...input })));
       const ingestionId = importId(out);
@@ -417,12 +473,31 @@ export class QuickSightPublisher implements Publisher {
     if ((await this.storedChecksum(arn)) === checksum) return { arn, action: 'unchanged', checksum };
     // UpdateDataSet takes neither Permissions (synced below) nor UseAs (set at creation only).
     const { Permissions: permissions = [], UseAs: _useAs, ...rest } = input;
-    const out = await this.call('UpdateDataSet', id, () => this.client.send(new UpdateDataSetCommand({ AwsAccountId: this.account, ...rest, DataSetId: id, Name: input.Name, PhysicalTableMap: input.PhysicalTableMap, ImportMode: input.ImportMode })));
+    const out = await this.call('UpdateDataSet', id, () =>
+      this.client.send(
+        new UpdateDataSetCommand({
+          AwsAccountId: this.account,
+          ...rest,
+          DataSetId: id,
+          Name: input.Name,
+          PhysicalTableMap: input.PhysicalTableMap,
+          ImportMode: input.ImportMode,
+        }),
+      ),
+    );
     await this.syncPermissions(
       id,
       permissions,
-      async () => (await this.call('DescribeDataSetPermissions', id, () => this.client.send(new DescribeDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id })))).Permissions,
-      (grant, revoke) => this.client.send(new UpdateDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id, GrantPermissions: grant, RevokePermissions: revoke })),
+      async () =>
+        (
+          await this.call('DescribeDataSetPermissions', id, () =>
+            this.client.send(new DescribeDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id })),
+          )
+        ).Permissions,
+      (grant, revoke) =>
+        this.client.send(
+          new UpdateDataSetPermissionsCommand({ AwsAccountId: this.account, DataSetId: id, GrantPermissions: grant, RevokePermissions: revoke }),
+        ),
     );
     const ingestionId = importId(out);
     if (!ingestionId) await this.tag(arn, checksum);
@@ -434,7 +509,13 @@ export class QuickSightPublisher implements Publisher {
    * create or update, or a refresh when the ledger says the dataset last read an older state.
    * Started ingestions go to `pending`, settled before the dashboards.
    */
-  private async publishDataSet(input: DataSetInput, state: string, ledger: Ledger, plan: PublishPlan, pending: Pending[]): Promise<{ arn: string; result: DataSetResult }> {
+  private async publishDataSet(
+    input: DataSetInput,
+    state: string,
+    ledger: Ledger,
+    plan: PublishPlan,
+    pending: Pending[],
+  ): Promise<{ arn: string; result: DataSetResult }> {
     const id = input.DataSetId!;
     const mode = input.ImportMode as 'SPICE' | 'DIRECT_QUERY';
     const r = await this.ensureDataSetInput(input);
@@ -462,7 +543,12 @@ export class QuickSightPublisher implements Publisher {
    * from the seed table. Its data is the seed: a new seed (its content hash, in the seed's location)
    * means a refresh, so granted or revoked access reaches SPICE.
    */
-  private async ensureRowAccessDataSet(dataSourceArn: string, ledger: Ledger, plan: PublishPlan, pending: Pending[]): Promise<{ arn: string; result: DataSetResult }> {
+  private async ensureRowAccessDataSet(
+    dataSourceArn: string,
+    ledger: Ledger,
+    plan: PublishPlan,
+    pending: Pending[],
+  ): Promise<{ arn: string; result: DataSetResult }> {
     if (!this.options.writeRowAccess) throw new Error('row-level security is configured but the publisher cannot write its rules table');
     const seed = await this.options.writeRowAccess();
     const column = this.q.rowLevelSecurity!.column;
@@ -490,7 +576,10 @@ export class QuickSightPublisher implements Publisher {
           rules: {
             Alias: seed.table,
             Source: { PhysicalTableId: 'rules' },
-            DataTransforms: [{ RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } }, { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } }],
+            DataTransforms: [
+              { RenameColumnOperation: { ColumnName: 'group_name', NewColumnName: 'GroupName' } },
+              { RenameColumnOperation: { ColumnName: 'user_name', NewColumnName: 'UserName' } },
+            ],
           },
         },
         ImportMode: 'SPICE',
@@ -546,10 +635,15 @@ export class QuickSightPublisher implements Publisher {
     // Unique per attempt: an ingestion id is never taken twice by QuickSight.
     const ingestionId = `${plan.runDate}-${plan.attempt}`;
     try {
-      await this.call('CreateIngestion', id, () => this.client.send(new CreateIngestionCommand({ AwsAccountId: this.account, DataSetId: id, IngestionId: ingestionId, IngestionType: 'FULL_REFRESH' })));
+      await this.call('CreateIngestion', id, () =>
+        this.client.send(new CreateIngestionCommand({ AwsAccountId: this.account, DataSetId: id, IngestionId: ingestionId, IngestionType: 'FULL_REFRESH' })),
+      );
     } catch (err) {
       if (err instanceof ServiceOperationError && err.code === 'LimitExceededException') {
-        return { status: 'SKIPPED', reason: `QuickSight refused the refresh (LimitExceededException: ${(err.cause as Error)?.message ?? ''}); the next run refreshes it` };
+        return {
+          status: 'SKIPPED',
+          reason: `QuickSight refused the refresh (LimitExceededException: ${(err.cause as Error)?.message ?? ''}); the next run refreshes it`,
+        };
       }
       throw err;
     }
@@ -565,7 +659,10 @@ export class QuickSightPublisher implements Publisher {
   private async settleIngestion(p: Pending, ledger: Ledger, until: number): Promise<void> {
     const ingestionId = p.result.ingestion!.id!;
     const last = await this.pollUntil(
-      () => this.call('DescribeIngestion', `${p.dataSetId}/${ingestionId}`, () => this.client.send(new DescribeIngestionCommand({ AwsAccountId: this.account, DataSetId: p.dataSetId, IngestionId: ingestionId }))),
+      () =>
+        this.call('DescribeIngestion', `${p.dataSetId}/${ingestionId}`, () =>
+          this.client.send(new DescribeIngestionCommand({ AwsAccountId: this.account, DataSetId: p.dataSetId, IngestionId: ingestionId })),
+        ),
       (out) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(out.Ingestion?.IngestionStatus ?? ''),
       until,
     );
@@ -574,7 +671,14 @@ export class QuickSightPublisher implements Publisher {
     p.result.ingestion = {
       status,
       id: ingestionId,
-      ...(error ? { reason: `${error.Type}: ${error.Message}` } : !last.done ? { reason: 'still running when the wait ended (the run\'s deadline or wait budget); the snapshots may show the previous data and the next run retries it' } : {}),
+      ...(error
+        ? { reason: `${error.Type}: ${error.Message}` }
+        : !last.done
+          ? {
+              reason:
+                "still running when the wait ended (the run's deadline or wait budget); the snapshots may show the previous data and the next run retries it",
+            }
+          : {}),
     };
     if (status !== 'COMPLETED') return;
     ledger.refreshedFrom[p.dataSetId] = p.state;
@@ -610,7 +714,9 @@ export class QuickSightPublisher implements Publisher {
     const content = { Name: d.Name, Definition: definition, DashboardPublishOptions: QuickSightPublisher.PUBLISH_OPTIONS, Permissions: permissions };
     const checksum = checksumOf(content);
     const description = `cclake ${checksum.slice(0, 12)}`;
-    const found = await this.describe('DescribeDashboard', id, () => this.client.send(new DescribeDashboardCommand({ AwsAccountId: this.account, DashboardId: id })));
+    const found = await this.describe('DescribeDashboard', id, () =>
+      this.client.send(new DescribeDashboardCommand({ AwsAccountId: this.account, DashboardId: id })),
+    );
     if (!found?.Dashboard?.Arn) {
       const out = await this.call('CreateDashboard', id, () =>
         this.client.send(
@@ -634,18 +740,37 @@ export class QuickSightPublisher implements Publisher {
     const arn = found.Dashboard.Arn;
     if ((await this.storedChecksum(arn)) === checksum) return { id, action: 'unchanged', version: found.Dashboard.Version?.VersionNumber, location: arn };
     const out = await this.call('UpdateDashboard', id, () =>
-      this.client.send(new UpdateDashboardCommand({ AwsAccountId: this.account, DashboardId: id, Name: d.Name, Definition: definition, DashboardPublishOptions: QuickSightPublisher.PUBLISH_OPTIONS, VersionDescription: description })),
+      this.client.send(
+        new UpdateDashboardCommand({
+          AwsAccountId: this.account,
+          DashboardId: id,
+          Name: d.Name,
+          Definition: definition,
+          DashboardPublishOptions: QuickSightPublisher.PUBLISH_OPTIONS,
+          VersionDescription: description,
+        }),
+      ),
     );
     const version = versionOf(out.VersionArn);
     if (version === undefined) throw new Error(`QuickSight UpdateDashboard ${id} returned no version (VersionArn ${out.VersionArn})`);
     const failure = await this.waitForVersion(id, version);
     if (failure) return { id, action: 'failed', version, location: arn, error: failure };
-    await this.call('UpdateDashboardPublishedVersion', id, () => this.client.send(new UpdateDashboardPublishedVersionCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version })));
+    await this.call('UpdateDashboardPublishedVersion', id, () =>
+      this.client.send(new UpdateDashboardPublishedVersionCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version })),
+    );
     await this.syncPermissions(
       id,
       permissions,
-      async () => (await this.call('DescribeDashboardPermissions', id, () => this.client.send(new DescribeDashboardPermissionsCommand({ AwsAccountId: this.account, DashboardId: id })))).Permissions,
-      (grant, revoke) => this.client.send(new UpdateDashboardPermissionsCommand({ AwsAccountId: this.account, DashboardId: id, GrantPermissions: grant, RevokePermissions: revoke })),
+      async () =>
+        (
+          await this.call('DescribeDashboardPermissions', id, () =>
+            this.client.send(new DescribeDashboardPermissionsCommand({ AwsAccountId: this.account, DashboardId: id })),
+          )
+        ).Permissions,
+      (grant, revoke) =>
+        this.client.send(
+          new UpdateDashboardPermissionsCommand({ AwsAccountId: this.account, DashboardId: id, GrantPermissions: grant, RevokePermissions: revoke }),
+        ),
     );
     await this.tag(arn, checksum);
     return { id, action: 'updated', version, location: arn };
@@ -654,7 +779,10 @@ export class QuickSightPublisher implements Publisher {
   /** Waits until a dashboard version is created; returns why it is not usable (QuickSight's errors), or null when it succeeded. */
   private async waitForVersion(id: string, version: number): Promise<string | null> {
     const last = await this.pollUntil(
-      () => this.call('DescribeDashboard', `${id} version ${version}`, () => this.client.send(new DescribeDashboardCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version }))),
+      () =>
+        this.call('DescribeDashboard', `${id} version ${version}`, () =>
+          this.client.send(new DescribeDashboardCommand({ AwsAccountId: this.account, DashboardId: id, VersionNumber: version })),
+        ),
       (out) => !String(out.Dashboard?.Version?.Status ?? '').endsWith('_IN_PROGRESS'),
     );
     const status = last.value.Dashboard?.Version?.Status;
@@ -689,8 +817,17 @@ export class QuickSightPublisher implements Publisher {
   private async snapshot(s: SnapshotPlan, plan: PublishPlan, state: string, ledger: SnapshotLedger): Promise<SnapshotResult[]> {
     const id = this.id(s.dashboardId);
     const names = snapshotFileNames(s);
-    const pdfs = s.pdf.map((p, i) => ({ name: names.pdf[i]!, file: { FormatType: 'PDF', SheetSelections: [{ SheetId: p.sheetId, SelectionScope: 'ALL_VISUALS' }] } satisfies SnapshotFile }));
-    const csvs = s.csv.map((c, i) => ({ name: names.csv[i]!, file: { FormatType: 'CSV', SheetSelections: [{ SheetId: c.sheetId, SelectionScope: 'SELECTED_VISUALS', VisualIds: [c.visualId] }] } satisfies SnapshotFile }));
+    const pdfs = s.pdf.map((p, i) => ({
+      name: names.pdf[i]!,
+      file: { FormatType: 'PDF', SheetSelections: [{ SheetId: p.sheetId, SelectionScope: 'ALL_VISUALS' }] } satisfies SnapshotFile,
+    }));
+    const csvs = s.csv.map((c, i) => ({
+      name: names.csv[i]!,
+      file: {
+        FormatType: 'CSV',
+        SheetSelections: [{ SheetId: c.sheetId, SelectionScope: 'SELECTED_VISUALS', VisualIds: [c.visualId] }],
+      } satisfies SnapshotFile,
+    }));
     const jobs: { name: string; file: SnapshotFile }[][] = [];
     for (let n = 0; n < Math.max(pdfs.length, Math.ceil(csvs.length / CSVS_PER_SNAPSHOT_JOB)); n++) {
       jobs.push([...(pdfs[n] ? [pdfs[n]!] : []), ...csvs.slice(n * CSVS_PER_SNAPSHOT_JOB, (n + 1) * CSVS_PER_SNAPSHOT_JOB)]);
@@ -700,15 +837,34 @@ export class QuickSightPublisher implements Publisher {
       const files = job.map((j) => j.name);
       const prior = ledger.done.find((d) => d.dashboardId === s.dashboardId && d.state === state && d.files.join('\n') === files.join('\n'));
       if (prior) {
-        out.push({ dashboardId: s.dashboardId, jobId: prior.jobId, status: 'COMPLETED', files, outputs: prior.outputs, note: 'made earlier today by another attempt (snapshot ledger)' });
+        out.push({
+          dashboardId: s.dashboardId,
+          jobId: prior.jobId,
+          status: 'COMPLETED',
+          files,
+          outputs: prior.outputs,
+          note: 'made earlier today by another attempt (snapshot ledger)',
+        });
         continue;
       }
       if (this.now() >= (this.options.deadline ?? Infinity)) {
-        out.push({ dashboardId: s.dashboardId, status: 'SKIPPED', files, outputs: [], error: 'the run reached its deadline before this snapshot; the next run makes it' });
+        out.push({
+          dashboardId: s.dashboardId,
+          status: 'SKIPPED',
+          files,
+          outputs: [],
+          error: 'the run reached its deadline before this snapshot; the next run makes it',
+        });
         continue;
       }
       const jobId = `${id}-${plan.runDate}-${plan.attempt}-${n + 1}`;
-      const result = await this.runSnapshotJob(id, s.dashboardId, jobId, job.map((j) => j.file), plan.runDate);
+      const result = await this.runSnapshotJob(
+        id,
+        s.dashboardId,
+        jobId,
+        job.map((j) => j.file),
+        plan.runDate,
+      );
       result.files = files;
       out.push(result);
       if (result.status === 'COMPLETED') {
@@ -738,14 +894,25 @@ export class QuickSightPublisher implements Publisher {
             // One file per group (SnapshotFileGroup.Files holds 1).
             FileGroups: files.map((f) => ({ Files: [f] })),
             DestinationConfiguration: {
-              S3Destinations: [{ BucketConfiguration: { BucketName: this.options.bucket, BucketPrefix: `${this.options.bucketPrefix}${this.config.publish.snapshot.prefix}${runDate}/`, BucketRegion: region } }],
+              S3Destinations: [
+                {
+                  BucketConfiguration: {
+                    BucketName: this.options.bucket,
+                    BucketPrefix: `${this.options.bucketPrefix}${this.config.publish.snapshot.prefix}${runDate}/`,
+                    BucketRegion: region,
+                  },
+                },
+              ],
             },
           },
         }),
       ),
     );
     const last = await this.pollUntil(
-      () => this.call('DescribeDashboardSnapshotJob', jobId, () => this.client.send(new DescribeDashboardSnapshotJobCommand({ AwsAccountId: this.account, DashboardId: id, SnapshotJobId: jobId }))),
+      () =>
+        this.call('DescribeDashboardSnapshotJob', jobId, () =>
+          this.client.send(new DescribeDashboardSnapshotJobCommand({ AwsAccountId: this.account, DashboardId: id, SnapshotJobId: jobId })),
+        ),
       (o) => o.JobStatus === 'COMPLETED' || o.JobStatus === 'FAILED',
     );
     if (!last.done) return { dashboardId, jobId, status: 'FAILED', outputs: [], error: `still ${last.value.JobStatus} when the wait ended` };
@@ -756,7 +923,9 @@ export class QuickSightPublisher implements Publisher {
     const outputs = groups.flatMap((g) => (g.S3Results ?? []).map((r) => r.S3Uri).filter((u): u is string => !!u));
     const fileErrors = groups.flatMap((g) => (g.S3Results ?? []).flatMap((r) => r.ErrorInfo ?? [])).map((e) => `${e.ErrorType}: ${e.ErrorMessage}`);
     if (last.value.JobStatus === 'FAILED' || fileErrors.length) {
-      const error = result.ErrorInfo ? `${result.ErrorInfo.ErrorType}: ${result.ErrorInfo.ErrorMessage}` : fileErrors.join('; ') || 'the job failed without an error message';
+      const error = result.ErrorInfo
+        ? `${result.ErrorInfo.ErrorType}: ${result.ErrorInfo.ErrorMessage}`
+        : fileErrors.join('; ') || 'the job failed without an error message';
       return { dashboardId, jobId, status: 'FAILED', outputs, error };
     }
     return { dashboardId, jobId, status: 'COMPLETED', outputs };

@@ -26,7 +26,9 @@ export function rowAccessTable(column: 'team' | 'cost_center'): TableDef {
 }
 
 export function rowAccessRows(rls: NonNullable<Config['aws']['quicksight']['rowLevelSecurity']>): Record<string, unknown>[] {
-  return rls.rules.flatMap((r) => (r.values.length ? r.values : [null]).map((v) => ({ group_name: r.group ?? null, user_name: r.user ?? null, [rls.column]: v })));
+  return rls.rules.flatMap((r) =>
+    (r.values.length ? r.values : [null]).map((v) => ({ group_name: r.group ?? null, user_name: r.user ?? null, [rls.column]: v })),
+  );
 }
 
 export async function writeRowAccess(store: ObjectStore, catalog: Catalog, config: Config): Promise<SeedResult> {

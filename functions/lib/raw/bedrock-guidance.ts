@@ -70,7 +70,10 @@ export function guidanceToRawSql(source: string, where?: string): string {
     `CASE WHEN m._otel IS NOT NULL THEN '[' || ${sqlString(JSON.stringify(`a:${GUIDANCE_OTEL_LIB_KEY}`))} || ',' || ${jsonOf('m._otel', 'string')} || ']' END`,
     ...[...cols]
       .sort((a, b) => (a.name < b.name ? -1 : 1))
-      .map((c) => `CASE WHEN m.${sqlIdent(c.name)} IS NOT NULL THEN '[' || ${sqlString(JSON.stringify(`c:${c.name}`))} || ',' || ${jsonOf(`m.${sqlIdent(c.name)}`, c.kind)} || ']' END`),
+      .map(
+        (c) =>
+          `CASE WHEN m.${sqlIdent(c.name)} IS NOT NULL THEN '[' || ${sqlString(JSON.stringify(`c:${c.name}`))} || ',' || ${jsonOf(`m.${sqlIdent(c.name)}`, c.kind)} || ']' END`,
+      ),
   ];
   const inner = `SELECT ${cols.map((c) => `${c.sql} AS ${sqlIdent(c.name)}`).join(', ')},
       CASE WHEN ${otel} IS NULL THEN MAP {}::MAP(VARCHAR, VARCHAR) ELSE MAP {${sqlString(GUIDANCE_OTEL_LIB_KEY)}: ${otel}} END AS attributes,

@@ -12,13 +12,7 @@ export function hourPrefix(rawPrefix: string, arrivalMs: number): string {
   return `${rawPrefix}year=${d.getUTCFullYear()}/month=${pad(d.getUTCMonth() + 1)}/day=${pad(d.getUTCDate())}/hour=${pad(d.getUTCHours())}/`;
 }
 
-export function rawObjectKey(
-  rawPrefix: string,
-  stream: string,
-  arrivalMs: number,
-  uuid: string = randomUUID(),
-  streamVersion = 1,
-): string {
+export function rawObjectKey(rawPrefix: string, stream: string, arrivalMs: number, uuid: string = randomUUID(), streamVersion = 1): string {
   const d = new Date(arrivalMs);
   const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}-${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}-${pad(d.getUTCSeconds())}`;
   return `${hourPrefix(rawPrefix, arrivalMs)}${stream}-${streamVersion}-${stamp}-${uuid}.parquet`;

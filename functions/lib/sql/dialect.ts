@@ -23,7 +23,7 @@ const DUCKDB_DOCS = 'https://duckdb.org/docs/stable/sql';
 export const SQL_LINT_RULES = {
   'integer-division': {
     message:
-      "`/` truncates on Trino when both operands are integers (7/2 = 3) but never on DuckDB (7/2 = 3.5): write CAST(a AS DOUBLE) / nullif(b, 0), the numerator explicitly DOUBLE",
+      '`/` truncates on Trino when both operands are integers (7/2 = 3) but never on DuckDB (7/2 = 3.5): write CAST(a AS DOUBLE) / nullif(b, 0), the numerator explicitly DOUBLE',
     source: `${TRINO_DOCS}/functions/math.html (operators: "Division (integer division performs truncation)"); ${DUCKDB_DOCS}/functions/numeric.html (\`/\` is float division, \`//\` integer division)`,
   },
   format: {
@@ -48,7 +48,7 @@ export const SQL_LINT_RULES = {
   },
   'date-format-specifiers': {
     message:
-      'date_format/date_parse take MySQL specifiers on Trino (%i minutes, %M month name, %s seconds) that mean other things in DuckDB strftime/strptime: use a literal format with the safe specifiers only (date_format is translated by the compat macro; date_parse cannot be, so parse text with minutes as CAST(s AS TIMESTAMP), the same on both for \'YYYY-MM-DD HH:MM:SS\')',
+      "date_format/date_parse take MySQL specifiers on Trino (%i minutes, %M month name, %s seconds) that mean other things in DuckDB strftime/strptime: use a literal format with the safe specifiers only (date_format is translated by the compat macro; date_parse cannot be, so parse text with minutes as CAST(s AS TIMESTAMP), the same on both for 'YYYY-MM-DD HH:MM:SS')",
     source: `${TRINO_DOCS}/functions/datetime.html#mysql-date-functions; ${DUCKDB_DOCS}/functions/dateformat.html`,
   },
   'map-subscript': {
@@ -82,8 +82,7 @@ export const SQL_LINT_RULES = {
     source: `${TRINO_DOCS}/functions/string.html#split_part ("If the index is larger than the number of fields, then null is returned"); verified on DuckDB 1.5.6: split_part('a,b', ',', 5) = ''`,
   },
   'regexp-extract-no-match': {
-    message:
-      "regexp_extract() is NULL on Trino when nothing matches but '' on DuckDB: write nullif(regexp_extract(s, pattern[, group]), '')",
+    message: "regexp_extract() is NULL on Trino when nothing matches but '' on DuckDB: write nullif(regexp_extract(s, pattern[, group]), '')",
     source: `trinodb/trino JoniRegexpFunctions.regexpExtract (@SqlNullable, returns null when there is no match); ${DUCKDB_DOCS}/functions/regular_expressions.html (empty string when there is no match)`,
   },
   'regexp-replace': {
@@ -108,7 +107,7 @@ export const SQL_LINT_RULES = {
   },
   'decimal-default-precision': {
     message:
-      "DECIMAL without a precision is DECIMAL(38,0) on Trino (scale 0) but DECIMAL(18,3) on DuckDB, so CAST(1.2345 AS DECIMAL) is 1 on one and 1.235 on the other: write DECIMAL(p, s)",
+      'DECIMAL without a precision is DECIMAL(38,0) on Trino (scale 0) but DECIMAL(18,3) on DuckDB, so CAST(1.2345 AS DECIMAL) is 1 on one and 1.235 on the other: write DECIMAL(p, s)',
     source: `${TRINO_DOCS}/language/types.html#decimal ("Scale is optional and defaults to 0"); ${DUCKDB_DOCS}/data_types/numeric.html (DECIMAL defaults to DECIMAL(18,3))`,
   },
 } as const satisfies Record<string, { message: string; source: string }>;
@@ -239,7 +238,26 @@ function matchBrackets(tokens: Token[]): number[] {
 }
 
 /** Words that may stand before `[` without it being a subscript (Trino's only bracket literal is ARRAY[...]). */
-const NOT_SUBSCRIPTABLE = new Set(['ARRAY', 'SELECT', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'THEN', 'ELSE', 'WHEN', 'AS', 'BY', 'ON', 'CASE', 'IS', 'LIKE', 'VALUES', 'RETURN']);
+const NOT_SUBSCRIPTABLE = new Set([
+  'ARRAY',
+  'SELECT',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'THEN',
+  'ELSE',
+  'WHEN',
+  'AS',
+  'BY',
+  'ON',
+  'CASE',
+  'IS',
+  'LIKE',
+  'VALUES',
+  'RETURN',
+]);
 
 class Linter {
   readonly problems: { line: number; column: number; rule: SqlLintRule; message: string }[] = [];
@@ -307,13 +325,26 @@ class Linter {
 
   /** Whether the call at `name` (closing at `close`) is the whole operand of CAST(... AS <types>). */
   private castWrapped(name: number, close: number, ...types: string[]): boolean {
-    return this.punct(name - 1, '(') && this.match[name - 1] === close + 3 && this.word(close + 1, 'AS') && this.word(close + 2, ...types) && this.castTarget(name - 2) !== null;
+    return (
+      this.punct(name - 1, '(') &&
+      this.match[name - 1] === close + 3 &&
+      this.word(close + 1, 'AS') &&
+      this.word(close + 2, ...types) &&
+      this.castTarget(name - 2) !== null
+    );
   }
 
   /** Whether the call at `name` (closing at `close`) is the first argument of nullif(..., ''). */
   private nullifEmpty(name: number, close: number): boolean {
     const s = this.t[close + 2];
-    return this.word(name - 2, 'NULLIF') && this.punct(name - 1, '(') && this.punct(close + 1, ',') && s?.kind === 'string' && s.value === '' && this.match[name - 1] === close + 3;
+    return (
+      this.word(name - 2, 'NULLIF') &&
+      this.punct(name - 1, '(') &&
+      this.punct(close + 1, ',') &&
+      s?.kind === 'string' &&
+      s.value === '' &&
+      this.match[name - 1] === close + 3
+    );
   }
 
   private single(range: [number, number], kind: Token['kind']): Token | null {
@@ -340,7 +371,9 @@ class Linter {
       const prev = this.t[i - 1];
       const subscript =
         prev !== undefined &&
-        ((prev.kind === 'word' && !NOT_SUBSCRIPTABLE.has(prev.value)) || prev.kind === 'qident' || (prev.kind === 'punct' && (prev.value === ')' || prev.value === ']')));
+        ((prev.kind === 'word' && !NOT_SUBSCRIPTABLE.has(prev.value)) ||
+          prev.kind === 'qident' ||
+          (prev.kind === 'punct' && (prev.value === ')' || prev.value === ']')));
       if (subscript) this.report(i, 'map-subscript');
     }
   }
@@ -364,7 +397,8 @@ class Linter {
       const hop2 = k + 5;
       if (!(this.word(hop2, 'AT') && this.word(hop2 + 1, 'TIME') && this.word(hop2 + 2, 'ZONE'))) return false;
       let j = hop2 + 3;
-      while (j < this.t.length && !this.word(j, 'AS') && (['word', 'qident', 'string'].includes(this.t[j]!.kind) || this.punct(j, '.') || this.punct(j, '?'))) j++;
+      while (j < this.t.length && !this.word(j, 'AS') && (['word', 'qident', 'string'].includes(this.t[j]!.kind) || this.punct(j, '.') || this.punct(j, '?')))
+        j++;
       if (j === hop2 + 3 || !this.word(j, 'AS') || !this.word(j + 1, 'TIMESTAMP') || !this.punct(j + 2, ')')) return false;
       const castOpen = this.match[j + 2]!;
       return castOpen === innerOpen - 1 && this.word(castOpen - 1, 'CAST', 'TRY_CAST');
@@ -400,7 +434,11 @@ class Linter {
       case 'DATE_DIFF': {
         const unit = args[0] && this.single(args[0], 'string');
         const isDate = (r: [number, number] | undefined) =>
-          r !== undefined && (this.isCastTo(r, 'DATE') || this.isCall(r, 'DATE') || (r[1] - r[0] === 2 && this.word(r[0], 'DATE') && this.t[r[0] + 1]!.kind === 'string') || (r[1] - r[0] === 1 && this.word(r[0], 'CURRENT_DATE')));
+          r !== undefined &&
+          (this.isCastTo(r, 'DATE') ||
+            this.isCall(r, 'DATE') ||
+            (r[1] - r[0] === 2 && this.word(r[0], 'DATE') && this.t[r[0] + 1]!.kind === 'string') ||
+            (r[1] - r[0] === 1 && this.word(r[0], 'CURRENT_DATE')));
         if (unit?.value.toLowerCase() !== 'day' || !isDate(args[1]) || !isDate(args[2])) this.report(i, 'date-diff');
         return;
       }
@@ -412,7 +450,10 @@ class Linter {
       case 'GREATEST':
       case 'LEAST': {
         const safe = (r: [number, number]) =>
-          this.single(r, 'number') !== null || this.single(r, 'string') !== null || this.isCall(r, 'COALESCE') || (r[1] - r[0] === 2 && this.punct(r[0], '-') && this.t[r[0] + 1]!.kind === 'number');
+          this.single(r, 'number') !== null ||
+          this.single(r, 'string') !== null ||
+          this.isCall(r, 'COALESCE') ||
+          (r[1] - r[0] === 2 && this.punct(r[0], '-') && this.t[r[0] + 1]!.kind === 'number');
         if (!args.every(safe)) this.report(i, 'greatest-least-null');
         return;
       }
@@ -430,7 +471,8 @@ class Linter {
         return;
       }
       case 'MILLISECOND':
-        if (!(this.punct(close + 1, '%') && this.t[close + 2]?.kind === 'number' && this.t[close + 2]!.value === '1000')) this.report(i, 'millisecond-of-second');
+        if (!(this.punct(close + 1, '%') && this.t[close + 2]?.kind === 'number' && this.t[close + 2]!.value === '1000'))
+          this.report(i, 'millisecond-of-second');
         return;
       case 'APPROX_PERCENTILE':
         if (!args[0] || !this.isCastTo(args[0], 'DOUBLE')) this.report(i, 'approx-percentile-type');
@@ -488,7 +530,10 @@ export function lintSql(text: string, file: string): SqlLintProblem[] {
   for (const o of optOuts) {
     const at = { file, line: o.line, column: o.column, rule: 'dialect-ok' as const };
     if (!(o.rule in SQL_LINT_RULES)) {
-      out.push({ ...at, message: `dialect-ok names no known rule ('${o.rule}'): write -- dialect-ok: <rule> <reason>, rule one of ${Object.keys(SQL_LINT_RULES).join(', ')}` });
+      out.push({
+        ...at,
+        message: `dialect-ok names no known rule ('${o.rule}'): write -- dialect-ok: <rule> <reason>, rule one of ${Object.keys(SQL_LINT_RULES).join(', ')}`,
+      });
     } else if (o.reason === '') {
       out.push({ ...at, message: `dialect-ok: ${o.rule} needs a reason after the rule name; without one it opts out of nothing` });
     } else if (!o.used) {

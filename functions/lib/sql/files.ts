@@ -69,7 +69,15 @@ export function readSqlTree(dir: string = SQL_DIR): SqlTree {
     const m = MODEL.exec(name);
     if (!m) throw new SqlFileError(`sql/models/${name}: a model file is named V<number>__<table>.sql (e.g. V001__user_daily.sql)`);
     const sql = readFileSync(path.join(modelsDir, name), 'utf8');
-    tree.models.push({ kind: 'model', version: Number(m[1]), table: m[2]!, file: `sql/models/${name}`, sql, checksum: checksumOf(sql), placeholders: countPlaceholders(sql) });
+    tree.models.push({
+      kind: 'model',
+      version: Number(m[1]),
+      table: m[2]!,
+      file: `sql/models/${name}`,
+      sql,
+      checksum: checksumOf(sql),
+      placeholders: countPlaceholders(sql),
+    });
   }
   const versions = new Map<number, string>();
   for (const m of tree.models) {
@@ -84,7 +92,8 @@ export function readSqlTree(dir: string = SQL_DIR): SqlTree {
     const sql = readFileSync(path.join(viewsDir, name), 'utf8');
     const view = m[2]!;
     const creates = new RegExp(`^\\s*CREATE\\s+OR\\s+REPLACE\\s+VIEW\\s+${view}\\s+AS\\b`, 'im');
-    if (!creates.test(sql.replace(/--[^\n]*\n/g, '\n'))) throw new SqlFileError(`sql/views/${name}: must hold exactly one 'CREATE OR REPLACE VIEW ${view} AS ...'`);
+    if (!creates.test(sql.replace(/--[^\n]*\n/g, '\n')))
+      throw new SqlFileError(`sql/views/${name}: must hold exactly one 'CREATE OR REPLACE VIEW ${view} AS ...'`);
     tree.views.push({ kind: 'view', view, file: `sql/views/${name}`, sql, checksum: checksumOf(sql) });
   }
   // The contract's `events` view, generated from schemas/, comes first: other views may read it.

@@ -46,6 +46,14 @@ export function readQuery(name: string, sqlDir: string = SQL_DIR): QueryFile {
 export async function runQuery(engine: QueryEngine, q: QueryFile, params: SqlValue[], runs: QueryRun[]): Promise<EngineResult> {
   if (params.length !== q.placeholders) throw new Error(`${q.file} has ${q.placeholders} placeholder(s) but was given ${params.length} value(s)`);
   const result = await engine.query(q.sql, params);
-  runs.push({ name: q.name, file: q.file, checksum: q.checksum, engine: result.stats.engine, queryId: result.stats.queryId, rows: result.rows.length, durationMs: result.stats.durationMs });
+  runs.push({
+    name: q.name,
+    file: q.file,
+    checksum: q.checksum,
+    engine: result.stats.engine,
+    queryId: result.stats.queryId,
+    rows: result.rows.length,
+    durationMs: result.stats.durationMs,
+  });
   return result;
 }

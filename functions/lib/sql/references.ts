@@ -5,7 +5,20 @@
  */
 
 /** Names that mean the query looks at the catalog itself, so every relation must be there. */
-const CATALOG_NAMES = new Set(['information_schema', 'duckdb_views', 'duckdb_tables', 'duckdb_columns', 'duckdb_dependencies', 'sqlite_master', 'pg_catalog', 'pg_tables', 'pg_views', 'show_tables', 'show_tables_expanded', 'duckdb_schemas']);
+const CATALOG_NAMES = new Set([
+  'information_schema',
+  'duckdb_views',
+  'duckdb_tables',
+  'duckdb_columns',
+  'duckdb_dependencies',
+  'sqlite_master',
+  'pg_catalog',
+  'pg_tables',
+  'pg_views',
+  'show_tables',
+  'show_tables_expanded',
+  'duckdb_schemas',
+]);
 /** Words that may make up a statement listing every table (`SHOW TABLES`, `SHOW ALL TABLES`, a bare `SHOW` or `DESCRIBE`). */
 const LISTING_WORDS = new Set(['show', 'describe', 'all', 'tables']);
 
@@ -25,6 +38,8 @@ export function referencedNames(sql: string): References {
     else if (m[2] !== undefined) names.add(m[2].toLowerCase());
   }
   const catalog =
-    [...CATALOG_NAMES].some((n) => names.has(n)) || (names.has('show') && names.has('tables')) || (names.size > 0 && [...names].every((n) => LISTING_WORDS.has(n)));
+    [...CATALOG_NAMES].some((n) => names.has(n)) ||
+    (names.has('show') && names.has('tables')) ||
+    (names.size > 0 && [...names].every((n) => LISTING_WORDS.has(n)));
   return { names, catalog };
 }

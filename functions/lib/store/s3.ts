@@ -109,7 +109,14 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.withRetry('PutObject', Key, () =>
         this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, IfNoneMatch: '*', ...objectLockParams(body, options) }),
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Body: body,
+            ContentType: options?.contentType,
+            IfNoneMatch: '*',
+            ...objectLockParams(body, options),
+          }),
         ),
       );
       return true;
@@ -127,7 +134,9 @@ export class S3ObjectStore implements ObjectStore {
     const condition = expect === null ? { IfNoneMatch: '*' } : { IfMatch: expect };
     try {
       const out = await this.withRetry('PutObject', Key, () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, ...condition, ...objectLockParams(body, options) })),
+        this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: options?.contentType, ...condition, ...objectLockParams(body, options) }),
+        ),
       );
       return out.ETag ?? '';
     } catch (err) {
@@ -302,9 +311,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       // Quiet: S3 reports only the keys it could not delete; absent keys count as deleted.
       const out = await this.withRetry('DeleteObjects', target, () =>
-        this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        ),
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
       );
       for (const e of out.Errors ?? []) {
         if (e.Key !== undefined) failures.set(e.Key, { code: e.Code ?? 'Unknown', message: e.Message ?? '' });

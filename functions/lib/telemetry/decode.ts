@@ -91,9 +91,18 @@ function prefixed(r: FlattenResult, prefix: string): FlattenResult {
 
 function looksLikeLogRecord(o: Obj): boolean {
   if (!(isObj(o.attributes) || Array.isArray(o.attributes))) return false;
-  return ['body', 'resource', 'scope', 'timeUnixNano', 'observedTimeUnixNano', 'severity_number', 'severityNumber', 'severity_text', 'severityText', 'eventName'].some(
-    (k) => k in o,
-  );
+  return [
+    'body',
+    'resource',
+    'scope',
+    'timeUnixNano',
+    'observedTimeUnixNano',
+    'severity_number',
+    'severityNumber',
+    'severity_text',
+    'severityText',
+    'eventName',
+  ].some((k) => k in o);
 }
 
 /** One log record as the awscloudwatchlogs exporter writes it (flat `attributes`/`resource`), or an OTLP LogRecord JSON. */

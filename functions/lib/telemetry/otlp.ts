@@ -188,10 +188,7 @@ export function eventNameOf(input: LogRecordInput): string | null {
 }
 
 /** One log record -> one event row, or the reason it cannot be one ("has no timestamp", "has no event name"). */
-export function logRecordToRaw(
-  input: LogRecordInput,
-  opts: FlattenOptions,
-): { record: RawRecord; droppedContent: number } | { reason: string } {
+export function logRecordToRaw(input: LogRecordInput, opts: FlattenOptions): { record: RawRecord; droppedContent: number } | { reason: string } {
   const name = eventNameOf(input);
   if (!name) return { reason: 'has no event name (no event.name attribute, eventName or string body)' };
   let eventTime = isoToMs(input.attrs.get('event.timestamp'));
@@ -238,10 +235,7 @@ export function flattenLogsRequest(req: Obj, opts: FlattenOptions = {}, at = '')
       }
       const attrs = mergeUnder(resource, attrsFromAny(lr.attributes));
       const body = isObj(lr.body) ? decodeAnyValue(lr.body as AnyValue) : fromPlain(lr.body);
-      const r = logRecordToRaw(
-        { attrs, body, eventName: lr.eventName, fallbackTimes: [nanosToMs(lr.timeUnixNano), nanosToMs(lr.observedTimeUnixNano)] },
-        opts,
-      );
+      const r = logRecordToRaw({ attrs, body, eventName: lr.eventName, fallbackTimes: [nanosToMs(lr.timeUnixNano), nanosToMs(lr.observedTimeUnixNano)] }, opts);
       if ('reason' in r) out.errors.push({ where, reason: `log record ${k} in ${container} ${r.reason}` });
       else {
         out.records.push(r.record);
@@ -288,7 +282,13 @@ export function spanStatusCode(status: unknown): number | null {
 /** Nanosecond timestamps' difference in ms, exact to the nanosecond (both as decimal strings or numbers). */
 function nanosDiffMs(start: unknown, end: unknown): number | null {
   const big = (x: unknown): bigint | null =>
-    typeof x === 'string' && /^\d+$/.test(x.trim()) ? BigInt(x.trim()) : typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : typeof x === 'number' && Number.isFinite(x) ? BigInt(Math.round(x)) : null;
+    typeof x === 'string' && /^\d+$/.test(x.trim())
+      ? BigInt(x.trim())
+      : typeof x === 'number' && Number.isSafeInteger(x)
+        ? BigInt(x)
+        : typeof x === 'number' && Number.isFinite(x)
+          ? BigInt(Math.round(x))
+          : null;
   const s = big(start);
   const e = big(end);
   if (s === null || e === null || e < s) return null;
@@ -419,11 +419,7 @@ export function flattenMetricsRequest(req: Obj, opts: FlattenOptions = {}, at = 
           return;
         }
         const attrs = mergeUnder(resource, attrsFromAny(dp.attributes));
-        const r = buildRecord(
-          { signal: 'metric', name, eventTime, startTime: nanosToMs(dp.startTimeUnixNano), value, temporality },
-          attrs,
-          opts,
-        );
+        const r = buildRecord({ signal: 'metric', name, eventTime, startTime: nanosToMs(dp.startTimeUnixNano), value, temporality }, attrs, opts);
         out.records.push(r.record);
         out.droppedContent += r.droppedContent;
       });

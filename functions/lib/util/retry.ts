@@ -83,11 +83,7 @@ export function isTransientName(name: string, serviceNames: ReadonlySet<string> 
 export function isTransient(err: unknown, serviceNames?: ReadonlySet<string>): boolean {
   if ((err as { $retryable?: unknown } | null)?.$retryable) return true;
   const { name, status, code } = errorFacts(err);
-  return (
-    isTransientName(name, serviceNames) ||
-    (status !== undefined && TRANSIENT_STATUS.has(status)) ||
-    (code !== undefined && NETWORK_CODES.has(code))
-  );
+  return isTransientName(name, serviceNames) || (status !== undefined && TRANSIENT_STATUS.has(status)) || (code !== undefined && NETWORK_CODES.has(code));
 }
 
 /** A request that failed for good: names the operation and its target, keeps the service's error code and status. */

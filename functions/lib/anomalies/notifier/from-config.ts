@@ -5,6 +5,11 @@ import { LocalNotifier } from './local';
 import type { Notifier } from './port';
 import { snsClientFor, SnsNotifier } from './sns';
 
-export function notifierFromConfig(config: Config, store: ObjectStore, print: (line: string) => void, topicArn = config.anomalies.delivery.snsTopicArn): Notifier {
+export function notifierFromConfig(
+  config: Config,
+  store: ObjectStore,
+  print: (line: string) => void,
+  topicArn = config.anomalies.delivery.snsTopicArn,
+): Notifier {
   return topicArn ? new SnsNotifier(snsClientFor(topicArn), topicArn) : new LocalNotifier(store, print);
 }

@@ -72,7 +72,12 @@ export class SnsNotifier implements Notifier {
           }
           const f = errorFacts(err);
           const tries = attempt > 1 ? ` after ${attempt} attempts` : '';
-          for (const p of pending) outcomes.set(p.message.id, { id: p.message.id, delivered: false, error: `PublishBatch to ${this.topicArn} failed${tries}: ${f.name}: ${f.message}` });
+          for (const p of pending)
+            outcomes.set(p.message.id, {
+              id: p.message.id,
+              delivered: false,
+              error: `PublishBatch to ${this.topicArn} failed${tries}: ${f.name}: ${f.message}`,
+            });
           break;
         }
         const byEntry = new Map(pending.map((p) => [p.entry.Id!, p]));
@@ -85,11 +90,17 @@ export class SnsNotifier implements Notifier {
           const p = byEntry.get(f.Id!);
           if (!p) continue;
           if (!f.SenderFault && !last) retry.push(p);
-          else outcomes.set(p.message.id, { id: p.message.id, delivered: false, error: `SNS refused the message${f.SenderFault ? '' : ` after ${attempt} attempts`}: ${f.Code}: ${f.Message ?? ''}`.trim() });
+          else
+            outcomes.set(p.message.id, {
+              id: p.message.id,
+              delivered: false,
+              error: `SNS refused the message${f.SenderFault ? '' : ` after ${attempt} attempts`}: ${f.Code}: ${f.Message ?? ''}`.trim(),
+            });
         }
         // An entry SNS answered for neither way: not known to be sent, so it is not delivered.
         const answered = new Set([...(response.Successful ?? []).map((s) => s.Id), ...(response.Failed ?? []).map((f) => f.Id)]);
-        for (const p of pending) if (!answered.has(p.entry.Id)) outcomes.set(p.message.id, { id: p.message.id, delivered: false, error: 'SNS returned no result for the message' });
+        for (const p of pending)
+          if (!answered.has(p.entry.Id)) outcomes.set(p.message.id, { id: p.message.id, delivered: false, error: 'SNS returned no result for the message' });
         pending = retry;
         if (pending.length) await this.policy.sleep(backoffMs(attempt, this.policy));
       }
@@ -104,7 +115,10 @@ export class SnsNotifier implements Notifier {
     let bytes = 0;
     messages.forEach((message, index) => {
       const e = this.entry(message, `m${index}`);
-      const size = utf8Length(e.Message!) + utf8Length(e.Subject ?? '') + Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + utf8Length(k) + utf8Length(v.DataType!) + utf8Length(v.StringValue ?? ''), 0);
+      const size =
+        utf8Length(e.Message!) +
+        utf8Length(e.Subject ?? '') +
+        Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + utf8Length(k) + utf8Length(v.DataType!) + utf8Length(v.StringValue ?? ''), 0);
       if (cur.length && (cur.length >= SNS_BATCH_ENTRIES || bytes + size > SNS_BATCH_BYTES)) {
         out.push(cur);
         cur = [];

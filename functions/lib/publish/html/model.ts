@@ -13,9 +13,25 @@ export interface DataSetRows {
   rows: Record<string, unknown>[] | null;
 }
 
-const TITLES: Record<string, string> = { dt: 'Day', dau: 'DAU', wau: 'WAU', mau: 'MAU', roi_pct: 'ROI %', p95_ms: 'p95 (ms)', p50_ms: 'p50 (ms)', p99_ms: 'p99 (ms)', ttft_p95_ms: 'TTFT p95 (ms)', control_id: 'Control' };
+const TITLES: Record<string, string> = {
+  dt: 'Day',
+  dau: 'DAU',
+  wau: 'WAU',
+  mau: 'MAU',
+  roi_pct: 'ROI %',
+  p95_ms: 'p95 (ms)',
+  p50_ms: 'p50 (ms)',
+  p99_ms: 'p99 (ms)',
+  ttft_p95_ms: 'TTFT p95 (ms)',
+  control_id: 'Control',
+};
 /** A column's title on the page: known abbreviations, else its words. */
-const humanize = (column: string) => TITLES[column] ?? column.replace(/_/g, ' ').replace(/\busd\b/, 'USD').replace(/^./, (c) => c.toUpperCase());
+const humanize = (column: string) =>
+  TITLES[column] ??
+  column
+    .replace(/_/g, ' ')
+    .replace(/\busd\b/, 'USD')
+    .replace(/^./, (c) => c.toUpperCase());
 
 /** QuickSight's display format as the runtime's, and as a d3 format for axes. */
 export function numberFormat(f: NumberFormatDef | undefined): NumberFormat | undefined {
@@ -49,17 +65,36 @@ function chartSpec(v: VisualInfo, model: VisualModel): TopLevelSpec {
   const dateX = model.dims[0]!.date;
   const config = { view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 220 } };
   const x = dateX
-    ? { field: 'x', type: v.kind === 'bar' ? ('ordinal' as const) : ('temporal' as const), timeUnit: 'utcyearmonthdate' as const, title: null, axis: { format: '%b %d', labelAngle: v.kind === 'bar' ? -45 : 0 } }
+    ? {
+        field: 'x',
+        type: v.kind === 'bar' ? ('ordinal' as const) : ('temporal' as const),
+        timeUnit: 'utcyearmonthdate' as const,
+        title: null,
+        axis: { format: '%b %d', labelAngle: v.kind === 'bar' ? -45 : 0 },
+      }
     : { field: 'x', type: 'nominal' as const, title: null, sort: '-y' as const };
   const y = { field: 'value', type: 'quantitative' as const, title: valueTitle, format: d3Format(fmt), axis: { labelExpr: labelExpr('datum.value', fmt) } };
   const color = { field: 'series', type: 'nominal' as const, title: seriesTitle, scale: { scheme: 'tableau10' } };
   const tooltip = [
-    { field: 'x', type: dateX ? ('temporal' as const) : ('nominal' as const), title: model.dims[0]!.title, ...(dateX ? { timeUnit: 'utcyearmonthdate' as const } : {}) },
+    {
+      field: 'x',
+      type: dateX ? ('temporal' as const) : ('nominal' as const),
+      title: model.dims[0]!.title,
+      ...(dateX ? { timeUnit: 'utcyearmonthdate' as const } : {}),
+    },
     { field: 'series', type: 'nominal' as const, title: seriesTitle },
     { field: 'value', type: 'quantitative' as const, title: valueTitle, format: d3Format(fmt) },
   ];
   if (v.kind === 'line') {
-    return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: WIDTH, height: HEIGHT, data: { name: 'rows' }, config, mark: { type: 'line', point: true }, encoding: { x, y, color, tooltip } } as TopLevelSpec;
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: WIDTH,
+      height: HEIGHT,
+      data: { name: 'rows' },
+      config,
+      mark: { type: 'line', point: true },
+      encoding: { x, y, color, tooltip },
+    } as TopLevelSpec;
   }
   const stacked = v.arrangement !== 'CLUSTERED';
   if (v.orientation === 'VERTICAL') {
@@ -83,7 +118,14 @@ function chartSpec(v: VisualInfo, model: VisualModel): TopLevelSpec {
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'x', type: 'nominal', title: null, sort: '-x', axis: { labelLimit: 160 } },
-      x: { field: 'value', type: 'quantitative', title: valueTitle, format: d3Format(fmt), stack: stacked ? 'zero' : null, axis: { labelExpr: labelExpr('datum.value', fmt), labelOverlap: true } },
+      x: {
+        field: 'value',
+        type: 'quantitative',
+        title: valueTitle,
+        format: d3Format(fmt),
+        stack: stacked ? 'zero' : null,
+        axis: { labelExpr: labelExpr('datum.value', fmt), labelOverlap: true },
+      },
       color,
       tooltip,
       ...(stacked ? {} : { yOffset: { field: 'series' } }),
@@ -99,7 +141,10 @@ function kpiSpec(): TopLevelSpec {
     data: { name: 'rows' },
     config: { view: { stroke: null } },
     layer: [
-      { mark: { type: 'text', fontSize: 34, fontWeight: 'bold', align: 'left', baseline: 'top', x: 0, y: 0, color: '#1f3a5f' }, encoding: { text: { field: 'text' } } },
+      {
+        mark: { type: 'text', fontSize: 34, fontWeight: 'bold', align: 'left', baseline: 'top', x: 0, y: 0, color: '#1f3a5f' },
+        encoding: { text: { field: 'text' } },
+      },
       { mark: { type: 'text', fontSize: 12, align: 'left', baseline: 'top', x: 0, y: 46, color: '#666' }, encoding: { text: { field: 'when' } } },
     ],
   } as TopLevelSpec;
@@ -116,7 +161,13 @@ export function visualModel(dash: DashboardDef, sheetId: string, visual: VisualI
   const key = (prefix: string, i: number) => `${prefix}${i}`;
   const dims = visual.dimensions.map((f, i) => ({ key: key('d', i), title: humanize(f.column), date: f.role === 'date', column: f.column }));
   const color = visual.colors ? { key: 'c0', title: humanize(visual.colors.column), column: visual.colors.column } : null;
-  const measures = visual.measures.map((f, i) => ({ key: key('m', i), title: humanize(f.column), agg: f.aggregation!, fmt: numberFormat(f.format), column: f.column }));
+  const measures = visual.measures.map((f, i) => ({
+    key: key('m', i),
+    title: humanize(f.column),
+    agg: f.aggregation!,
+    fmt: numberFormat(f.format),
+    column: f.column,
+  }));
   const raw = visual.raw.map((f, i) => {
     const type = ds.Columns.find((c) => c.Name === f.column)!.Type;
     return { key: key('r', i), title: humanize(f.column), numeric: type === 'INTEGER' || type === 'DECIMAL', fmt: numberFormat(f.format), column: f.column };

@@ -121,7 +121,12 @@ export async function dashboardPage(input: PageInput): Promise<string> {
     bodies.set(m.id, m.kind === 'table' ? tableHtml(m, filter) : await chartSvg(vega, m, filter));
   }
   const { vega: vegaJs, runtime } = pageAssets();
-  const data = { dashboardId: input.dashboard.DashboardId, firstDate: input.firstDate, lastDate: input.lastDate, visuals: input.models.filter((m) => !m.missing) };
+  const data = {
+    dashboardId: input.dashboard.DashboardId,
+    firstDate: input.firstDate,
+    lastDate: input.lastDate,
+    visuals: input.models.filter((m) => !m.missing),
+  };
   const d = input.dashboard;
   const status = `All teams, ${filter.from || 'first day'} to ${filter.to || 'last day'}`;
   return `<!doctype html>

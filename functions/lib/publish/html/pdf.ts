@@ -34,11 +34,23 @@ export const PAGE_WIDTH_PX = 1280;
  * Prints each sheet of `htmlFile` to its own PDF (`sheets`: sheet id and file), one page each, as
  * QuickSight's snapshot makes one PDF per sheet. Returns the files' page counts.
  */
-export async function printDashboard(htmlFile: string, sheets: { sheetId: string; pdfFile: string }[], executablePath: string, timeoutMs = 60_000): Promise<{ pages: number[] }> {
+export async function printDashboard(
+  htmlFile: string,
+  sheets: { sheetId: string; pdfFile: string }[],
+  executablePath: string,
+  timeoutMs = 60_000,
+): Promise<{ pages: number[] }> {
   if (!existsSync(executablePath)) throw new ChromiumMissingError(executablePath);
   const profile = mkdtempSync(path.join(tmpdir(), 'cclake-chromium-'));
   // A fresh profile every run: nothing cached or remembered from an earlier page.
-  const context = await chromium.launchPersistentContext(profile, { executablePath, args: CHROMIUM_ARGS, headless: true, timeout: timeoutMs, viewport: { width: PAGE_WIDTH_PX, height: 900 }, offline: true });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    timeout: timeoutMs,
+    viewport: { width: PAGE_WIDTH_PX, height: 900 },
+    offline: true,
+  });
   try {
     const page = await context.newPage();
     const errors: string[] = [];
@@ -55,7 +67,11 @@ export async function printDashboard(htmlFile: string, sheets: { sheetId: string
         (all, id) => {
           let h = 0;
           // (no DOM types in this Node project: the element's shape as used here)
-          for (const s of all as unknown as { dataset: { sheetId?: string }; style: { display: string; breakAfter: string }; getBoundingClientRect(): { height: number } }[]) {
+          for (const s of all as unknown as {
+            dataset: { sheetId?: string };
+            style: { display: string; breakAfter: string };
+            getBoundingClientRect(): { height: number };
+          }[]) {
             const mine = s.dataset.sheetId === id;
             s.style.display = mine ? '' : 'none';
             s.style.breakAfter = mine ? 'auto' : '';
@@ -66,7 +82,13 @@ export async function printDashboard(htmlFile: string, sheets: { sheetId: string
         sheetId,
       );
       if (!height) throw new Error(`the dashboard page has no sheet ${sheetId}`);
-      await page.pdf({ path: pdfFile, width: `${PAGE_WIDTH_PX}px`, height: `${Math.max(height, 600) + 48}px`, printBackground: true, margin: { top: '0', bottom: '0', left: '0', right: '0' } });
+      await page.pdf({
+        path: pdfFile,
+        width: `${PAGE_WIDTH_PX}px`,
+        height: `${Math.max(height, 600) + 48}px`,
+        printBackground: true,
+        margin: { top: '0', bottom: '0', left: '0', right: '0' },
+      });
       pages.push(1);
     }
     return { pages };

@@ -50,7 +50,10 @@ export function keep(model: VisualModel, row: Record<string, unknown>, filter: P
 export function aggregate(model: VisualModel, filter: PageFilter): Record<string, unknown>[];
 export function formatNumber(value: unknown, fmt?: NumberFormat): string;
 export function chartData(model: VisualModel, filter: PageFilter): Record<string, unknown>[];
-export function tableValues(model: VisualModel, filter: PageFilter): { columns: { key: string; title: string; numeric: boolean; fmt?: NumberFormat }[]; rows: unknown[][]; total: number };
+export function tableValues(
+  model: VisualModel,
+  filter: PageFilter,
+): { columns: { key: string; title: string; numeric: boolean; fmt?: NumberFormat }[]; rows: unknown[][]; total: number };
 export function tableData(model: VisualModel, filter: PageFilter): { columns: { title: string; numeric: boolean }[]; rows: string[][]; total: number };
 export function escapeHtml(s: unknown): string;
 export function tableHtml(model: VisualModel, filter: PageFilter): string;

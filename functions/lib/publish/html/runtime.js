@@ -145,10 +145,17 @@ export function chartData(model, filter) {
 export function tableValues(model, filter) {
   if (model.raw.length) {
     const kept = model.rows.filter((r) => keep(model, r, filter));
-    return { columns: model.raw, rows: sortAndLimit(model, kept).map((r) => model.raw.map((c) => (r[c.key] === undefined ? null : r[c.key]))), total: kept.length };
+    return {
+      columns: model.raw,
+      rows: sortAndLimit(model, kept).map((r) => model.raw.map((c) => (r[c.key] === undefined ? null : r[c.key]))),
+      total: kept.length,
+    };
   }
   const all = aggregate(model, filter);
-  const columns = [...model.dims.map((d) => ({ key: d.key, title: d.title, numeric: false })), ...model.measures.map((m) => ({ key: m.key, title: m.title, numeric: true, fmt: m.fmt }))];
+  const columns = [
+    ...model.dims.map((d) => ({ key: d.key, title: d.title, numeric: false })),
+    ...model.measures.map((m) => ({ key: m.key, title: m.title, numeric: true, fmt: m.fmt })),
+  ];
   return { columns, rows: sortAndLimit(model, all).map((r) => columns.map((c) => r[c.key])), total: all.length };
 }
 
