@@ -411,9 +411,15 @@ describe('scratch folders', () => {
       mkdirSync(path.join(scratch, name, 'spill'), { recursive: true });
       if (owner) writeFileSync(path.join(scratch, name, 'owner.json'), JSON.stringify(owner));
     }
+    // Killed between creating its folder (named for its pid) and writing owner.json: empty, deleted.
+    mkdirSync(path.join(scratch, `cclake-compact-${deadPid}-Ab12Cd`));
+    // The same name with a live pid is a run about to write its owner: kept.
+    mkdirSync(path.join(scratch, `cclake-compact-${process.ppid}-Ef34Gh`));
     const s = await run(store, cfg(), { tmpDir: scratch });
     expect(s.status).toBe('completed');
-    expect(readdirSync(scratch).sort()).toEqual(['cclake-compact-live', 'cclake-compact-no-owner', 'cclake-compact-other-host', 'someone-else']);
+    expect(readdirSync(scratch).sort()).toEqual(
+      [`cclake-compact-${process.ppid}-Ef34Gh`, 'cclake-compact-live', 'cclake-compact-no-owner', 'cclake-compact-other-host', 'someone-else'].sort(),
+    );
   });
 });
 
