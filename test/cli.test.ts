@@ -280,19 +280,6 @@ describe('cclake query on a lake with no raw data', () => {
   });
 });
 
-describe('commands that read a local lake refuse one that does not exist', () => {
-  it.each([
-    ['query', 'SELECT 1'],
-    ['prices', 'check'],
-  ])('cclake %s: exit 2 naming the folder, nothing created', async (...args) => {
-    const missing = path.join(tmpdir(), `cclake-no-lake-${process.pid}-${args[0]}`);
-    const r = await cli(...args, '--lake', missing);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`no lake at ${missing}`);
-    expect(existsSync(missing)).toBe(false);
-  });
-});
-
 describe('cclake ingest', () => {
   it('a good OTLP logs export: exit 0, Firehose keys, rows queryable', async () => {
     const lake = tempDir();

@@ -82,13 +82,11 @@ async function openLocalEngine(store: LocalObjectStore, config: LoadedConfig['co
   return (await import('../lib/engine/local')).LocalQueryEngine.open(store, config);
 }
 
-/** The local lake a DuckDB command reads; a folder that does not exist is refused (a mistyped --lake would read as an empty lake), unless the command makes it. */
-async function localStoreOf(loaded: LoadedConfig, command: string, { creates = false } = {}): Promise<LocalObjectStore> {
+async function localStoreOf(loaded: LoadedConfig, command: string): Promise<LocalObjectStore> {
   const store = await storeFromConfig(loaded.config);
   if (!(store instanceof LocalObjectStore)) {
     throw new UsageError(`'cclake ${command}' runs on DuckDB over a local lake; the configured lake is ${store.location} (pass --lake DIR)`);
   }
-  if (!creates && !existsSync(store.root)) throw new UsageError(`no lake at ${store.root}`);
   return store;
 }
 
@@ -394,7 +392,7 @@ export function buildProgram(io: Io): Command {
     .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
     .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
       const loaded = await load(o);
-      const store = await localStoreOf(loaded, 'demo', { creates: true });
+      const store = await localStoreOf(loaded, 'demo');
       const { runDemo } = await import('./demo');
       await runDemo(io, store, loaded.config, {
         users: o.users,
