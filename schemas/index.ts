@@ -4,3 +4,4 @@ export * from './bedrock-guidance';
 export * from './org-directory';
 export * from './curated-events';
 export * from './price-book';
+export * from './bills';
