@@ -192,9 +192,10 @@ describe('backfill', () => {
     const code = await main(['backfill', '--lake', store.root, '--from', '2026-11-19', '--to', '2026-11-20'], {
       out: (s) => out.push(s),
       err: (s) => err.push(s),
+      progress: { isTTY: true, write: (s) => err.push(s) }, // a terminal: the bar is drawn in place
     });
     expect(code).toBe(0);
-    expect(err.join('\n')).toContain('[' + '#'.repeat(30) + '] 4/4 done');
+    expect(err.at(-1)).toMatch(new RegExp(`^\\rbackfill \\[${'#'.repeat(24)}\\] 4/4 steps 100% in \\d+:\\d\\d done\\s*\\n$`));
     expect(out.join('\n')).toContain('Backfill 2026-11-19..2026-11-20: 4 steps, 4 ran, 0 done by an earlier run');
     expect(await main(['backfill', '--lake', store.root, '--from', '2026-11-20', '--to', '2026-11-19'], { out: () => {}, err: (s) => err.push(s) })).toBe(2);
   });

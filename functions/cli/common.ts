@@ -15,6 +15,8 @@ export class JobError extends Error {}
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Where progress of long work is drawn (functions/cli/progress.ts); none when absent. */
+  progress?: { isTTY: boolean; write(text: string): void };
 }
 
 export interface GlobalOpts {

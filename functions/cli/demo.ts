@@ -25,6 +25,7 @@ import { verifyExports } from '../lib/jobs/export-verify';
 import { addDays } from '../lib/util/dates';
 import { printChargebackSummary, printEvidenceSummary, printVerifySummary } from './export';
 import type { Io } from './common';
+import { progressOf } from './progress';
 import {
   formatTable,
   printAnomaliesSummary,
@@ -117,10 +118,19 @@ async function exportStage(io: Io, store: LocalObjectStore, engine: LocalQueryEn
 }
 
 export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o: DemoOptions): Promise<void> {
+  const progress = (title: string) => progressOf(io, title);
   io.out(
     `== 1. generate: ${o.users} developers, ${o.days} days ending ${o.end}, seed ${o.seed}${o.faults ? ', with faults' : ''}${o.anomalies ? ', with labelled anomalies' : ''}`,
   );
-  const gen = await generate(store, config, { users: o.users, days: o.days, end: o.end, seed: o.seed, faults: o.faults, anomalies: !!o.anomalies });
+  const gen = await generate(store, config, {
+    users: o.users,
+    days: o.days,
+    end: o.end,
+    seed: o.seed,
+    faults: o.faults,
+    anomalies: !!o.anomalies,
+    onProgress: progress('generate'),
+  });
   printGenerateSummary(io, store.location, gen);
 
   const samples = sampleExports();
@@ -132,7 +142,7 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
 
   io.out(`\n== 3. compact: raw -> curated event-date partitions (deduplicated; bad objects quarantined)`);
   const catalog = catalogFromConfig(config, store);
-  const comp = await compact(store, catalog, config);
+  const comp = await compact(store, catalog, config, { onProgress: progress('compact') });
   printCompactSummary(io, store.location, comp);
 
   io.out(`\n== 4. partitions: the catalog (Glue's stand-in, read by the local views) in line with the lake`);
@@ -142,12 +152,12 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   io.out(`\n== 5. rollup: versioned SQL (sql/), seeds from the config, one generation per table and day`);
   const engine = await LocalQueryEngine.open(store, config);
   try {
-    printRollupSummary(io, store.location, await rollup(store, catalog, engine, config));
+    printRollupSummary(io, store.location, await rollup(store, catalog, engine, config, { onProgress: progress('rollup') }));
     await engine.refresh();
     io.out(`\n== 6. anomalies: detectors over the rollups, each against its own baseline; new alerts to stdout and ${store.location}alerts/`);
     printAnomaliesSummary(io, store.location, await detectAnomalies(store, catalog, engine, new LocalNotifier(store, io.out), config));
     io.out(`\n== 7. publish: the dashboards of quicksight-templates/ as static HTML (SVG charts, offline filters), a PDF snapshot through headless Chromium`);
-    const published = await publish(new HtmlPublisher(store, engine, config), config);
+    const published = await publish(new HtmlPublisher(store, engine, config), config, { onProgress: progress('publish') });
     printPublishSummary(io, published);
     for (const d of published.dashboards) io.out(`HTML: ${d.location}`);
     for (const snap of published.snapshots) for (const f of snap.outputs.filter((x) => x.endsWith('.pdf'))) io.out(`PDF:  ${f}`);

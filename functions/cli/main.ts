@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../lib/config/load';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
+import { progressOf } from './progress';
 import {
   formatRows,
   formatTable,
@@ -141,6 +142,7 @@ export function buildProgram(io: Io): Command {
           faults: !!o.faults,
           anomalies: !!o.anomalies,
           profile: o.profile,
+          onProgress: progressOf(io, 'generate'),
         });
         printGenerateSummary(io, store.location, summary);
       },
@@ -170,7 +172,11 @@ export function buildProgram(io: Io): Command {
       const loaded = await load(o);
       const store = await existingLakeStore(loaded.config);
       const { compact } = await import('../lib/jobs/compact');
-      const summary = await compact(store, await catalogFromConfig(loaded.config, store), loaded.config, { dt: o.dt, rebuild: o.rebuild });
+      const summary = await compact(store, await catalogFromConfig(loaded.config, store), loaded.config, {
+        dt: o.dt,
+        rebuild: o.rebuild,
+        onProgress: progressOf(io, 'compact'),
+      });
       printCompactSummary(io, store.location, summary);
     });
 
@@ -203,7 +209,12 @@ export function buildProgram(io: Io): Command {
       const engine = await engineFromConfig(loaded.config, store);
       try {
         const { rollup } = await import('../lib/jobs/rollup');
-        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, {
+          dt: o.dt,
+          from: o.from,
+          to: o.to,
+          onProgress: progressOf(io, 'rollup'),
+        });
         printRollupSummary(io, store.location, summary);
       } finally {
         engine.close();
@@ -327,20 +338,14 @@ export function buildProgram(io: Io): Command {
       const loaded = await load(o);
       const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
-      const tty = process.stderr.isTTY === true;
+      const progress = progressOf(io, 'backfill');
       try {
         const { backfill } = await import('../lib/jobs/backfill');
         const summary = await backfill(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, {
           from: o.from,
           to: o.to,
           rebuildCurated: o.rebuildCurated,
-          onProgress: (done, total, label, skipped) => {
-            const width = 30;
-            const bar = '#'.repeat(Math.round((done / total) * width)).padEnd(width, '.');
-            const text = `[${bar}] ${done}/${total} ${skipped ? `(done before) ${label}` : label}`;
-            if (tty) process.stderr.write(`\r${text.padEnd(80)}${done === total ? '\n' : ''}`);
-            else io.err(text);
-          },
+          onProgress: (done, total, label, skipped) => progress?.({ unit: 'steps', done, total, label: skipped ? `(done before) ${label}` : label }),
         });
         if (summary.status === 'incomplete') {
           throw new JobError(
@@ -367,7 +372,7 @@ export function buildProgram(io: Io): Command {
       let summary: PublishSummary;
       try {
         const { publish } = await import('../lib/jobs/publish');
-        summary = await publish(opened.publisher, config);
+        summary = await publish(opened.publisher, config, { onProgress: progressOf(io, 'publish') });
       } finally {
         opened.close();
       }
@@ -411,7 +416,7 @@ export function buildProgram(io: Io): Command {
 }
 
 /** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
-export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s), progress: process.stderr }): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });

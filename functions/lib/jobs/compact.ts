@@ -50,6 +50,7 @@ import { DuckDBEngine } from '../engine/duckdb';
 import { curatedEventsTable } from '../catalog/tables';
 import { Generations } from '../generations/generations';
 import { takeLakeLock, type LeaseLock } from '../lock/lease';
+import type { OnProgress } from '../ops/progress';
 import { arrivalHourOf } from '../raw/keys';
 import type { ObjectInfo, ObjectStore } from '../store/port';
 
@@ -67,6 +68,8 @@ export interface CompactOptions {
   runId?: string;
   /** Where to stage (Lambda: /tmp). */
   tmpDir?: string;
+  /** Called after each event date is committed (or deferred). */
+  onProgress?: OnProgress;
 }
 
 export interface DtResult {
@@ -256,7 +259,10 @@ async function compactDates(run: Run, reader: RawReader, byDt: DateRows[]): Prom
   const committed = new Set<string>();
   const toPublish: PartitionCommit[] = [];
   let slowestDtMs = 0;
+  // Each update names the date being worked on and how many are finished.
+  let done = 0;
   for (const { dt, rows, late } of byDt) {
+    options.onProgress?.({ unit: 'dates', done: done++, total: byDt.length, label: dt });
     if (options.dt && dt !== options.dt) {
       summary.deferredDts.push(dt);
       continue;
@@ -277,6 +283,7 @@ async function compactDates(run: Run, reader: RawReader, byDt: DateRows[]): Prom
     committed.add(dt);
     slowestDtMs = Math.max(slowestDtMs, performance.now() - dtStarted);
   }
+  if (byDt.length) options.onProgress?.({ unit: 'dates', done: byDt.length, total: byDt.length });
   return { committed, toPublish };
 }
 

@@ -21,6 +21,7 @@ import { writeRows } from '../parquet/io';
 import { rawObjectKey } from '../raw/keys';
 import type { ObjectStore } from '../store/port';
 import { recordId } from '../telemetry/record-id';
+import type { OnProgress } from '../ops/progress';
 import { addDays, isIsoDate } from '../util/dates';
 
 export interface GenerateOptions {
@@ -50,6 +51,8 @@ export interface GenerateOptions {
    * configured raw source with that profile.
    */
   profile?: 'cclake' | 'bedrock-guidance';
+  /** Called as developer-days are generated (units: days of one partition). */
+  onProgress?: OnProgress;
 }
 
 export interface FaultLabels {
@@ -146,14 +149,20 @@ export async function generate(store: ObjectStore, config: Config, options: Gene
   const anomalyPlan = options.anomalies ? planAnomalies(options.seed, population, from, days) : null;
   await store.put(config.orgDirectory.key, orgDirectoryCsv(population.directory), { contentType: 'text/csv' });
 
-  const { concurrency, ...partitionOptions } = options;
+  const { concurrency, onProgress, ...partitionOptions } = options;
   const perPartition = options.usersPerPartition ?? 2500;
   const plans: PartitionPlan[] = [];
   for (let first = 0, p = 0; first < users; first += perPartition, p++) {
     plans.push({ config, options: partitionOptions, from, partition: p, first, end: Math.min(users, first + perPartition) });
   }
   const workers = Math.max(1, Math.min(plans.length, concurrency ?? availableParallelism()));
-  const results = workers === 1 ? await runInline(store, plans) : await runOnWorkers(store, plans, workers);
+  // Progress counts generated days over every partition (partitions run side by side on workers).
+  const total = plans.length * days;
+  let daysDone = 0;
+  const unit = plans.length > 1 ? `days x ${plans.length} partitions` : 'days';
+  const dayDone = onProgress ? () => onProgress({ unit, done: ++daysDone, total }) : undefined;
+  onProgress?.({ unit, done: 0, total });
+  const results = workers === 1 ? await runInline(store, plans, dayDone) : await runOnWorkers(store, plans, workers, dayDone);
 
   const faults = options.faults ? emptyFaults() : null;
   const summary: GenerateSummary = {
@@ -206,20 +215,24 @@ export function rawPrefixFor(config: Config, profile: GenerateOptions['profile']
 /** Where a partition's objects go: the caller's store, directly or from a worker thread. */
 type ObjectSink = (key: string, bytes: Uint8Array) => Promise<void>;
 
-async function runInline(store: ObjectStore, plans: PartitionPlan[]): Promise<PartitionResult[]> {
+async function runInline(store: ObjectStore, plans: PartitionPlan[], dayDone?: () => void): Promise<PartitionResult[]> {
   const results: PartitionResult[] = [];
-  for (const plan of plans) results.push(await generatePartition((key, bytes) => store.put(key, bytes), plan));
+  for (const plan of plans) results.push(await generatePartition((key, bytes) => store.put(key, bytes), plan, dayDone));
   return results;
 }
 
-type WorkerMessage = { type: 'object'; key: string; bytes: Uint8Array } | { type: 'done'; result: PartitionResult } | { type: 'failed'; error: string };
+type WorkerMessage =
+  | { type: 'object'; key: string; bytes: Uint8Array }
+  | { type: 'day' }
+  | { type: 'done'; result: PartitionResult }
+  | { type: 'failed'; error: string };
 
 /**
  * A small pool: each worker takes the next partition until none are left. Workers only compute
  * and encode; every object is written here, through the caller's store, so a worker never needs
  * its own credentials or lake location.
  */
-async function runOnWorkers(store: ObjectStore, plans: PartitionPlan[], workers: number): Promise<PartitionResult[]> {
+async function runOnWorkers(store: ObjectStore, plans: PartitionPlan[], workers: number, dayDone?: () => void): Promise<PartitionResult[]> {
   const results: PartitionResult[] = new Array(plans.length);
   let next = 0;
   const workerUrl = new URL('../generator/worker-entry.mjs', import.meta.url);
@@ -236,6 +249,7 @@ async function runOnWorkers(store: ObjectStore, plans: PartitionPlan[], workers:
       };
       w.on('message', (m: WorkerMessage) => {
         if (m.type === 'object') writes = writes.then(() => store.put(m.key, m.bytes)).catch((err: Error) => fail(err));
+        else if (m.type === 'day') dayDone?.();
         else if (m.type === 'failed') fail(new Error(`generator partition ${plan.partition} failed: ${m.error}`));
         else
           void writes.then(() => {
@@ -259,7 +273,7 @@ async function runOnWorkers(store: ObjectStore, plans: PartitionPlan[], workers:
 }
 
 /** Generates developers [first, end) over the whole period and writes their raw objects. */
-export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): Promise<PartitionResult> {
+export async function generatePartition(sink: ObjectSink, plan: PartitionPlan, dayDone?: () => void): Promise<PartitionResult> {
   const { config, options, from, partition } = plan;
   const { users, days, seed } = options;
   const bufferMs = (options.bufferSeconds ?? 300) * 1000;
@@ -384,6 +398,7 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan): 
       await flushWindow(start, windows.get(start)!);
       windows.delete(start);
     }
+    dayDone?.();
   }
   for (const start of [...windows.keys()].sort((a, b) => a - b)) await flushWindow(start, windows.get(start)!);
 

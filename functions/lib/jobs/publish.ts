@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema';
+import type { OnProgress } from '../ops/progress';
 import { loadTemplates, type Templates } from '../publish/definitions';
 import { snapshotPlan, type Publisher, type PublishSummary } from '../publish/port';
 
@@ -18,6 +19,7 @@ export interface PublishOptions {
   now?: number;
   /** Definitions (default: the repository's quicksight-templates/). */
   templates?: Templates;
+  onProgress?: OnProgress;
 }
 
 export async function publish(publisher: Publisher, config: Config, options: PublishOptions = {}): Promise<PublishSummary> {
@@ -27,7 +29,7 @@ export async function publish(publisher: Publisher, config: Config, options: Pub
   const snapshots = snapshotPlan(templates, config.publish.snapshot.pdf, config.publish.snapshot.csv);
   const runDate = new Date(options.now ?? Date.now()).toISOString().slice(0, 10);
   const attempt = options.attempt ?? randomUUID().replace(/-/g, '').slice(0, 8);
-  const result = await publisher.publish({ templates, snapshots, runDate, runId, attempt });
+  const result = await publisher.publish({ templates, snapshots, runDate, runId, attempt, onProgress: options.onProgress });
   const failed =
     result.snapshots.some((s) => s.status === 'FAILED') ||
     result.dataSets.some((d) => d.ingestion?.status === 'FAILED' || d.ingestion?.status === 'CANCELLED') ||

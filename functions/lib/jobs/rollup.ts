@@ -37,6 +37,7 @@ import { takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
+import type { OnProgress } from '../ops/progress';
 import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
 import { listAll, type ObjectStore } from '../store/port';
 import { addDays } from '../util/dates';
@@ -49,6 +50,8 @@ export interface RollupOptions {
   now?: number;
   runId?: string;
   sql?: SqlTree;
+  /** Called as table-days are computed. */
+  onProgress?: OnProgress;
 }
 
 export interface RollupDay {
@@ -134,14 +137,19 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     await applyLedger();
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
+    // Planned first, so progress knows the total.
+    const work: { table: string; model: ModelFile; dt: string; reason: RollupDay['reason'] }[] = [];
     for (const def of ROLLUP_TABLES) {
       const model = models.get(def.name);
       if (!model) throw new Error(`no model computes rollup table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
       const done = new Map((await commits.list(def.name)).map((c) => [c.dt, c]));
-      for (const { dt, reason } of daysToCompute(curated, done, model)) {
-        summary.days.push(await computeDay(def.name, model, dt, reason, curated.get(dt) ?? null));
-      }
+      for (const { dt, reason } of daysToCompute(curated, done, model)) work.push({ table: def.name, model, dt, reason });
     }
+    for (const [i, w] of work.entries()) {
+      options.onProgress?.({ unit: 'table-days', done: i, total: work.length, label: `${w.table} ${w.dt}` });
+      summary.days.push(await computeDay(w.table, w.model, w.dt, w.reason, curated.get(w.dt) ?? null));
+    }
+    if (work.length) options.onProgress?.({ unit: 'table-days', done: work.length, total: work.length });
     // Views over the rollups (local sessions list files when they start) now see the new days.
     if (summary.days.length) await engine.refresh();
     const gc = await generations.collectGarbage(

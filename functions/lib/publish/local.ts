@@ -9,6 +9,7 @@
  * its panels say so on the page; a view whose columns differ from its dataset definition fails the run,
  * naming both. Without Chromium the HTML is still written and the PDF snapshot is reported as skipped.
  */
+import { progressCounter } from '../ops/progress';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -89,6 +90,7 @@ export class HtmlPublisher implements Publisher {
     const notes: string[] = [];
     const data = new Map<string, DataSetRows>();
     const dataSets: DataSetResult[] = [];
+    const step = progressCounter(plan.onProgress, 'outputs', templates.dataSets.length + templates.dashboards.length + plan.snapshots.length);
     for (const def of templates.dataSets) {
       const rows = await this.readDataSet(def);
       data.set(def.DataSetId, { def, rows });
@@ -97,6 +99,7 @@ export class HtmlPublisher implements Publisher {
           ? { id: def.DataSetId, action: 'read', rows: rows.length }
           : { id: def.DataSetId, action: 'missing', note: `no ${def.View} view in this lake yet` },
       );
+      step(`dataset ${def.DataSetId}`);
     }
 
     const dashboards: DashboardResult[] = [];
@@ -127,6 +130,7 @@ export class HtmlPublisher implements Publisher {
       });
       models.set(dash.DashboardId, vm);
       filters.set(dash.DashboardId, defaultFilter(firstDate, lastDate));
+      step(`dashboard ${dash.DashboardId}`);
     }
 
     const snapshots: SnapshotResult[] = [];
@@ -168,6 +172,7 @@ export class HtmlPublisher implements Publisher {
         }
       }
       snapshots.push(result);
+      step(`snapshot ${snap.dashboardId}`);
     }
     return { publisher: 'html', dataSets, dashboards, snapshots, notes };
   }

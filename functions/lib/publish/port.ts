@@ -5,6 +5,7 @@
  * of it through headless Chromium). Both take the same checked definitions and the same snapshot plan,
  * and report in the same summary shape.
  */
+import type { OnProgress } from '../ops/progress';
 import { DefinitionError, visualInfo, type Templates } from './definitions';
 
 /**
@@ -35,6 +36,8 @@ export interface PublishPlan {
    * Whether work is done is decided by the checksum tags and the ledgers, never by id reuse.
    */
   attempt: string;
+  /** Called after each dataset, dashboard and snapshot (units: outputs). */
+  onProgress?: OnProgress;
 }
 
 export interface DataSetResult {

@@ -33,6 +33,7 @@
  * Every call goes through the shared retry policy (throttling and transient errors, with backoff);
  * the client's own retries are off.
  */
+import { progressCounter } from '../ops/progress';
 import {
   CreateDashboardCommand,
   CreateDataSetCommand,
@@ -279,11 +280,13 @@ export class QuickSightPublisher implements Publisher {
     }
     const lakeState = await this.lakeState();
     const arns = new Map<string, string>();
+    const step = progressCounter(plan.onProgress, 'outputs', plan.templates.dataSets.length + plan.templates.dashboards.length + plan.snapshots.length);
     for (const def of plan.templates.dataSets) {
       const mode = this.q.directQuery.includes(def.DataSetId) ? 'DIRECT_QUERY' : def.ImportMode;
       const { arn, result } = await this.publishDataSet(this.dataSetInput(def, mode, dataSource.arn, rlsArn), lakeState, ledger, plan, pending);
       arns.set(def.DataSetId, arn);
       dataSets.push(result);
+      step(`dataset ${def.DataSetId}`);
     }
     // The refreshes started count against the quota even if this run dies while waiting.
     await this.saveLedger(ledger);
@@ -300,6 +303,7 @@ export class QuickSightPublisher implements Publisher {
         return arn;
       });
       dashboards.push(r);
+      step(`dashboard ${d.DashboardId}`);
     }
 
     const snapshots: SnapshotResult[] = [];
@@ -313,9 +317,11 @@ export class QuickSightPublisher implements Publisher {
           outputs: [],
           error: `dashboard ${dashboard.id} has no new version this run: ${dashboard.error}`,
         });
+        step(`snapshot ${s.dashboardId} (skipped)`);
         continue;
       }
       snapshots.push(...(await this.snapshot(s, plan, `${lakeState}/v${dashboard.version ?? 0}`, done)));
+      step(`snapshot ${s.dashboardId}`);
     }
     if (rlsArn) {
       notes.push(
