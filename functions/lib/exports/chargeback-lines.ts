@@ -9,7 +9,7 @@
  * difference from nothing. Rounding: the revision's lines are rounded so that the running total in
  * cents is always the exact running total rounded half-up, which is what reconciles to the cent.
  */
-import type { FocusRow } from '../../../schemas/focus';
+import { TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
 import type { BillProvider } from './billed';
 import type { Config } from '../config/schema';
 import { apportion, EXACT_SCALE, formatCents, formatDecimal, largestRemainder, parseDecimal, PRICE_SCALE, roundHalfUp, UNITS_PER_CENT } from './money';
@@ -359,12 +359,22 @@ function describe(c: Change, ctx: RowContext, allocation: Allocation | undefined
   return `Correction in revision ${ctx.revision} (${why}): ${what}`;
 }
 
+/** An unallocated line of an earlier revision whose model the bill no longer charges (a revised bill): its correction still says what it was. */
+const withdrawn = (a: LineAttrs): Allocation => ({
+  methodId: TRUE_UP_METHOD_ID,
+  details: `{"Elements":[{"AllocatedRatio":1,"UsageUnit":"USD","UsageQuantity":0}],"x_Note":${JSON.stringify(`the ${a.billProvider} bill no longer charges ${a.model}`)}}`,
+  resourceId: null,
+  resourceName: null,
+  tags: null,
+  describe: `the ${a.billProvider} bill no longer charges ${a.model}: its unallocated amount is withdrawn`,
+});
+
 export function focusRow(c: Change, ctx: RowContext): FocusRow {
   const a = c.attrs;
   const { provider, service } = a.billProvider ? focusProviderOfBill(a.billProvider) : providerOf(a.model, ctx.config.provider);
   const unitPrice = a.priced ? formatDecimal(a.unitPrice!, PRICE_SCALE, 2) : null;
   const billed = formatCents(c.billedCents);
-  const allocation = ctx.allocations?.get(c.key);
+  const allocation = ctx.allocations?.get(c.key) ?? (a.billProvider ? withdrawn(a) : undefined);
   return {
     BilledCost: billed,
     EffectiveCost: billed,
