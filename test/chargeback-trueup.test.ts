@@ -29,7 +29,9 @@ import { parseConfig } from '../functions/lib/config/load';
 import type { Config } from '../functions/lib/config/schema';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
-import { BillLinesError } from '../functions/lib/exports/billed';
+import { BillLinesError, type BilledAmounts } from '../functions/lib/exports/billed';
+import { linesFromDetail, monthBounds } from '../functions/lib/exports/chargeback-lines';
+import { trueUp } from '../functions/lib/exports/true-up';
 import { sha256Hex } from '../functions/lib/exports/digest';
 import { EXACT_SCALE, formatCents, formatDecimal, parseDecimal } from '../functions/lib/exports/money';
 import { exportChargeback, type ChargebackOptions } from '../functions/lib/jobs/chargeback';
@@ -378,6 +380,81 @@ describe('chargeback true-up', () => {
       `bill ${BILL_ID} revision 1, fixture-bill.csv row 1: billed_usd_exact "1e3" is not usable: not a decimal number`,
     );
     expect(await listAll(store, 'exports/')).toEqual([]);
+  });
+});
+
+describe('true-up arithmetic (no I/O)', () => {
+  const bounds = monthBounds('2026-10', 'UTC');
+  const detail = (user: string, model: string, input: number, price: string | null) => ({
+    user_key: user,
+    team: 't',
+    cost_center: 'CC',
+    model,
+    price_version: price ? 'v' : null,
+    price_model_pattern: price ? 'p' : null,
+    price_valid_from: price ? '2026-01-01' : null,
+    price_valid_to: null,
+    price_input: price,
+    price_output: price,
+    price_cache_read: price,
+    price_cache_creation: price,
+    input_tokens: input,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_creation_tokens: 0,
+    reported_cost_usd: '0.500000000000',
+    source_rows: 1,
+  });
+  const billedOf = (models: { provider: 'bedrock' | 'anthropic'; model: string | null; billed: string }[]): BilledAmounts => ({
+    month: '2026-10',
+    bills: [...new Set(models.map((m) => m.provider))].map((p) => ({
+      billId: `${p}:1:2026-10`,
+      revision: 1,
+      provider: p,
+      billedExact: models.filter((m) => m.provider === p).reduce((n, m) => n + parseDecimal(m.billed, EXACT_SCALE), 0n),
+      lines: 1,
+    })),
+    models: models.map((m) => ({
+      provider: m.provider,
+      model: m.model,
+      billedExact: parseDecimal(m.billed, EXACT_SCALE),
+      bills: [`${m.provider}:1:2026-10 rev 1`],
+    })),
+    totalExact: models.reduce((n, m) => n + parseDecimal(m.billed, EXACT_SCALE), 0n),
+    query: { name: 'chargeback_billed', file: 'sql/exports/chargeback_billed.sql', checksum: '', engine: 'duckdb', queryId: null, rows: 0, durationMs: 0 },
+  });
+
+  it('keeps the priced cost of a provider without a bill, bills 0.00 for usage its bill does not charge, and keeps a bill line without a model unallocated', () => {
+    const { lines } = linesFromDetail(
+      [
+        detail('a', SONNET, 1_000_000, '3.000000000'), // Bedrock, on the bill: $3 priced
+        detail('b', 'us.anthropic.claude-haiku-4-5-20251001-v1:0', 1_000_000, '1.000000000'), // Bedrock, not on the bill
+        detail('c', 'claude-sonnet-4-5-20250929', 2_000_000, '3.000000000'), // the Anthropic API: no Anthropic bill
+      ],
+      bounds,
+      'UTC',
+    );
+    const up = trueUp(
+      lines,
+      billedOf([
+        { provider: 'bedrock', model: 'claude-sonnet-4-5', billed: '2.50' },
+        { provider: 'bedrock', model: null, billed: '0.07' },
+      ]),
+      bounds,
+      'auto',
+    );
+    expect(up.providers).toEqual(['bedrock']);
+    expect(up.lines.map((l) => [l.userKey, l.model, formatDecimal(l.billedExact, EXACT_SCALE, 2), up.allocations.has(l.key)])).toEqual([
+      ['a', SONNET, '2.50', true],
+      ['b', 'us.anthropic.claude-haiku-4-5-20251001-v1:0', '0.00', true],
+      ['c', 'claude-sonnet-4-5-20250929', '6.00', false],
+      ['unallocated', 'unknown', '0.07', true],
+    ]);
+    expect(up.warnings).toEqual([
+      "no anthropic bill was imported for 2026-10: its usage is billed at the price book's cost, beside the bedrock bill(s)",
+      "claude-haiku-4-5 (bedrock) has 1.00 USD of priced usage in 2026-10 but nothing on the bedrock bill(s): its lines bill 0.00 (is the bill's model named differently?)",
+      "0.07 USD of the 2026-10 bill(s) has no priced usage to allocate it to (unknown (bedrock)): on 'unallocated' lines",
+    ]);
   });
 });
 
