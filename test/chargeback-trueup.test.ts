@@ -252,8 +252,10 @@ describe('chargeback true-up', () => {
     );
     expect(out[2]).toBe('  unallocated: 3.58 USD billed for claude-haiku-4-5 (bedrock), claude-opus-4-1 (bedrock) with no priced usage');
 
-    // The same bill again: nothing to write.
-    expect(await runExport(store, { now: NOW + 86_400_000 })).toMatchObject({ status: 'unchanged', revision: 1 });
+    // The same bill again: nothing to write, and revision 1 rebuilds from the lake and the bill byte for byte.
+    const again = await runExport(store, { now: NOW + 86_400_000 });
+    expect(again).toMatchObject({ status: 'unchanged', revision: 1 });
+    expect(again.warnings.filter((w) => /rebuilding/.test(w))).toEqual([]);
     expect((await verifyExports(store)).problems).toEqual([]);
   });
 
