@@ -23,6 +23,12 @@
  * revision is issued in, as FOCUS has corrections to an invoiced period. Earlier revisions are
  * never rewritten; their files are checked against their manifests before anything builds on them.
  *
+ * The true-up: when bills for the month were imported (exports/billed.ts, the one reader of the
+ * `bill_lines` relation), the lines of each provider with a bill bill the bills' amount per model,
+ * split by priced usage share (exports/true-up.ts), so the export adds up to the invoice; the split is
+ * stated in the FOCUS 1.3 Allocated* columns and the manifest's `true_up`. A bill imported or revised
+ * after a revision was written makes the next revision, as late data does.
+ *
  * A month not over yet (in the reporting time zone) is refused, unless `preliminary`: then a
  * snapshot goes to `exports/chargeback/month=YYYY-MM/preliminary/`, replaced on every run and never
  * a revision.
