@@ -168,7 +168,15 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
     };
     // Which export query a statement is, by what only it reads or computes.
     const nameOf = (sql: string) =>
-      sql.includes('priced_cost_usd_e6') ? 'chargeback_total' : sql.includes('FROM token_burn_daily') ? 'chargeback_crosscheck' : 'chargeback_detail';
+      sql.includes('FROM bill_lines')
+        ? 'chargeback_billed'
+        : sql.includes('priced_cost_usd_e6')
+          ? 'chargeback_total'
+          : sql.includes('FROM token_burn_daily')
+            ? 'chargeback_crosscheck'
+            : 'chargeback_detail';
+    // No bill was ever imported: Glue has no bill_lines table, and Athena says so as it does.
+    const missingBills = "TABLE_NOT_FOUND: line 18:6: Table 'awsdatacatalog.cclake.bill_lines' does not exist";
     let n = 0;
     athena.on(StartQueryExecutionCommand).callsFake(async (input: StartQueryExecutionCommandInput) => {
       const id = `q-${++n}`;
@@ -179,7 +187,10 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
       QueryExecution: {
         QueryExecutionId,
         StatementType: 'DML',
-        Status: { State: 'SUCCEEDED' },
+        Status:
+          nameOf(started.find((q) => q.id === QueryExecutionId)!.QueryString!) === 'chargeback_billed'
+            ? { State: 'FAILED', StateChangeReason: missingBills, AthenaError: { ErrorCategory: 2, ErrorMessage: missingBills } }
+            : { State: 'SUCCEEDED' },
         Statistics: { DataScannedInBytes: 2048, TotalExecutionTimeInMillis: 40 },
       },
     }));
@@ -202,9 +213,12 @@ describe('chargeback function on S3 + Athena (mocked)', () => {
           totals: expect.objectContaining({ cumulativeBilledCost: '0.02', lakePricedCost: '0.02', lakePricedCostExact: '0.015', difference: '0.00' }),
         }),
       ]);
-      // Three queries, in the workgroup, the month's first and last day as SQL literals.
-      expect(started.map((q) => nameOf(q.QueryString!))).toEqual(['chargeback_detail', 'chargeback_total', 'chargeback_crosscheck']);
-      for (const q of started) expect(q).toMatchObject({ WorkGroup: WORKGROUP, ExecutionParameters: ["'2026-10-01'", "'2026-10-31'"] });
+      // Three queries, in the workgroup, the month's first and last day as SQL literals; then the
+      // month's bills, whose missing table reads as no bill (the priced cost is billed).
+      expect(started.map((q) => nameOf(q.QueryString!))).toEqual(['chargeback_detail', 'chargeback_total', 'chargeback_crosscheck', 'chargeback_billed']);
+      for (const q of started.slice(0, 3)) expect(q).toMatchObject({ WorkGroup: WORKGROUP, ExecutionParameters: ["'2026-10-01'", "'2026-10-31'"] });
+      expect(started[3]).toMatchObject({ WorkGroup: WORKGROUP, ExecutionParameters: ["'2026-10'", "'2026-10'"] });
+      expect(run.months[0]!.trueUp).toBeNull();
       // The revision on S3: three data files and the manifest naming their digests.
       const keys = (await listAll(store, 'exports/')).map((o) => o.key);
       expect(keys).toEqual(['focus.csv', 'focus.parquet', 'manifest.json', 'summary.csv'].map((f) => `exports/chargeback/month=2026-10/rev=001/${f}`));

@@ -9,23 +9,24 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BILL_LINES } from '../schemas/bills';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
 import {
   ANOMALIES_TABLE,
   ATHENA_WORKGROUP,
   COMPACT_NAME,
   FUNCTION_NAME,
-  FunctionResource,
+  type FunctionResource,
   GLUE_DATABASE,
-  Json,
-  JsonObject,
+  type Json,
+  type JsonObject,
   LAKE_BUCKET,
   QUICKSIGHT_PREFIX,
   ROLLUPS,
   ROOT,
   SEEDS,
   STAGE,
-  Template,
+  type Template,
   VIEWS,
   asList,
   envOf,
@@ -120,7 +121,7 @@ describe('serverless package: the template', () => {
     expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
-      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'),
+      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access', BILL_LINES.name),
       glueArn('database/default'),
     ];
     for (const st of glue) {
@@ -501,11 +502,12 @@ describe('serverless package: the template', () => {
     { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
   ];
 
-  it('scopes the chargeback role to reading the lake, writing exports/chargeback/ only, its workgroup and the two tables it queries', () => {
+  it('scopes the chargeback role to reading the lake, writing exports/chargeback/ only, its workgroup and the three tables it queries', () => {
     expect(functionRoleGrants('ChargebackRole', 'ChargebackLogGroup')).toEqual(
       exportRoleGrants('chargeback', { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/exports/chargeback/*')] }, [
         'chargeback_daily',
         'token_burn_daily',
+        BILL_LINES.name,
       ]),
     );
   });

@@ -32,7 +32,7 @@ export type ChargebackEvent = z.infer<typeof ChargebackEvent>;
 export interface ChargebackRun {
   months: Pick<
     ChargebackSummary,
-    'month' | 'status' | 'revision' | 'location' | 'rows' | 'adjustmentRows' | 'totals' | 'unpriced' | 'warnings' | 'durationMs'
+    'month' | 'status' | 'revision' | 'location' | 'rows' | 'adjustmentRows' | 'totals' | 'unpriced' | 'trueUp' | 'warnings' | 'durationMs'
   >[];
   failed: { month: string; error: string }[];
 }
@@ -58,7 +58,7 @@ export const handler = scheduledHandler({
     const engine = athenaEngineFromConfig(config, athena.recorder(logger));
     const done = await exportChargebackMonths(store, engine, config, { month: event.month, sqlDir: BUNDLED_SQL_DIR });
     const run: ChargebackRun = {
-      months: done.months.map(({ month, status, revision, location, rows, adjustmentRows, totals, unpriced, warnings, durationMs }) => ({
+      months: done.months.map(({ month, status, revision, location, rows, adjustmentRows, totals, unpriced, trueUp, warnings, durationMs }) => ({
         month,
         status,
         revision,
@@ -67,6 +67,7 @@ export const handler = scheduledHandler({
         adjustmentRows,
         totals,
         unpriced,
+        trueUp,
         warnings,
         durationMs,
       })),

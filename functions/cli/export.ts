@@ -36,14 +36,26 @@ export function printChargebackSummary(io: Io, location: string, s: ChargebackSu
   if (s.status === 'unchanged') io.out(`chargeback ${s.month}: unchanged, revision ${s.revision} (nothing written) at ${where}`);
   else if (s.status === 'preliminary')
     io.out(`chargeback ${s.month}: PRELIMINARY snapshot (the month is not closed: it ends ${s.closesAt}); ${s.rows} line(s) at ${where}`);
-  else
+  else {
+    const why = s.reasons.map((r) => (r === 'bill' ? 'the bill imported or revised after the close' : 'data that arrived after the close')).join(' and ');
     io.out(
-      `chargeback ${s.month}: revision ${s.revision} written (${s.revision === 1 ? `${s.rows} line(s)` : `${s.adjustmentRows} adjustment line(s) for data that arrived after the close`}) at ${where}`,
+      `chargeback ${s.month}: revision ${s.revision} written (${s.revision === 1 ? `${s.rows} line(s)` : `${s.adjustmentRows} adjustment line(s) for ${why}`}) at ${where}`,
     );
-  io.out(
-    `  billed ${t.cumulativeBilledCost} USD in all${s.revision && s.revision > 1 ? ` (${t.billedCost} in this revision)` : ''}, list ${t.cumulativeListCost} USD; ` +
-      `lake priced cost ${t.lakePricedCost} USD (exact ${t.lakePricedCostExact}): reconciled, difference ${t.difference}`,
-  );
+  }
+  const tu = s.trueUp;
+  if (tu) {
+    io.out(
+      `  billed ${t.cumulativeBilledCost} USD in all${s.revision && s.revision > 1 ? ` (${t.billedCost} in this revision)` : ''}: the bills' ${tu.billedCost} USD ` +
+        `(${tu.bills.map((b) => `${b.billId} rev ${b.revision}`).join(', ')}) allocated by priced usage share; list ${t.cumulativeListCost} USD; ` +
+        `lake priced cost ${t.lakePricedCost} USD (exact ${t.lakePricedCostExact}), billed minus priced ${t.difference}`,
+    );
+    if (tu.unallocated.lines)
+      io.out(`  unallocated: ${tu.unallocated.billedCostExact} USD billed for ${tu.unallocated.models.join(', ')} with no priced usage`);
+  } else
+    io.out(
+      `  billed ${t.cumulativeBilledCost} USD in all${s.revision && s.revision > 1 ? ` (${t.billedCost} in this revision)` : ''}, list ${t.cumulativeListCost} USD; ` +
+        `lake priced cost ${t.lakePricedCost} USD (exact ${t.lakePricedCostExact}): reconciled, difference ${t.difference}`,
+    );
   io.out(`  tokens ${n(t.tokens)}; Claude Code reported ${t.reportedCost} USD (its client-side estimate)`);
   if (s.unpriced.lines)
     io.out(

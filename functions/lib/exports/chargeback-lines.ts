@@ -9,7 +9,8 @@
  * difference from nothing. Rounding: the revision's lines are rounded so that the running total in
  * cents is always the exact running total rounded half-up, which is what reconciles to the cent.
  */
-import type { FocusRow } from '../../../schemas/focus';
+import { TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
+import type { BillProvider } from './billed';
 import type { Config } from '../config/schema';
 import { apportion, EXACT_SCALE, formatCents, formatDecimal, largestRemainder, parseDecimal, PRICE_SCALE, roundHalfUp, UNITS_PER_CENT } from './money';
 import { isoSeconds, nextMonth, startOfDay } from './periods';
@@ -32,7 +33,15 @@ export interface LineAttrs {
   /** FOCUS ChargePeriodStart/End ('YYYY-MM-DDTHH:mm:ssZ'). */
   chargeStart: string;
   chargeEnd: string;
+  /**
+   * Only on an 'unallocated' line (a bill's amount with no priced usage of its model to allocate it
+   * to, true-up.ts): the provider whose bill charged it. Part of the line's identity.
+   */
+  billProvider?: BillProvider;
 }
+
+/** The developer, team and cost center of a bill's amount no priced usage was found for. */
+export const UNALLOCATED = 'unallocated';
 
 export interface Amounts {
   tokens: bigint;
@@ -64,11 +73,22 @@ export interface Change {
 }
 
 export const lineKey = (a: LineAttrs) =>
-  [a.chargeStart, a.chargeEnd, a.costCenter, a.team, a.userKey, a.model, a.tokenType, a.priced ? 'priced' : 'unpriced', a.pricePattern ?? ''].join('\u0001');
+  [
+    a.chargeStart,
+    a.chargeEnd,
+    a.costCenter,
+    a.team,
+    a.userKey,
+    a.model,
+    a.tokenType,
+    a.priced ? 'priced' : 'unpriced',
+    a.pricePattern ?? '',
+    ...(a.billProvider ? [a.billProvider] : []),
+  ].join('\u0001');
 
-/** The detail's order: cost center ('unattributed' last), team, developer, model, period, token type. */
+/** The detail's order: cost center ('unattributed', then 'unallocated' last), team, developer, model, period, token type. */
 export function compareAttrs(a: LineAttrs, b: LineAttrs): number {
-  const cc = (x: LineAttrs) => (x.costCenter === 'unattributed' ? '\uffff' : x.costCenter);
+  const cc = (x: LineAttrs) => (x.costCenter === 'unattributed' ? '\uffff' : x.costCenter === UNALLOCATED && x.billProvider ? '\uffff\uffff' : x.costCenter);
   const keys: [string | number, string | number][] = [
     [cc(a), cc(b)],
     [a.team, b.team],
@@ -78,6 +98,7 @@ export function compareAttrs(a: LineAttrs, b: LineAttrs): number {
     [TOKEN_ORDER[a.tokenType], TOKEN_ORDER[b.tokenType]],
     [a.priced ? 0 : 1, b.priced ? 0 : 1],
     [a.pricePattern ?? '', b.pricePattern ?? ''],
+    [a.billProvider ?? '', b.billProvider ?? ''],
   ];
   for (const [x, y] of keys) if (x !== y) return x < y ? -1 : 1;
   return 0;
@@ -277,6 +298,17 @@ const PROVIDERS = {
   google: { provider: 'Google Cloud', service: 'Vertex AI' },
 } as const;
 
+/** The provider of a bill (schemas/bills.ts) as FOCUS names it, and back. */
+const BILL_PROVIDER: Record<BillProvider, keyof typeof PROVIDERS> = { bedrock: 'aws', anthropic: 'anthropic', vertex: 'google' };
+export const focusProviderOfBill = (p: BillProvider) => PROVIDERS[BILL_PROVIDER[p]];
+const billProviderOfName = (name: string | undefined): BillProvider | undefined =>
+  (Object.keys(BILL_PROVIDER) as BillProvider[]).find((p) => PROVIDERS[BILL_PROVIDER[p]].provider === name);
+
+/** The bill provider whose bills charge a model id's usage (by the same reading as ProviderName). */
+export function billProviderOf(model: string, setting: ChargebackConfig['provider']): BillProvider {
+  return billProviderOfName(providerOf(model, setting).provider)!;
+}
+
 /** FOCUS ProviderName and ServiceName for a model id (config chargeback.provider; 'auto' reads the id). */
 export function providerOf(model: string, setting: ChargebackConfig['provider']): { provider: string; service: string } {
   if (setting !== 'auto') return PROVIDERS[setting];
@@ -287,6 +319,17 @@ export function providerOf(model: string, setting: ChargebackConfig['provider'])
   return PROVIDERS.anthropic;
 }
 
+/** The FOCUS 1.3 allocation columns of a line under the bill true-up (true-up.ts), by line key. */
+export interface Allocation {
+  methodId: string;
+  details: string;
+  resourceId: string | null;
+  resourceName: string | null;
+  tags: string | null;
+  /** Appended to ChargeDescription: the share of which billed amount. */
+  describe: string;
+}
+
 export interface RowContext {
   revision: number;
   category: 'Usage' | 'Adjustment';
@@ -294,29 +337,50 @@ export interface RowContext {
   billingEnd: string;
   currency: string;
   config: ChargebackConfig;
+  /** The true-up's allocation of each line (absent, or no entry: the line bills its priced cost). */
+  allocations?: ReadonlyMap<string, Allocation>;
 }
 
 const signed = (n: bigint) => (n > 0n ? `+${n}` : `${n}`);
 
-function describe(c: Change, ctx: RowContext): string {
+function describe(c: Change, ctx: RowContext, allocation: Allocation | undefined): string {
   const a = c.attrs;
   const tokens = ctx.category === 'Usage' ? `${c.delta.tokens}` : `${signed(c.delta.tokens)}`;
-  const what = a.priced
-    ? `${tokens} ${a.tokenType} tokens of ${a.model} at ${formatDecimal(a.unitPrice!, PRICE_SCALE, 2)} ${ctx.currency} per million tokens (price table ${a.priceVersion}, pattern ${a.pricePattern})`
-    : `${tokens} tokens of ${a.model}: no price row covers this model, so it is not billed; ListCost is the cost Claude Code reported`;
-  return ctx.category === 'Usage' ? `Claude Code usage: ${what}` : `Correction in revision ${ctx.revision} (data that arrived after the close): ${what}`;
+  const what = a.billProvider
+    ? allocation!.describe
+    : (a.priced
+        ? `${tokens} ${a.tokenType} tokens of ${a.model} at ${formatDecimal(a.unitPrice!, PRICE_SCALE, 2)} ${ctx.currency} per million tokens (price table ${a.priceVersion}, pattern ${a.pricePattern})`
+        : `${tokens} tokens of ${a.model}: no price row covers this model, so it is not billed; ListCost is the cost Claude Code reported`) +
+      (allocation ? `; ${allocation.describe}` : '');
+  if (ctx.category === 'Usage') return a.billProvider ? what : `Claude Code usage: ${what}`;
+  // Tokens or priced cost moved: late data; only the billed amount moved: the bill changed.
+  const why =
+    c.delta.tokens !== 0n || c.delta.listExact !== 0n ? 'data that arrived after the close' : 'the bill for the month, imported or revised after the close';
+  return `Correction in revision ${ctx.revision} (${why}): ${what}`;
 }
+
+/** An unallocated line of an earlier revision whose model the bill no longer charges (a revised bill): its correction still says what it was. */
+const withdrawn = (a: LineAttrs): Allocation => ({
+  methodId: TRUE_UP_METHOD_ID,
+  details: `{"Elements":[{"AllocatedRatio":1,"UsageUnit":"USD","UsageQuantity":0}],"x_Note":${JSON.stringify(`the ${a.billProvider} bill no longer charges ${a.model}`)}}`,
+  resourceId: null,
+  resourceName: null,
+  tags: null,
+  describe: `the ${a.billProvider} bill no longer charges ${a.model}: its unallocated amount is withdrawn`,
+});
 
 export function focusRow(c: Change, ctx: RowContext): FocusRow {
   const a = c.attrs;
-  const { provider, service } = providerOf(a.model, ctx.config.provider);
+  const { provider, service } = a.billProvider ? focusProviderOfBill(a.billProvider) : providerOf(a.model, ctx.config.provider);
   const unitPrice = a.priced ? formatDecimal(a.unitPrice!, PRICE_SCALE, 2) : null;
   const billed = formatCents(c.billedCents);
+  const allocation = ctx.allocations?.get(c.key) ?? (a.billProvider ? withdrawn(a) : undefined);
   return {
     BilledCost: billed,
     EffectiveCost: billed,
     ListCost: formatCents(c.listCents),
-    ContractedCost: billed,
+    // Under the true-up the contracted (price book) cost of a priced line is its ListCost; BilledCost is the bill's share.
+    ContractedCost: allocation && a.priced ? formatCents(c.listCents) : billed,
     ListUnitPrice: unitPrice,
     ContractedUnitPrice: unitPrice,
     PricingQuantity: formatDecimal(c.delta.tokens, 6),
@@ -331,7 +395,7 @@ export function focusRow(c: Change, ctx: RowContext): FocusRow {
     ChargeCategory: ctx.category,
     ChargeClass: ctx.category === 'Adjustment' ? 'Correction' : null,
     ChargeFrequency: 'Usage-Based',
-    ChargeDescription: describe(c, ctx),
+    ChargeDescription: describe(c, ctx, allocation),
     ServiceName: service,
     ServiceCategory: 'AI and Machine Learning',
     ProviderName: provider,
@@ -339,12 +403,17 @@ export function focusRow(c: Change, ctx: RowContext): FocusRow {
     InvoiceIssuerName: ctx.config.invoiceIssuer ?? provider,
     BillingAccountId: ctx.config.billingAccountId,
     BillingAccountName: ctx.config.billingAccountName,
+    AllocatedMethodId: allocation?.methodId ?? null,
+    AllocatedMethodDetails: allocation?.details ?? null,
+    AllocatedResourceId: allocation?.resourceId ?? null,
+    AllocatedResourceName: allocation?.resourceName ?? null,
+    AllocatedTags: allocation?.tags ?? null,
     x_Team: a.team,
     x_CostCenter: a.costCenter,
     x_UserKey: a.userKey,
     x_Model: a.model,
     x_TokenType: a.tokenType,
-    x_PriceStatus: a.priced ? 'priced' : 'unpriced',
+    x_PriceStatus: a.priced ? 'priced' : a.billProvider ? UNALLOCATED : 'unpriced',
     x_PriceTableVersion: a.priceVersion,
     x_PriceModelPattern: a.pricePattern,
     x_BilledCostExact: formatDecimal(c.delta.billedExact, EXACT_SCALE, 2),
@@ -370,6 +439,11 @@ export function addBilledRows(state: BilledState, rows: readonly Record<string, 
       chargeStart: r.ChargePeriodStart!,
       chargeEnd: r.ChargePeriodEnd!,
     };
+    if (r.x_PriceStatus === UNALLOCATED) {
+      const p = billProviderOfName(r.ProviderName);
+      if (!p) throw new Error(`an unallocated chargeback line names provider ${JSON.stringify(r.ProviderName)}, which no bill has`);
+      attrs.billProvider = p;
+    }
     const key = lineKey(attrs);
     const b = state.get(key) ?? { key, attrs, tokens: 0n, billedExact: 0n, listExact: 0n, billedCents: 0n, listCents: 0n };
     state.set(key, {
@@ -416,7 +490,8 @@ export function allocate(state: BilledState, rule: ChargebackConfig['allocation'
   }
   const pool = byCostCenter.get('unattributed')?.direct ?? 0n;
   if (rule === 'none' || pool === 0n) return { byCostCenter, note: null };
-  const targets = [...byCostCenter.keys()].filter((cc) => cc !== 'unattributed').sort();
+  // A bill's unallocated amount is neither a cost center nor shared out: it stays on its own row.
+  const targets = [...byCostCenter.keys()].filter((cc) => cc !== 'unattributed' && cc !== UNALLOCATED).sort();
   const weights = targets.map((cc) => (rule === 'even' ? 1n : byCostCenter.get(cc)!.direct));
   if (!targets.length || weights.every((w) => w === 0n)) {
     return {
@@ -440,9 +515,8 @@ export function summaryRows(
 ): { rows: SummaryRow[]; note: string | null } {
   const now = allocate(state, rule);
   const prev = allocate(before, rule).byCostCenter;
-  const ccs = [...new Set([...now.byCostCenter.keys(), ...prev.keys()])].sort((a, b) =>
-    a === 'unattributed' ? 1 : b === 'unattributed' ? -1 : a < b ? -1 : a > b ? 1 : 0,
-  );
+  const last = (cc: string) => (cc === UNALLOCATED ? 2 : cc === 'unattributed' ? 1 : 0);
+  const ccs = [...new Set([...now.byCostCenter.keys(), ...prev.keys()])].sort((a, b) => last(a) - last(b) || (a < b ? -1 : a > b ? 1 : 0));
   const rows = ccs.map((cc) => {
     const t = now.byCostCenter.get(cc) ?? { direct: 0n, allocated: 0n };
     const p = prev.get(cc) ?? { direct: 0n, allocated: 0n };

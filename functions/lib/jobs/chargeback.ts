@@ -23,6 +23,12 @@
  * revision is issued in, as FOCUS has corrections to an invoiced period. Earlier revisions are
  * never rewritten; their files are checked against their manifests before anything builds on them.
  *
+ * The true-up: when bills for the month were imported (exports/billed.ts, the one reader of the
+ * `bill_lines` relation), the lines of each provider with a bill bill the bills' amount per model,
+ * split by priced usage share (exports/true-up.ts), so the export adds up to the invoice; the split is
+ * stated in the FOCUS 1.3 Allocated* columns and the manifest's `true_up`. A bill imported or revised
+ * after a revision was written makes the next revision, as late data does.
+ *
  * A month not over yet (in the reporting time zone) is refused, unless `preliminary`: then a
  * snapshot goes to `exports/chargeback/month=YYYY-MM/preliminary/`, replaced on every run and never
  * a revision.
@@ -30,7 +36,7 @@
 import { performance } from 'node:perf_hooks';
 import { parse } from 'csv-parse/sync';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
-import { FOCUS_COLUMNS, FOCUS_VERSION, SUMMARY_COLUMNS, type FocusRow } from '../../../schemas/focus';
+import { ALLOCATION_COLUMNS, FOCUS_COLUMNS, FOCUS_VERSION, SUMMARY_COLUMNS, TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
 import { PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { LeaseLock } from '../lock/lease';
 import type { Config } from '../config/schema';
@@ -43,17 +49,21 @@ import {
   monthBounds,
   summaryRows,
   totalsOf,
+  type Allocation,
   type BilledState,
   type Change,
+  type Line,
   type MonthBounds,
   type RowContext,
   type SummaryRow,
 } from '../exports/chargeback-lines';
+import { readBilledAmounts, type BilledAmounts } from '../exports/billed';
 import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../exports/digest';
 import { focusCsv, focusParquet, toCsv } from '../exports/focus-file';
 import { withExportLock } from '../exports/lock';
 import { EXACT_SCALE, formatCents, formatDecimal, parseDecimal, roundHalfUp, UNITS_PER_CENT } from '../exports/money';
 import { isMonth, isoSeconds, monthIn, previousMonth } from '../exports/periods';
+import { trueUp } from '../exports/true-up';
 import { currentModels, readSqlTree, SQL_DIR } from '../sql/files';
 import { readQuery, runQuery, type QueryRun } from '../sql/queries';
 import { listAll, type ObjectStore } from '../store/port';
@@ -102,6 +112,16 @@ export interface ChargebackSummary {
   adjustmentRows: number;
   totals: ChargebackTotals | null;
   unpriced: { lines: number; tokens: string; reportedCost: string; models: string[] };
+  /** The bill true-up, when the month has imported bills (null: the lines bill their priced cost). */
+  trueUp: {
+    /** The bills' total, to the cent and exact: what the trued-up providers' lines add up to. */
+    billedCost: string;
+    billedCostExact: string;
+    bills: { billId: string; revision: number; provider: string }[];
+    unallocated: { lines: number; billedCostExact: string; models: string[] };
+  } | null;
+  /** Why a revision after the first was written: late data, a bill imported or revised after the close, or both. */
+  reasons: ('late data' | 'bill')[];
   files: ManifestFile[];
   queries: QueryRun[];
   warnings: string[];
@@ -173,8 +193,20 @@ export interface ChargebackManifest {
     token_burn_daily: { tokens: string; priced_cost_usd: string | null };
   };
   unpriced: { lines: number; tokens: string; reported_cost: string; models: string[] };
+  /** Only when the month has imported bills (README "Chargeback true-up"). */
+  true_up?: ManifestTrueUp;
   warnings: string[];
   files: ManifestFile[];
+}
+
+export interface ManifestTrueUp {
+  method: string;
+  /** The bills in force, each at its latest revision: a change here makes a new revision. */
+  bills: { bill_id: string; revision: number; provider: string; billed_cost_exact: string; lines: number }[];
+  providers: string[];
+  billed_cost: string;
+  billed_cost_exact: string;
+  unallocated: { lines: number; billed_cost_exact: string; models: string[] };
 }
 
 /** The month a scheduled run closes: the one before `now`'s, in the reporting time zone. */
@@ -252,6 +284,8 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     adjustmentRows: 0,
     totals: null,
     unpriced: { lines: 0, tokens: '0', reportedCost: '0.00', models: [] },
+    trueUp: null,
+    reasons: [],
     files: [],
     queries: [],
     warnings: [],
@@ -275,8 +309,8 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   const detail = await runQuery(engine, readQuery('chargeback_detail', sqlDir), [bounds.first, bounds.last], runs);
   const total = await runQuery(engine, readQuery('chargeback_total', sqlDir), [bounds.first, bounds.last], runs);
   const cross = await runQuery(engine, readQuery('chargeback_crosscheck', sqlDir), [bounds.first, bounds.last], runs);
-  const { lines, totals: detailTotals } = linesFromDetail(detail.rows, bounds, tz);
-  const unpricedLines = lines.filter((l) => !l.priced);
+  const { lines: usage, totals: detailTotals } = linesFromDetail(detail.rows, bounds, tz);
+  const unpricedLines = usage.filter((l) => !l.priced);
   summary.unpriced = {
     lines: unpricedLines.length,
     tokens: unpricedLines.reduce((n, l) => n + l.tokens, 0n).toString(),
@@ -294,14 +328,35 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
     );
   }
 
+  // The true-up: with bills for the month, the trued-up providers' lines bill the bills' amounts.
+  const billed = await readBilledAmounts(engine, month, { currency: config.chargeback.currency, sqlDir });
+  const up = billed ? trueUp(usage, billed, bounds, config.chargeback.provider) : null;
+  const lines: Line[] = up?.lines ?? usage;
+  const allocations: ReadonlyMap<string, Allocation> | undefined = up?.allocations;
+  const trueUpManifest = billed && up ? trueUpOf(billed, up) : undefined;
+  if (billed && up && trueUpManifest) {
+    runs.push(billed.query);
+    summary.warnings.push(...up.warnings);
+    summary.trueUp = {
+      billedCost: trueUpManifest.billed_cost,
+      billedCostExact: trueUpManifest.billed_cost_exact,
+      bills: billed.bills.map((b) => ({ billId: b.billId, revision: b.revision, provider: b.provider })),
+      unallocated: { lines: up.unallocated.lines, billedCostExact: trueUpManifest.unallocated.billed_cost_exact, models: up.unallocated.models },
+    };
+  }
+  // What the lines must bill in all: the bills, plus the priced cost of providers without one (computed apart from the split).
+  const expectedBilled = billed ? billed.totalExact + lines.filter((l) => !allocations!.has(l.key)).reduce((n, l) => n + l.billedExact, 0n) : null;
+
   const billedBefore: BilledState = new Map();
   for (const r of revisions) addBilledRows(billedBefore, r.rows);
   const latest = revisions.at(-1);
 
   const { changes, next } = bill(closed ? billedBefore : new Map(), lines);
-  const lake = reconcile(month, next, total.rows[0] ?? {}, cross.rows[0] ?? {});
+  const lake = reconcile(month, next, total.rows[0] ?? {}, cross.rows[0] ?? {}, expectedBilled);
+  // A bill imported or revised since the latest revision makes a new one even when no line's amount moves: never a silent change.
+  const billsChanged = !!latest && billsKey(latest.manifest.true_up) !== billsKey(trueUpManifest);
 
-  if (closed && latest && !changes.length) {
+  if (closed && latest && !changes.length && !billsChanged) {
     // Unchanged: nothing is written. The latest revision must rebuild byte for byte from the data.
     const before: BilledState = new Map();
     for (const r of revisions.slice(0, -1)) addBilledRows(before, r.rows);
@@ -330,6 +385,11 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   }
 
   const revision = closed ? (latest?.revision ?? 0) + 1 : 0;
+  if (revision > 1) {
+    const lateData = changes.some((c) => c.delta.tokens !== 0n || c.delta.listExact !== 0n);
+    if (lateData) summary.reasons.push('late data');
+    if (billsChanged || changes.some((c) => c.delta.tokens === 0n && c.delta.listExact === 0n)) summary.reasons.push('bill');
+  }
   const billingPeriod =
     revision <= 1
       ? { start: bounds.start, end: bounds.end }
@@ -385,6 +445,7 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
       token_burn_daily: { tokens: lake.crossTokens.toString(), priced_cost_usd: lake.crossPriced },
     },
     unpriced: { lines: summary.unpriced.lines, tokens: summary.unpriced.tokens, reported_cost: summary.unpriced.reportedCost, models: summary.unpriced.models },
+    ...(trueUpManifest ? { true_up: trueUpManifest } : {}),
     warnings: summary.warnings,
     files,
   };
@@ -444,6 +505,7 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
       billingEnd: billingPeriod.end,
       currency: config.chargeback.currency,
       config: config.chargeback,
+      allocations,
     };
     const rows: FocusRow[] = ch.map((c) => focusRow(c, ctx));
     const after = applyChanges(before, ch);
@@ -486,7 +548,7 @@ function applyChanges(before: BilledState, changes: Change[]): BilledState {
  * priced cost computed in SQL DECIMAL, exactly and to the cent, and against token_burn_daily
  * (tokens exactly; its DOUBLE priced cost within a millionth of a dollar).
  */
-function reconcile(month: string, state: BilledState, totalRow: Record<string, unknown>, crossRow: Record<string, unknown>) {
+function reconcile(month: string, state: BilledState, totalRow: Record<string, unknown>, crossRow: Record<string, unknown>, expectedBilled: bigint | null) {
   const t = totalsOf(state);
   // USD x 10^6 to 9 decimal places is USD to 15: femto-dollars, the export's own unit.
   const exact = parseDecimal(String(totalRow.priced_cost_usd_e6 ?? '0'), EXACT_SCALE - 6);
@@ -497,7 +559,23 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
     crossRow.priced_cost_usd === null || crossRow.priced_cost_usd === undefined ? null : parseDecimal(String(crossRow.priced_cost_usd), 12) * 1000n;
   const crossPriced = crossExact === null ? null : formatDecimal(crossExact, EXACT_SCALE, 2);
   const usd = (x: bigint) => formatDecimal(x, EXACT_SCALE, 2);
-  if (t.billedCents !== cents || t.billedExact !== exact) {
+  if (expectedBilled !== null) {
+    // The true-up: the priced lines still carry the lake's priced cost (ListCost of priced lines), and
+    // the billed amounts add up to the bills (plus the priced cost of providers without one).
+    let priced = 0n;
+    for (const b of state.values()) if (b.attrs.priced) priced += b.listExact;
+    if (priced !== exact) {
+      throw new ReconciliationError(
+        `chargeback ${month} does not reconcile: the export's priced cost is ${usd(priced)} USD, the lake's priced cost is ${usd(exact)} USD, a difference of ${usd(priced - exact)} USD; nothing was written`,
+      );
+    }
+    const expectedCents = roundHalfUp(expectedBilled, UNITS_PER_CENT);
+    if (t.billedExact !== expectedBilled || t.billedCents !== expectedCents) {
+      throw new ReconciliationError(
+        `chargeback ${month} does not reconcile with its bills: the export bills ${formatCents(t.billedCents)} USD (exact ${usd(t.billedExact)}), the bills (and the priced cost of providers without one) come to ${formatCents(expectedCents)} USD (exact ${usd(expectedBilled)}); nothing was written`,
+      );
+    }
+  } else if (t.billedCents !== cents || t.billedExact !== exact) {
     const diff = t.billedCents - cents;
     throw new ReconciliationError(
       `chargeback ${month} does not reconcile: the export's total is ${formatCents(t.billedCents)} USD (exact ${usd(t.billedExact)}), the lake's priced cost is ${formatCents(cents)} USD (exact ${usd(exact)}), a difference of ${formatCents(diff)} USD; nothing was written`,
@@ -517,6 +595,21 @@ function reconcile(month: string, state: BilledState, totalRow: Record<string, u
     );
   }
   return { exact, cents, crossTokens, crossPriced };
+}
+
+/** The bills a revision was made with, as compared from run to run ('' without any). */
+const billsKey = (t: ManifestTrueUp | undefined) => JSON.stringify((t?.bills ?? []).map((b) => [b.bill_id, b.revision, b.billed_cost_exact]));
+
+function trueUpOf(billed: BilledAmounts, up: ReturnType<typeof trueUp>): ManifestTrueUp {
+  const usd = (x: bigint) => formatDecimal(x, EXACT_SCALE, 2);
+  return {
+    method: TRUE_UP_METHOD_ID,
+    bills: billed.bills.map((b) => ({ bill_id: b.billId, revision: b.revision, provider: b.provider, billed_cost_exact: usd(b.billedExact), lines: b.lines })),
+    providers: up.providers,
+    billed_cost: formatCents(roundHalfUp(billed.totalExact, UNITS_PER_CENT)),
+    billed_cost_exact: usd(billed.totalExact),
+    unallocated: { lines: up.unallocated.lines, billed_cost_exact: usd(up.unallocated.exact), models: up.unallocated.models },
+  };
 }
 
 /**
@@ -591,7 +684,9 @@ export async function loadRevisions(store: ObjectStore, month: string): Promise<
     if (!csv) throw new Error(`${where}: its manifest lists no focus.csv`);
     const rows = parseCsv(csv);
     const header = decode(csv).split('\n', 1)[0];
-    if (header !== FOCUS_COLUMNS.map((c) => c.name).join(','))
+    // Revisions written before the allocation columns existed are read as they are.
+    const legacy = FOCUS_COLUMNS.map((c) => c.name).filter((n) => !(ALLOCATION_COLUMNS as readonly string[]).includes(n));
+    if (header !== FOCUS_COLUMNS.map((c) => c.name).join(',') && header !== legacy.join(','))
       throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
     out.push({ revision: n, prefix, manifest, manifestSha256: sha256Hex(body), files, rows });
   }
