@@ -18,6 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCatalog } from '../functions/lib/catalog/local';
 import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
+import type { Anomaly } from '../functions/lib/anomalies/anomaly';
+import { LocalNotifier } from '../functions/lib/anomalies/notifier/local';
+import { detectAnomalies } from '../functions/lib/jobs/anomalies';
 import { compact } from '../functions/lib/jobs/compact';
 import { rollup } from '../functions/lib/jobs/rollup';
 import { LocalObjectStore } from '../functions/lib/store/local';
@@ -70,6 +73,7 @@ interface Row {
 
 describe('budget_forecast_daily', () => {
   let rows: Row[];
+  let alerts: Anomaly[];
   const row = (dt: string, entityType: string, entity: string) => rows.find((r) => r.dt === dt && r.entity_type === entityType && r.entity === entity);
 
   beforeAll(async () => {
@@ -93,6 +97,8 @@ describe('budget_forecast_daily', () => {
     try {
       await rollup(store, catalog, engine, config, { now: Date.parse('2026-11-11T02:00:00Z') });
       rows = (await engine.query(`SELECT * FROM budget_forecast_daily ORDER BY entity_type, entity, dt`)).rows as unknown as Row[];
+      const run = await detectAnomalies(store, catalog, engine, new LocalNotifier(store, () => {}), config, { now: Date.parse('2026-11-11T03:00:00Z') });
+      alerts = run.anomalies.filter((a) => a.detector.startsWith('budget')).sort((a, b) => a.dt.localeCompare(b.dt));
     } finally {
       engine.close();
     }
@@ -152,5 +158,21 @@ describe('budget_forecast_daily', () => {
         .at(-1),
     ).toBe('2026-11-10');
     expect(new Set(rows.map((r) => `${r.entity_type}:${r.entity}`))).toEqual(new Set(['team:alpha', 'team:beta', 'team:gamma', 'cost_center:CC-A']));
+  });
+
+  it('the budget detectors judge these rows: the forecast alert names the day the budget runs out', () => {
+    // alpha on Nov 7 (forecastFromDay): 58 spent; weekdays Nov 2..6 cost 51 (10.2 a day), weekend
+    // Nov 1, 7 cost 7 (3.5 a day); 58 + 16 x 10.2 + 7 x 3.5 = 245.7 over the $150 budget. Cumulative:
+    // Nov 17 139.9, Nov 18 150.1. CC-A ($50) crosses 80% on Nov 4 (48) and 100% on Nov 6 (57).
+    expect(alerts.map((a) => [a.dt, a.detector, a.entity, a.details.threshold, a.details.exhaustedOn])).toEqual([
+      ['2026-11-04', 'budget', 'CC-A', 0.8, '2026-11-05'], // 48 + a weekday at (10 + 20 + 15) / 3 = 63 on Nov 5
+      ['2026-11-06', 'budget', 'CC-A', 1, '2026-11-06'],
+      ['2026-11-07', 'budget_forecast', 'alpha', 1, '2026-11-18'],
+    ]);
+    const forecast = alerts[2]!;
+    expect(forecast.observed).toBeCloseTo(245.7, 9);
+    expect(forecast.message).toBe(
+      'Team alpha is on course to spend $245.70 in November 2026, 163.8% of its budget of $150.00: $58.00 in the first 7 of 30 days; the budget runs out on 2026-11-18.',
+    );
   });
 });
