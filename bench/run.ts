@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { benchAnomalies } from './anomalies';
+import { benchBudgetForecast } from './budget-forecast';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchCost } from './cost';
 import { benchGenerate } from './generate';
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'rollup-full': () => benchRollupFull(),
   cost: () => benchCost(),
   anomalies: () => benchAnomalies(),
+  'budget-forecast': () => benchBudgetForecast(),
   'cli-help': () => benchHelp(),
   'query-count': () => benchQueryCount(),
 };

@@ -65,4 +65,15 @@ export const COMPLIANCE_POLICY = {
   ],
 } as const satisfies TableDef;
 
-export const SEED_TABLES = [ORG_DIRECTORY, PRICES, ROI_ASSUMPTIONS, COMPLIANCE_POLICY] as const;
+/** The configured monthly budgets (config `budgets`): one row per team or cost center with a budget. */
+export const BUDGETS = {
+  name: 'budgets',
+  doc: 'Configured monthly budgets per team and cost center, USD of the cost as billed',
+  columns: [
+    { name: 'entity_type', type: 'string', nullable: false, doc: 'team | cost_center' },
+    { name: 'entity', type: 'string', nullable: false, doc: 'The team or cost center, as user_daily names it' },
+    { name: 'monthly_usd', type: 'double', nullable: false, doc: 'The budget of every calendar month (reporting time zone)' },
+  ],
+} as const satisfies TableDef;
+
+export const SEED_TABLES = [ORG_DIRECTORY, PRICES, ROI_ASSUMPTIONS, COMPLIANCE_POLICY, BUDGETS] as const;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { anomalyId, makeAnomaly, type Anomaly } from '../functions/lib/anomalies/anomaly';
 import { detectApiHealth, type ApiHealthRow } from '../functions/lib/anomalies/api-health';
-import { detectBudgets, forecastMonth, type SpendRow } from '../functions/lib/anomalies/budgets';
+import { detectBudgets, type BudgetDayRow } from '../functions/lib/anomalies/budgets';
 import { detectComplianceClusters, type ComplianceRow } from '../functions/lib/anomalies/compliance';
 import { deliver, digestMessage, LEDGER_KEY, loadLedger } from '../functions/lib/anomalies/delivery';
 import { detectUnusualHours, hourDistance, usualSpan, type HourRow } from '../functions/lib/anomalies/hours';
@@ -55,6 +55,16 @@ describe('config sections anomalies and budgets', () => {
     expect(c.budgets).toEqual({ thresholds: [0.8, 1], costCenters: [], teams: [], forecastFromDay: 7 });
     expect(() => config({ budgets: { thresholds: [0] } })).toThrow(/budgets\.thresholds\.0/);
     expect(() => config({ budgets: { teams: [{ team: 'payments', monthlyUsd: -5 }] } })).toThrow(/budgets\.teams\.0\.monthlyUsd/);
+    expect(() =>
+      config({
+        budgets: {
+          teams: [
+            { team: 'payments', monthlyUsd: 5 },
+            { team: 'payments', monthlyUsd: 6 },
+          ],
+        },
+      }),
+    ).toThrow(/budgets\.teams\.1: payments has a budget already/);
     expect(() => config({ anomalies: { delivery: { snsTopicArn: 'my-topic' } } })).toThrow(/anomalies\.delivery\.snsTopicArn.*expected an SNS topic ARN/);
     expect(() => config({ anomalies: { holidays: ['2026-02-30'] } })).toThrow(/anomalies\.holidays\.0/);
     expect(() => config({ anomalies: { disabled: ['everything'] } as never })).toThrow(/anomalies\.disabled\.0/);
@@ -438,20 +448,23 @@ describe('clusters of compliance violations', () => {
 });
 
 describe('budgets', () => {
-  // November 2026 has 30 days; $40 a day, a budget of $1,000.
-  const spend = (entity: string, perDay: number, days = 30, month = '2026-11'): SpendRow[] =>
-    Array.from({ length: days }, (_, i) => ({ dt: `${month}-${String(i + 1).padStart(2, '0')}`, entityType: 'team', entity, costUsd: perDay }));
+  // November 2026 has 30 days; $40 every day, so the weekday and weekend rates agree and the view
+  // forecasts $1,200 from any day; a budget of $1,000 is reached on the 25th.
+  const series = (entity: string, perDay: number, budget = 1000, entityType: BudgetDayRow['entityType'] = 'team'): BudgetDayRow[] =>
+    Array.from({ length: 30 }, (_, i) => ({
+      dt: `2026-11-${String(i + 1).padStart(2, '0')}`,
+      entityType,
+      entity,
+      monthToDateUsd: perDay * (i + 1),
+      forecastMonthUsd: perDay * 30,
+      budgetUsd: budget,
+      exhaustedOn: Math.ceil(budget / perDay) <= 30 ? `2026-11-${String(Math.ceil(budget / perDay)).padStart(2, '0')}` : null,
+    }));
   const cfg = config({ budgets: { teams: [{ team: 'payments', monthlyUsd: 1000 }] } });
   const allDays = Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
 
-  it('forecasts the month from its run rate: spend to date / elapsed days x days in the month', () => {
-    expect(forecastMonth(280, '2026-11-07')).toBe(1200);
-    expect(forecastMonth(310, '2026-12-10')).toBe(961);
-    expect(forecastMonth(56, '2028-02-02')).toBe(812); // 29 days in February 2028
-  });
-
-  it('alerts once at 80% and once at 100% of the budget, on the day each is crossed, and once on the forecast', () => {
-    const found = detectBudgets(spend('payments', 40), allDays, cfg);
+  it('alerts once at 80% and once at 100% of the budget, on the day each is crossed, and once on the forecast, naming the day it runs out', () => {
+    const found = detectBudgets(series('payments', 40), allDays, cfg);
     expect(found.map((a) => [a.dt, a.detector, a.details.threshold, a.severity])).toEqual([
       ['2026-11-07', 'budget_forecast', 1, 'warning'],
       ['2026-11-20', 'budget', 0.8, 'warning'],
@@ -460,20 +473,36 @@ describe('budgets', () => {
     const crossed = found.find((a) => a.dt === '2026-11-20')!;
     expect(crossed).toMatchObject({ entityType: 'team', entity: 'payments', observed: 800, baseline: 1000, score: 0.8 });
     expect(crossed.message).toBe(
-      "Team payments has spent $800.00 of its November 2026 budget of $1,000.00 by 2026-11-20 (80%, past the 80% threshold); at this month's run rate it will spend $1,200.00 (120%) by month end.",
+      "Team payments has spent $800.00 of its November 2026 budget of $1,000.00 by 2026-11-20 (80%, past the 80% threshold); at this month's weekday and weekend rates it will spend $1,200.00 (120%) by month end; the budget runs out on 2026-11-25.",
     );
     expect(found[0]!.message).toBe(
-      'Team payments is on course to spend $1,200.00 in November 2026, 120% of its budget of $1,000.00: $280.00 in the first 7 of 30 days.',
+      'Team payments is on course to spend $1,200.00 in November 2026, 120% of its budget of $1,000.00: $280.00 in the first 7 of 30 days; the budget runs out on 2026-11-25.',
     );
+    expect(found[0]!.details).toMatchObject({ forecast: 1200, spendToDate: 280, exhaustedOn: '2026-11-25' });
     // Judging one day alone gives the same answer (stateless), and a day after the crossing none.
-    expect(detectBudgets(spend('payments', 40), ['2026-11-20'], cfg).map((a) => a.id)).toEqual([crossed.id]);
-    expect(detectBudgets(spend('payments', 40), ['2026-11-21'], cfg)).toEqual([]);
+    expect(detectBudgets(series('payments', 40), ['2026-11-20'], cfg).map((a) => a.id)).toEqual([crossed.id]);
+    expect(detectBudgets(series('payments', 40), ['2026-11-21'], cfg)).toEqual([]);
+  });
+
+  it('judges the forecast the view made (weekday/weekend shape), not the run rate: a quiet first weekend does not hide an overrun', () => {
+    // Day 7: $150 spent (run rate 150 / 7 x 30 = $643, under budget) but the view, weighing the
+    // remaining weekdays, forecasts $1,050 and the budget running out on the 29th.
+    const rows: BudgetDayRow[] = [
+      { dt: '2026-11-06', entityType: 'team', entity: 'payments', monthToDateUsd: 120, forecastMonthUsd: 990, budgetUsd: 1000, exhaustedOn: null },
+      { dt: '2026-11-07', entityType: 'team', entity: 'payments', monthToDateUsd: 150, forecastMonthUsd: 1050, budgetUsd: 1000, exhaustedOn: '2026-11-29' },
+      { dt: '2026-11-08', entityType: 'team', entity: 'payments', monthToDateUsd: 160, forecastMonthUsd: 1060, budgetUsd: 1000, exhaustedOn: '2026-11-29' },
+    ];
+    const found = detectBudgets(rows, ['2026-11-06', '2026-11-07', '2026-11-08'], cfg);
+    expect(found.map((a) => [a.dt, a.detector, a.observed, a.score])).toEqual([['2026-11-07', 'budget_forecast', 1050, 1.05]]);
+    expect(found[0]!.message).toBe(
+      'Team payments is on course to spend $1,050.00 in November 2026, 105% of its budget of $1,000.00: $150.00 in the first 7 of 30 days; the budget runs out on 2026-11-29.',
+    );
   });
 
   it('under budget: nothing; cost centers too; a first day over the line alerts on day 1', () => {
-    expect(detectBudgets(spend('payments', 20), allDays, cfg)).toEqual([]);
+    expect(detectBudgets(series('payments', 20), allDays, cfg)).toEqual([]);
     const cc = config({ budgets: { costCenters: [{ costCenter: 'CC-1000', monthlyUsd: 100 }], thresholds: [0.5] } });
-    const rows: SpendRow[] = [{ dt: '2026-11-01', entityType: 'cost_center', entity: 'CC-1000', costUsd: 60 }];
+    const rows = series('CC-1000', 60, 100, 'cost_center').slice(0, 1);
     expect(detectBudgets(rows, ['2026-11-01'], cc).map((a) => [a.detector, a.entityType, a.entity, a.severity])).toEqual([
       ['budget', 'cost_center', 'CC-1000', 'warning'],
     ]);

@@ -526,6 +526,11 @@ describe('serverless package: the template', () => {
   });
 
   it('scopes the anomalies role to its log group, the rollups it reads, its own lake prefixes, its Glue table, its workgroup and the alerts topic', () => {
+    const detectorRollups = [
+      ...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!))),
+    ];
+    // The one view a detector reads; anything else it names must be a rollup table.
+    expect(detectorRollups.filter((t) => !(ROLLUPS as string[]).includes(t))).toEqual(['budget_forecast_daily']);
     const topic = { 'Fn::If': ['CreateAlertsTopic', { Ref: 'AlertsTopic' }, ''] };
     expect(functionRoleGrants('AnomaliesRole', 'AnomaliesLogGroup')).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
@@ -533,7 +538,9 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject'],
-        Resource: ['/rollups/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+        Resource: ['/rollups/*', '/seeds/budgets/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
+          lakeArn,
+        ),
       },
       {
         Effect: 'Allow',
@@ -558,14 +565,18 @@ describe('serverless package: the template', () => {
         Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
         Resource: glueTableArns(ANOMALIES_TABLE),
       },
-      // Exactly the tables the detector queries read.
+      // Exactly the tables the detector queries read, and the view budget_spend reads (user_daily,
+      // which spike_series reads too, the view rollup_days and the seed budgets behind it).
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
         Resource: glueTableArns(
-          ...[
-            ...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!))),
-          ].sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b)),
+          ...detectorRollups
+            .filter((t) => (ROLLUPS as string[]).includes(t))
+            .sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b)),
+          'budget_forecast_daily',
+          'rollup_days',
+          'budgets',
         ),
       },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },

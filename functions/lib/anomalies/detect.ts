@@ -20,7 +20,7 @@ export function detectAll(inputs: DetectorInputs, days: readonly string[], confi
       config,
     ),
     ...detectComplianceClusters(inputs.compliance, days, config),
-    ...detectBudgets(inputs.spend, days, config),
+    ...detectBudgets(inputs.budgets, days, config),
   ];
   // One anomaly per id (a detector never reports the same thing twice, but be certain).
   const byId = new Map<string, Anomaly>();

@@ -12,7 +12,7 @@ import { SQL_DIR } from '../sql/files';
 import { countPlaceholders } from '../sql/placeholders';
 import { addDays } from '../util/dates';
 import type { ApiHealthRow } from './api-health';
-import { monthStart, type SpendRow } from './budgets';
+import { monthStart, type BudgetDayRow } from './budgets';
 import type { ComplianceRow } from './compliance';
 import type { HourRow } from './hours';
 import type { NewResourceRow } from './resources';
@@ -39,7 +39,7 @@ export interface DetectorInputs {
   hours: HourRow[];
   newResources: NewResourceRow[];
   compliance: ComplianceRow[];
-  spend: SpendRow[];
+  budgets: BudgetDayRow[];
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -56,7 +56,7 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
     if (expected !== params.length) throw new Error(`sql/detectors/${name}.sql has ${expected} placeholder(s) but ${params.length} value(s) were given`);
     return (await engine.query(sql[name], params)).rows;
   };
-  const inputs: DetectorInputs = { spikes: [], apiHealth: [], hours: [], newResources: [], compliance: [], spend: [] };
+  const inputs: DetectorInputs = { spikes: [], apiHealth: [], hours: [], newResources: [], compliance: [], budgets: [] };
 
   if (!off('cost_spike', 'token_spike')) {
     const m = a.spikes;
@@ -123,11 +123,14 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
   }
   const budgeted = config.budgets.teams.length + config.budgets.costCenters.length > 0;
   if (budgeted && !off('budget', 'budget_forecast')) {
-    inputs.spend = (await run('budget_spend', [monthStart(from), to])).map((r) => ({
+    inputs.budgets = (await run('budget_spend', [monthStart(from), to])).map((r) => ({
       dt: str(r.dt),
-      entityType: str(r.entity_type) as SpendRow['entityType'],
+      entityType: str(r.entity_type) as BudgetDayRow['entityType'],
       entity: str(r.entity),
-      costUsd: num(r.cost_usd),
+      monthToDateUsd: num(r.month_to_date_usd),
+      forecastMonthUsd: num(r.forecast_month_usd),
+      budgetUsd: num(r.budget_usd),
+      exhaustedOn: r.exhausted_on === null || r.exhausted_on === undefined ? null : str(r.exhausted_on),
     }));
   }
   return inputs;

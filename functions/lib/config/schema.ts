@@ -382,6 +382,17 @@ export const ConfigSchema = z.strictObject({
       /** Forecast alerts start on this day of the month (a run rate of one or two days is noise). */
       forecastFromDay: z.number().int().min(1).max(28).default(7),
     })
+    .superRefine((b, ctx) => {
+      // One budget per team and per cost center: the budgets seed is joined by name.
+      for (const [list, field] of [
+        [b.teams.map((t) => t.team), 'teams'],
+        [b.costCenters.map((c) => c.costCenter), 'costCenters'],
+      ] as const) {
+        list.forEach((name, i) => {
+          if (list.indexOf(name) < i) ctx.addIssue({ code: 'custom', message: `${name} has a budget already`, path: [field, i], input: name });
+        });
+      }
+    })
     .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),

@@ -1,6 +1,6 @@
 /**
  * Seeds: the reference tables the SQL joins, written from the configuration (prices, ROI
- * assumptions, compliance policy) and from the org directory CSV, as Parquet the catalog points
+ * assumptions, compliance policy, budgets) and from the org directory CSV, as Parquet the catalog points
  * at. The same tables then exist for Athena (Glue) and DuckDB (local catalog), and no SQL is built
  * by pasting config values into it.
  *
@@ -13,7 +13,7 @@ import { PriceBook } from '../prices/book';
 import { createHash } from 'node:crypto';
 import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
-import { COMPLIANCE_POLICY, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
+import { BUDGETS, COMPLIANCE_POLICY, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
 import type { Catalog, TableSpec } from '../catalog/port';
 import { tableChange } from '../catalog/sync';
 import { columnsOf } from '../catalog/tables';
@@ -121,11 +121,16 @@ export async function seedRows(
     ...c.mcpAllowlist.map((s) => ({ policy: 'mcp_server', value: s, value_like: globToLike(s), number: null })),
     { policy: 'attribution_threshold', value: String(c.attributionThreshold), value_like: null, number: c.attributionThreshold },
   ];
+  const budgets = [
+    ...config.budgets.teams.map((t) => ({ entity_type: 'team', entity: t.team, monthly_usd: t.monthlyUsd })),
+    ...config.budgets.costCenters.map((c) => ({ entity_type: 'cost_center', entity: c.costCenter, monthly_usd: c.monthlyUsd })),
+  ];
   return [
     { def: ORG_DIRECTORY, rows: directory },
     { def: PRICES, rows: prices },
     { def: ROI_ASSUMPTIONS, rows: roi },
     { def: COMPLIANCE_POLICY, rows: policy },
+    { def: BUDGETS, rows: budgets },
   ];
 }
 
