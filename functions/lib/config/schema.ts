@@ -285,6 +285,7 @@ export const ConfigSchema = z.strictObject({
             'compliance_violations',
             'budget',
             'budget_forecast',
+            'bill_variance',
           ]),
         )
         .default([]),
@@ -381,6 +382,15 @@ export const ConfigSchema = z.strictObject({
       teams: z.array(z.strictObject({ team: z.string().min(1), monthlyUsd: z.number().positive() })).default([]),
       /** Forecast alerts start on this day of the month (a run rate of one or two days is noise). */
       forecastFromDay: z.number().int().min(1).max(28).default(7),
+    })
+    .prefault({}),
+  /** Imported bills (`cclake import bill`, functions/lib/jobs/import-bill.ts) and their reconciliation with the telemetry. */
+  bills: z
+    .strictObject({
+      /** The account of Anthropic cost report lines (the report names no organization): e.g. the organization id. */
+      anthropicAccount: z.string().min(1).default('anthropic'),
+      /** `bill_variance` alerts when |billed - priced| / priced of a month, provider, account and model passes this share. */
+      varianceThreshold: z.number().gt(0).default(0.05),
     })
     .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
