@@ -92,8 +92,8 @@ function mapOf(v: Cell): Record<string, string> | null {
 interface Table {
   columns: string[];
   rows: Row[];
-  /** Line of each row in the file (CSV), or its 1-based index (Parquet). */
-  rowNumbers: number[];
+  /** How errors name each row: `row N` (1-based, header excluded), with its line in a CSV file. */
+  rowNames: string[];
 }
 
 function readTable(file: string, bytes: Uint8Array): Table {
@@ -105,7 +105,7 @@ function readTable(file: string, bytes: Uint8Array): Table {
       throw new BillFileError(file, null, `not a readable Parquet file (${(err as Error).message})`);
     }
     const rows = arrowToRows<Row>(t);
-    return { columns: t.schema.fields.map((f) => f.name), rows, rowNumbers: rows.map((_, i) => i + 1) };
+    return { columns: t.schema.fields.map((f) => f.name), rows, rowNames: rows.map((_, i) => `row ${i + 1}`) };
   }
   const text = new TextDecoder().decode(bytes);
   let records: { record: Record<string, string>; info: { lines: number } }[];
@@ -117,7 +117,7 @@ function readTable(file: string, bytes: Uint8Array): Table {
   }
   const header = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
   const columns = (parse(header, { columns: false }) as string[][])[0] ?? [];
-  return { columns, rows: records.map((r) => r.record), rowNumbers: records.map((r) => r.info.lines) };
+  return { columns, rows: records.map((r) => r.record), rowNames: records.map((r, i) => `row ${i + 1} (line ${r.info.lines})`) };
 }
 
 const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -156,8 +156,8 @@ function required(file: string, table: Table, columns: string[]): void {
 }
 
 /** Accessors of one row that name the row and column in their errors. */
-function cells(file: string, row: Row, rowNumber: number, unit: 'row' | 'line') {
-  const where = (column: string) => `${unit} ${rowNumber} column ${column}`;
+function cells(file: string, row: Row, rowName: string) {
+  const where = (column: string) => `${rowName} column ${column}`;
   return {
     str: (c: string) => str(row[c]),
     money: (c: string, need: boolean): string | null => {
@@ -213,8 +213,8 @@ function readCur(file: string, table: Table, digest: string): ParsedBill {
   const hasNet = table.columns.includes('line_item_net_unblended_cost');
   const out: ParsedBill = { format: 'cur2', lines: [], skipped: 0, unknownModels: [] };
   table.rows.forEach((row, i) => {
-    const n = table.rowNumbers[i]!;
-    const c = cells(file, row, n, 'row');
+    const n = i + 1;
+    const c = cells(file, row, table.rowNames[i]!);
     const product = mapOf(row.product) ?? {};
     const productCode = c.str('line_item_product_code') ?? product.servicecode ?? c.str('product_servicecode');
     const productName = c.str('product_product_name') ?? product.product_name ?? null;
@@ -265,8 +265,8 @@ function readFocus(file: string, table: Table, digest: string): ParsedBill {
     throw new BillFileError(file, null, 'missing column(s) SubAccountId or BillingAccountId');
   const out: ParsedBill = { format: 'focus', lines: [], skipped: 0, unknownModels: [] };
   table.rows.forEach((row, i) => {
-    const n = table.rowNumbers[i]!;
-    const c = cells(file, row, n, 'row');
+    const n = i + 1;
+    const c = cells(file, row, table.rowNames[i]!);
     const usageType = c.str('x_UsageType') ?? c.str('ChargeDescription');
     const texts = [c.str('x_UsageType'), c.str('ChargeDescription'), c.str('SkuId'), c.str('ResourceName'), c.str('SkuPriceDetails')];
     const bedrock = /bedrock/i.test(c.str('ServiceName') ?? '') || c.str('x_ServiceCode') === 'AmazonBedrock';
