@@ -23,20 +23,32 @@ WITH per_id AS (
   FROM chargeback_daily
   GROUP BY substr(CAST(dt AS VARCHAR), 1, 7), model
 ),
+-- Suffixes go with regexp_extract of an anchored, always-matching pattern (regexp_replace of a
+-- pattern anchored at the end is not the same on both engines).
 stripped AS (
   SELECT
     id.model,
-    regexp_replace(
-      regexp_replace(
+    nullif(
+      regexp_extract(
         regexp_replace(
-          regexp_replace(regexp_replace(lower(trim(id.model)), '^arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:[a-z-]+/', ''), '\[[^\]]+\]$', ''),
-          '^(global|us|us-gov|eu|apac|jp|au|ca)\.',
+          regexp_replace(
+            nullif(
+              regexp_extract(
+                regexp_replace(lower(trim(id.model)), '^arn:aws[a-z-]*:bedrock:[^:]*:[^:]*:[a-z-]+/', ''),
+                '^(.*?)(\[[^\]]+\])?$',
+                1
+              ),
+              ''
+            ),
+            '^(global|us|us-gov|eu|apac|jp|au|ca)\.',
+            'bedrock:'
+          ),
+          '^(bedrock:)?anthropic\.',
           'bedrock:'
         ),
-        '^(bedrock:)?anthropic\.',
-        'bedrock:'
+        '^(.*?)(-v[0-9]+(:[0-9]+)?)?$',
+        1
       ),
-      '-v[0-9]+(:[0-9]+)?$',
       ''
     ) AS s
   FROM (SELECT DISTINCT model FROM per_id) AS id
@@ -45,7 +57,14 @@ ids AS (
   SELECT
     model,
     CASE WHEN regexp_like(s, '@[0-9]{8}$') THEN 'vertex' WHEN s LIKE 'bedrock:%' THEN 'bedrock' ELSE 'anthropic' END AS provider,
-    regexp_replace(regexp_replace(regexp_replace(regexp_replace(s, '^bedrock:', ''), '@[0-9]{8}$', ''), '-[0-9]{8}$', ''), '-latest$', '') AS k
+    nullif(
+      regexp_extract(
+        nullif(regexp_extract(nullif(regexp_extract(regexp_replace(s, '^bedrock:', ''), '^(.*?)(@[0-9]{8})?$', 1), ''), '^(.*?)(-[0-9]{8})?$', 1), ''),
+        '^(.*?)(-latest)?$',
+        1
+      ),
+      ''
+    ) AS k
   FROM stripped
 )
 SELECT
