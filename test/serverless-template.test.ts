@@ -10,22 +10,23 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
+import { BILL_LINES } from '../schemas/bills';
 import {
   ANOMALIES_TABLE,
   ATHENA_WORKGROUP,
   COMPACT_NAME,
   FUNCTION_NAME,
-  FunctionResource,
+  type FunctionResource,
   GLUE_DATABASE,
-  Json,
-  JsonObject,
+  type Json,
+  type JsonObject,
   LAKE_BUCKET,
   QUICKSIGHT_PREFIX,
   ROLLUPS,
   ROOT,
   SEEDS,
   STAGE,
-  Template,
+  type Template,
   VIEWS,
   asList,
   envOf,
@@ -37,6 +38,9 @@ import {
   loadStack,
   statements,
 } from './helpers/serverless-stack';
+
+/** The imported bill lines (schemas/bills.ts): a generation table like the anomalies. */
+const BILL_LINES_TABLE = BILL_LINES.name;
 
 describe('serverless package: the template', () => {
   let pkgDir = '';
@@ -120,7 +124,7 @@ describe('serverless package: the template', () => {
     expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
-      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'),
+      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'),
       glueArn('database/default'),
     ];
     for (const st of glue) {
@@ -404,14 +408,16 @@ describe('serverless package: the template', () => {
 
   it('scopes the partitions role to its log group, the lock, the commits, retention deletes and its Glue tables', () => {
     expect(functionRoleGrants('PartitionsRole', 'PartitionsLogGroup')).toEqual([
-      listLake(['raw/*', 'curated/events/*', 'rollups/*', 'anomalies/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
+      listLake(['raw/*', 'curated/events/*', 'rollups/*', 'anomalies/*', 'bills/lines/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
       // It reads no data, only the lock and the commits.
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/_cclake/locks/compact/*', '/_cclake/commits/*'].map(lakeArn) },
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/_cclake/locks/compact/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:DeleteObject'],
-        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/anomalies/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/anomalies/*', '/bills/lines/*', '/_cclake/commits/*'].map(
+          lakeArn,
+        ),
       },
       {
         Effect: 'Allow',
@@ -425,7 +431,7 @@ describe('serverless package: the template', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE),
+        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE),
       },
     ]);
   });
@@ -467,14 +473,14 @@ describe('serverless package: the template', () => {
           'glue:BatchCreatePartition',
           'glue:BatchUpdatePartition',
         ],
-        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, ...SEEDS),
+        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS),
       },
       // ensureTables: events_curated is created when absent and widened, its partitions left alone.
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns('events_curated') },
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
-        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS),
+        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS, ...VIEWS),
       },
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
@@ -531,7 +537,9 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject'],
-        Resource: ['/rollups/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(lakeArn),
+        Resource: ['/rollups/*', '/bills/lines/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
+          lakeArn,
+        ),
       },
       {
         Effect: 'Allow',
@@ -556,7 +564,7 @@ describe('serverless package: the template', () => {
         Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
         Resource: glueTableArns(ANOMALIES_TABLE),
       },
-      // Exactly the tables the detector queries read.
+      // Exactly the tables the detector queries read, then bill_variance's view with the view and tables it reads through.
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
@@ -564,6 +572,11 @@ describe('serverless package: the template', () => {
           ...[
             ...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!))),
           ].sort((a, b) => (ROLLUPS as string[]).indexOf(a) - (ROLLUPS as string[]).indexOf(b)),
+          'token_burn_daily',
+          'chargeback_daily',
+          BILL_LINES_TABLE,
+          'telemetry_cost_monthly',
+          'bill_reconciliation_monthly',
         ),
       },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
