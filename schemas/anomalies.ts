@@ -20,7 +20,7 @@ export const DETECTED_ANOMALIES = {
       name: 'detector',
       type: 'string',
       nullable: false,
-      doc: 'cost_spike | token_spike | error_rate | latency_p95 | unusual_hours | new_model | new_mcp_server | compliance_violations | budget | budget_forecast',
+      doc: 'cost_spike | token_spike | error_rate | latency_p95 | unusual_hours | new_model | new_mcp_server | compliance_violations | budget | budget_forecast | bill_variance',
     },
     { name: 'entity_type', type: 'string', nullable: false, doc: 'user | team | cost_center | model' },
     { name: 'entity', type: 'string', nullable: false, doc: 'user_key, team, cost center or model id' },

@@ -10,6 +10,9 @@
  */
 import type { TableDef } from './columns';
 
+/** Lake key prefix of the bill lines: one partition per billing month (`dt` = its first day), replaced a generation at a time. */
+export const BILL_LINES_PREFIX = 'bills/lines/';
+
 export const BILL_LINES = {
   name: 'bill_lines',
   doc: 'Imported bill lines (CUR 2.0 / FOCUS Bedrock rows, Anthropic cost report), one row per line',
@@ -49,4 +52,6 @@ export const BILL_LINES = {
     { name: 'source_row', type: 'int64', nullable: false, doc: 'Row (1-based, header excluded) or JSON path index of the line in its file' },
     { name: 'imported_at', type: 'timestamp', nullable: false, doc: 'When the import committed' },
   ],
+  // Partitioned like every generation table (generations/), by the billing month's first day.
+  partitionKeys: [{ name: 'dt', type: 'date', nullable: false, doc: 'First day of the billing month (UTC): the partition one import replaces' }],
 } as const satisfies TableDef;

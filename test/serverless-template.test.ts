@@ -9,8 +9,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BILL_LINES } from '../schemas/bills';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
+import { BILL_LINES } from '../schemas/bills';
 import {
   ANOMALIES_TABLE,
   ATHENA_WORKGROUP,
@@ -38,6 +38,9 @@ import {
   loadStack,
   statements,
 } from './helpers/serverless-stack';
+
+/** The imported bill lines (schemas/bills.ts): a generation table like the anomalies. */
+const BILL_LINES_TABLE = BILL_LINES.name;
 
 describe('serverless package: the template', () => {
   let pkgDir = '';
@@ -405,14 +408,16 @@ describe('serverless package: the template', () => {
 
   it('scopes the partitions role to its log group, the lock, the commits, retention deletes and its Glue tables', () => {
     expect(functionRoleGrants('PartitionsRole', 'PartitionsLogGroup')).toEqual([
-      listLake(['raw/*', 'curated/events/*', 'rollups/*', 'anomalies/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
+      listLake(['raw/*', 'curated/events/*', 'rollups/*', 'anomalies/*', 'bills/lines/*', '_cclake/commits/*', '_cclake/locks/compact/*']),
       // It reads no data, only the lock and the commits.
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['/_cclake/locks/compact/*', '/_cclake/commits/*'].map(lakeArn) },
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [lakeArn('/_cclake/locks/compact/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:DeleteObject'],
-        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/anomalies/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/_cclake/locks/compact/*', '/raw/*', '/curated/events/*', '/rollups/*', '/anomalies/*', '/bills/lines/*', '/_cclake/commits/*'].map(
+          lakeArn,
+        ),
       },
       {
         Effect: 'Allow',
@@ -426,7 +431,7 @@ describe('serverless package: the template', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE),
+        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE),
       },
     ]);
   });
@@ -468,14 +473,14 @@ describe('serverless package: the template', () => {
           'glue:BatchCreatePartition',
           'glue:BatchUpdatePartition',
         ],
-        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, ...SEEDS),
+        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS),
       },
       // ensureTables: events_curated is created when absent and widened, its partitions left alone.
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns('events_curated') },
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
-        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS),
+        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS, ...VIEWS),
       },
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
@@ -538,7 +543,7 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject'],
-        Resource: ['/rollups/*', '/seeds/budgets/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
+        Resource: ['/rollups/*', '/seeds/budgets/*', '/bills/lines/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
           lakeArn,
         ),
       },
@@ -566,7 +571,8 @@ describe('serverless package: the template', () => {
         Resource: glueTableArns(ANOMALIES_TABLE),
       },
       // Exactly the tables the detector queries read, and the view budget_spend reads (user_daily,
-      // which spike_series reads too, the view rollup_days and the seed budgets behind it).
+      // which spike_series reads too, the view rollup_days and the seed budgets behind it), then
+      // bill_variance's view with the view and tables it reads through.
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
@@ -577,6 +583,11 @@ describe('serverless package: the template', () => {
           'budget_forecast_daily',
           'rollup_days',
           'budgets',
+          'token_burn_daily',
+          'chargeback_daily',
+          BILL_LINES_TABLE,
+          'telemetry_cost_monthly',
+          'bill_reconciliation_monthly',
         ),
       },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },

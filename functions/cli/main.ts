@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LoadedConfig } from '../lib/config/load';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
+import { registerImportCommands } from './bills';
 import { registerDoctorCommand } from './doctor';
 import { registerExportCommands } from './export';
 import { progressOf } from './progress';
@@ -410,6 +411,7 @@ export function buildProgram(io: Io): Command {
     });
 
   registerExportCommands(program, io);
+  registerImportCommands(program, io);
   registerDoctorCommand(program, io);
 
   return program;

@@ -18,6 +18,7 @@ export const DETECTORS = [
   'compliance_violations',
   'budget',
   'budget_forecast',
+  'bill_variance',
 ] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 export type EntityType = 'user' | 'team' | 'cost_center' | 'model';

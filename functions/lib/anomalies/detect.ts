@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema';
 import { bySeverity, type Anomaly } from './anomaly';
 import { detectApiHealth } from './api-health';
+import { detectBillVariance } from './bills';
 import { detectBudgets } from './budgets';
 import { detectComplianceClusters } from './compliance';
 import { detectUnusualHours } from './hours';
@@ -21,6 +22,7 @@ export function detectAll(inputs: DetectorInputs, days: readonly string[], confi
     ),
     ...detectComplianceClusters(inputs.compliance, days, config),
     ...detectBudgets(inputs.budgets, days, config),
+    ...detectBillVariance(inputs.billVariance, days, inputs.billJudgeDays, config),
   ];
   // One anomaly per id (a detector never reports the same thing twice, but be certain).
   const byId = new Map<string, Anomaly>();

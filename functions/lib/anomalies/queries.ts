@@ -12,13 +12,22 @@ import { SQL_DIR } from '../sql/files';
 import { countPlaceholders } from '../sql/placeholders';
 import { addDays } from '../util/dates';
 import type { ApiHealthRow } from './api-health';
+import type { BillVarianceRow } from './bills';
 import { monthStart, type BudgetDayRow } from './budgets';
 import type { ComplianceRow } from './compliance';
 import type { HourRow } from './hours';
 import type { NewResourceRow } from './resources';
 import type { SpikeRow } from './spikes';
 
-export const DETECTOR_QUERIES = ['spike_series', 'api_health_series', 'user_hours_series', 'new_resources', 'compliance_series', 'budget_spend'] as const;
+export const DETECTOR_QUERIES = [
+  'spike_series',
+  'api_health_series',
+  'user_hours_series',
+  'new_resources',
+  'compliance_series',
+  'budget_spend',
+  'bill_variance',
+] as const;
 export type DetectorQuery = (typeof DETECTOR_QUERIES)[number];
 export type DetectorSql = Record<DetectorQuery, string>;
 
@@ -40,14 +49,27 @@ export interface DetectorInputs {
   newResources: NewResourceRow[];
   compliance: ComplianceRow[];
   budgets: BudgetDayRow[];
+  billVariance: BillVarianceRow[];
+  /** Per month with bills: the day its bill_variance is judged on (the month's last day with rollups). */
+  billJudgeDays: ReadonlyMap<string, string>;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string => String(v);
 
-/** Runs the queries the enabled detectors need, for the days `from`..`to`. */
-export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config: Config, from: string, to: string): Promise<DetectorInputs> {
+/**
+ * Runs the queries the enabled detectors need, for the days `from`..`to`. `billJudgeDays`: per month
+ * with imported bills, the day its bill_variance is judged on (the anomalies job knows the commits).
+ */
+export async function fetchInputs(
+  engine: QueryEngine,
+  sql: DetectorSql,
+  config: Config,
+  from: string,
+  to: string,
+  billJudgeDays?: ReadonlyMap<string, string>,
+): Promise<DetectorInputs> {
   const a = config.anomalies;
   const off = (...names: string[]) => names.every((n) => a.disabled.includes(n as never));
   const windowStart = addDays(from, -a.baselineDays);
@@ -56,7 +78,16 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
     if (expected !== params.length) throw new Error(`sql/detectors/${name}.sql has ${expected} placeholder(s) but ${params.length} value(s) were given`);
     return (await engine.query(sql[name], params)).rows;
   };
-  const inputs: DetectorInputs = { spikes: [], apiHealth: [], hours: [], newResources: [], compliance: [], budgets: [] };
+  const inputs: DetectorInputs = {
+    spikes: [],
+    apiHealth: [],
+    hours: [],
+    newResources: [],
+    compliance: [],
+    budgets: [],
+    billVariance: [],
+    billJudgeDays: new Map(),
+  };
 
   if (!off('cost_spike', 'token_spike')) {
     const m = a.spikes;
@@ -131,6 +162,24 @@ export async function fetchInputs(engine: QueryEngine, sql: DetectorSql, config:
       forecastMonthUsd: num(r.forecast_month_usd),
       budgetUsd: num(r.budget_usd),
       exhaustedOn: r.exhausted_on === null || r.exhausted_on === undefined ? null : str(r.exhausted_on),
+    }));
+  }
+  // bill_variance: the months whose judging day (their last day with rollups) is among the days judged.
+  const billMonths = [...(billJudgeDays ?? new Map<string, string>())]
+    .filter(([, dt]) => dt >= from && dt <= to)
+    .map(([m]) => m)
+    .sort();
+  if (billMonths.length && !off('bill_variance')) {
+    inputs.billJudgeDays = billJudgeDays!;
+    inputs.billVariance = (await run('bill_variance', [billMonths[0]!, billMonths.at(-1)!])).map((r) => ({
+      month: str(r.month),
+      provider: str(r.provider),
+      account: r.account === null || r.account === undefined ? null : str(r.account),
+      model: r.model === null || r.model === undefined ? null : str(r.model),
+      billedUsd: numOrNull(r.billed_usd),
+      pricedUsd: numOrNull(r.priced_usd),
+      variancePct: numOrNull(r.variance_pct),
+      unmatched: r.unmatched === null || r.unmatched === undefined ? null : str(r.unmatched),
     }));
   }
   return inputs;

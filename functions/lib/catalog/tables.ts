@@ -9,6 +9,7 @@ import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-
 import { RAW_RECORD } from '../../../schemas/raw-record';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { ANOMALIES_PREFIX, DETECTED_ANOMALIES } from '../../../schemas/anomalies';
+import { BILL_LINES, BILL_LINES_PREFIX } from '../../../schemas/bills';
 import type { Config } from '../config/schema';
 import type { CatalogColumn, TableSpec } from './port';
 
@@ -56,11 +57,17 @@ export function anomaliesTable(): TableSpec {
   return spec(DETECTED_ANOMALIES, DETECTED_ANOMALIES.name, ANOMALIES_PREFIX, DETECTED_ANOMALIES.partitionKeys);
 }
 
-/** The tables cclake rewrites a partition (`dt`) at a time: curated events, the rollups and the anomalies, with their schemas. */
+/** The imported bill lines (`cclake import bill`), one partition per billing month. */
+export function billLinesTable(): TableSpec {
+  return spec(BILL_LINES, BILL_LINES.name, BILL_LINES_PREFIX, BILL_LINES.partitionKeys);
+}
+
+/** The tables cclake rewrites a partition (`dt`) at a time: curated events, the rollups, the anomalies and the bill lines, with their schemas. */
 export function generationTables(): { spec: TableSpec; def: TableDef }[] {
   return [
     { spec: curatedEventsTable(), def: CURATED_EVENTS },
     ...ROLLUP_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
     { spec: anomaliesTable(), def: DETECTED_ANOMALIES },
+    { spec: billLinesTable(), def: BILL_LINES },
   ];
 }

@@ -285,6 +285,7 @@ export const ConfigSchema = z.strictObject({
             'compliance_violations',
             'budget',
             'budget_forecast',
+            'bill_variance',
           ]),
         )
         .default([]),
@@ -392,6 +393,15 @@ export const ConfigSchema = z.strictObject({
           if (list.indexOf(name) < i) ctx.addIssue({ code: 'custom', message: `${name} has a budget already`, path: [field, i], input: name });
         });
       }
+    })
+    .prefault({}),
+  /** Imported bills (`cclake import bill`, functions/lib/jobs/import-bill.ts) and their reconciliation with the telemetry. */
+  bills: z
+    .strictObject({
+      /** The account of Anthropic cost report lines (the report names no organization): e.g. the organization id. */
+      anthropicAccount: z.string().min(1).default('anthropic'),
+      /** `bill_variance` alerts when |billed - priced| / priced of a month, provider, account and model passes this share. */
+      varianceThreshold: z.number().gt(0).default(0.05),
     })
     .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),

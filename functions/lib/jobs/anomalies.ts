@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DETECTED_ANOMALIES } from '../../../schemas/anomalies';
+import { BILL_LINES } from '../../../schemas/bills';
 import type { RowOf } from '../../../schemas/columns';
 import { ROLLUP_TABLES, USER_DAILY } from '../../../schemas/rollups';
 import { bySeverity, type Anomaly } from '../anomalies/anomaly';
@@ -125,13 +126,15 @@ export async function detectAnomalies(
   const lock = taken.lock;
   const generations = new Generations(store, catalog, [spec]);
   const commits = generations.commits;
+  /** Per month with bills: the day bill_variance judges it on (rollupSources fills it). */
+  const billJudgeDays = new Map<string, string>();
   try {
     const state = await loadState();
     const sources = await rollupSources();
     const plan = daysToCompute(state, sources);
     if (plan.length) {
       const days = plan.map((p) => p.dt);
-      const inputs = await fetchInputs(engine, sql, config, days[0]!, days.at(-1)!);
+      const inputs = await fetchInputs(engine, sql, config, days[0]!, days.at(-1)!, billJudgeDays);
       summary.anomalies = detectAll(inputs, days, config);
       for (const a of summary.anomalies) summary.byDetector[a.detector] = (summary.byDetector[a.detector] ?? 0) + 1;
       for (const { dt, reason } of plan) {
@@ -174,6 +177,17 @@ export async function detectAnomalies(
         gens.set(c.dt, [...(gens.get(c.dt) ?? []), `${t.name}:${c.generation}`]);
         if (t.name === USER_DAILY.name) userDaily.set(c.dt, c.generation);
       }
+    }
+    // A month's bills (bill_variance) are judged on its last day with rollups: that day is recomputed when they change.
+    for (const c of await commits.list(BILL_LINES.name)) {
+      const month = c.dt.slice(0, 7);
+      const last = [...userDaily.keys()]
+        .filter((dt) => dt.slice(0, 7) === month)
+        .sort()
+        .at(-1);
+      if (!last) continue;
+      billJudgeDays.set(month, last);
+      gens.get(last)!.push(`${BILL_LINES.name}:${c.generation}`);
     }
     const out = new Map<string, { fingerprint: string; userDaily: number }>();
     for (const [dt, g] of gens) if (userDaily.has(dt)) out.set(dt, { fingerprint: g.sort().join(','), userDaily: userDaily.get(dt)! });
