@@ -41,7 +41,7 @@ import { generate } from '../functions/lib/jobs/generate';
 import { rollup } from '../functions/lib/jobs/rollup';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll } from '../functions/lib/store/port';
-import { billLines, bindBillLines, putBillLines, type BillLine } from './helpers/bill-lines';
+import { billLines, putBillLines, type BillLine } from './helpers/bill-lines';
 import { putRaw, rec, tempDirs } from './helpers/compaction-lake';
 
 const tmp = tempDirs('cclake-trueup-test-');
@@ -110,7 +110,6 @@ async function fixtureLake(): Promise<LocalObjectStore> {
 async function runExport(store: LocalObjectStore, options: Partial<ChargebackOptions> & { bills?: boolean } = {}, c: Config = config) {
   const engine = await LocalQueryEngine.open(store, c);
   try {
-    if (options.bills !== false) await bindBillLines(engine, store);
     return await exportChargeback(store, engine, c, { month: '2026-10', now: NOW, ...options });
   } finally {
     engine.close();

@@ -3,19 +3,17 @@
  * (schemas/bills.ts) written as real Parquet by the project's writer, and the `bill_lines` relation
  * a query engine reads them through (functions/lib/exports/billed.ts is the one reader).
  *
- * Until the bill import registers `bill_lines` in the catalog, a test binds it as the local engine
- * binds a generation table: a DuckDB view typed by the schema over every file under BILLS_PREFIX.
+ * They are committed as the import commits them, so the engine binds `bill_lines` from the catalog
+ * like every generation table.
  */
-import * as path from 'node:path';
 import { BILL_LINES } from '../../schemas/bills';
-import { duckdbColumns, type RowOf } from '../../schemas/columns';
-import { sqlIdent, sqlString } from '../../functions/lib/engine/duckdb';
-import type { LocalQueryEngine } from '../../functions/lib/engine/local';
-import { writeRows } from '../../functions/lib/parquet/io';
+import type { RowOf } from '../../schemas/columns';
+import { LocalCatalog } from '../../functions/lib/catalog/local';
+import { billLinesTable } from '../../functions/lib/catalog/tables';
+import { parseConfig } from '../../functions/lib/config/load';
+import { Generations } from '../../functions/lib/generations/generations';
+import { readRows, writeRows } from '../../functions/lib/parquet/io';
 import type { LocalObjectStore } from '../../functions/lib/store/local';
-import { listAll } from '../../functions/lib/store/port';
-
-export const BILLS_PREFIX = 'bills/lines/';
 export type BillLineRow = RowOf<typeof BILL_LINES>;
 
 export interface BillLine {
@@ -61,19 +59,37 @@ export function billLines(lines: readonly BillLine[], file = 'fixture-bill.csv')
   });
 }
 
-/** Writes one imported file's lines as Parquet under BILLS_PREFIX; returns the key. */
-export async function putBillLines(store: LocalObjectStore, name: string, rows: readonly BillLineRow[]): Promise<string> {
-  const key = `${BILLS_PREFIX}${name}.parquet`;
-  await store.put(key, writeRows(BILL_LINES, rows), { contentType: 'application/vnd.apache.parquet' });
-  return key;
-}
-
-/** Binds `bill_lines` in the engine's DuckDB session over every bill file of the lake (an empty table when there is none). */
-export async function bindBillLines(engine: LocalQueryEngine, store: LocalObjectStore): Promise<void> {
-  const files = (await listAll(store, BILLS_PREFIX)).map((o) => path.join(store.root, ...o.key.split('/')));
-  const cols = duckdbColumns(BILL_LINES);
-  const select = files.length
-    ? `SELECT ${cols.map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} FROM read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`
-    : `SELECT ${cols.map((c) => `CAST(NULL AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} WHERE false`;
-  await engine.duck.run(`CREATE OR REPLACE VIEW ${sqlIdent(BILL_LINES.name)} AS ${select}`);
+/**
+ * Commits bill lines as `cclake import bill` does (functions/lib/jobs/import-bill.ts): one generation
+ * of the billing month's partition holding each bill's current lines, these rows replacing every
+ * earlier line of the same bill. Returns the key of the file written.
+ */
+export async function putBillLines(store: LocalObjectStore, name: string, rows: readonly BillLineRow[]): Promise<string[]> {
+  const spec = billLinesTable();
+  const generations = new Generations(store, new LocalCatalog(store, parseConfig({}).aws.glueDatabase), [spec]);
+  const keys: string[] = [];
+  for (const month of [...new Set(rows.map((r) => r.month!))].sort()) {
+    const dt = `${month}-01`;
+    const mine = rows.filter((r) => r.month === month);
+    const bills = new Set(mine.map((r) => r.bill_id));
+    const live = await generations.current(spec.name, dt);
+    const before: BillLineRow[] = [];
+    for (const f of live?.commit.files ?? []) before.push(...readRows<BillLineRow>(await store.get(f.key)));
+    const all = [...before.filter((r) => !bills.has(r.bill_id)), ...mine];
+    const runId = name.replace(/[^a-z0-9]/gi, '').slice(0, 24);
+    const { generation, location } = generations.newLocation(spec.name, dt, runId, live?.commit ?? null);
+    const bytes = writeRows(BILL_LINES, all);
+    const key = `${location}part-00000.parquet`;
+    await store.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
+    const { commit } = await generations.commit(
+      spec.name,
+      dt,
+      { location, generation, files: [{ key, bytes: bytes.length, rows: all.length }], rows: all.length, runId },
+      { expect: live, retiredAt: new Date() },
+    );
+    const published = await generations.publish(spec.name, [commit]);
+    if (published.errors.length) throw new Error(published.errors.join('; '));
+    keys.push(key);
+  }
+  return keys;
 }
