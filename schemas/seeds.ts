@@ -76,4 +76,11 @@ export const BUDGETS = {
   ],
 } as const satisfies TableDef;
 
-export const SEED_TABLES = [ORG_DIRECTORY, PRICES, ROI_ASSUMPTIONS, COMPLIANCE_POLICY, BUDGETS] as const;
+/** The configured minimum group size (config `privacy.minGroupSize`): one row, read by the leadership views. */
+export const MIN_GROUP_SIZE = {
+  name: 'min_group_size',
+  doc: "Configured minimum group size k: leadership views merge groups of fewer than k people into 'other teams'",
+  columns: [{ name: 'k', type: 'int64', nullable: false, doc: 'Minimum people behind a team row of a leadership view (1: no merging)' }],
+} as const satisfies TableDef;
+
+export const SEED_TABLES = [ORG_DIRECTORY, PRICES, ROI_ASSUMPTIONS, COMPLIANCE_POLICY, BUDGETS, MIN_GROUP_SIZE] as const;

@@ -56,6 +56,7 @@ describe('where the config comes from', () => {
     expect(config.orgDirectory.key).toBe('reference/org-directory.csv');
     expect(config.prices).toEqual({ book: 'default', version: 'negotiated', rows: [], discounts: [], driftThreshold: 0.05 });
     expect(config.compliance.attributionThreshold).toBe(0.95);
+    expect(config.privacy.minGroupSize).toBe(5);
   });
 
   it('a cclake.config.yaml in cwd is found by name', () => {
@@ -148,6 +149,7 @@ describe('errors name the field path and the bad value', () => {
       value: '"2026-01-01"',
     },
     { name: 'non-integer retention', yaml: 'retention:\n  rawDays: 7.5\n', field: 'retention.rawDays', value: '7.5' },
+    { name: 'minimum group size below 1', yaml: 'privacy:\n  minGroupSize: 0\n', field: 'privacy.minGroupSize', value: '0' },
   ];
   for (const c of cases) {
     it(`${c.name}: ${c.field} and ${c.value}`, () => {

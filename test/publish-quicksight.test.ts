@@ -368,21 +368,20 @@ describe('QuickSight publisher: first publish', () => {
             DataSourceArn: arnOf('datasource', `${PREFIX}athena`),
             Catalog: 'AwsDataCatalog',
             Schema: 'cclake',
-            Name: 'token_burn_daily',
+            // The leadership view: teams of fewer than privacy.minGroupSize people merged (issue 21).
+            Name: 'leadership_token_burn_daily',
             InputColumns: [
+              { Name: 'dt', Type: 'DATETIME' },
               { Name: 'team', Type: 'STRING' },
-              { Name: 'cost_center', Type: 'STRING' },
-              { Name: 'project', Type: 'STRING' },
               { Name: 'model', Type: 'STRING' },
               { Name: 'token_type', Type: 'STRING' },
               { Name: 'tokens', Type: 'INTEGER' },
               { Name: 'priced_cost_usd', Type: 'DECIMAL' },
-              { Name: 'dt', Type: 'DATETIME' },
             ],
           },
         },
       },
-      LogicalTableMap: { view: { Alias: 'token_burn_daily', Source: { PhysicalTableId: 'view' } } },
+      LogicalTableMap: { view: { Alias: 'leadership_token_burn_daily', Source: { PhysicalTableId: 'view' } } },
       ImportMode: 'SPICE',
       // Rules by group and user name in the namespace: VERSION_1 (VERSION_2 takes ARNs and no Namespace).
       RowLevelPermissionDataSet: {
@@ -886,6 +885,9 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     // (How many jobs start before the deadline depends on how many datasets the waits went through.)
     expect(summary.snapshots).toHaveLength(3);
     for (const x of summary.snapshots) {
+      // A dashboard whose new version was still being created at the deadline is not snapshotted either.
+      const unversioned = /^dashboard \S+ has no new version this run: version \d+ is still CREATION_IN_PROGRESS after the wait; the next run retries it$/;
+      if (x.status === 'SKIPPED' && unversioned.test(x.error ?? '')) continue;
       expect([
         ['FAILED', 'still RUNNING when the wait ended'],
         ['SKIPPED', 'the run reached its deadline before this snapshot; the next run makes it'],
@@ -893,7 +895,10 @@ describe('QuickSight publisher: failures, retries and scope (issue 16)', () => {
     }
     expect(summary.snapshots.at(-1)!.status).toBe('SKIPPED');
     // A job left unfinished fails the run; work merely deferred to the next run does not.
-    expect(summary.status).toBe(summary.snapshots.some((x) => x.status === 'FAILED') ? 'failed' : 'completed');
+    // (A dashboard version still being created at the deadline fails the run too, as publish() says.)
+    expect(summary.status).toBe(
+      summary.snapshots.some((x) => x.status === 'FAILED') || summary.dashboards.some((d) => d.action === 'failed') ? 'failed' : 'completed',
+    );
   });
 
   it('defect 6: a retried attempt (same run id) uses new ingestion and snapshot job ids, and does not redo snapshots the ledger has', async () => {

@@ -350,6 +350,7 @@ describe('seeds and priced cost', () => {
         ['roi_assumptions', 'written', 1],
         ['compliance_policy', 'written', 7], // 4 approved model globs, 2 residency prefixes, the attribution threshold
         ['budgets', 'written', 0], // none configured
+        ['min_group_size', 'written', 1],
       ]);
       const rows = (await engine.query(`SELECT dt, user_key, priced_cost_usd FROM user_daily ORDER BY dt, user_key`)).rows;
       expect(rows).toEqual([

@@ -404,6 +404,15 @@ export const ConfigSchema = z.strictObject({
       varianceThreshold: z.number().gt(0).default(0.05),
     })
     .prefault({}),
+  privacy: z
+    .strictObject({
+      /**
+       * k: the leadership views (`leadership_*`, what the dashboards read) merge a team of fewer than k
+       * people on a row's day or month into 'other teams' (README, Privacy). 1 turns it off.
+       */
+      minGroupSize: z.number().int().min(1).default(5),
+    })
+    .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),
   publisher: z.enum(['html', 'quicksight']).default('html'),
   aws: z

@@ -13,7 +13,7 @@ import { PriceBook } from '../prices/book';
 import { createHash } from 'node:crypto';
 import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
-import { BUDGETS, COMPLIANCE_POLICY, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
+import { BUDGETS, COMPLIANCE_POLICY, MIN_GROUP_SIZE, PRICES, ROI_ASSUMPTIONS } from '../../../schemas/seeds';
 import type { Catalog, TableSpec } from '../catalog/port';
 import { tableChange } from '../catalog/sync';
 import { columnsOf } from '../catalog/tables';
@@ -131,6 +131,7 @@ export async function seedRows(
     { def: ROI_ASSUMPTIONS, rows: roi },
     { def: COMPLIANCE_POLICY, rows: policy },
     { def: BUDGETS, rows: budgets },
+    { def: MIN_GROUP_SIZE, rows: [{ k: config.privacy.minGroupSize }] },
   ];
 }
 
