@@ -179,8 +179,43 @@ export const ConfigSchema = z.strictObject({
       timeZone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     })
     .prefault({}),
+  /**
+   * Privacy (README "Privacy"): `named` keeps identities as they arrive; `pseudonymous` stores a keyed
+   * pseudonym (HMAC-SHA256 of the CONTRACTS section 3 identity) in curated data and everything
+   * after it, and the identities themselves only in the re-identification table (`reidentify/`).
+   * The key is read from `key`, never written to the lake; changing it changes every pseudonym.
+   */
+  privacy: z
+    .strictObject({
+      mode: z.enum(['named', 'pseudonymous']).default('named'),
+      key: z
+        .discriminatedUnion('source', [
+          /** An environment variable holding the key (local runs, CI). */
+          z.strictObject({ source: z.literal('env'), name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
+          /** A file holding the key (surrounding white space ignored). */
+          z.strictObject({ source: z.literal('file'), path: z.string().min(1) }),
+          /** An SSM Parameter Store parameter (SecureString), read with decryption at cold start. */
+          z.strictObject({
+            source: z.literal('ssm'),
+            name: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, 'expected an SSM parameter name such as /cclake/privacy-key'),
+          }),
+          /** A Secrets Manager secret (its SecretString), read at cold start through Parameter Store's /aws/reference/secretsmanager/. */
+          z.strictObject({ source: z.literal('secretsmanager'), name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected a secret name or id') }),
+        ])
+        .optional(),
+    })
+    .superRefine((p, ctx) => {
+      if (p.mode === 'pseudonymous' && !p.key)
+        ctx.addIssue({ code: 'custom', message: 'pseudonymous mode needs key (source env, file, ssm or secretsmanager)', path: ['key'], input: p });
+    })
+    .prefault({}),
   retention: z
     .strictObject({
+      /**
+       * Raw objects (they hold identities as they arrived) older than this (arrival hour) are deleted
+       * once compaction has finished them: by compaction and the partitions job; on AWS also by the
+       * bucket's lifecycle rule (serverless.yml param rawDays, keep it equal).
+       */
       rawDays: z.number().int().positive().default(90),
       curatedDays: z.number().int().positive().default(730),
       quarantineDays: z.number().int().positive().default(30),
