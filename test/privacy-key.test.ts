@@ -76,9 +76,9 @@ describe('key sources', () => {
   it('a file (surrounding white space ignored); a missing file names its path', async () => {
     const file = path.join(dir, 'key');
     writeFileSync(file, `${KEY}\n`);
-    const p = await pseudonymiserFor(pseudonymous({ source: 'file', path: file }))!;
+    const p = await pseudonymiserFor(pseudonymous({ source: 'file', name: file }))!;
     expect(p.of('x')).toBe(new Pseudonymiser(Buffer.from(KEY)).of('x'));
-    await expect(pseudonymiserFor(pseudonymous({ source: 'file', path: path.join(dir, 'nope') }))!).rejects.toThrow(/cannot read file .*nope/);
+    await expect(pseudonymiserFor(pseudonymous({ source: 'file', name: path.join(dir, 'nope') }))!).rejects.toThrow(/cannot read file .*nope/);
   });
 
   it('SSM Parameter Store: GetParameter with decryption, once per process', async () => {

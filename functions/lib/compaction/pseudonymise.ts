@@ -16,7 +16,6 @@
  */
 import { REIDENTIFICATION, REIDENTIFICATION_PREFIX } from '../../../schemas/reidentification';
 import type { Catalog } from '../catalog/port';
-import { tableChange } from '../catalog/sync';
 import { columnsOf } from '../catalog/tables';
 import { sqlString } from '../engine/duckdb';
 import { readRows, writeRows } from '../parquet/io';
@@ -88,9 +87,9 @@ export async function preparePseudonyms(
   ).rows
     .map((r) => ({ pseudonym: String(r.pseudonym), identity: String(r.identity), kind: String(r.kind), first_seen: now }))
     .filter((r) => !known.has(`${r.pseudonym}\u0001${r.kind}`));
+  // Created when absent (a schema change would be a new table version: none so far).
   const desired = reidentificationTable();
-  const change = tableChange(desired, await catalog.getTable(desired.name), catalog.location);
-  if (change.op) await catalog.apply(change.op);
+  if (!(await catalog.getTable(desired.name))) await catalog.apply({ op: 'createTable', table: desired });
   if (fresh.length) {
     const stamp = new Date(now).toISOString().replace(/[-:.]/g, '');
     await ctx.store.put(`${REIDENTIFICATION_PREFIX}part-${stamp}-${ctx.runId}.parquet`, writeRows(REIDENTIFICATION, fresh, { codec: 'zstd' }));

@@ -188,20 +188,25 @@ export const ConfigSchema = z.strictObject({
   privacy: z
     .strictObject({
       mode: z.enum(['named', 'pseudonymous']).default('named'),
+      /**
+       * Where the key is: `source` env (an environment variable), file (a file, surrounding white
+       * space ignored), ssm (a Parameter Store SecureString, decrypted) or secretsmanager (a secret's
+       * SecretString, read through Parameter Store's /aws/reference/secretsmanager/); `name` is the
+       * variable, the file's path, the parameter name or the secret's name. At least 16 bytes.
+       */
       key: z
-        .discriminatedUnion('source', [
-          /** An environment variable holding the key (local runs, CI). */
-          z.strictObject({ source: z.literal('env'), name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
-          /** A file holding the key (surrounding white space ignored). */
-          z.strictObject({ source: z.literal('file'), path: z.string().min(1) }),
-          /** An SSM Parameter Store parameter (SecureString), read with decryption at cold start. */
-          z.strictObject({
-            source: z.literal('ssm'),
-            name: z.string().regex(/^[A-Za-z0-9_.\-/]{1,2048}$/, 'expected an SSM parameter name such as /cclake/privacy-key'),
-          }),
-          /** A Secrets Manager secret (its SecretString), read at cold start through Parameter Store's /aws/reference/secretsmanager/. */
-          z.strictObject({ source: z.literal('secretsmanager'), name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected a secret name or id') }),
-        ])
+        .strictObject({ source: z.enum(['env', 'file', 'ssm', 'secretsmanager']), name: z.string().min(1) })
+        .superRefine((k, ctx) => {
+          const ok =
+            k.source === 'env'
+              ? /^[A-Za-z_][A-Za-z0-9_]*$/.test(k.name)
+              : k.source === 'ssm'
+                ? /^[A-Za-z0-9_.\-/]{1,1011}$/.test(k.name)
+                : k.source === 'secretsmanager'
+                  ? /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(k.name)
+                  : true;
+          if (!ok) ctx.addIssue({ code: 'custom', message: `not a valid ${k.source} name`, path: ['name'], input: k.name });
+        })
         .optional(),
     })
     .superRefine((p, ctx) => {

@@ -28,7 +28,7 @@ export function ssmParameterName(source: KeySource): string {
   throw new RangeError(`${source.source} is not an AWS key source`);
 }
 
-const where = (s: KeySource) => (s.source === 'env' ? `environment variable ${s.name}` : s.source === 'file' ? `file ${s.path}` : `${s.source} ${s.name}`);
+const where = (s: KeySource) => (s.source === 'env' ? `environment variable ${s.name}` : `${s.source} ${s.name}`);
 
 function checked(value: string | undefined, source: KeySource): Uint8Array {
   const key = (value ?? '').trim();
@@ -45,9 +45,9 @@ export async function readPrivacyKey(source: KeySource, send?: SsmSend, region?:
     case 'file': {
       let text: string;
       try {
-        text = readFileSync(source.path, 'utf8');
+        text = readFileSync(source.name, 'utf8');
       } catch (err) {
-        throw new PrivacyKeyError(`privacy key: cannot read file ${source.path}: ${(err as Error).message}`);
+        throw new PrivacyKeyError(`privacy key: cannot read file ${source.name}: ${(err as Error).message}`);
       }
       return checked(text, source);
     }
