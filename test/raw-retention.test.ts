@@ -1,6 +1,7 @@
 /**
- * Raw retention and privacy mode in compaction (issue 21): raw objects past retention.rawDays are
- * deleted once compaction has finished them, never before; their rows stay in curated/. In privacy
+ * Raw retention and privacy mode in compaction (issue 21): in privacy mode raw objects past
+ * retention.rawDays are deleted once compaction has finished them, never before; their rows stay
+ * in curated/. In privacy
  * mode a later run merging late rows into a committed date keeps the live rows' pseudonyms (never
  * pseudonymised twice), gives the late rows the same pseudonym, and adds no duplicate
  * re-identification rows.
@@ -18,7 +19,10 @@ import { listAll } from '../functions/lib/store/port';
 import { putRaw, rec, tempDirs } from './helpers/compaction-lake';
 
 const tmp = tempDirs('cclake-raw-retention-');
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  tmp.cleanup();
+  delete process.env.CCLAKE_RETENTION_KEY;
+});
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -37,8 +41,9 @@ async function curated(store: LocalObjectStore, config: Config, sql: string): Pr
 
 const rawKeys = async (store: LocalObjectStore) => (await listAll(store, 'raw/')).map((o) => o.key).sort();
 
-describe('raw retention (retention.rawDays) in compaction', () => {
-  const config = parseConfig({ retention: { rawDays: 3 } });
+describe('raw retention (retention.rawDays) in compaction, privacy mode', () => {
+  process.env.CCLAKE_RETENTION_KEY = 'raw retention test key, long enough';
+  const config = parseConfig({ retention: { rawDays: 3 }, privacy: { mode: 'pseudonymous', key: { source: 'env', name: 'CCLAKE_RETENTION_KEY' } } });
 
   it('deletes the raw objects past retention that it compacted, keeps the recent ones; their rows stay curated', async () => {
     const store = new LocalObjectStore(tmp.make());
@@ -50,6 +55,15 @@ describe('raw retention (retention.rawDays) in compaction', () => {
     expect(await rawKeys(store)).toEqual([recent]);
     expect(old).not.toBe(recent);
     expect(await curated(store, config, 'SELECT count(*) AS n FROM events_curated')).toEqual([{ n: 3 }]);
+  });
+
+  it('named mode leaves raw to the partitions job and the lifecycle rule', async () => {
+    const store = new LocalObjectStore(tmp.make());
+    const named = parseConfig({ retention: { rawDays: 3 } });
+    const old = await putRaw(store, iso(daysAgo(10)), [rec(iso(daysAgo(10) - 60_000), 'a')]);
+    const s = await compact(store, catalogFromConfig(named, store), named);
+    expect(s.rawObjectsExpired).toBe(0);
+    expect(await rawKeys(store)).toEqual([old]);
   });
 
   it('never deletes what it has not compacted: dates left for later (--dt) keep their raw objects until committed', async () => {

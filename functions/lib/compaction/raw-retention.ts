@@ -1,7 +1,7 @@
 /**
- * Raw retention (config `retention.rawDays`): raw objects hold identities as they arrived (e-mail
- * addresses), so compaction deletes those whose arrival hour is older than `rawDays` days, but only
- * ones it has finished (compacted, or quarantined with a copy), never data it has not read:
+ * Raw retention (config `retention.rawDays`) in privacy mode: raw objects hold identities as they
+ * arrived (e-mail addresses), so compaction deletes those whose arrival hour is older than `rawDays`
+ * days, but only ones it has finished (compacted, or quarantined with a copy), never data it has not read:
  *  - a key this run or the runs it remembers finished (`state.finished` and this run's), or
  *  - an object below the horizon the state remembers (watermark - lookback - 1 day) that arrived
  *    within the lookback of its hour: every run lists the hours from (watermark - lookback) on and

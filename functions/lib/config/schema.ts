@@ -217,9 +217,9 @@ export const ConfigSchema = z.strictObject({
   retention: z
     .strictObject({
       /**
-       * Raw objects (they hold identities as they arrived) older than this (arrival hour) are deleted
-       * once compaction has finished them: by compaction and the partitions job; on AWS also by the
-       * bucket's lifecycle rule (serverless.yml param rawDays, keep it equal).
+       * Raw objects (they hold identities as they arrived) older than this (arrival hour) are deleted:
+       * by the partitions job; in privacy mode also by compaction, once it has finished them; on AWS
+       * also by the bucket's lifecycle rule (serverless.yml param rawDays, keep it equal).
        */
       rawDays: z.number().int().positive().default(90),
       curatedDays: z.number().int().positive().default(730),

@@ -110,7 +110,7 @@ export interface CompactSummary {
   generationsDeleted: number;
   /** Privacy mode: identities this run added to the re-identification table (reidentify/). */
   pseudonymsRecorded: number;
-  /** Raw objects older than retention.rawDays that compaction had finished, deleted this run (compaction/raw-retention.ts). */
+  /** Privacy mode: raw objects older than retention.rawDays that compaction had finished, deleted this run (compaction/raw-retention.ts). */
   rawObjectsExpired: number;
   /** Catalog partitions pointed at this run's generations. */
   catalogPublished: number;
@@ -265,8 +265,10 @@ async function runPhases(run: Run): Promise<void> {
   state.updatedAt = new Date(run.now).toISOString();
   await saveState(ctx.store, state);
   summary.watermarkHourMs = state.watermarkHourMs;
-  // Raw retention, after the state that records this run's finished objects is saved.
-  if (!options.rebuild) summary.rawObjectsExpired = await expireRaw(ctx.store, ctx.config, state, new Set([...finishedBefore, ...newlyFinished]), run.now);
+  // Raw retention in privacy mode (raw holds the identities), after the state that records this
+  // run's finished objects is saved. In named mode the partitions job and the lifecycle rule do it.
+  if (ctx.pseudonymiser && !options.rebuild)
+    summary.rawObjectsExpired = await expireRaw(ctx.store, ctx.config, state, new Set([...finishedBefore, ...newlyFinished]), run.now);
 }
 
 /** Compacts each date with staged rows, unless it is not asked for or the deadline is near. */
