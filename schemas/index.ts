@@ -5,3 +5,4 @@ export * from './org-directory';
 export * from './curated-events';
 export * from './price-book';
 export * from './bills';
+export * from './reidentification';

@@ -67,6 +67,7 @@ export const CLIENT_MODELS: Record<string, string> = {
   S3Client: 's3',
   SchedulerClient: 'scheduler',
   SNSClient: 'sns',
+  SSMClient: 'ssm',
   STSClient: 'sts',
 };
 

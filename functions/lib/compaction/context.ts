@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema';
 import type { DuckDBEngine } from '../engine/duckdb';
+import type { Pseudonymiser } from '../privacy/pseudonym';
 import type { ObjectStore } from '../store/port';
 
 export interface CompactionContext {
@@ -15,6 +16,8 @@ export interface CompactionContext {
   work: string;
   runId: string;
   mark: (phase: string) => void;
+  /** Privacy mode: new rows are written with pseudonyms (compaction/pseudonymise.ts); null in named mode. */
+  pseudonymiser: Pseudonymiser | null;
 }
 
 /**

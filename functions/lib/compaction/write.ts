@@ -11,6 +11,7 @@ import { sqlIdent, sqlString } from '../engine/duckdb';
 import { concatParquet } from '../parquet/concat';
 import { USER_KEY_SQL } from '../sql/user-key';
 import type { CompactionContext } from './context';
+import { pseudonymisedSql } from './pseudonymise';
 import type { RawReader } from './raw-sources';
 import type { SlicePlan } from './slice';
 
@@ -46,7 +47,9 @@ export async function sortSlices(
       const keep = [notLive, slicesWithCopies.has(i) ? 'NOT EXISTS (SELECT 1 FROM later_copies d WHERE d._key = n._key AND d._row = n._row)' : ''].filter(
         Boolean,
       );
-      const fresh = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''}`;
+      const kept = `SELECT * EXCLUDE (_key, _row) FROM ${newSql} n${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''}`;
+      // Privacy mode: only new rows are pseudonymised (live rows already were).
+      const fresh = ctx.pseudonymiser ? pseudonymisedSql(kept) : kept;
       const merged = liveSlice ? `${liveSlice} UNION ALL BY NAME ${fresh}` : fresh;
       await engine.run(`COPY (SELECT ${project(() => true)} FROM (${merged}) ORDER BY event_time, ${USER_KEY_SQL}, record_id) ${to}`);
     }

@@ -179,8 +179,53 @@ export const ConfigSchema = z.strictObject({
       timeZone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
     })
     .prefault({}),
+  /**
+   * Privacy (README "Privacy"): `named` keeps identities as they arrive; `pseudonymous` stores a keyed
+   * pseudonym (HMAC-SHA256 of the CONTRACTS section 3 identity) in curated data and everything
+   * after it, and the identities themselves only in the re-identification table (`reidentify/`).
+   * The key is read from `key`, never written to the lake; changing it changes every pseudonym.
+   */
+  privacy: z
+    .strictObject({
+      mode: z.enum(['named', 'pseudonymous']).default('named'),
+      /**
+       * k: the leadership views (`leadership_*`, what the dashboards read) merge a team of fewer than k
+       * people on a row's day or month into 'other teams' (README, Privacy). 1 turns it off.
+       */
+      minGroupSize: z.number().int().min(1).default(5),
+      /**
+       * Where the key is: `source` env (an environment variable), file (a file, surrounding white
+       * space ignored), ssm (a Parameter Store SecureString, decrypted) or secretsmanager (a secret's
+       * SecretString, read through Parameter Store's /aws/reference/secretsmanager/); `name` is the
+       * variable, the file's path, the parameter name or the secret's name. At least 16 bytes.
+       */
+      key: z
+        .strictObject({ source: z.enum(['env', 'file', 'ssm', 'secretsmanager']), name: z.string().min(1) })
+        .superRefine((k, ctx) => {
+          const ok =
+            k.source === 'env'
+              ? /^[A-Za-z_][A-Za-z0-9_]*$/.test(k.name)
+              : k.source === 'ssm'
+                ? /^[A-Za-z0-9_.\-/]{1,1011}$/.test(k.name)
+                : k.source === 'secretsmanager'
+                  ? /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(k.name)
+                  : true;
+          if (!ok) ctx.addIssue({ code: 'custom', message: `not a valid ${k.source} name`, path: ['name'], input: k.name });
+        })
+        .optional(),
+    })
+    .superRefine((p, ctx) => {
+      if (p.mode === 'pseudonymous' && !p.key)
+        ctx.addIssue({ code: 'custom', message: 'pseudonymous mode needs key (source env, file, ssm or secretsmanager)', path: ['key'], input: p });
+    })
+    .prefault({}),
   retention: z
     .strictObject({
+      /**
+       * Raw objects (they hold identities as they arrived) older than this (arrival hour) are deleted:
+       * by the partitions job; in privacy mode also by compaction, once it has finished them; on AWS
+       * also by the bucket's lifecycle rule (serverless.yml param rawDays, keep it equal).
+       */
       rawDays: z.number().int().positive().default(90),
       curatedDays: z.number().int().positive().default(730),
       quarantineDays: z.number().int().positive().default(30),
@@ -402,15 +447,6 @@ export const ConfigSchema = z.strictObject({
       anthropicAccount: z.string().min(1).default('anthropic'),
       /** `bill_variance` alerts when |billed - priced| / priced of a month, provider, account and model passes this share. */
       varianceThreshold: z.number().gt(0).default(0.05),
-    })
-    .prefault({}),
-  privacy: z
-    .strictObject({
-      /**
-       * k: the leadership views (`leadership_*`, what the dashboards read) merge a team of fewer than k
-       * people on a row's day or month into 'other teams' (README, Privacy). 1 turns it off.
-       */
-      minGroupSize: z.number().int().min(1).default(5),
     })
     .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),

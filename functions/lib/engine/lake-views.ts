@@ -17,6 +17,7 @@ import { ORG_DIRECTORY } from '../../../schemas/org-directory';
 import { SEED_TABLES } from '../../../schemas/seeds';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
+import { REIDENTIFICATION, REIDENTIFICATION_PREFIX } from '../../../schemas/reidentification';
 import { LocalCatalog } from '../catalog/local';
 import { generationTables } from '../catalog/tables';
 import { rawSourcesOf, type Config } from '../config/schema';
@@ -35,6 +36,14 @@ export interface ViewSetup {
   views: string[];
   /** Raw objects left out of `events_raw` because they are not Parquet or their footer cannot be read (compaction quarantines them). */
   skippedRawObjects: string[];
+}
+
+/** Privacy mode's `events_raw`: identity columns null, attribute values holding an e-mail address masked. */
+function maskIdentities(select: string): string {
+  const email = sqlString('[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}');
+  return `SELECT * REPLACE (CAST(NULL AS VARCHAR) AS user_email, CAST(NULL AS VARCHAR) AS user_id, CAST(NULL AS VARCHAR) AS user_account_uuid,
+    CASE WHEN attributes IS NULL THEN NULL ELSE map_from_entries(list_transform(map_entries(attributes), e -> {'key': e.key, 'value': CASE WHEN regexp_matches(e.value, ${email}) THEN '(masked)' ELSE e.value END})) END AS attributes)
+    FROM (${select})`;
 }
 
 /** A SELECT list that types every raw-record column as the schema says (missing columns read as NULL). */
@@ -167,7 +176,9 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
         };
         sources.push({ raw, select });
       }
-      const union = (selects: (string | null)[]) => selects.filter((x) => x !== null).join(' UNION ALL ') || emptyRaw;
+      const all = (selects: (string | null)[]) => selects.filter((x) => x !== null).join(' UNION ALL ') || emptyRaw;
+      // Privacy mode: raw objects keep identities as they arrived (until retention.rawDays); the view masks them.
+      const union = (selects: (string | null)[]) => (config.privacy.mode === 'named' ? all(selects) : maskIdentities(all(selects)));
       try {
         await view('events_raw', union(sources.map((x) => x.select(x.raw.files))));
       } catch (err) {
@@ -225,7 +236,7 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
           .join(', ');
         const select = files.length
           ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)`
-          : def.name === ORG_DIRECTORY.name && existsSync(csv)
+          : def.name === ORG_DIRECTORY.name && config.privacy.mode === 'named' && existsSync(csv)
             ? `SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = {${duckdbColumns(ORG_DIRECTORY)
                 .map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`)
                 .join(', ')}})`
@@ -236,6 +247,23 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
       },
     });
   }
+  // Privacy mode's re-identification table, under its own, clearly restricted name (empty in named mode).
+  relations.push({
+    name: REIDENTIFICATION.name,
+    deps: [],
+    create: async () => {
+      const files = (await listAll(store, REIDENTIFICATION_PREFIX))
+        .filter((o) => o.key.endsWith('.parquet'))
+        .map((o) => path.join(store.root, ...o.key.split('/')));
+      const typed = duckdbColumns(REIDENTIFICATION)
+        .map((c) => `CAST(${files.length ? sqlIdent(c.name) : 'NULL'} AS ${c.type}) AS ${sqlIdent(c.name)}`)
+        .join(', ');
+      await view(
+        REIDENTIFICATION.name,
+        files.length ? `SELECT ${typed} FROM read_parquet([${files.map(sqlString).join(', ')}])` : `SELECT ${typed} WHERE false`,
+      );
+    },
+  });
   return relations;
 }
 

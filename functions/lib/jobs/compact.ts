@@ -44,7 +44,10 @@ import { makeStagingDir } from '../compaction/staging';
 import { loadState, saveState, type CompactionState } from '../compaction/state';
 import { admitRawObjects } from '../compaction/validate';
 import { verifyGeneration } from '../compaction/verify';
+import { preparePseudonyms } from '../compaction/pseudonymise';
+import { expireRaw } from '../compaction/raw-retention';
 import { joinParts, sortSlices } from '../compaction/write';
+import { pseudonymiserFor } from '../privacy/key';
 import type { Config } from '../config/schema';
 import { DuckDBEngine } from '../engine/duckdb';
 import { curatedEventsTable } from '../catalog/tables';
@@ -108,6 +111,10 @@ export interface CompactSummary {
   /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
   deferredDts: string[];
   generationsDeleted: number;
+  /** Privacy mode: identities this run added to the re-identification table (reidentify/). */
+  pseudonymsRecorded: number;
+  /** Privacy mode: raw objects older than retention.rawDays that compaction had finished, deleted this run (compaction/raw-retention.ts). */
+  rawObjectsExpired: number;
   /** Catalog partitions pointed at this run's generations. */
   catalogPublished: number;
   /** Catalog updates that failed (the data is committed; the partitions stage repairs the catalog). */
@@ -135,6 +142,8 @@ const emptySummary = (runId: string): CompactSummary => ({
   dts: [],
   deferredDts: [],
   generationsDeleted: 0,
+  pseudonymsRecorded: 0,
+  rawObjectsExpired: 0,
   catalogPublished: 0,
   catalogErrors: [],
   phasesMs: {},
@@ -144,6 +153,7 @@ const emptySummary = (runId: string): CompactSummary => ({
 /** One run: what it was asked, what it shares, and what it reports. */
 interface Run {
   ctx: CompactionContext;
+  catalog: Catalog;
   generations: Generations;
   lock: LeaseLock;
   options: CompactOptions;
@@ -166,13 +176,15 @@ export async function compact(store: ObjectStore, catalog: Catalog, config: Conf
   };
 
   // The lease runs on the real clock (`now` may be set to simulate a later run of the data).
+  // Privacy mode's key, read before anything is locked or staged: a missing key fails the run at once.
+  const pseudonymiser = await (pseudonymiserFor(config) ?? null);
   const taken = await takeLakeLock(store, `compact ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const work = makeStagingDir(options.tmpDir ?? tmpdir());
   const engine = await openStagingEngine(work, config);
-  const ctx: CompactionContext = { store, engine, config, work, runId, mark };
+  const ctx: CompactionContext = { store, engine, config, work, runId, mark, pseudonymiser };
   try {
-    await runPhases({ ctx, generations: new Generations(store, catalog, [curatedEventsTable()]), lock: taken.lock, options, now, summary });
+    await runPhases({ ctx, catalog, generations: new Generations(store, catalog, [curatedEventsTable()]), lock: taken.lock, options, now, summary });
   } finally {
     engine.close();
     rmSync(work, { recursive: true, force: true });
@@ -204,6 +216,7 @@ async function openStagingEngine(work: string, config: Config): Promise<DuckDBEn
 async function runPhases(run: Run): Promise<void> {
   const { ctx, summary, options } = run;
   const state = (await loadState(ctx.store)) ?? emptyState();
+  const finishedBefore = new Set(state.finished);
 
   // 1. What is new.
   const { listed, candidates, rawNewestHourMs } = await listRaw(ctx.store, ctx.config, state, { rebuild: options.rebuild, now: run.now });
@@ -230,6 +243,10 @@ async function runPhases(run: Run): Promise<void> {
     summary.objectsRead = sources.length;
   }
   const byDt = await indexBuckets(ctx, reader, sources);
+  if (ctx.pseudonymiser && sources.length) {
+    summary.pseudonymsRecorded = await preparePseudonyms(ctx, ctx.pseudonymiser, run.catalog, reader, sources);
+    ctx.mark('pseudonymise');
+  }
 
   // 4-7. One new generation per event date; then the catalog follows the commits.
   const { committed, toPublish } = await compactDates(run, reader, byDt);
@@ -251,6 +268,10 @@ async function runPhases(run: Run): Promise<void> {
   state.updatedAt = new Date(run.now).toISOString();
   await saveState(ctx.store, state);
   summary.watermarkHourMs = state.watermarkHourMs;
+  // Raw retention in privacy mode (raw holds the identities), after the state that records this
+  // run's finished objects is saved. In named mode the partitions job and the lifecycle rule do it.
+  if (ctx.pseudonymiser && !options.rebuild)
+    summary.rawObjectsExpired = await expireRaw(ctx.store, ctx.config, state, new Set([...finishedBefore, ...newlyFinished]), run.now);
 }
 
 /** Compacts each date with staged rows, unless it is not asked for or the deadline is near. */

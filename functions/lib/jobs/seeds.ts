@@ -10,6 +10,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { PriceBook } from '../prices/book';
+import { pseudonymiserFor } from '../privacy/key';
 import { createHash } from 'node:crypto';
 import type { TableDef } from '../../../schemas/columns';
 import { ORG_DIRECTORY, type OrgDirectoryRow } from '../../../schemas/org-directory';
@@ -98,6 +99,17 @@ export async function seedRows(
     directory = parseOrgDirectory(new TextDecoder().decode(await store.get(config.orgDirectory.key)), config.orgDirectory.key);
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
+  }
+  // Privacy mode: the directory's identities become the pseudonyms compaction gives the same people
+  // (same key, same normalisation: the CSV's e-mail lower-cased and trimmed), so the attribution
+  // join matches exactly as in named mode and no e-mail reaches the seed.
+  const pseudonymiser = await pseudonymiserFor(config);
+  if (pseudonymiser) {
+    directory = directory.map((d) => ({
+      ...d,
+      user_email: d.user_email ? pseudonymiser.of(d.user_email.trim()) : null,
+      user_id: d.user_id ? pseudonymiser.of(d.user_id) : null,
+    }));
   }
   // Resolved per model id seen in the lake, so every row matches one id exactly (prices/book.ts).
   const prices = PriceBook.fromConfig(config).seedRows(models);
