@@ -262,7 +262,7 @@ export const INPUT_COVERAGE_DAILY = {
   name: 'input_coverage_daily',
   doc: "Per day: the curated records by signal, and the relations and controls the day's input has no data for",
   columns: [
-    { name: 'records', type: 'int64', doc: 'Curated records that day' },
+    { name: 'records', type: 'int64', nullable: false, doc: 'Curated records that day (a day without any has no row)' },
     { name: 'events', type: 'int64', doc: "Log events (signal 'event'): API health, tool usage, requests, edits and the event controls read them" },
     { name: 'metrics', type: 'int64', doc: "Metric datapoints (signal 'metric')" },
     { name: 'spans', type: 'int64', doc: "Trace spans (signal 'span'): interaction latency reads them" },
@@ -278,7 +278,8 @@ export const INPUT_COVERAGE_DAILY = {
       doc: "Comma-separated relations, columns and controls with no data from this day's input (no data from this input profile); null when none",
     },
   ],
-  key: [],
+  // One row per day: the day's only row is unique by any of its not-null columns.
+  key: ['records'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 
