@@ -11,6 +11,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/main';
 import { catalogFromConfig } from '../functions/lib/catalog/from-config';
+import { LocalCatalog } from '../functions/lib/catalog/local';
+import { rawTable } from '../functions/lib/catalog/tables';
+import { syncPartitions } from '../functions/lib/jobs/partitions';
 import { parseConfig } from '../functions/lib/config/load';
 import { compact } from '../functions/lib/jobs/compact';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
@@ -290,6 +293,9 @@ describe('a generated guidance-shaped lake, end to end', () => {
     expect(report.controls.filter((c) => NO_EVIDENCE.includes(c.control_id) && c.status === 'pass')).toEqual([]);
     const html = new TextDecoder().decode(await store.get(key.replace(/evidence\.json$/, 'evidence.html')));
     expect(html).toContain('no data from this input profile');
+    // The dashboard with the API health panels says why they are empty.
+    const ops = new TextDecoder().decode(await store.get('dashboards/operations/index.html'));
+    expect(ops).toContain(`<p class="note coverage">api_health_daily: no data from this input profile on ${DAYS} day(s) (${FIRST}..${END})`);
   }, 120_000);
 });
 
@@ -440,5 +446,59 @@ describe('a mixed lake: the guidance before a cut-over, cclake after', () => {
         },
       }),
     ).toThrow(/a second source with profile cclake: the catalog keeps one raw table per profile/);
+  });
+});
+
+describe('the catalog of a guidance source', () => {
+  const NOW = Date.parse('2026-11-23T05:00:00Z');
+  const hourKey = (d: string, h: string) => `data/year=${d.slice(0, 4)}/month=${d.slice(5, 7)}/day=${d.slice(8, 10)}/hour=${h}/x-1-${d}-${h}-00-00-u.parquet`;
+  async function guidanceLake() {
+    const store = new LocalObjectStore(tmp.make());
+    // Object contents do not matter here: the catalog lists keys only.
+    for (const [d, h] of [
+      ['2026-11-01', '07'],
+      ['2026-11-22', '09'],
+      ['2026-11-22', '10'],
+    ] as const)
+      await store.put(hourKey(d, h), new TextEncoder().encode('PAR1'));
+    return store;
+  }
+  const config = () => parseConfig({ raw: { profile: 'bedrock-guidance', prefix: 'data/' }, retention: { rawDays: 7 } });
+
+  it("registers the guidance's arrival hours in cclake's metrics table, and never deletes the guidance's objects past retention", async () => {
+    const store = await guidanceLake();
+    const catalog = new LocalCatalog(store, config().aws.glueDatabase);
+    const run = await syncPartitions(store, catalog, config(), { now: NOW });
+    expect(run.failures).toEqual([]);
+    expect((await catalog.listPartitions('metrics')).map((p) => p.location).sort()).toEqual([
+      'data/year=2026/month=11/day=22/hour=09/',
+      'data/year=2026/month=11/day=22/hour=10/',
+    ]);
+    expect(run.requests.filter((r) => r.operation === 'DeleteObjects')).toEqual([]);
+    expect(run.objectsDeleted).toBe(0);
+    expect((await listAll(store, 'data/')).length).toBe(3);
+  });
+
+  it("leaves the guidance's own metrics table (partition projection) exactly as it is", async () => {
+    const store = await guidanceLake();
+    const catalog = new LocalCatalog(store, config().aws.glueDatabase);
+    const theirs = {
+      ...rawTable(config()),
+      description: "the guidance's table",
+      parameters: { 'projection.enabled': 'true', 'projection.year.type': 'integer', 'projection.year.range': '2024,2030' },
+    };
+    await catalog.apply({ op: 'createTable', table: theirs });
+    const dry = await syncPartitions(store, catalog, config(), { now: NOW, dryRun: true });
+    const tableOf = (r: { input: unknown }) => {
+      const t = (r.input as { table?: string | { name: string } }).table;
+      return typeof t === 'string' ? t : t?.name;
+    };
+    expect(dry.requests.filter((r) => tableOf(r) === 'metrics')).toEqual([]);
+    expect(dry.requests.filter((r) => tableOf(r) === 'events_curated').length).toBeGreaterThan(0); // the filter sees tables
+    const run = await syncPartitions(store, catalog, config(), { now: NOW });
+    expect(run.tables.find((t) => t.table === 'metrics')).toMatchObject({ projected: true, created: 0, deleted: 0 });
+    expect(await catalog.getTable('metrics')).toEqual(theirs);
+    expect(await catalog.listPartitions('metrics')).toEqual([]);
+    expect((await listAll(store, 'data/')).length).toBe(3);
   });
 });
