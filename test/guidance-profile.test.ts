@@ -241,6 +241,31 @@ describe('a generated guidance-shaped lake, end to end', () => {
       const normB = (rows: Record<string, unknown>[]) => rows.map((r) => [r.dt, r.token_type, Number(r.tokens)]);
       expect(burnExpected.length).toBeGreaterThan(DAYS);
       expect(normB(JSON.parse(burn.out) as Record<string, unknown>[])).toEqual(normB(burnExpected));
+
+      // Per developer and day too (user_daily), each token type in its column.
+      const perUser = await query(
+        engine,
+        `SELECT strftime(dt, '%Y-%m-%d') AS dt, who AS user_key,
+           sum(token_usage) FILTER (WHERE type = 'input') AS i, sum(token_usage) FILTER (WHERE type = 'output') AS o,
+           sum(token_usage) FILTER (WHERE type = 'cacheRead') AS cr, sum(token_usage) FILTER (WHERE type = 'cacheCreation') AS cc
+         FROM d GROUP BY ALL HAVING sum(token_usage) > 0 ORDER BY 1, 2`,
+      );
+      const users = await cli([
+        'query',
+        '--config',
+        config,
+        '--lake',
+        lake,
+        '--format',
+        'json',
+        `SELECT strftime(dt, '%Y-%m-%d') AS dt, user_key, input_tokens AS i, output_tokens AS o, cache_read_tokens AS cr, cache_creation_tokens AS cc
+         FROM user_daily WHERE input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens > 0 ORDER BY 1, 2`,
+      ]);
+      expect(users.code, users.err).toBe(0);
+      const normU = (rows: Record<string, unknown>[]) =>
+        rows.map((r) => [r.dt, r.user_key, Number(r.i ?? 0), Number(r.o ?? 0), Number(r.cr ?? 0), Number(r.cc ?? 0)]);
+      expect(perUser.length).toBeGreaterThan(DAYS);
+      expect(normU(JSON.parse(users.out) as Record<string, unknown>[])).toEqual(normU(perUser));
     } finally {
       engine.close();
     }
