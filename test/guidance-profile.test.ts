@@ -18,6 +18,7 @@ import { parseConfig } from '../functions/lib/config/load';
 import { compact } from '../functions/lib/jobs/compact';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { guidanceToRawSql } from '../functions/lib/raw/bedrock-guidance';
+import { SQL_DIR } from '../functions/lib/sql/files';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { listAll } from '../functions/lib/store/port';
 import { recordId } from '../functions/lib/telemetry/record-id';
@@ -416,6 +417,28 @@ describe('a mixed lake: the guidance before a cut-over, cclake after', () => {
     for (const c of controls) {
       const noData = NO_EVIDENCE.includes(String(c.control_id)) && String(c.dt) < CUT;
       expect([c.dt, c.control_id, c.status === 'no_data']).toEqual([c.dt, c.control_id, noData]);
+    }
+    // On cclake's days V049 gives exactly V018's rows; on the guidance's it differs only in the no_data statuses.
+    const v018 = readFileSync(path.join(SQL_DIR, 'models', 'V018__compliance_daily.sql'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('--'))
+      .join('\n');
+    for (const dt of days) {
+      const old = v018.replaceAll('?', `'${dt}'`);
+      const now = `SELECT control_id, team, evaluated, violations, status FROM compliance_daily WHERE dt = DATE '${dt}'`;
+      const { rows: diff } = await json(
+        config,
+        lake,
+        `SELECT 'v018' AS side, control_id, status FROM ((${old}) EXCEPT (${now})) UNION ALL SELECT 'v049', control_id, status FROM ((${now}) EXCEPT (${old})) ORDER BY 1, 2`,
+      );
+      if (dt >= CUT) expect([dt, diff]).toEqual([dt, []]);
+      else {
+        expect(diff.length).toBeGreaterThan(0);
+        for (const d of diff) {
+          expect(NO_EVIDENCE).toContain(d.control_id);
+          expect([d.side, d.status]).toEqual(d.side === 'v018' ? ['v018', 'pass'] : ['v049', 'no_data']);
+        }
+      }
     }
     const first = days[0]!;
     const e = await cli(['export', 'evidence', '--from', first, '--to', days.at(-1)!, '--config', config, '--lake', lake]);
