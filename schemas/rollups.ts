@@ -118,7 +118,12 @@ export const COMPLIANCE_DAILY = {
       doc: 'What the control looked at (records, developers or hours; for policy_rejections the rejections found, as evidence)',
     },
     { name: 'violations', type: 'int64', doc: 'How many of them break the control (always 0 for the evidence-only policy_rejections)' },
-    { name: 'status', type: 'string', nullable: false, doc: 'pass | fail' },
+    {
+      name: 'status',
+      type: 'string',
+      nullable: false,
+      doc: "pass | fail | no_data (the day's input carries none of the control's evidence: input_coverage_daily)",
+    },
   ],
   key: ['control_id', 'team'],
   partitionKeys: DT,
@@ -247,6 +252,37 @@ export const TOKEN_BURN_BY_SOURCE_DAILY = {
 } as const satisfies TableDef;
 
 /** A rollup table: a day partition with a declared key (its grain), checked on every day the rollup writes. */
+/**
+ * What each day's input carried (issue 23): the lake may be fed by an input profile that keeps only
+ * some telemetry (the AWS guidance's `metrics` rows are token datapoints only; traces are opt-in), so
+ * the views that need the rest say "no data from this input profile" instead of showing zeros as
+ * measured. One row per day, counted from the day's curated records (whatever source delivered them).
+ */
+export const INPUT_COVERAGE_DAILY = {
+  name: 'input_coverage_daily',
+  doc: "Per day: the curated records by signal, and the relations and controls the day's input has no data for",
+  columns: [
+    { name: 'records', type: 'int64', nullable: false, doc: 'Curated records that day (a day without any has no row)' },
+    { name: 'events', type: 'int64', doc: "Log events (signal 'event'): API health, tool usage, requests, edits and the event controls read them" },
+    { name: 'metrics', type: 'int64', doc: "Metric datapoints (signal 'metric')" },
+    { name: 'spans', type: 'int64', doc: "Trace spans (signal 'span'): interaction latency reads them" },
+    { name: 'cost_records', type: 'int64', doc: 'api_request events and claude_code.cost.usage datapoints: the reported cost' },
+    {
+      name: 'productivity_metrics',
+      type: 'int64',
+      doc: 'Datapoints of claude_code.lines_of_code.count, commit.count, pull_request.count and active_time.total (lines, commits, pull requests, active time)',
+    },
+    {
+      name: 'unavailable',
+      type: 'string',
+      doc: "Comma-separated relations, columns and controls with no data from this day's input (no data from this input profile); null when none",
+    },
+  ],
+  // One row per day: the day's only row is unique by any of its not-null columns.
+  key: ['records'],
+  partitionKeys: DT,
+} as const satisfies TableDef;
+
 export type RollupTableDef = TableDef & { readonly key: readonly string[] };
 
 /** Computed in this order; each model reads only events_curated (and the seeds), never another rollup. */
@@ -261,4 +297,5 @@ export const ROLLUP_TABLES = [
   TEAM_RESOURCES_DAILY,
   INTERACTION_LATENCY_DAILY,
   TOKEN_BURN_BY_SOURCE_DAILY,
+  INPUT_COVERAGE_DAILY,
 ] as const satisfies readonly RollupTableDef[];

@@ -181,8 +181,8 @@ describe('compliance evidence', () => {
     for (const q of queries) expect(q).toMatchObject({ engine: 'duckdb (local)', query_id: null });
     expect(report.sql.find((q) => q.kind === 'model')).toMatchObject({
       name: 'compliance_daily',
-      file: 'sql/models/V018__compliance_daily.sql',
-      version: 18,
+      file: 'sql/models/V049__compliance_daily.sql',
+      version: 49,
       days: ['2026-11-02', '2026-11-03'],
     });
     expect(report.sql.find((q) => q.kind === 'view')).toMatchObject({ name: 'compliance_findings', file: 'sql/views/R__31_compliance_findings.sql' });

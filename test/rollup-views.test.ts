@@ -481,6 +481,7 @@ describe('daily rollup tables', () => {
       ['team_resources_daily', 0],
       ['interaction_latency_daily', 0],
       ['token_burn_by_source_daily', 0],
+      ['input_coverage_daily', 0],
     ]);
     const rows = await q(
       store,
@@ -527,6 +528,7 @@ describe('daily rollup tables', () => {
       ['team_resources_daily', D1, 'late data', 2],
       ['interaction_latency_daily', D1, 'late data', 2],
       ['token_burn_by_source_daily', D1, 'late data', 2],
+      ['input_coverage_daily', D1, 'late data', 2],
     ]);
     expect(await q(store, `SELECT requests, errors, error_rate FROM api_health_daily WHERE dt = DATE '${D1}' AND model = '${OPUS_IN_REGION}'`)).toEqual([
       { requests: 1, errors: 1, error_rate: 0.5 },

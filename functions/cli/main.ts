@@ -24,6 +24,7 @@ import {
   printRollupSummary,
 } from './output';
 import type { PublishSummary } from '../lib/publish/port';
+import { inputCoverageNotes } from '../lib/sql/input-coverage';
 import { LocalObjectStore } from '../lib/store/local';
 import type { ObjectStore } from '../lib/store/port';
 import { isIsoDate } from '../lib/util/dates';
@@ -269,6 +270,7 @@ export function buildProgram(io: Io): Command {
             );
         }
         io.out(formatRows(result, o.format));
+        for (const note of await inputCoverageNotes(engine, sql)) io.err(note);
       } finally {
         engine.close();
       }

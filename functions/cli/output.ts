@@ -118,7 +118,8 @@ export function printPartitionsSummary(io: Io, location: string, s: PartitionsSu
         : t.tableAction === 'create'
           ? 'table created'
           : `table updated${t.addedColumns.length ? ` (added ${t.addedColumns.join(', ')})` : ''}`;
-    io.out(`  ${t.table}: ${table}; partitions ${t.created} created, ${t.updated} moved, ${t.deleted} dropped, ${t.unchanged} unchanged`);
+    if (t.projected) io.out(`  ${t.table}: partitioned by projection (the AWS guidance's own table): left as it is`);
+    else io.out(`  ${t.table}: ${table}; partitions ${t.created} created, ${t.updated} moved, ${t.deleted} dropped, ${t.unchanged} unchanged`);
   }
   for (const w of s.warnings) io.err(`warning: ${w}`);
   for (const f of s.failures) io.err(`failed: ${f.table} (${f.values.join('/')}): ${f.code}: ${f.message}`);

@@ -10,7 +10,7 @@ import { RAW_RECORD } from '../../../schemas/raw-record';
 import { ROLLUP_TABLES } from '../../../schemas/rollups';
 import { ANOMALIES_PREFIX, DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import { BILL_LINES, BILL_LINES_PREFIX } from '../../../schemas/bills';
-import type { Config } from '../config/schema';
+import { rawSourcesOf, type Config, type RawSourceConfig } from '../config/schema';
 import type { CatalogColumn, TableSpec } from './port';
 
 /** Catalog name of the raw zone's table for the `cclake` profile. */
@@ -41,10 +41,31 @@ function spec(table: TableDef, name: string, location: string, partitionKeys: re
 
 /** The raw table: partitions registered per arrival hour (see README, "Catalog"). */
 export function rawTable(config: Config): TableSpec {
-  return config.raw.profile === 'bedrock-guidance'
-    ? spec(BEDROCK_GUIDANCE_METRICS, BEDROCK_GUIDANCE_METRICS.name, config.raw.prefix, ARRIVAL_KEYS)
-    : spec(RAW_RECORD, RAW_TABLE, config.raw.prefix, ARRIVAL_KEYS);
+  return rawSourceTable(config.raw);
 }
+
+/**
+ * The catalog table of one raw source (`raw.sources`): `events_raw` for a `cclake` source,
+ * `metrics` (the AWS guidance's table, schemas/bedrock-guidance.ts) for a `bedrock-guidance` one,
+ * each at its source's prefix with the arrival-hour partition keys both pipelines' Firehose writes.
+ */
+export function rawSourceTable(source: Pick<RawSourceConfig, 'profile' | 'prefix'>): TableSpec {
+  return source.profile === 'bedrock-guidance'
+    ? spec(BEDROCK_GUIDANCE_METRICS, BEDROCK_GUIDANCE_METRICS.name, source.prefix, ARRIVAL_KEYS)
+    : spec(RAW_RECORD, RAW_TABLE, source.prefix, ARRIVAL_KEYS);
+}
+
+/** Every raw source's table, oldest source first (one source: the one `rawTable` describes). */
+export function rawTables(config: Config): { source: RawSourceConfig; table: TableSpec }[] {
+  return rawSourcesOf(config).map((source) => ({ source, table: rawSourceTable(source) }));
+}
+
+/**
+ * Whether a catalog table is partitioned by projection (Athena computes its partitions from
+ * `storage.location.template`; registered ones are ignored): the AWS guidance's own `metrics`
+ * table is, so cclake leaves it as it is when it finds it in its Glue database.
+ */
+export const isProjected = (table: TableSpec | null) => table?.parameters['projection.enabled']?.toLowerCase() === 'true';
 
 export function curatedEventsTable(): TableSpec {
   return spec(CURATED_EVENTS, CURATED_EVENTS.name, CURATED_EVENTS_PREFIX, CURATED_EVENTS.partitionKeys);

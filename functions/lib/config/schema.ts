@@ -109,6 +109,14 @@ export const ConfigSchema = z.strictObject({
         const prev = list[i - 1]?.until;
         if (prev !== undefined && s.until !== undefined && s.until <= prev)
           ctx.addIssue({ code: 'custom', message: `until must be after the previous source's (${prev})`, path: ['sources', i, 'until'], input: s.until });
+        // The catalog keeps one raw table per profile (events_raw, metrics: catalog/tables.ts rawTables).
+        if (list.findIndex((o) => o.profile === s.profile) < i)
+          ctx.addIssue({
+            code: 'custom',
+            message: `a second source with profile ${s.profile}: the catalog keeps one raw table per profile`,
+            path: ['sources', i, 'profile'],
+            input: s.profile,
+          });
         const clash = list.findIndex((o, j) => j !== i && (o.prefix.startsWith(s.prefix) || s.prefix.startsWith(o.prefix)));
         if (clash > i)
           ctx.addIssue({

@@ -5,7 +5,7 @@
  * the same bytes.
  */
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
-import type { ControlResult, EvidenceReport } from './evidence-report';
+import { NO_DATA_FROM_INPUT, type ControlResult, type EvidenceReport } from './evidence-report';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -14,6 +14,10 @@ function exampleText(r: ControlResult): string {
   return r.examples.map((e) => (e.hour !== undefined ? `${e.dt} ${e.hour}:00 UTC` : `${e.record_id} (${e.event_time})`)).join('\n');
 }
 
+/** Days of a measured control that had no evidence in the input (a cut-over inside the period). */
+const noDataNote = (r: ControlResult) =>
+  r.days_no_data && r.status !== NO_DATA_FROM_INPUT ? `${r.days_no_data} day(s) ${NO_DATA_FROM_INPUT}: ${r.no_data_days.join(', ')}` : '';
+
 const consistency = (r: ControlResult) => (r.consistent === null ? 'n/a' : r.consistent ? 'yes' : 'NO');
 
 export function renderEvidenceHtml(report: EvidenceReport): string {
@@ -21,7 +25,7 @@ export function renderEvidenceHtml(report: EvidenceReport): string {
   const rows = report.controls
     .map(
       (r) =>
-        `<tr class="${r.status.replace(' ', '-')}"><td>${esc(r.control_id)}<div class="t">${esc(r.title)}</div></td><td>${esc(r.team)}</td><td class="s">${esc(r.status)}</td>` +
+        `<tr class="${r.status.startsWith('no data') ? 'no-data' : r.status}"><td>${esc(r.control_id)}<div class="t">${esc(r.title)}</div></td><td>${esc(r.team)}</td><td class="s">${esc(r.status)}${noDataNote(r) ? `<div class="t">${esc(noDataNote(r))}</div>` : ''}</td>` +
         `<td class="n">${r.days}</td><td class="n">${r.days_failed}${r.failed_days.length ? `<div class="t">${esc(r.failed_days.join(', '))}</div>` : ''}</td>` +
         `<td class="n">${r.evaluated}</td><td class="n">${r.violations}</td><td class="n">${r.findings}</td><td>${consistency(r)}</td>` +
         `<td><code>${esc(exampleText(r)).replace(/\n/g, '<br>')}</code></td></tr>`,
@@ -230,7 +234,7 @@ export async function renderEvidencePdf(report: EvidenceReport): Promise<Uint8Ar
       [
         r.control_id,
         r.team,
-        r.status,
+        noDataNote(r) ? `${r.status}; ${noDataNote(r)}` : r.status,
         String(r.days),
         `${r.days_failed}${r.failed_days.length ? ` (${r.failed_days.join(', ')})` : ''}`,
         String(r.evaluated),

@@ -5,6 +5,9 @@
  */
 import type { Config } from '../config/schema';
 
+/** The status of a control whose every day in the period had no evidence in the lake's input. */
+export const NO_DATA_FROM_INPUT = 'no data from this input profile';
+
 export interface EvidenceExample {
   record_id?: string;
   dt: string;
@@ -18,8 +21,17 @@ export interface ControlResult {
   control_id: string;
   title: string;
   team: string;
-  status: 'pass' | 'fail' | 'no data';
+  /**
+   * Over the period's measured days; `no data` when compliance_daily has no row, `no data from this
+   * input profile` when every row is `no_data` (the input, e.g. the AWS guidance's token-only
+   * `metrics` rows, carries none of the control's evidence: input_coverage_daily).
+   */
+  status: 'pass' | 'fail' | 'no data' | typeof NO_DATA_FROM_INPUT;
+  /** Days with a measured status (pass or fail). */
   days: number;
+  /** Days whose input carried none of the control's evidence (compliance_daily status `no_data`), and which. */
+  days_no_data: number;
+  no_data_days: string[];
   days_failed: number;
   failed_days: string[];
   evaluated: number;

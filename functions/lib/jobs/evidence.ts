@@ -24,7 +24,7 @@ import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../exports/digest';
 import { renderEvidenceHtml, renderEvidencePdf } from '../exports/evidence-render';
-import type { ControlResult, EvidenceExample, EvidenceReport, SqlEvidence } from '../exports/evidence-report';
+import { NO_DATA_FROM_INPUT, type ControlResult, type EvidenceExample, type EvidenceReport, type SqlEvidence } from '../exports/evidence-report';
 import { withExportLock } from '../exports/lock';
 import { isoSeconds } from '../exports/periods';
 import { readSqlTree, SQL_DIR } from '../sql/files';
@@ -234,7 +234,13 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
   for (const team of sortedTeams) {
     for (const c of CONTROLS) {
       if (!c.teamLevel && team !== 'ALL') continue;
-      const rows = byKey.get(`${c.id}\u0001${team}`) ?? [];
+      const all = byKey.get(`${c.id}\u0001${team}`) ?? [];
+      // Days whose input carried none of the control's evidence are not measured passes.
+      const rows = all.filter((r) => r.status !== 'no_data');
+      const noData = all
+        .filter((r) => r.status === 'no_data')
+        .map((r) => String(r.dt))
+        .sort();
       const failed = rows
         .filter((r) => r.status === 'fail')
         .map((r) => String(r.dt))
@@ -249,8 +255,10 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
         control_id: c.id,
         title: c.title,
         team,
-        status: rows.length === 0 ? 'no data' : failed.length ? 'fail' : 'pass',
+        status: rows.length === 0 ? (noData.length ? NO_DATA_FROM_INPUT : 'no data') : failed.length ? 'fail' : 'pass',
         days: rows.length,
+        days_no_data: noData.length,
+        no_data_days: noData,
         days_failed: failed.length,
         failed_days: failed,
         evaluated,
@@ -312,7 +320,7 @@ async function run(store: ObjectStore, engine: QueryEngine, config: Config, opti
       results: results.length,
       passed: results.filter((r) => r.status === 'pass').length,
       failed: results.filter((r) => r.status === 'fail').length,
-      no_data: results.filter((r) => r.status === 'no data').length,
+      no_data: results.filter((r) => r.status === 'no data' || r.status === NO_DATA_FROM_INPUT).length,
       inconsistent: results.filter((r) => r.consistent === false).length,
       failing: results.filter((r) => r.status === 'fail').map((r) => ({ control_id: r.control_id, team: r.team })),
     },

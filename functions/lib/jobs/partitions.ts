@@ -20,10 +20,10 @@ import { performance } from 'node:perf_hooks';
 import { partitionOfCommit, PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { CatalogOp, Catalog, CatalogRequest, PartitionEntryError, PartitionSpec, TableSpec } from '../catalog/port';
 import { partitionMatches, tableChange, upsertPartitions } from '../catalog/sync';
-import { generationTables, rawTable } from '../catalog/tables';
+import { generationTables, isProjected, rawTables } from '../catalog/tables';
 import { takeLakeLock, type LeaseLock } from '../lock/lease';
 import { dayPrefixes } from '../compaction/state';
-import type { Config } from '../config/schema';
+import type { Config, RawSourceConfig } from '../config/schema';
 import { arrivalHourOf, hourPrefix } from '../raw/keys';
 import { deletePrefix, listAll, type ObjectStore } from '../store/port';
 import { addDays, dateIn } from '../util/dates';
@@ -44,6 +44,8 @@ export interface TablePartitionsResult {
   updated: number;
   deleted: number;
   unchanged: number;
+  /** A raw table partitioned by projection (the AWS guidance's own `metrics`): left as it is. */
+  projected?: boolean;
 }
 
 export interface PartitionsSummary {
@@ -109,7 +111,8 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
   }
   try {
     // Plan everything first: a refused drift throws here, before any change.
-    const plans = [await planRaw()];
+    const plans: TablePlan[] = [];
+    for (const { source, table } of rawTables(config)) plans.push(await planRaw(source, table));
     for (const t of generationTables()) plans.push(await planGenerations(t.spec));
     for (const plan of plans) {
       summary.tables.push(plan.result);
@@ -177,10 +180,24 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
     plan.result.deleted = plan.drop.length;
   }
 
-  async function planRaw(): Promise<TablePlan> {
-    const desiredTable = rawTable(config);
+  /**
+   * One raw source's table (`raw.sources`: each source has its own, catalog/tables.ts rawTables).
+   * A `bedrock-guidance` source's data belongs to the guidance's pipeline: its objects are never
+   * deleted here (its bucket's lifecycle rules own them), and when the catalog already holds the
+   * guidance's own `metrics` table (partition projection, as the guidance creates it, when cclake
+   * shares its Glue database) that table is left exactly as it is: Athena computes its partitions
+   * and ignores registered ones.
+   */
+  async function planRaw(source: RawSourceConfig, desiredTable: TableSpec): Promise<TablePlan> {
     const existing = await catalog.getTable(desiredTable.name);
+    const guidance = source.profile === 'bedrock-guidance';
+    if (guidance && existing && isProjected(existing)) {
+      const plan = newPlan(existing, existing);
+      plan.result.projected = true;
+      return plan;
+    }
     const plan = newPlan(desiredTable, existing);
+    const prefix = source.prefix;
     const registered = existing ? await catalog.listPartitions(desiredTable.name) : [];
     const have = new Map(registered.map((p) => [JSON.stringify(p.values), p]));
     // Hours since the newest registered one (less the compaction lookback, for late deliveries).
@@ -190,9 +207,9 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
       const newest = Math.max(...registered.map((p) => hourOfValues(p.values)));
       listedFrom = newest - config.compaction.lookbackHours * HOUR;
       objects = [];
-      for (const p of dayPrefixes(config.raw.prefix, listedFrom, Math.max(now, newest) + 24 * HOUR)) objects.push(...(await listAll(store, p)));
+      for (const p of dayPrefixes(prefix, listedFrom, Math.max(now, newest) + 24 * HOUR)) objects.push(...(await listAll(store, p)));
     } else {
-      objects = await listAll(store, config.raw.prefix);
+      objects = await listAll(store, prefix);
     }
     const hours = new Set<number>();
     for (const o of objects) {
@@ -203,17 +220,18 @@ export async function syncPartitions(store: ObjectStore, catalog: Catalog, confi
     const desired = [...hours]
       .filter((h) => h >= cutoff)
       .sort((a, b) => a - b)
-      .map((h) => rawPartition(config.raw.prefix, h));
+      .map((h) => rawPartition(prefix, h));
     const wanted = new Set(desired.map((p) => JSON.stringify(p.values)));
     for (const h of [...hours].filter((x) => x < cutoff)) {
-      const p = rawPartition(config.raw.prefix, h);
-      if (!have.has(JSON.stringify(p.values))) plan.purgeOnly.push({ purge: p.location });
+      const p = rawPartition(prefix, h);
+      if (!have.has(JSON.stringify(p.values)) && !guidance) plan.purgeOnly.push({ purge: p.location });
     }
     for (const p of registered) {
       if (wanted.has(JSON.stringify(p.values))) continue;
       const h = hourOfValues(p.values);
-      const ours = p.location === rawPartition(config.raw.prefix, h).location;
-      if (h < cutoff) plan.drop.push({ values: p.values, ...(ours ? { purge: p.location } : {}) });
+      const ours = p.location === rawPartition(prefix, h).location;
+      // Past retention the partition goes; the objects too, unless they are the guidance's.
+      if (h < cutoff) plan.drop.push({ values: p.values, ...(ours && !guidance ? { purge: p.location } : {}) });
       // Inside the listed window with no objects: the partition points at nothing.
       else if (h >= listedFrom && ours) plan.drop.push({ values: p.values });
     }

@@ -17,6 +17,7 @@ import type { Config } from '../config/schema';
 import { sqlIdent } from '../engine/duckdb';
 import type { QueryEngine } from '../engine/port';
 import type { LocalObjectStore } from '../store/local';
+import { inputCoverageNotes } from '../sql/input-coverage';
 import { DefinitionError, type ColumnType, type DataSetDef } from './definitions';
 import { dashboardModels, type DataSetRows } from './html/model';
 import { dashboardPage, defaultFilter } from './html/page';
@@ -118,7 +119,9 @@ export class HtmlPublisher implements Publisher {
         .sort();
       const firstDate = dates[0] ?? null;
       const lastDate = dates.at(-1) ?? null;
-      const html = await dashboardPage({ dashboard: dash, models: vm, teams, firstDate, lastDate, generatedAt, source: this.store.location });
+      // Empty panels or zeros the lake's input cannot fill are said to be so (input_coverage_daily).
+      const coverageNotes = (await inputCoverageNotes(this.engine, used.map((u) => u.def.View).join(' '))).map((n) => n.replace(/^note: /, ''));
+      const html = await dashboardPage({ dashboard: dash, models: vm, teams, firstDate, lastDate, generatedAt, source: this.store.location, coverageNotes });
       const key = `${this.config.publish.dashboardsPrefix}${dash.DashboardId}/index.html`;
       await this.store.put(key, html);
       const missing = vm.filter((m) => m.missing).map((m) => `${m.id} (${m.missing})`);

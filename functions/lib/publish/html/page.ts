@@ -36,6 +36,8 @@ export interface PageInput {
   generatedAt: string;
   /** Where the data came from, for the footer. */
   source: string;
+  /** What the dashboard's views have no data for from the lake's input (sql/input-coverage.ts), shown under the title. */
+  coverageNotes?: string[];
 }
 
 const CSS = `
@@ -139,7 +141,7 @@ export async function dashboardPage(input: PageInput): Promise<string> {
 <style>${CSS}</style>
 </head>
 <body data-ready="false" data-dashboard-id="${escapeHtml(d.DashboardId)}">
-<header class="page"><h1>${escapeHtml(d.Name)}</h1>${d.Description ? `<p>${escapeHtml(d.Description)}</p>` : ''}</header>
+<header class="page"><h1>${escapeHtml(d.Name)}</h1>${d.Description ? `<p>${escapeHtml(d.Description)}</p>` : ''}${(input.coverageNotes ?? []).map((n) => `<p class="note coverage">${escapeHtml(n)}</p>`).join('')}</header>
 <form class="filters" onsubmit="return false">
 <label>Team<select id="filter-team"><option value="">All teams</option>${input.teams.map((t) => `<option value="${escapeHtml(t)}">${escapeHtml(t)}</option>`).join('')}</select></label>
 <label>From<input type="date" id="filter-from" value="${escapeHtml(filter.from)}" min="${escapeHtml(input.firstDate ?? '')}" max="${escapeHtml(input.lastDate ?? '')}"></label>
