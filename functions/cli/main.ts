@@ -20,6 +20,7 @@ import {
   printPricesCheck,
   printPublishSummary,
   printRollupSummary,
+  tailNote,
 } from './output';
 import type { PublishSummary } from '../lib/publish/port';
 import { LocalObjectStore } from '../lib/store/local';
@@ -255,6 +256,8 @@ export function buildProgram(io: Io): Command {
             io.err(
               `note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`,
             );
+          const tail = engine.setup.skippedTailObjects ?? [];
+          if (tail.length) io.err(tailNote(tail));
         }
         io.out(formatRows(result, o.format));
       } finally {
