@@ -14,11 +14,11 @@ import {
 import { modelCheckedMock } from './helpers/aws-model';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROLLUP_TABLES } from '../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES } from '../schemas/rollups';
 import { DETECTED_ANOMALIES } from '../schemas/anomalies';
 
 /** The tables the partitions stage keeps beyond the raw and curated ones: the rollups, then the anomalies. */
-const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES];
+const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES, ...INTRADAY_TABLES];
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { GlueCatalog } from '../functions/lib/catalog/glue';
 import { LocalCatalog } from '../functions/lib/catalog/local';

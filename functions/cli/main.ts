@@ -197,14 +197,21 @@ export function buildProgram(io: Io): Command {
 
   withDayRange(withGlobals(program.command('rollup')), 'compute')
     .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
-    .action(async (o: GlobalOpts & DayRange) => {
+    .option('--intraday', 'compute today so far (or --dt) into the intraday tables, from events with the uncompacted tail')
+    .action(async (o: GlobalOpts & DayRange & { intraday?: boolean }) => {
       checkDayRange(o);
+      if (o.intraday && (o.from || o.to)) throw new UsageError('--intraday computes one day: give --dt or nothing, not --from/--to');
       const loaded = await load(o);
       const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
       try {
         const { rollup } = await import('../lib/jobs/rollup');
-        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, { dt: o.dt, from: o.from, to: o.to });
+        const summary = await rollup(store, await catalogFromConfig(loaded.config, store), engine, loaded.config, {
+          dt: o.dt,
+          from: o.from,
+          to: o.to,
+          intraday: o.intraday,
+        });
         printRollupSummary(io, store.location, summary);
       } finally {
         engine.close();

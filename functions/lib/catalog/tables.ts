@@ -7,7 +7,7 @@ import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
 import { hiveType, type ColumnDef, type TableDef } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
-import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES } from '../../../schemas/rollups';
 import { ANOMALIES_PREFIX, DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import type { Config } from '../config/schema';
 import type { CatalogColumn, TableSpec } from './port';
@@ -62,5 +62,6 @@ export function generationTables(): { spec: TableSpec; def: TableDef }[] {
     { spec: curatedEventsTable(), def: CURATED_EVENTS },
     ...ROLLUP_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
     { spec: anomaliesTable(), def: DETECTED_ANOMALIES },
+    ...INTRADAY_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
   ];
 }
