@@ -111,3 +111,46 @@ describe('a raw object written after compaction', () => {
     expect((await rows(lake, 'SELECT count(*) AS n FROM user_daily')).stderr).toBe('');
   }, 120_000);
 });
+
+describe('the intraday rollup and status freshness', () => {
+  it('computes today so far from the tail, equals the final day once compacted, gives way to it, and status shows each stage’s freshness', async () => {
+    const lake = dirs.make();
+    const store = new LocalObjectStore(lake);
+    await ok('generate', '--lake', lake, '--users', '3', '--days', '1', '--end', '2026-11-20', '--seed', '5');
+    await ok('compact', '--lake', lake);
+    await ok('rollup', '--lake', lake);
+    // Today (the 21st) so far has landed in raw/ only.
+    const today = [rec('2026-11-21T09:00:00Z', 'today-a'), rec('2026-11-21T09:30:00Z', 'today-b', { model: 'claude-opus-4-6', input_tokens: 5000 })];
+    await putRaw(store, '2026-11-21T09:40:00Z', today);
+    await ok('rollup', '--lake', lake, '--intraday', '--dt', '2026-11-21');
+    const intraday = (await rows(lake, "SELECT * FROM intraday_user_daily WHERE dt = DATE '2026-11-21' ORDER BY user_key")).rows;
+    expect(intraday.map((r) => [r.user_key, r.requests, r.input_tokens])).toEqual([
+      ['today-a@example.com', 1, 100],
+      ['today-b@example.com', 1, 5000],
+    ]);
+    const figures = 'SELECT dt, source, sum(active_users) AS users, sum(requests) AS requests FROM daily_figures GROUP BY ALL ORDER BY dt';
+    const before = (await rows(lake, figures)).rows;
+    expect(before.at(-1)).toEqual({ dt: '2026-11-21', source: 'intraday', users: 2, requests: 2 });
+
+    const status = JSON.parse((await ok('status', '--lake', lake, '--format', 'json')).stdout);
+    expect(status.freshness.map((r: { stage: string }) => r.stage)).toEqual(['events', 'rollups', 'dashboards']);
+    expect(status.freshness[0]).toMatchObject({ stage: 'events', newest: '2026-11-21T09:30Z' });
+    expect(status.freshness[1].note).toMatch(/intraday 2026-11-21 as of \d{4}-/);
+    expect(status.freshness[2]).toMatchObject({ newest: null, note: 'published never' });
+    const table = (await ok('status', '--lake', lake)).stdout;
+    expect(table).toMatch(/Freshness \(age of the newest data each reader sees\):\n\s*stage\s+newest\s+age\s+note/);
+    expect(table).toMatch(/events\s+2026-11-21T09:30Z\s+\d+ d \d+ h\s+newest event_time in events/);
+
+    // Compacted and rolled up: the day's final numbers are exactly what the intraday rollup computed from the tail.
+    await ok('compact', '--lake', lake);
+    await ok('rollup', '--lake', lake);
+    expect((await rows(lake, "SELECT * FROM user_daily WHERE dt = DATE '2026-11-21' ORDER BY user_key")).rows).toEqual(intraday);
+    // The next day's first activity and intraday run: the 21st now reads from the daily rollup, with the same figures.
+    await putRaw(store, '2026-11-22T08:10:00Z', [rec('2026-11-22T08:00:00Z', 'today-a')]);
+    await ok('rollup', '--lake', lake, '--intraday', '--dt', '2026-11-22');
+    const after = (await rows(lake, figures)).rows;
+    expect(after.find((r) => r.dt === '2026-11-21')).toEqual({ ...before.at(-1), source: 'final' });
+    expect(after.filter((r) => r.dt < '2026-11-21')).toEqual(before.filter((r) => r.dt < '2026-11-21'));
+    expect(after.at(-1)).toEqual({ dt: '2026-11-22', source: 'intraday', users: 1, requests: 1 });
+  }, 180_000);
+});

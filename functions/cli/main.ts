@@ -316,8 +316,18 @@ export function buildProgram(io: Io): Command {
       const { readWatermarks, stageStatuses } = await import('../lib/ops/watermarks');
       const w = await readWatermarks(store, await catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
+      // Freshness: the newest event in `events` needs a query, run on a local lake only (on AWS it would be an Athena query).
+      const { readFreshness, freshnessRows } = await import('../lib/ops/freshness');
+      const engine = store instanceof LocalObjectStore ? await openLocalEngine(store, loaded.config) : null;
+      let freshness: Awaited<ReturnType<typeof readFreshness>>;
+      try {
+        freshness = await readFreshness(store, loaded.config, w, engine);
+      } finally {
+        engine?.close();
+      }
+      const fresh = freshnessRows(freshness, now);
       if (o.format === 'json') {
-        io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w }, null, 2));
+        io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w, freshness: fresh }, null, 2));
         return;
       }
       io.out(`Lake ${store.location} at ${new Date(now).toISOString().slice(0, 16)}Z`);
@@ -325,6 +335,10 @@ export function buildProgram(io: Io): Command {
       io.out(
         formatTable({ columns, rows: stages.map((st) => ({ ...st, watermark: st.watermark ?? 'never', upstream: st.upstream ?? '-', lag: st.lag ?? '-' })) }),
       );
+      io.out('');
+      io.out('Freshness (age of the newest data each reader sees):');
+      const freshColumns = ['stage', 'newest', 'age', 'note'].map((name) => ({ name, type: 'VARCHAR' }));
+      io.out(formatTable({ columns: freshColumns, rows: fresh.map((r) => ({ ...r, newest: r.newest ?? 'none', age: r.age ?? '-' })) }));
     });
 
   withGlobals(program.command('backfill'))

@@ -1,7 +1,8 @@
 -- The figures of each day per team (issue 20, freshness): the day's final numbers from user_daily,
--- except for the newest day of intraday_user_daily (today so far, recomputed hourly by
+-- except for the newest day with rows in intraday_user_daily (today so far, recomputed hourly by
 -- `rollup --intraday` from events with the uncompacted tail), which comes from there; once the
--- intraday rollup moves on to the next day, that day reads from the daily rollup. Active: as in
+-- intraday rollup has rows of the next day, that day reads from the daily rollup (which by then
+-- has computed it whole). Active: as in
 -- active_user_days (a request or a token that day). `source` says which side a row comes from.
 CREATE OR REPLACE VIEW daily_figures AS
 WITH today AS (
