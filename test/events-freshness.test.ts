@@ -150,7 +150,7 @@ describe('the intraday rollup and status freshness', () => {
     await ok('rollup', '--lake', lake, '--intraday', '--dt', '2026-11-22');
     const after = (await rows(lake, figures)).rows;
     expect(after.find((r) => r.dt === '2026-11-21')).toEqual({ ...before.at(-1), source: 'final' });
-    expect(after.filter((r) => r.dt < '2026-11-21')).toEqual(before.filter((r) => r.dt < '2026-11-21'));
+    expect(after.filter((r) => String(r.dt) < '2026-11-21')).toEqual(before.filter((r) => String(r.dt) < '2026-11-21'));
     expect(after.at(-1)).toEqual({ dt: '2026-11-22', source: 'intraday', users: 1, requests: 1 });
   }, 180_000);
 });
