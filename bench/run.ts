@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { benchAnomalies } from './anomalies';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchCost } from './cost';
+import { benchFreshness } from './freshness';
 import { benchGenerate } from './generate';
 import { benchHelp, benchQueryCount } from './interactive';
 import { benchRollupFull, benchRollupIncremental } from './rollup';
@@ -27,6 +28,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   anomalies: () => benchAnomalies(),
   'cli-help': () => benchHelp(),
   'query-count': () => benchQueryCount(),
+  freshness: () => benchFreshness(),
 };
 
 async function main(): Promise<void> {
