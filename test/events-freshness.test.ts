@@ -7,6 +7,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/main';
+import { lintSql } from '../functions/lib/sql/dialect';
+import { athenaEventsTailViewSql } from '../functions/lib/sql/events-tail';
+import { eventsViewSql } from '../functions/lib/sql/events-view';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { putRaw, rec, tempDirs, WRONG_SCHEMA_TABLE } from './helpers/compaction-lake';
 
@@ -153,4 +156,26 @@ describe('the intraday rollup and status freshness', () => {
     expect(after.filter((r) => String(r.dt) < '2026-11-21')).toEqual(before.filter((r) => String(r.dt) < '2026-11-21'));
     expect(after.at(-1)).toEqual({ dt: '2026-11-22', source: 'intraday', users: 1, requests: 1 });
   }, 180_000);
+});
+
+describe('the Athena tail view', () => {
+  it('passes the Trino/DuckDB dialect lint in every form (zone, window, exclusions, another raw profile), as does the events view over it', () => {
+    const forms = [
+      athenaEventsTailViewSql({
+        fromHourMs: Date.parse('2026-11-21T03:00:00Z'),
+        excludedPaths: ["s3://lake/raw/year=2026/x'y.parquet"],
+        timeZone: 'Europe/Berlin',
+        rawIsRecord: true,
+      }),
+      athenaEventsTailViewSql({ fromHourMs: null, excludedPaths: [], timeZone: 'UTC', rawIsRecord: true }),
+      athenaEventsTailViewSql({ fromHourMs: null, excludedPaths: [], timeZone: 'UTC', rawIsRecord: false }),
+      eventsViewSql(),
+    ];
+    for (const sql of forms) expect(lintSql(sql, 'generated')).toEqual([]);
+    expect(forms[0]).toContain("year || month || day || hour >= '2026112103'");
+    expect(forms[0]).toContain(`"$path" NOT IN ('s3://lake/raw/year=2026/x''y.parquet')`);
+    expect(forms[0]).toContain("CAST(CAST((event_time AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Berlin' AS TIMESTAMP) AS DATE) AS dt");
+    expect(forms[1]).not.toMatch(/NOT IN \('s3|year \|\|/);
+    expect(forms[2]).toMatch(/FROM events_curated\nWHERE false/);
+  });
 });
