@@ -7,6 +7,7 @@ import { benchAnomalies } from './anomalies';
 import { benchBudgetForecast } from './budget-forecast';
 import { benchCompactMemory, benchCompactThroughput, benchDauQuery } from './compact';
 import { benchCost } from './cost';
+import { benchFreshness } from './freshness';
 import { benchGenerate } from './generate';
 import { benchHelp, benchQueryCount } from './interactive';
 import { benchRollupFull, benchRollupIncremental } from './rollup';
@@ -29,6 +30,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'budget-forecast': () => benchBudgetForecast(),
   'cli-help': () => benchHelp(),
   'query-count': () => benchQueryCount(),
+  freshness: () => benchFreshness(),
 };
 
 async function main(): Promise<void> {

@@ -299,3 +299,18 @@ export const ROLLUP_TABLES = [
   TOKEN_BURN_BY_SOURCE_DAILY,
   INPUT_COVERAGE_DAILY,
 ] as const satisfies readonly RollupTableDef[];
+
+/**
+ * The intraday rollup (issue 20): today so far, per developer, exactly as `user_daily` counts a day
+ * but over `events` with its uncompacted tail, recomputed hourly (`rollup --intraday`). It is not a
+ * daily table: the daily rollup never computes it, and the view `daily_figures` takes a day from it
+ * only while it is the newest intraday day; every other day comes from `user_daily`.
+ */
+export const INTRADAY_USER_DAILY = {
+  ...USER_DAILY,
+  name: 'intraday_user_daily',
+  doc: 'Today so far per developer (user_daily over events with the uncompacted tail), recomputed hourly',
+} as const satisfies RollupTableDef;
+
+/** The tables `rollup --intraday` computes. */
+export const INTRADAY_TABLES = [INTRADAY_USER_DAILY] as const satisfies readonly RollupTableDef[];

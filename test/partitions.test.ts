@@ -14,12 +14,12 @@ import {
 import { modelCheckedMock } from './helpers/aws-model';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROLLUP_TABLES } from '../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES } from '../schemas/rollups';
 import { DETECTED_ANOMALIES } from '../schemas/anomalies';
 import { BILL_LINES } from '../schemas/bills';
 
-/** The tables the partitions stage keeps beyond the raw and curated ones: the rollups, the anomalies, then the imported bill lines. */
-const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES, BILL_LINES];
+/** The tables the partitions stage keeps beyond the raw and curated ones: the rollups, the anomalies, the imported bill lines, then the intraday rollup. */
+const DAY_TABLES = [...ROLLUP_TABLES, DETECTED_ANOMALIES, BILL_LINES, ...INTRADAY_TABLES];
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { GlueCatalog } from '../functions/lib/catalog/glue';
 import { LocalCatalog } from '../functions/lib/catalog/local';

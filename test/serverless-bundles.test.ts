@@ -244,7 +244,7 @@ describe('serverless package: the bundles', () => {
       'BatchCreatePartition',
       'CreateTable',
       'BatchCreatePartition',
-      ...[...ROLLUPS, ANOMALIES_TABLE].map(() => 'CreateTable'),
+      ...[...ROLLUPS, ANOMALIES_TABLE, 'intraday_user_daily'].map(() => 'CreateTable'),
     ]);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
@@ -281,7 +281,7 @@ describe('serverless package: the bundles', () => {
     const second = await invoke({}, 'eeeeffff-1111');
     expect(second.result).toMatchObject({ status: 'completed', requests: [], objectsDeleted: 0, failures: [] });
     expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual(
-      ['events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE].map((table) => [table, 'unchanged', 0, 0, 0]),
+      ['events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, 'intraday_user_daily'].map((table) => [table, 'unchanged', 0, 0, 0]),
     );
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
@@ -339,7 +339,7 @@ describe('serverless package: the bundles', () => {
       invokeBundle<Json>({ unpacked: dest, handlerFile, event, requestId: 'rollup00-0000', env: envOf(rollupFn), workDir: dir });
     // Malformed events fail with a clear message, before the config or AWS is touched.
     await expect(invoke({ dt: '2026-13-01' })).rejects.toThrow(/event\.dt must be a date YYYY-MM-DD, got "2026-13-01"/);
-    await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the rollup event accepts only "dt", "from" and "to", got "day"/);
+    await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the rollup event accepts only "dt", "from", "to" and "intraday", got "day"/);
     await expect(invoke({ from: '2026-11-20', to: '2026-11-01' })).rejects.toThrow(/event\.to 2026-11-01 is before event\.from 2026-11-20/);
   }, 120_000);
   it('ships the publish bundle with the definitions and parquet-wasm, no DuckDB, vega or browser; it rejects a bad event', async () => {

@@ -124,7 +124,7 @@ describe('serverless package: the template', () => {
     expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
-      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access', BILL_LINES.name),
+      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'events_tail', 'intraday_user_daily', 'bi_row_access', BILL_LINES.name),
       glueArn('database/default'),
     ];
     for (const st of glue) {
@@ -329,7 +329,7 @@ describe('serverless package: the template', () => {
     ({ job, every, expression, functionId, roleId }) => {
       expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
       const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-      expect(schedules.length).toBe(7);
+      expect(schedules.length).toBe(8);
       const name = `cclake-${STAGE}-${job}-${every}`;
       const schedule = schedules.find((r) => r.Properties?.Name === name);
       expect(schedule?.Properties).toMatchObject({
@@ -431,13 +431,25 @@ describe('serverless package: the template', () => {
           'glue:BatchUpdatePartition',
           'glue:BatchDeletePartition',
         ],
-        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE),
+        Resource: glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, 'intraday_user_daily'),
       },
     ]);
   });
 
+  it('runs the intraday rollup hourly at minute 45 but 01:45 (the daily run holds the lock), with input {"intraday": true}', () => {
+    const schedule = Object.values(template.Resources).find((r) => r.Properties?.Name === `cclake-${STAGE}-rollup-intraday`);
+    expect(schedule?.Properties).toMatchObject({
+      ScheduleExpression: 'cron(45 0,2-23 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'ENABLED',
+      Target: { Arn: { 'Fn::GetAtt': ['RollupLambdaFunction', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['RollupSchedulerRole', 'Arn'] }, Input: '{"intraday":true}' },
+    });
+  });
+
   it('scopes the rollup role to its log group, its workgroup, the lake prefixes it and Athena write, and named Glue tables and views', () => {
-    const commits = ROLLUPS.map((t) => `/_cclake/commits/${t}/*`);
+    const commits = [...ROLLUPS, 'intraday_user_daily'].map((t) => `/_cclake/commits/${t}/*`);
+    // events_tail: the view every rollup run re-creates over events_raw (issue 20, freshness).
+    const views = ['events', 'events_tail', ...VIEWS.filter((v) => v !== 'events')];
     expect(functionRoleGrants('RollupRole', 'RollupLogGroup')).toEqual([
       // Unconditional listing (a missing ledger, state or commit reads as 404), plus what Athena
       // needs of a bucket it reads and writes.
@@ -473,16 +485,16 @@ describe('serverless package: the template', () => {
           'glue:BatchCreatePartition',
           'glue:BatchUpdatePartition',
         ],
-        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS),
+        Resource: glueTableArns(...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, 'intraday_user_daily', ...SEEDS),
       },
       // ensureTables: events_curated is created when absent and widened, its partitions left alone.
       { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns('events_curated') },
       {
         Effect: 'Allow',
         Action: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
-        Resource: glueTableArns('events_curated', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS, ...VIEWS),
+        Resource: glueTableArns('events_curated', 'events_raw', 'intraday_user_daily', ...ROLLUPS, ANOMALIES_TABLE, BILL_LINES_TABLE, ...SEEDS, ...views),
       },
-      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...VIEWS) },
+      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: glueTableArns(...views) },
       { Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:CreateDatabase'], Resource: [glueArn('catalog'), glueArn('database/default')] },
     ]);
   });

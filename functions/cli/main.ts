@@ -22,6 +22,7 @@ import {
   printPricesCheck,
   printPublishSummary,
   printRollupSummary,
+  tailNote,
 } from './output';
 import type { PublishSummary } from '../lib/publish/port';
 import { inputCoverageNotes } from '../lib/sql/input-coverage';
@@ -204,8 +205,10 @@ export function buildProgram(io: Io): Command {
 
   withDayRange(withGlobals(program.command('rollup')), 'compute')
     .description('apply the versioned SQL and compute the rollup tables for the days that changed (or the days given)')
-    .action(async (o: GlobalOpts & DayRange) => {
+    .option('--intraday', 'compute today so far (or --dt) into the intraday tables, from events with the uncompacted tail')
+    .action(async (o: GlobalOpts & DayRange & { intraday?: boolean }) => {
       checkDayRange(o);
+      if (o.intraday && (o.from || o.to)) throw new UsageError('--intraday computes one day: give --dt or nothing, not --from/--to');
       const loaded = await load(o);
       const store = await storeFromConfig(loaded.config);
       const engine = await engineFromConfig(loaded.config, store);
@@ -216,6 +219,7 @@ export function buildProgram(io: Io): Command {
           from: o.from,
           to: o.to,
           onProgress: progressOf(io, 'rollup'),
+          intraday: o.intraday,
         });
         printRollupSummary(io, store.location, summary);
       } finally {
@@ -268,6 +272,8 @@ export function buildProgram(io: Io): Command {
             io.err(
               `note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them): ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''}`,
             );
+          const tail = engine.setup.skippedTailObjects ?? [];
+          if (tail.length) io.err(tailNote(tail));
         }
         io.out(formatRows(result, o.format));
         for (const note of await inputCoverageNotes(engine, sql)) io.err(note);
@@ -320,8 +326,18 @@ export function buildProgram(io: Io): Command {
       const { readWatermarks, stageStatuses } = await import('../lib/ops/watermarks');
       const w = await readWatermarks(store, await catalogFromConfig(loaded.config, store), loaded.config, { now });
       const stages = stageStatuses(w, now);
+      // Freshness: the newest event in `events` needs a query, run on a local lake only (on AWS it would be an Athena query).
+      const { readFreshness, freshnessRows } = await import('../lib/ops/freshness');
+      const engine = store instanceof LocalObjectStore ? await openLocalEngine(store, loaded.config) : null;
+      let freshness: Awaited<ReturnType<typeof readFreshness>>;
+      try {
+        freshness = await readFreshness(store, loaded.config, w, engine);
+      } finally {
+        engine?.close();
+      }
+      const fresh = freshnessRows(freshness, now);
       if (o.format === 'json') {
-        io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w }, null, 2));
+        io.out(JSON.stringify({ lake: store.location, at: new Date(now).toISOString(), stages, watermarks: w, freshness: fresh }, null, 2));
         return;
       }
       io.out(`Lake ${store.location} at ${new Date(now).toISOString().slice(0, 16)}Z`);
@@ -329,6 +345,10 @@ export function buildProgram(io: Io): Command {
       io.out(
         formatTable({ columns, rows: stages.map((st) => ({ ...st, watermark: st.watermark ?? 'never', upstream: st.upstream ?? '-', lag: st.lag ?? '-' })) }),
       );
+      io.out('');
+      io.out('Freshness (age of the newest data each reader sees):');
+      const freshColumns = ['stage', 'newest', 'age', 'note'].map((name) => ({ name, type: 'VARCHAR' }));
+      io.out(formatTable({ columns: freshColumns, rows: fresh.map((r) => ({ ...r, newest: r.newest ?? 'none', age: r.age ?? '-' })) }));
     });
 
   withGlobals(program.command('backfill'))

@@ -215,3 +215,9 @@ export function printPricesCheck(io: Io, c: PricesCheck): void {
   io.out(`long-context requests priced at the standard tier: ${c.longContext.reduce((n, l) => n + l.requests, 0)}`);
   for (const l of c.longContext) io.out(`  ${l.dt} ${l.model}: ${l.requests} request(s) above 200,000 input tokens`);
 }
+
+/** What a session left out of the tail of `events`, for stderr. */
+export function tailNote(tail: { key: string; reason: string }[]): string {
+  const named = tail.slice(0, 3).map((t) => `${t.key} (${t.reason})`);
+  return `note: ${tail.length} raw object(s) not compacted yet were left out of events (compaction quarantines them): ${named.join(', ')}${tail.length > 3 ? ', ...' : ''}`;
+}

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { LocalQueryEngine } from '../lib/engine/local';
 import { sqlIdent } from '../lib/engine/duckdb';
 import type { Io } from './main';
-import { formatRows, formatTable } from './output';
+import { formatRows, formatTable, tailNote } from './output';
 
 export type ReplFormat = 'table' | 'csv' | 'json';
 
@@ -57,6 +57,7 @@ export async function runRepl(engine: LocalQueryEngine, io: Io, options: ReplOpt
   let failed = 0;
   let buffer: string[] = [];
   let notedSkipped = 0;
+  let notedTail = 0;
 
   const run = async (sql: string) => {
     const started = performance.now();
@@ -72,6 +73,11 @@ export async function runRepl(engine: LocalQueryEngine, io: Io, options: ReplOpt
     if (skipped.length && skipped.length !== notedSkipped) {
       notedSkipped = skipped.length;
       io.err(`note: ${skipped.length} raw object(s) are not readable Parquet and were left out of events_raw (compaction quarantines them)`);
+    }
+    const tail = engine.setup.skippedTailObjects ?? [];
+    if (tail.length && tail.length !== notedTail) {
+      notedTail = tail.length;
+      io.err(tailNote(tail));
     }
     if (terminal) appendFileSync(historyFile, `${sql.replace(/\s*\n\s*/g, ' ')}\n`);
   };

@@ -3,8 +3,10 @@
  * the config, write the seeds, apply the versioned SQL and compute the rollup tables on Athena
  * (functions/lib/jobs/rollup.ts), log the run summary as one JSON line, return it.
  *
- * The event is `{}` ("the days that changed"), `{ "dt": "YYYY-MM-DD" }` (one day) or
- * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (a range; `from` alone is that one day), nothing else.
+ * The event is `{}` ("the days that changed"), `{ "dt": "YYYY-MM-DD" }` (one day),
+ * `{ "from": "YYYY-MM-DD", "to": "YYYY-MM-DD" }` (a range; `from` alone is that one day) or
+ * `{ "intraday": true }` (the hourly run: today so far into the intraday tables, after re-creating
+ * the Athena view `events_tail`), nothing else.
  *
  * The engine is Athena, always: a deployed lake is on S3, and the bundle must not carry DuckDB (a
  * local lake is the CLI's). Catalog entries Glue refused are logged as a warning, not thrown: the
@@ -19,7 +21,7 @@ import { catalogFromConfig } from '../lib/catalog/from-config';
 import { configFromEnv } from '../lib/config/from-env';
 import { athenaEngineFromConfig } from '../lib/engine/athena';
 import { rollup, type RollupDay, type RollupSummary } from '../lib/jobs/rollup';
-import { DAY_RANGE_EVENT, DAY_RANGE_SHAPE } from '../lib/ops/event';
+import { ROLLUP_EVENT, ROLLUP_SHAPE } from '../lib/ops/event';
 import type { AthenaTally, RunMetric } from '../lib/ops/run';
 import { scheduledHandler } from '../lib/ops/scheduled';
 import { readSqlTree } from '../lib/sql/files';
@@ -28,7 +30,7 @@ import type { DayRange } from '../lib/util/day-range';
 
 export { BUNDLED_SQL_DIR };
 
-export type RollupEvent = DayRange;
+export type RollupEvent = DayRange & { intraday?: boolean };
 /** The days computed, per table: `{ user_daily: [{ dt, reason, rows, generation }] }`. */
 function daysByTable(days: RollupDay[]): Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> {
   const out: Record<string, Pick<RollupDay, 'dt' | 'reason' | 'rows' | 'generation' | 'durationMs'>[]> = {};
@@ -51,7 +53,7 @@ export function rollupMetrics(s: RollupSummary, athena: AthenaTally): RunMetric[
 
 export const handler = scheduledHandler({
   job: 'rollup',
-  event: { schema: DAY_RANGE_EVENT, shape: DAY_RANGE_SHAPE },
+  event: { schema: ROLLUP_EVENT, shape: ROLLUP_SHAPE },
   metrics: (s: RollupSummary, { athena }) => rollupMetrics(s, athena),
   run: async ({ event: days, runId, logger, athena }) => {
     const config = configFromEnv();

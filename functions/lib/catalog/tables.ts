@@ -7,7 +7,7 @@ import { BEDROCK_GUIDANCE_METRICS } from '../../../schemas/bedrock-guidance';
 import { hiveType, type ColumnDef, type TableDef } from '../../../schemas/columns';
 import { CURATED_EVENTS, CURATED_EVENTS_PREFIX } from '../../../schemas/curated-events';
 import { RAW_RECORD } from '../../../schemas/raw-record';
-import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES } from '../../../schemas/rollups';
 import { ANOMALIES_PREFIX, DETECTED_ANOMALIES } from '../../../schemas/anomalies';
 import { BILL_LINES, BILL_LINES_PREFIX } from '../../../schemas/bills';
 import { rawSourcesOf, type Config, type RawSourceConfig } from '../config/schema';
@@ -90,5 +90,6 @@ export function generationTables(): { spec: TableSpec; def: TableDef }[] {
     ...ROLLUP_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
     { spec: anomaliesTable(), def: DETECTED_ANOMALIES },
     { spec: billLinesTable(), def: BILL_LINES },
+    ...INTRADAY_TABLES.map((def) => ({ spec: spec(def, def.name, rollupPrefix(def.name), def.partitionKeys), def })),
   ];
 }

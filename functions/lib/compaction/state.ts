@@ -9,6 +9,9 @@ import { ObjectNotFoundError, type ObjectStore } from '../store/port';
 
 export const STATE_KEY = '_cclake/compaction/state.json';
 
+/** Where compaction copies an object it cannot read: `quarantine/<raw key>`, with `<raw key>.reason.json`. */
+export const QUARANTINE_PREFIX = 'quarantine/';
+
 export interface RetiredEntry {
   table: string;
   dt: string;

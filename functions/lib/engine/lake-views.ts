@@ -25,6 +25,8 @@ import { GUIDANCE_MAPPED_COLUMNS, guidanceToRawSql } from '../raw/bedrock-guidan
 import { parquetMagicProblem } from '../parquet/magic';
 import { listAll } from '../store/port';
 import type { LocalObjectStore } from '../store/local';
+import { EVENTS_TAIL } from '../sql/events-tail';
+import { eventsTail } from './events-tail';
 import { sqlIdent, sqlString, type DuckDBEngine } from './duckdb';
 
 /** A cheap check that a file can be a Parquet file (magic at both ends); footers are checked by the reader. */
@@ -36,6 +38,8 @@ export interface ViewSetup {
   views: string[];
   /** Raw objects left out of `events_raw` because they are not Parquet or their footer cannot be read (compaction quarantines them). */
   skippedRawObjects: string[];
+  /** Uncompacted raw objects left out of `events` (its tail) with why: compaction will quarantine them. */
+  skippedTailObjects?: { key: string; reason: string }[];
 }
 
 /** Privacy mode's `events_raw`: identity columns null, attribute values holding an e-mail address masked. */
@@ -215,11 +219,25 @@ export function lakeRelations(engine: DuckDBEngine, store: LocalObjectStore, con
       },
     });
   }
-  // `events`: the curated events with `user_key` (CONTRACTS section 3).
+  // `events_tail`: the raw records compaction has not taken yet (engine/events-tail.ts).
+  relations.push({
+    name: EVENTS_TAIL,
+    deps: [],
+    create: async () => {
+      const tail = await eventsTail(engine, store, config, catalog);
+      setup.skippedTailObjects = tail.skipped;
+      await view(EVENTS_TAIL, tail.select);
+    },
+  });
+  // `events`: the curated events and the tail, with `user_key` (CONTRACTS section 3).
   relations.push({
     name: 'events',
-    deps: [CURATED_EVENTS.name],
-    create: () => view('events', `SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)}`),
+    deps: [CURATED_EVENTS.name, EVENTS_TAIL],
+    create: () =>
+      view(
+        'events',
+        `SELECT *, ${USER_KEY_SQL} AS user_key FROM ${sqlIdent(CURATED_EVENTS.name)} UNION ALL SELECT *, ${USER_KEY_SQL} AS user_key FROM ${EVENTS_TAIL}`,
+      ),
   });
 
   // Seeds (org directory, prices, ROI assumptions, compliance policy) as the catalog has them; the

@@ -58,7 +58,8 @@ import { arrivalHourOf } from '../raw/keys';
 import type { ObjectInfo, ObjectStore } from '../store/port';
 
 export { COMPACT_LOCK_PREFIX } from '../lock/lease';
-export const QUARANTINE_PREFIX = 'quarantine/';
+export { QUARANTINE_PREFIX } from '../compaction/state';
+import { QUARANTINE_PREFIX } from '../compaction/state';
 
 export interface CompactOptions {
   /** Commit only this event date (other dates' rows wait for the next run). */

@@ -25,7 +25,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
-import { ROLLUP_TABLES } from '../../../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
@@ -40,13 +40,17 @@ import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql
 import type { OnProgress } from '../ops/progress';
 import { loadLedger, planLedger, saveLedger } from '../sql/ledger';
 import { listAll, type ObjectStore } from '../store/port';
-import { addDays } from '../util/dates';
+import { addDays, dateIn } from '../util/dates';
+import { refreshEventsTail } from './events-tail-view';
+import { EVENTS_TAIL } from '../sql/events-tail';
 import { writeSeeds, type SeedResult } from './seeds';
 
 export interface RollupOptions {
   dt?: string;
   from?: string;
   to?: string;
+  /** Compute today so far (or `dt`) into the intraday tables instead of the daily rollups. */
+  intraday?: boolean;
   now?: number;
   runId?: string;
   sql?: SqlTree;
@@ -61,7 +65,7 @@ export interface RollupDay {
   generation: number;
   location: string;
   /** Why the day was computed. */
-  reason: 'new' | 'late data' | 'model changed' | 'requested';
+  reason: 'new' | 'late data' | 'model changed' | 'requested' | 'intraday';
   durationMs: number;
 }
 
@@ -127,19 +131,30 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
   );
   const commits = generations.commits;
   try {
-    summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
     // Views read the rollup tables, and Athena creates a view only over tables that exist.
     await ensureTables(
       catalog,
       generationTables().map((t) => t.spec),
     );
+    // The tail of `events` (Athena: a view re-created with compaction's window of now).
+    if (await refreshEventsTail(store, engine, config, now)) summary.viewsApplied.push('events_tail');
+    summary.seeds = await writeSeeds(store, catalog, config, await modelsSeen());
     if (summary.seeds.some((x) => x.action === 'written')) await engine.refresh();
     await applyLedger();
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
+    if (options.intraday) {
+      // Today so far, in the reporting time zone (or the day asked for), from events with its tail.
+      const dt = options.dt ?? dateIn(config.reporting.timeZone, now);
+      for (const def of INTRADAY_TABLES) {
+        const model = models.get(def.name);
+        if (!model) throw new Error(`no model computes intraday table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
+        summary.days.push(await computeDay(def.name, model, dt, 'intraday', curated.get(dt) ?? null));
+      }
+    }
     // Planned first, so progress knows the total.
     const work: { table: string; model: ModelFile; dt: string; reason: RollupDay['reason'] }[] = [];
-    for (const def of ROLLUP_TABLES) {
+    for (const def of options.intraday ? [] : ROLLUP_TABLES) {
       const model = models.get(def.name);
       if (!model) throw new Error(`no model computes rollup table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
       const done = new Map((await commits.list(def.name)).map((c) => [c.dt, c]));
@@ -153,7 +168,7 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     // Views over the rollups (local sessions list files when they start) now see the new days.
     if (summary.days.length) await engine.refresh();
     const gc = await generations.collectGarbage(
-      ROLLUP_TABLES.map((t) => t.name),
+      [...ROLLUP_TABLES, ...INTRADAY_TABLES].map((t) => t.name),
       { now, graceMinutes: config.retention.generationGraceMinutes },
     );
     summary.generationsDeleted = gc.deleted;
@@ -164,10 +179,11 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 
-  /** Every model id in the curated events: the `prices` seed prices each one exactly. */
+  /** Every model id in the curated events (and, for the intraday tables, the tail): the `prices` seed prices each one exactly. */
   async function modelsSeen(): Promise<string[]> {
     if (!(await catalog.getTable(CURATED_EVENTS.name))) return [];
-    const r = await engine.query(`SELECT DISTINCT model FROM ${CURATED_EVENTS.name} WHERE model IS NOT NULL`);
+    const from = options.intraday ? `(SELECT model FROM ${CURATED_EVENTS.name} UNION ALL SELECT model FROM ${EVENTS_TAIL}) AS seen` : CURATED_EVENTS.name;
+    const r = await engine.query(`SELECT DISTINCT model FROM ${from} WHERE model IS NOT NULL`);
     return r.rows.map((x) => String(x.model));
   }
 
@@ -212,7 +228,7 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
 
   /** A model must produce exactly its table's columns, in order, with its types (checked on a day with no data). */
   async function checkModelColumns(m: ModelFile): Promise<void> {
-    const def = ROLLUP_TABLES.find((t) => t.name === m.table);
+    const def = [...ROLLUP_TABLES, ...INTRADAY_TABLES].find((t) => t.name === m.table);
     if (!def) throw new Error(`${m.file}: no rollup table ${m.table} in schemas/rollups.ts`);
     const got = (await engine.query(`SELECT * FROM (${m.sql}) AS model LIMIT 0`, dayParams(m, '1970-01-01'))).columns;
     if (engine.kind !== 'duckdb') return; // column types are checked on DuckDB, where the tests run every model
@@ -248,7 +264,7 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     // The table's key and not-null columns hold on what was written, or the day is not committed.
     await assertTableTests(
       store,
-      ROLLUP_TABLES.find((t) => t.name === table)!,
+      [...ROLLUP_TABLES, ...INTRADAY_TABLES].find((t) => t.name === table)!,
       dt,
       files.map((f) => f.key),
     );

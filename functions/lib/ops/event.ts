@@ -33,6 +33,14 @@ export const DAY_RANGE_EVENT = z.strictObject({ dt: eventDate(), from: eventDate
 });
 export const DAY_RANGE_SHAPE = 'an object such as {}, { "dt": "2026-11-20" } or { "from": "2026-11-01", "to": "2026-11-20" }';
 
+/** The rollup function's event: a day range, or `{ "intraday": true }` (today so far; `dt` may name the day). */
+export const ROLLUP_EVENT = z.strictObject({ dt: eventDate(), from: eventDate(), to: eventDate(), intraday: z.boolean().optional() }).superRefine((e, ctx) => {
+  const problem = dayRangeProblem(e, (f) => `event.${f}`);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  if (e.intraday && (e.from || e.to)) ctx.addIssue({ code: 'custom', message: 'event.intraday computes one day: give dt or nothing, not from/to' });
+});
+export const ROLLUP_SHAPE = 'an object such as {}, { "dt": "2026-11-20" }, { "from": "2026-11-01", "to": "2026-11-20" } or { "intraday": true }';
+
 /**
  * Parses `event` for the `job` function. `shape` is what the event must be, worded for the error
  * (`an object such as {} or { "month": "2026-10" }`).
