@@ -292,7 +292,7 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
     expect(config.compliance.mcpAllowlist).toEqual(['github', 'atlassian', 'context7']);
     expect(config.reporting.timeZone).toBe('America/New_York');
     expect(config.retention).toEqual({ rawDays: 90, curatedDays: 730, quarantineDays: 30, generationGraceMinutes: 60 });
-    expect(config.privacy).toEqual({ mode: 'pseudonymous', key: { source: 'ssm', name: '/cclake/prod/privacy-key' } });
+    expect(config.privacy).toEqual({ mode: 'pseudonymous', minGroupSize: 5, key: { source: 'ssm', name: '/cclake/prod/privacy-key' } });
     expect(config.engine).toBe('athena');
     expect(config.publisher).toBe('quicksight');
     expect(config.aws.athena.outputLocation).toBe('s3://acme-athena-results/cclake/');

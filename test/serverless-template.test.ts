@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
 import { BILL_LINES } from '../schemas/bills';
+import { REIDENTIFICATION } from '../schemas/reidentification';
 import {
   ANOMALIES_TABLE,
   ATHENA_WORKGROUP,
@@ -41,6 +42,29 @@ import {
 
 /** The imported bill lines (schemas/bills.ts): a generation table like the anomalies. */
 const BILL_LINES_TABLE = BILL_LINES.name;
+
+/**
+ * Privacy mode's HMAC key (functions/lib/privacy/key.ts), read by the compact and rollup roles: SSM
+ * parameters under param privacyKeyPath (`cclake/<stage>/` by default), and Secrets Manager secrets
+ * under it through Parameter Store's /aws/reference/secretsmanager/ path, which needs both grants.
+ */
+const PRIVACY_KEY_GRANTS = [
+  {
+    Effect: 'Allow',
+    Action: ['ssm:GetParameter'],
+    Resource: [
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/cclake/${STAGE}/*` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/aws/reference/secretsmanager/cclake/${STAGE}/*` },
+    ],
+  },
+  {
+    Effect: 'Allow',
+    Action: ['secretsmanager:GetSecretValue'],
+    Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:cclake/${STAGE}/*` }],
+  },
+];
+/** The re-identification table's objects: no lake-wide reader but the compactor may read them (README "Privacy"). */
+const DENY_REIDENTIFICATION = { Effect: 'Deny', Action: ['s3:GetObject'], Resource: [lakeArn('/reidentify/*')] };
 
 describe('serverless package: the template', () => {
   let pkgDir = '';
@@ -121,10 +145,22 @@ describe('serverless package: the template', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
+    expect(glue.length).toBe(18); // the two of compact-catalog (events_curated; creating reidentification), partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw, ReidentificationReaderPolicy's read of reidentification
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
-      ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'events_tail', 'intraday_user_daily', 'bi_row_access', BILL_LINES.name),
+      ...glueTableArns(
+        'events_raw',
+        'events_curated',
+        ...ROLLUPS,
+        ANOMALIES_TABLE,
+        ...SEEDS,
+        ...VIEWS,
+        'events_tail',
+        'intraday_user_daily',
+        'bi_row_access',
+        BILL_LINES.name,
+        REIDENTIFICATION.name,
+      ),
       glueArn('database/default'),
     ];
     for (const st of glue) {
@@ -132,6 +168,16 @@ describe('serverless package: the template', () => {
       for (const r of asList(st.Resource)) expect(allowed, JSON.stringify(st)).toContainEqual(r);
       expect(JSON.stringify(st.Resource)).not.toMatch(/\*/);
     }
+    // The re-identification table is named by the compactor (which creates it) and the reader policy only.
+    const reidentificationTable = glueArn(`table/${GLUE_DATABASE}/${REIDENTIFICATION.name}`);
+    expect(
+      glue
+        .filter((st) => asList(st.Resource).some((r) => JSON.stringify(r) === JSON.stringify(reidentificationTable)))
+        .map(({ Sid, Action }) => ({ Sid, Action })),
+    ).toEqual([
+      { Sid: 'KeepReidentificationTable', Action: ['glue:GetTable', 'glue:CreateTable'] },
+      { Sid: 'ReidentificationTable', Action: ['glue:GetDatabase', 'glue:GetTable'] },
+    ]);
   });
 
   it('operates every scheduled function: failed runs to the SQS queue, alarms on errors and on duration near the timeout', () => {
@@ -203,7 +249,7 @@ describe('serverless package: the template', () => {
     for (const a of alarms) expect(a.AlarmActions, String(a.AlarmName)).toEqual([{ Ref: 'OpsAlarmTopic' }]);
   });
 
-  it('creates the lake bucket when asked: encrypted, private, TLS-only, and lifecycle only where nothing catalogues', () => {
+  it('creates the lake bucket when asked: encrypted, private, TLS-only, and lifecycle only where nothing catalogues but raw/ (its retention)', () => {
     const bucket = template.Resources.LakeBucket!;
     expect(bucket).toMatchObject({ Condition: 'CreateLakeBucket', DeletionPolicy: 'Retain' });
     expect(bucket.Properties).toMatchObject({
@@ -216,12 +262,15 @@ describe('serverless package: the template', () => {
     const rules = ((bucket.Properties!.LifecycleConfiguration as JsonObject).Rules as JsonObject[])
       .filter((r) => r.Id !== undefined)
       .map((r) => [r.Prefix, r.ExpirationInDays ?? null]);
-    // raw/, curated/ and rollups/ are never expired by lifecycle: the partitions function removes
-    // their catalog partitions before their objects.
+    // curated/ and rollups/ are never expired by lifecycle: the partitions function removes their
+    // catalog partitions before their objects. raw/ is (expire-raw, param rawDays, README "Privacy"):
+    // it holds identities as they arrived, and the rule is the guarantee behind retention.rawDays
+    // (the partitions function and compaction have deleted them by then already).
     expect(rules).toEqual([
       ['', null],
       ['quarantine/', 30],
       ['raw-errors/', 90],
+      ['raw/', 90],
       ['_cclake/athena-results/', 7],
     ]);
     const policy = template.Resources.LakeBucketPolicy!;
@@ -360,16 +409,19 @@ describe('serverless package: the template', () => {
   );
 
   /**
-   * A function role's statements (Sids left out), once its trust is checked to be Lambda's alone
-   * and its first grant to be writing its own log group.
+   * A function role's statements (Sids left out), once its trust is checked to be Lambda's alone,
+   * its first grant to be writing its own log group and its next (after the statements `beforeFailedRuns`,
+   * exactly) the on-failure destination.
    */
-  function functionRoleGrants(roleId: string, logGroupId: string): JsonObject[] {
+  function functionRoleGrants(roleId: string, logGroupId: string, beforeFailedRuns: JsonObject[] = []): JsonObject[] {
     const role = template.Resources[roleId]!.Properties!;
     expect(statements(role.AssumeRolePolicyDocument ?? null)).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    const [logs, failedRuns, ...rest] = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
+    const [logs, ...others] = statements(role.Policies ?? null).map(({ Sid: _sid, ...st }) => st);
     expect(logs).toEqual({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }] });
+    expect(others.slice(0, beforeFailedRuns.length)).toEqual(beforeFailedRuns);
+    const [failedRuns, ...rest] = others.slice(beforeFailedRuns.length);
     // The on-failure destination (asserted with the alarms).
     expect(failedRuns).toEqual({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] }] });
     return rest;
@@ -386,23 +438,34 @@ describe('serverless package: the template', () => {
       // Unconditional: a GET of a missing commit must come back 404, not 403 (see serverless.yml).
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
+      // reidentify/: privacy mode's re-identification table, appended to before the curated
+      // generation carrying the new pseudonyms is committed (compaction/pseudonymise.ts).
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
-        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/commits/*', '/reidentify/*'].map(
+          lakeArn,
+        ),
       },
       // A multipart upload (lib-storage) that fails aborts itself.
       {
         Effect: 'Allow',
         Action: ['s3:AbortMultipartUpload'],
-        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/commits/*'].map(lakeArn),
+        Resource: ['/curated/events/*', '/quarantine/*', '/_cclake/locks/compact/*', '/_cclake/compaction/*', '/_cclake/commits/*', '/reidentify/*'].map(
+          lakeArn,
+        ),
       },
       { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/curated/events/*', '/_cclake/locks/compact/*'].map(lakeArn) },
+      // Raw retention (compaction/raw-retention.ts): the raw objects it has finished, past retention.rawDays.
+      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: [lakeArn('/raw/*')] },
       {
         Effect: 'Allow',
         Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
         Resource: glueTableArns('events_curated'),
       },
+      // The re-identification table, created when absent (not partitioned, never updated).
+      { Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable'], Resource: glueTableArns(REIDENTIFICATION.name) },
+      ...PRIVACY_KEY_GRANTS,
     ]);
   });
 
@@ -450,11 +513,14 @@ describe('serverless package: the template', () => {
     const commits = [...ROLLUPS, 'intraday_user_daily'].map((t) => `/_cclake/commits/${t}/*`);
     // events_tail: the view every rollup run re-creates over events_raw (issue 20, freshness).
     const views = ['events', 'events_tail', ...VIEWS.filter((v) => v !== 'events')];
-    expect(functionRoleGrants('RollupRole', 'RollupLogGroup')).toEqual([
+    // The privacy key (rollup-privacy-key, before the on-failure destination): the seeds
+    // pseudonymise the org directory with it.
+    expect(functionRoleGrants('RollupRole', 'RollupLogGroup', PRIVACY_KEY_GRANTS)).toEqual([
       // Unconditional listing (a missing ledger, state or commit reads as 404), plus what Athena
       // needs of a bucket it reads and writes.
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
+      DENY_REIDENTIFICATION,
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
@@ -499,10 +565,14 @@ describe('serverless package: the template', () => {
     ]);
   });
 
-  /** The grants the two export roles share: the lake's listing and reads, Athena's results, the export's own lock, its workgroup. */
+  /**
+   * The grants the two export roles share: the lake's listing and reads (but the re-identification
+   * table's), Athena's results, the export's own lock, its workgroup.
+   */
   const exportRoleGrants = (job: 'chargeback' | 'evidence', outputs: JsonObject, tables: string[]) => [
     { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'], Resource: [lakeArn()] },
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/*')] },
+    DENY_REIDENTIFICATION,
     outputs,
     { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [lakeArn('/_cclake/athena-results/*')] },
     { Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [lakeArn(`/_cclake/locks/${job}/*`)] },
@@ -542,6 +612,31 @@ describe('serverless package: the template', () => {
     );
   });
 
+  it('declares the ReidentificationReaderPolicy: listing and reading reidentify/ and the reidentification table only, attached to no one by the stack', () => {
+    // Privacy mode (README "Privacy"): for the operator to attach to finance's and compliance's
+    // principals; the function roles that read the whole lake are denied reidentify/ instead.
+    expect(template.Resources.ReidentificationReaderPolicy).toEqual({
+      Type: 'AWS::IAM::ManagedPolicy',
+      Properties: {
+        Description: expect.any(String),
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ListReidentification',
+              Effect: 'Allow',
+              Action: ['s3:ListBucket'],
+              Resource: [lakeArn()],
+              Condition: { StringLike: { 's3:prefix': ['reidentify/*'] } },
+            },
+            { Sid: 'ReadReidentification', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [lakeArn('/reidentify/*')] },
+            { Sid: 'ReidentificationTable', Effect: 'Allow', Action: ['glue:GetDatabase', 'glue:GetTable'], Resource: glueTableArns(REIDENTIFICATION.name) },
+          ],
+        },
+      },
+    });
+  });
+
   it('scopes the anomalies role to its log group, the rollups it reads, its own lake prefixes, its Glue table, its workgroup and the alerts topic', () => {
     const detectorRollups = [
       ...new Set(Object.values(readDetectorSql(join(ROOT, 'sql'))).flatMap((q) => [...q.matchAll(/\bFROM\s+([a-z_]+_daily)\b/g)].map((m) => m[1]!))),
@@ -555,9 +650,15 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject'],
-        Resource: ['/rollups/*', '/seeds/budgets/*', '/bills/lines/*', '/_cclake/commits/*', '/_cclake/anomalies/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
-          lakeArn,
-        ),
+        Resource: [
+          '/rollups/*',
+          '/seeds/budgets/*',
+          '/bills/lines/*',
+          '/_cclake/commits/*',
+          '/_cclake/anomalies/*',
+          '/_cclake/locks/compact/*',
+          '/_cclake/athena-results/*',
+        ].map(lakeArn),
       },
       {
         Effect: 'Allow',
