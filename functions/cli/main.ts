@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { LoadedConfig } from '../lib/config/load';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { registerDoctorCommand } from './doctor';
+import { registerEraseCommand } from './erase';
 import { registerExportCommands } from './export';
 import {
   formatRows,
@@ -405,6 +406,7 @@ export function buildProgram(io: Io): Command {
     });
 
   registerExportCommands(program, io);
+  registerEraseCommand(program, io);
   registerDoctorCommand(program, io);
 
   return program;
