@@ -15,17 +15,17 @@ import {
   ATHENA_WORKGROUP,
   COMPACT_NAME,
   FUNCTION_NAME,
-  FunctionResource,
+  type FunctionResource,
   GLUE_DATABASE,
-  Json,
-  JsonObject,
+  type Json,
+  type JsonObject,
   LAKE_BUCKET,
   QUICKSIGHT_PREFIX,
   ROLLUPS,
   ROOT,
   SEEDS,
   STAGE,
-  Template,
+  type Template,
   VIEWS,
   asList,
   envOf,
@@ -99,6 +99,7 @@ describe('serverless package: the template', () => {
       'CloudWatchToFirehoseRole',
       'CompactRole',
       'CompactSchedulerRole',
+      'EraseRole',
       'EvidenceRole',
       'EvidenceSchedulerRole',
       'FirehoseRole',
@@ -117,7 +118,7 @@ describe('serverless package: the template', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(16); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw
+    expect(glue.length).toBe(17); // compact-catalog, partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, erase-catalog, Firehose's read of events_raw
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
       ...glueTableArns('events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, ...SEEDS, ...VIEWS, 'bi_row_access'),

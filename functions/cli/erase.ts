@@ -24,7 +24,7 @@ export function printEraseSummary(io: Io, location: string, s: EraseSummary): vo
   );
   for (const h of s.holdings) {
     const rows = h.rows === null ? `${n(h.matched)} place(s)` : `${n(h.matched)} of ${n(h.rows)} row(s)`;
-    io.out(`  ${h.zone.padEnd(10)} ${h.key}  ${rows}  -> ${h.action}${h.table && !h.live ? ' (not live)' : ''}`);
+    io.out(`  ${h.zone.padEnd(10)} ${h.key}  ${h.reason ?? rows}  -> ${h.action}${h.table && !h.live ? ' (not live)' : ''}`);
   }
   for (const k of s.unreadable) io.err(`not searched (not readable as Parquet, text or PDF): ${k}`);
   if (s.status === 'dry-run') {

@@ -98,6 +98,8 @@ export interface Holding {
   dt?: string;
   live?: boolean;
   action: 'new raw object' | 'new generation' | 'delete' | 'rewrite' | 'rewrite with manifest' | 'cannot change';
+  /** Why, when the file itself was not seen to hold the person. */
+  reason?: string;
 }
 
 /** What the receipt says about one file: digests before and after (after null: deleted). */
@@ -367,6 +369,22 @@ async function search(ctx: Ctx, person: Person): Promise<void> {
     else if (o.key.startsWith(CHARGEBACK_PREFIX)) h.action = 'rewrite with manifest';
     else if (kind === 'pdf') h.action = 'delete';
     summary.holdings.push(h);
+  }
+  // A browser-printed snapshot re-encodes its glyphs: its text cannot be searched. When what the
+  // dashboards show held the person (a dashboard page, an anomaly naming them), its snapshots go.
+  const shown = summary.holdings.some((h) => h.zone === 'dashboards' || h.zone === 'anomalies');
+  if (shown) {
+    for (const o of objects) {
+      if (!o.key.startsWith(config.publish.snapshot.prefix) || kindOf(o.key) !== 'pdf' || summary.holdings.some((h) => h.key === o.key)) continue;
+      summary.holdings.push({
+        zone: 'reports',
+        key: o.key,
+        rows: null,
+        matched: 0,
+        action: 'delete',
+        reason: 'a dashboard snapshot (its text cannot be searched) of dashboards that showed the person',
+      });
+    }
   }
 }
 
