@@ -207,7 +207,7 @@ describe('cclake erase on a lake where every stage ran', () => {
     const dry = await runCli(['erase', '--lake', lake, '--user', person.email.toUpperCase(), '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^dry run: \d+ file\(s\) at .* hold the person \(\d+ identity value\(s\)/);
-    expect(dry.stdout).toMatch(/curated\s+curated\/events\/dt=2026-10-01\/gen=\S+ {2}[\d,]+ of [\d,]+ row\(s\) {2}-> new generation/);
+    expect(dry.stdout).toMatch(/curated\s+curated\/events\/dt=\d{4}-\d{2}-\d{2}\/gen=\S+ {2}[\d,]+ of [\d,]+ row\(s\) {2}-> new generation/);
     expect(dry.stdout).toContain('exports/chargeback/month=2026-10/rev=001/focus.csv');
     expect(dry.stdout).toContain('nothing changed (dry run)');
     expect(digests(lake)).toEqual(was);
@@ -300,12 +300,20 @@ describe('cclake erase on a lake where every stage ran', () => {
     const crashed = tmp.make();
     cpSync(pristine, crashed, { recursive: true });
     const { email, userId } = person;
+    // Killed in each phase: at the start, among the raw objects, among the generation commits,
+    // between a chargeback file and its manifest, between the receipt and its manifest.
     const kills: string[] = [];
-    for (const at of [3, 40, 130, 260]) {
-      const r = await killAfterWrites(at, ['erase', '--lake', crashed, '--user', email]);
-      kills.push(`${at}: ${r.signal ?? r.code}`);
+    for (const [at, prefix] of [
+      [3, ''],
+      [40, ''],
+      [5, '_cclake/commits/'],
+      [2, 'exports/chargeback/'],
+      [2, 'reports/evidence/'],
+    ] as const) {
+      const r = await killAfterWrites(at, prefix, ['erase', '--lake', crashed, '--user', email]);
+      kills.push(`${prefix}${at}: ${r.signal ?? r.code}`);
     }
-    expect(kills.filter((k) => k.endsWith('SIGKILL')).length, kills.join('; ')).toBeGreaterThanOrEqual(3);
+    expect(kills.filter((k) => k.endsWith('SIGKILL')).length, kills.join('; ')).toBe(5);
     const last = await runCli(['erase', '--lake', crashed, '--user', email]);
     expect(last.code, last.stderr).toBe(0);
     expect(await scan(engine, crashed, [email, userId])).toEqual([]);
@@ -330,11 +338,11 @@ describe('cclake erase on a lake where every stage ran', () => {
 
 const existsKey = (lake: string, key: string) => filesOf(lake).includes(key);
 
-/** `cclake <args>` in a child that SIGKILLs itself before its `n`th write to the lake. */
-function killAfterWrites(n: number, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/** `cclake <args>` in a child that SIGKILLs itself before its `n`th write to the lake (under `prefix`). */
+function killAfterWrites(n: number, prefix: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test', 'helpers', 'kill-after-writes.ts'), ...args], {
     cwd: REPO,
-    env: { ...process.env, CCLAKE_KILL_AFTER_WRITES: String(n) },
+    env: { ...process.env, CCLAKE_KILL_AFTER_WRITES: String(n), CCLAKE_KILL_PREFIX: prefix },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

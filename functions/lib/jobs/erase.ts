@@ -470,7 +470,10 @@ async function run(ctx: Ctx, input: string, runId: string, lock: LeaseLock): Pro
       if (!current) continue;
       const c = current.commit;
       const rewrite = holdings.some((h) => h.live && h.table === spec.name && h.dt === dt);
-      const src = c.source && replaced.find((r) => r.table === c.source!.table && r.dt === dt && r.from === c.source!.generation);
+      // Written before its commit (a run killed between the two must still re-point what follows):
+      // a replacement counts once its table's live generation is the one it made.
+      const found = c.source && replaced.find((r) => r.table === c.source!.table && r.dt === dt && r.from === c.source!.generation);
+      const src = found && (await gens.current(found.table, dt))?.commit.generation === found.to ? found : undefined;
       if (!rewrite && !src) continue;
       await lock.assertHeld();
       const source = src ? { table: src.table, generation: src.to } : c.source;
@@ -506,15 +509,15 @@ async function run(ctx: Ctx, input: string, runId: string, lock: LeaseLock): Pro
           after: digest(after),
         });
       }
+      const r: Replaced = { table: spec.name, dt, from: c.generation, to: next.generation };
+      await store.put(`${pending}/generations/${spec.name}-${dt}.json`, JSON.stringify(r), { contentType: 'application/json' });
+      replaced.push(r);
       const { commit } = await gens.commit(
         spec.name,
         dt,
         { location: next.location, generation: next.generation, files, rows: c.rows, runId: `erase-${runId}`, source, model: c.model },
         { expect: current, retiredAt: new Date() },
       );
-      const r: Replaced = { table: spec.name, dt, from: c.generation, to: commit.generation };
-      await store.put(`${pending}/generations/${spec.name}-${dt}.json`, JSON.stringify(r), { contentType: 'application/json' });
-      replaced.push(r);
       const published = await gens.publish(spec.name, [commit]);
       if (published.errors.length) throw new Error(`catalog not updated: ${published.errors[0]}; run cclake partitions, then erase again`);
       // The replaced generation holds the person: gone now, not after the grace period.
