@@ -14,6 +14,7 @@ import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEraseEvent } from '../functions/erase/handler';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { personOf, replaceInText, valuesPattern } from '../functions/lib/erasure/person';
 import { replacementRawKey } from '../functions/lib/jobs/erase';
@@ -165,6 +166,17 @@ describe('who the person is: one definition of a match', () => {
     );
     expect(next).not.toBe(key);
     expect(replacementRawKey(key, 'e1')).toBe(next);
+  });
+});
+
+describe('the erase function: a strict event', () => {
+  it('takes { user } and an optional dryRun, nothing else', () => {
+    expect(parseEraseEvent({ user: ' dev@example.com ' })).toEqual({ user: 'dev@example.com' });
+    expect(parseEraseEvent({ user: 'u-1', dryRun: true })).toEqual({ user: 'u-1', dryRun: true });
+    expect(() => parseEraseEvent({})).toThrow(/event\.user must be the person to erase/);
+    expect(() => parseEraseEvent({ user: '  ' })).toThrow(/event\.user must be a non-empty e-mail, user id or account uuid/);
+    expect(() => parseEraseEvent({ user: 'a@b.c', dry: true })).toThrow(/the erase event accepts only "user" and "dryRun", got "dry"/);
+    expect(() => parseEraseEvent({ user: 'a@b.c', dryRun: 'yes' })).toThrow(/event\.dryRun must be true or false/);
   });
 });
 
