@@ -127,6 +127,7 @@ describe('serverless package: the template', () => {
       'CloudWatchToFirehoseRole',
       'CompactRole',
       'CompactSchedulerRole',
+      'EraseRole',
       'EvidenceRole',
       'EvidenceSchedulerRole',
       'FirehoseRole',
@@ -145,7 +146,7 @@ describe('serverless package: the template', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(18); // the two of compact-catalog (events_curated; creating reidentification), partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, Firehose's read of events_raw, ReidentificationReaderPolicy's read of reidentification
+    expect(glue.length).toBe(19); // the two of compact-catalog (events_curated; creating reidentification), partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, erase-catalog, Firehose's read of events_raw, ReidentificationReaderPolicy's read of reidentification
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
       ...glueTableArns(

@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../lib/config/load';
 import { JobError, load, UsageError, withGlobals, type GlobalOpts, type Io } from './common';
 import { registerImportCommands } from './bills';
 import { registerDoctorCommand } from './doctor';
+import { registerEraseCommand } from './erase';
 import { registerExportCommands } from './export';
 import { progressOf } from './progress';
 import {
@@ -434,6 +435,7 @@ export function buildProgram(io: Io): Command {
 
   registerExportCommands(program, io);
   registerImportCommands(program, io);
+  registerEraseCommand(program, io);
   registerDoctorCommand(program, io);
 
   return program;

@@ -96,6 +96,7 @@ export function printCompactSummary(io: Io, location: string, s: CompactSummary)
         : `  dt=${d.dt}: generation ${d.generation}, ${n(d.rowsOut)} rows (${n(d.newRows)} new, ${n(d.lateRows)} late) in ${d.files} file(s), ${(d.bytes / 1e6).toFixed(1)} MB`,
     );
   }
+  if (s.rowsErased) io.out(`  ${n(s.rowsErased)} row(s) of erased people dropped (tombstones of cclake erase)`);
   if (s.catalogPublished) io.out(`  catalog: ${s.catalogPublished} partition(s) point at the committed generations`);
   for (const e of s.catalogErrors) io.err(`catalog not updated (the partitions stage will retry): ${e}`);
   for (const q of s.quarantined) io.err(`quarantined: ${q.key}: ${q.reason}`);

@@ -119,7 +119,7 @@ export async function admitRawObjects(
   ctx: CompactionContext,
   candidates: ObjectInfo[],
   reject: (o: ObjectInfo, file: string, reason: string) => Promise<void>,
-): Promise<{ sources: RawSource[]; rejected: string[]; rowsOutsideWindow: number }> {
+): Promise<{ sources: RawSource[]; rejected: string[]; rowsOutsideWindow: number; rowsErased: number }> {
   const files = await localFiles(
     ctx.store,
     candidates.map((o) => o.key),
@@ -162,5 +162,5 @@ export async function admitRawObjects(
     const arrivalDate = dateIn(tz, arrivalHourOf(o.key) ?? o.lastModified.getTime());
     sources.push({ key: o.key, file, size: size ?? o.size, arrivalDate, columns, id: sources.length, schema: JSON.stringify(columns) });
   }
-  return { sources, rejected, rowsOutsideWindow: prepared.rowsOutsideWindow };
+  return { sources, rejected, rowsOutsideWindow: prepared.rowsOutsideWindow, rowsErased: prepared.rowsErased };
 }

@@ -107,6 +107,8 @@ export interface CompactSummary {
   rowsOut: number;
   /** Rows dated outside their raw source's event dates (`raw.sources`): another source delivers those. */
   rowsOutsideSourceWindow: number;
+  /** Rows of erased people (tombstoned identities, `cclake erase`) dropped: they never reach curated. */
+  rowsErased: number;
   quarantined: { key: string; reason: string }[];
   dts: DtResult[];
   /** Dates with staged rows this run did not commit (deadline or `--dt`); their objects stay unfinished. */
@@ -139,6 +141,7 @@ const emptySummary = (runId: string): CompactSummary => ({
   lateRows: 0,
   rowsOut: 0,
   rowsOutsideSourceWindow: 0,
+  rowsErased: 0,
   quarantined: [],
   dts: [],
   deferredDts: [],
@@ -227,8 +230,9 @@ async function runPhases(run: Run): Promise<void> {
 
   // 2. Bring each to a local file and validate it.
   const quarantine = (o: ObjectInfo, file: string, reason: string) => quarantineObject(run, o, file, reason);
-  const { sources, rejected, rowsOutsideWindow } = await admitRawObjects(ctx, candidates, quarantine);
+  const { sources, rejected, rowsOutsideWindow, rowsErased } = await admitRawObjects(ctx, candidates, quarantine);
   summary.rowsOutsideSourceWindow = rowsOutsideWindow;
+  summary.rowsErased = rowsErased;
   const newlyFinished = [...rejected];
   summary.objectsRead = sources.length;
   ctx.mark('validate');

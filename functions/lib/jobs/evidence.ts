@@ -115,7 +115,7 @@ export async function listReports(store: ObjectStore): Promise<{ committed: Comm
 }
 
 /** How the evidence objects are protected: Object Lock when configured; read-only files on a local lake. */
-function lockFor(config: Config, now: number): { put: PutOptions['objectLock']; manifest: EvidenceManifest['object_lock'] } {
+export function lockFor(config: Config, now: number): { put: PutOptions['objectLock']; manifest: EvidenceManifest['object_lock'] } {
   if ('s3' in config.lake) {
     const lock = config.lake.s3.objectLock;
     if (!lock) return { put: undefined, manifest: null };
