@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { parseEraseEvent } from '../functions/erase/handler';
 import { DuckDBEngine, sqlString } from '../functions/lib/engine/duckdb';
 import { personOf, replaceInText, valuesPattern } from '../functions/lib/erasure/person';
 import { replacementRawKey } from '../functions/lib/jobs/erase';
+import { Pseudonymiser } from '../functions/lib/privacy/pseudonym';
 import { LocalObjectStore } from '../functions/lib/store/local';
 import { putRaw, rec, REPO, runCli, tempDirs } from './helpers/compaction-lake';
 
@@ -362,3 +363,46 @@ function killAfterWrites(n: number, prefix: string, args: string[]): Promise<{ c
   child.stdout!.resume();
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
 }
+
+describe('cclake erase in privacy mode', () => {
+  const KEY_ENV = 'CCLAKE_TEST_ERASE_KEY';
+  const env = { [KEY_ENV]: 'erase test privacy key, 32 bytes+' };
+  const pseudonymOf = (id: string) => new Pseudonymiser(Buffer.from(env[KEY_ENV])).of(id);
+
+  it('finds the person by e-mail through their pseudonyms: curated, rollups and the re-identification rows keep no trace, numbers unchanged', async () => {
+    const lake = tmp.make();
+    const config = path.join(tmp.make(), 'cclake.config.yaml');
+    writeFileSync(config, `privacy:\n  mode: pseudonymous\n  key: { source: env, name: ${KEY_ENV} }\n`);
+    const demo = await runCli(['demo', '--config', config, '--lake', lake, '--users', '6', '--days', '3', '--end', '2026-10-02', '--seed', 'erase'], env);
+    expect(demo.code, demo.stderr).toBe(0);
+    // The person: the busiest developer (by pseudonym) and their org-directory row (e-mail, user id).
+    const busiest = await runCli(
+      ['query', '--config', config, '--lake', lake, '--format', 'json', 'SELECT user_key, count(*) AS n FROM user_daily GROUP BY 1 ORDER BY 2 DESC, 1'],
+      env,
+    );
+    const keys = (JSON.parse(busiest.stdout) as { user_key: string }[]).map((r) => r.user_key);
+    const directory = readFileSync(path.join(lake, 'reference/org-directory.csv'), 'utf8').trim().split('\n').slice(1);
+    const row = directory.map((l) => l.split(',')).find(([e, id]) => e && id && keys.includes(pseudonymOf(e.toLowerCase())))!;
+    const [email, userId] = row as [string, string];
+    const traces = [email.toLowerCase(), userId.toLowerCase(), pseudonymOf(email.toLowerCase()), pseudonymOf(userId)];
+    const engine = await DuckDBEngine.open();
+    try {
+      const seen = await scan(engine, lake, traces);
+      // The scan can see them: the pseudonym in curated data and rollups, the identity in the re-identification table.
+      for (const zone of ['curated/', 'rollups/user_daily/', 'reidentify/'])
+        expect(
+          seen.some((s) => s.startsWith(zone)),
+          zone,
+        ).toBe(true);
+      const dau = await runCli(['query', '--config', config, '--lake', lake, 'SELECT sum(dau) AS dau FROM active_users_daily'], env);
+
+      const run = await runCli(['erase', '--config', config, '--lake', lake, '--user', email], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await scan(engine, lake, traces)).toEqual([]);
+      const after = await runCli(['query', '--config', config, '--lake', lake, 'SELECT sum(dau) AS dau FROM active_users_daily'], env);
+      expect(after.stdout).toBe(dau.stdout);
+    } finally {
+      engine.close();
+    }
+  }, 900_000);
+});

@@ -44,6 +44,7 @@ import { rawSourcesOf, type Config } from '../config/schema';
 import { DuckDBEngine, sqlString } from '../engine/duckdb';
 import { kindOf, parquetHolding, parquetHoldings, pdfHolds, rewriteParquet, rewriteText } from '../erasure/files';
 import { identityValuesSql, normaliseIdentity, personOf, type Person, type Tokens } from '../erasure/person';
+import { pseudonymiserFor } from '../privacy/key';
 import { TombstoneSet, TOMBSTONES_PREFIX, writeTombstone } from '../erasure/tombstones';
 import { manifestBytes, manifestFile, sha256Hex, type ManifestFile } from '../exports/digest';
 import { focusParquet } from '../exports/focus-file';
@@ -318,6 +319,10 @@ async function identify(ctx: Ctx, input: string): Promise<{ person: Person; jour
       if (ids.some((x) => values.has(x))) ids.forEach((x) => values.add(x));
     }
   }
+  // Privacy mode: curated data and everything after it hold the person's pseudonyms (the keyed HMAC
+  // compaction wrote of each identity value), and the re-identification table pairs them.
+  const pseudonymiser = await pseudonymiserFor(ctx.config);
+  if (pseudonymiser) for (const v of [...values]) if (!v.startsWith('u_')) values.add(pseudonymiser.of(v));
   return { person: personOf(values), journal };
 }
 
