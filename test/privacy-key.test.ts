@@ -41,7 +41,7 @@ describe('the pseudonym', () => {
 
 describe('config privacy', () => {
   it('defaults to named mode without a key', () => {
-    expect(parseConfig({}).privacy).toEqual({ mode: 'named' });
+    expect(parseConfig({}).privacy).toEqual({ mode: 'named', minGroupSize: 5 });
   });
 
   it('pseudonymous mode without a key is refused, naming privacy.key', () => {

@@ -142,8 +142,9 @@ describe('serverless package: the bundles', () => {
     const dest = await unpackFunction(compactFn, 'compact.zip');
     const files = listFiles(dest).sort();
     expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/compact/handler.mjs', 'functions/compact/handler.mjs.map']);
-    // Only DuckDB (and its libc probe) beside the bundle; the x64 glibc binding, no other platform's.
-    expect(packagesIn(files)).toEqual(['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64', 'detect-libc']);
+    // DuckDB (and its libc probe) beside the bundle, the x64 glibc binding and no other platform's, and
+    // parquet-wasm (privacy mode's re-identification rows are written with it).
+    expect(packagesIn(files)).toEqual(['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64', 'detect-libc', 'parquet-wasm']);
     const binding = join(dest, 'node_modules/@duckdb/node-bindings-linux-x64/duckdb.node');
     expect(existsSync(binding)).toBe(true);
     expect(existsSync(join(dest, 'node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so'))).toBe(true);
@@ -244,7 +245,7 @@ describe('serverless package: the bundles', () => {
       'BatchCreatePartition',
       'CreateTable',
       'BatchCreatePartition',
-      ...[...ROLLUPS, ANOMALIES_TABLE, 'intraday_user_daily'].map(() => 'CreateTable'),
+      ...[...ROLLUPS, ANOMALIES_TABLE, 'bill_lines', 'intraday_user_daily'].map(() => 'CreateTable'),
     ]);
     expect(existsSync(join(lake, '_cclake/catalog'))).toBe(false);
 
@@ -281,7 +282,7 @@ describe('serverless package: the bundles', () => {
     const second = await invoke({}, 'eeeeffff-1111');
     expect(second.result).toMatchObject({ status: 'completed', requests: [], objectsDeleted: 0, failures: [] });
     expect(second.result.tables.map((t) => [t.table, t.tableAction, t.created, t.updated, t.deleted])).toEqual(
-      ['events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, 'intraday_user_daily'].map((table) => [table, 'unchanged', 0, 0, 0]),
+      ['events_raw', 'events_curated', ...ROLLUPS, ANOMALIES_TABLE, 'bill_lines', 'intraday_user_daily'].map((table) => [table, 'unchanged', 0, 0, 0]),
     );
     expect(snapshot(join(lake, '_cclake/catalog'))).toEqual(catalog);
     expect(listFiles(join(lake, '_cclake')).filter((f) => f.startsWith('locks/'))).toEqual([]);
