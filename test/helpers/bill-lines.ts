@@ -6,13 +6,13 @@
  * They are committed as the import commits them, so the engine binds `bill_lines` from the catalog
  * like every generation table.
  */
-import { BILL_LINES } from '../../schemas/bills';
+import type { BILL_LINES } from '../../schemas/bills';
 import type { RowOf } from '../../schemas/columns';
 import { LocalCatalog } from '../../functions/lib/catalog/local';
 import { billLinesTable } from '../../functions/lib/catalog/tables';
 import { parseConfig } from '../../functions/lib/config/load';
 import { Generations } from '../../functions/lib/generations/generations';
-import { readRows, writeRows } from '../../functions/lib/parquet/io';
+import { commitBillLines, liveBillLines } from '../../functions/lib/jobs/import-bill';
 import type { LocalObjectStore } from '../../functions/lib/store/local';
 export type BillLineRow = RowOf<typeof BILL_LINES>;
 
@@ -67,29 +67,18 @@ export function billLines(lines: readonly BillLine[], file = 'fixture-bill.csv')
 export async function putBillLines(store: LocalObjectStore, name: string, rows: readonly BillLineRow[]): Promise<string[]> {
   const spec = billLinesTable();
   const generations = new Generations(store, new LocalCatalog(store, parseConfig({}).aws.glueDatabase), [spec]);
+  const runId = name.replace(/[^a-z0-9]/gi, '').slice(0, 24);
   const keys: string[] = [];
   for (const month of [...new Set(rows.map((r) => r.month!))].sort()) {
     const dt = `${month}-01`;
     const mine = rows.filter((r) => r.month === month);
     const bills = new Set(mine.map((r) => r.bill_id));
-    const live = await generations.current(spec.name, dt);
-    const before: BillLineRow[] = [];
-    for (const f of live?.commit.files ?? []) before.push(...readRows<BillLineRow>(await store.get(f.key)));
-    const all = [...before.filter((r) => !bills.has(r.bill_id)), ...mine];
-    const runId = name.replace(/[^a-z0-9]/gi, '').slice(0, 24);
-    const { generation, location } = generations.newLocation(spec.name, dt, runId, live?.commit ?? null);
-    const bytes = writeRows(BILL_LINES, all);
-    const key = `${location}part-00000.parquet`;
-    await store.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
-    const { commit } = await generations.commit(
-      spec.name,
-      dt,
-      { location, generation, files: [{ key, bytes: bytes.length, rows: all.length }], rows: all.length, runId },
-      { expect: live, retiredAt: new Date() },
-    );
+    const { live, rows: before } = await liveBillLines(store, generations, dt);
+    const all = [...before.filter((r) => !bills.has(r.bill_id)), ...mine.map((r) => ({ ...r, dt }))];
+    const commit = await commitBillLines(store, generations, dt, all, live, { runId, now: Date.now() });
     const published = await generations.publish(spec.name, [commit]);
     if (published.errors.length) throw new Error(published.errors.join('; '));
-    keys.push(key);
+    keys.push(...commit.files.map((f) => f.key));
   }
   return keys;
 }

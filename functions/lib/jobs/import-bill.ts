@@ -22,11 +22,12 @@ import { performance } from 'node:perf_hooks';
 import { BILL_LINES } from '../../../schemas/bills';
 import { BillFileError, type BillLine, type BillLineRow } from '../bills/line';
 import { readBillFile } from '../bills/readers';
+import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
 import { billLinesTable } from '../catalog/tables';
 import type { Config } from '../config/schema';
 import { formatDecimal, parseDecimal } from '../exports/money';
-import { Generations } from '../generations/generations';
+import { Generations, type LiveGeneration } from '../generations/generations';
 import { takeLakeLock } from '../lock/lease';
 import { readRows, writeRows } from '../parquet/io';
 import type { ObjectStore } from '../store/port';
@@ -160,9 +161,7 @@ export async function importBills(
   try {
     for (const [month, bills] of [...byMonth].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const dt = `${month}-01`;
-      const live = await generations.current(spec.name, dt);
-      const before: BillLineRow[] = [];
-      for (const f of live?.commit.files ?? []) before.push(...readRows<BillLineRow>(await store.get(f.key)));
+      const { live, rows: before } = await liveBillLines(store, generations, dt);
       let changed = false;
       const rows: BillLineRow[] = before.filter((r) => !bills.has(r.bill_id!));
       for (const [billId, lines] of [...bills].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -183,20 +182,7 @@ export async function importBills(
       }
       if (!changed) continue;
       rows.sort((a, b) => (a.bill_id! < b.bill_id! ? -1 : a.bill_id! > b.bill_id! ? 1 : (a.usage_date ?? '') < (b.usage_date ?? '') ? -1 : 1));
-      const { generation, location } = generations.newLocation(spec.name, dt, runId, live?.commit ?? null);
-      const bytes = writeRows(BILL_LINES, rows, { codec: 'zstd' });
-      // Verify before anything is visible: the bytes read back with every row.
-      const back = readRows(bytes).length;
-      if (back !== rows.length) throw new Error(`bill_lines dt=${dt}: wrote ${rows.length} rows but the file reads back ${back}`);
-      const key = `${location}part-00000.parquet`;
-      await store.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
-      await lock.assertHeld();
-      const { commit } = await generations.commit(
-        spec.name,
-        dt,
-        { location, generation, files: [{ key, bytes: bytes.length, rows: rows.length }], rows: rows.length, committedAt: new Date(now).toISOString(), runId },
-        { expect: live, retiredAt: new Date(now) },
-      );
+      const commit = await commitBillLines(store, generations, dt, rows, live, { runId, now, beforeCommit: () => lock.assertHeld() });
       summary.catalogErrors.push(...(await generations.publish(spec.name, [commit])).errors);
     }
     const gc = await generations.collectGarbage([spec.name], { now, graceMinutes: config.retention.generationGraceMinutes });
@@ -206,4 +192,42 @@ export async function importBills(
   }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
+}
+
+/** The live generation of a billing month's partition (`dt` = its first day) and its rows. */
+export async function liveBillLines(store: ObjectStore, generations: Generations, dt: string): Promise<{ live: LiveGeneration | null; rows: BillLineRow[] }> {
+  const live = await generations.current(billLinesTable().name, dt);
+  const rows: BillLineRow[] = [];
+  for (const f of live?.commit.files ?? []) rows.push(...readRows<BillLineRow>(await store.get(f.key)));
+  return { live, rows };
+}
+
+/**
+ * Makes `rows` the month's bill lines: one Parquet file in a new generation, read back before
+ * anything is visible, then the compare-and-swap commit against `live` (`beforeCommit` runs just
+ * before it: the import checks its lock there).
+ */
+export async function commitBillLines(
+  store: ObjectStore,
+  generations: Generations,
+  dt: string,
+  rows: BillLineRow[],
+  live: LiveGeneration | null,
+  { runId, now, beforeCommit }: { runId: string; now: number; beforeCommit?: () => Promise<void> },
+): Promise<PartitionCommit> {
+  const table = billLinesTable().name;
+  const { generation, location } = generations.newLocation(table, dt, runId, live?.commit ?? null);
+  const bytes = writeRows(BILL_LINES, rows, { codec: 'zstd' });
+  const back = readRows(bytes).length;
+  if (back !== rows.length) throw new Error(`bill_lines dt=${dt}: wrote ${rows.length} rows but the file reads back ${back}`);
+  const key = `${location}part-00000.parquet`;
+  await store.put(key, bytes, { contentType: 'application/vnd.apache.parquet' });
+  await beforeCommit?.();
+  const { commit } = await generations.commit(
+    table,
+    dt,
+    { location, generation, files: [{ key, bytes: bytes.length, rows: rows.length }], rows: rows.length, committedAt: new Date(now).toISOString(), runId },
+    { expect: live, retiredAt: new Date(now) },
+  );
+  return commit;
 }
