@@ -10,14 +10,17 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../functions/cli/demo';
+import { main } from '../functions/cli/main';
 import { LocalCatalog } from '../functions/lib/catalog/local';
 import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { compact } from '../functions/lib/jobs/compact';
+import { erase } from '../functions/lib/jobs/erase';
 import { generate } from '../functions/lib/jobs/generate';
 import { publish } from '../functions/lib/jobs/publish';
 import { rollup } from '../functions/lib/jobs/rollup';
-import { COMPACT_LOCK_PREFIX } from '../functions/lib/lock/lease';
+import { COMPACT_LOCK_PREFIX, INTRADAY_LOCK_PREFIX, takeLakeLock } from '../functions/lib/lock/lease';
 import { dataSetIdOf, fieldsOf, loadTemplates, visualInfo } from '../functions/lib/publish/definitions';
 import { defaultFilter } from '../functions/lib/publish/html/page';
 import { chartData, tableValues, type VisualModel } from '../functions/lib/publish/html/runtime';
@@ -232,6 +235,21 @@ describe("the dashboards' today figures", () => {
   }, 180_000);
 });
 
+describe('an erasure and the intraday run', () => {
+  it('never overlap: an erasure finds the intraday lock held and stops before changing anything, releasing the lake lock', async () => {
+    const held = await takeLakeLock(store, 'rollup --intraday r1', 15, INTRADAY_LOCK_PREFIX);
+    if (!('lock' in held)) throw new Error('the intraday lock is free here');
+    try {
+      const s = await erase(store, catalog, config, { user: 't1@example.com' });
+      expect(s).toMatchObject({ status: 'locked', lockedBy: expect.stringMatching(/^rollup --intraday r1 on /), erasureId: null });
+      expect(await listAll(store, COMPACT_LOCK_PREFIX)).toEqual([]);
+      expect(await query(`SELECT count(*) AS n FROM intraday_user_daily WHERE user_key = 't1@example.com' AND dt = DATE '2026-11-22'`)).toEqual([{ n: 1 }]);
+    } finally {
+      await held.lock.release();
+    }
+  }, 120_000);
+});
+
 describe('the QuickSight definitions carry the today figures', () => {
   it('the executive dashboard reads daily_figures (view leadership_daily_figures, direct query, no team column) in four KPIs and a table with the source', () => {
     const templates = loadTemplates();
@@ -251,4 +269,34 @@ describe('the QuickSight definitions carry the today figures', () => {
     ]);
     for (const v of today) expect(v.subtitle).toMatch(/intraday/);
   });
+});
+
+describe('cclake demo: the today figure', () => {
+  it('runs the intraday rollup after the daily one; the lake holds what arrived by its clock; the dashboards and status show today so far', async () => {
+    // The demo's clock: 15:00 on its last day, so that day is "today so far".
+    const now = Date.parse('2026-11-20T15:00:00Z');
+    const out: string[] = [];
+    const io = { out: (x: string) => out.push(x), err: (x: string) => out.push(x) };
+    store = new LocalObjectStore(tmp.make());
+    await runDemo(io, store, config, { users: 20, days: 2, end: '2026-11-20', seed: '42', faults: false, now });
+    const text = out.join('\n');
+    expect(text).toMatch(/then the intraday rollup: today so far \(UTC\), from events with the uncompacted tail\nrolled up 1 table-day\(s\)/);
+    expect(text).toMatch(/intraday_user_daily: 1 day\(s\) 2026-11-20\.\.2026-11-20 \(intraday\), \d+ rows/);
+    expect(text).toMatch(/Today so far and the days before \(view leadership_daily_figures/);
+    // Nothing Firehose would deliver after the clock is in the lake.
+    const [newest] = await query(`SELECT max(event_time) AS t FROM events WHERE dt >= DATE '2026-11-19'`);
+    expect(Date.parse(String(newest!.t))).toBeLessThan(now);
+    expect(Date.parse(String(newest!.t))).toBeGreaterThan(now - 3 * 3_600_000);
+    const today = (await figures()).at(-1)!;
+    expect(today).toMatchObject({ dt: '2026-11-20', source: 'intraday' });
+    const [direct] = await query(`SELECT CAST(count(*) AS BIGINT) AS requests FROM events WHERE dt = DATE '2026-11-20' AND name = 'claude_code.api_request'`);
+    expect(today.requests).toBe(direct!.requests);
+    expect((await figures()).filter((r) => String(r.dt) < '2026-11-20').every((r) => r.source === 'final')).toBe(true);
+    const html = readFileSync(path.join(store.root, 'dashboards', 'executive', 'index.html'), 'utf8');
+    expect(html).toContain('2026-11-20 so far: intraday, as of ');
+    // `cclake status` shows the intraday run among the rollups' freshness.
+    const status: string[] = [];
+    expect(await main(['status', '--lake', store.root, '--format', 'json'], { out: (x) => status.push(x), err: () => {} })).toBe(0);
+    expect(JSON.parse(status.join('\n')).freshness[1].note).toMatch(/; intraday 2026-11-20 as of \d{4}-\d\d-\d\dT\d\d:\d\dZ$/);
+  }, 300_000);
 });
