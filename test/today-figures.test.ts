@@ -198,28 +198,41 @@ describe("the dashboards' today figures", () => {
     }
   }, 180_000);
 
-  it('after the daily rollup of the day the figure reads final, the same numbers; a day of fewer than k developers shows none', async () => {
+  it('yesterday reads intraday, not the partial final day, until the daily rollup has a later day; then final, the same numbers; a day of fewer than k developers shows none', async () => {
     const before = (await figures()).find((r) => r.dt === TODAY)!;
+    // The daily rollup's 21st is partial (the first hour compacted when it ran), as the 01:40 run's today is.
+    expect(await query(`SELECT count(*) AS n FROM user_daily WHERE dt = DATE '${TODAY}'`)).toEqual([{ n: 3 }]);
+    // 00:45 on the 22nd: two developers so far (k = 5), in the tail; the hourly run computes the 22nd and, the
+    // daily rollup having no later day than the 21st, the 21st again.
+    await putRaw(store, '2026-11-22T00:40:00Z', [rec('2026-11-22T00:10:00Z', 't1'), rec('2026-11-22T00:20:00Z', 't2')]);
+    const hourly = await LocalQueryEngine.open(store, config);
+    try {
+      const s = await rollup(store, catalog, hourly, config, { intraday: true, now: Date.parse('2026-11-22T00:45:00Z') });
+      expect(s.days.map((d) => [d.dt, d.rows])).toEqual([
+        [TODAY, 7],
+        ['2026-11-22', 2],
+      ]);
+    } finally {
+      hourly.close();
+    }
+    const night = await figures();
+    expect(night.find((r) => r.dt === TODAY)).toEqual({ ...before, cost_usd: expect.closeTo(Number(before.cost_usd), 9) });
+    // Two people are behind the 22nd: its row says intraday and shows no figure.
+    expect(night.at(-1)).toEqual({ dt: '2026-11-22', source: 'intraday', active_users: null, requests: null, tokens: null, cost_usd: null });
+
+    // The daily rollup of 01:40: the 21st whole (late data) and the 22nd so far; the 21st now reads final.
     await compact(store, catalog, config);
     const engine = await LocalQueryEngine.open(store, config);
     try {
       expect((await rollup(store, catalog, engine, config)).days.filter((d) => d.table === 'user_daily').map((d) => [d.dt, d.reason])).toEqual([
         [TODAY, 'late data'],
+        ['2026-11-22', 'new'],
       ]);
     } finally {
       engine.close();
     }
-    // The next day: two developers so far (k = 5), in the tail, and its intraday run.
-    await putRaw(store, '2026-11-22T07:40:00Z', [rec('2026-11-22T07:00:00Z', 't1'), rec('2026-11-22T07:10:00Z', 't2')]);
-    const next = await LocalQueryEngine.open(store, config);
-    try {
-      expect((await rollup(store, catalog, next, config, { intraday: true, dt: '2026-11-22' })).status).toBe('completed');
-    } finally {
-      next.close();
-    }
     const after = await figures();
     expect(after.find((r) => r.dt === TODAY)).toEqual({ ...before, source: 'final', cost_usd: expect.closeTo(Number(before.cost_usd), 9) });
-    // Two people are behind the 22nd: its row says intraday and shows no figure.
     expect(after.at(-1)).toEqual({ dt: '2026-11-22', source: 'intraday', active_users: null, requests: null, tokens: null, cost_usd: null });
     expect(await query(`SELECT sum(active_users) AS n FROM daily_figures WHERE dt = DATE '2026-11-22'`)).toEqual([{ n: 2 }]);
     // No row of the view stands for 1..k-1 developers.

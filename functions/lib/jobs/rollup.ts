@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
-import { INTRADAY_TABLES, ROLLUP_TABLES } from '../../../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES, USER_DAILY } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
@@ -156,12 +156,17 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
     if (options.intraday) {
-      // Today so far, in the reporting time zone (or the day asked for), from events with its tail.
-      const dt = options.dt ?? dateIn(config.reporting.timeZone, now);
+      // Today so far, in the reporting time zone (or the day asked for), from events with its tail;
+      // and yesterday too while the daily rollup has no later day (daily_figures reads it from here
+      // until then: its user_daily rows may be the partial day the 01:40 run saw).
+      const today = options.dt ?? dateIn(config.reporting.timeZone, now);
+      const yesterday = addDays(today, -1);
+      const dailyNewest = (await commits.list(USER_DAILY.name)).reduce<string | null>((a, c) => (a === null || c.dt > a ? c.dt : a), null);
+      const days = !options.dt && (dailyNewest === null || dailyNewest <= yesterday) ? [yesterday, today] : [today];
       for (const def of INTRADAY_TABLES) {
         const model = models.get(def.name);
         if (!model) throw new Error(`no model computes intraday table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
-        summary.days.push(await computeDay(def.name, model, dt, 'intraday', curated.get(dt) ?? null));
+        for (const dt of days) summary.days.push(await computeDay(def.name, model, dt, 'intraday', curated.get(dt) ?? null));
       }
     }
     // Planned first, so progress knows the total.
