@@ -148,9 +148,14 @@ describe('the intraday rollup and status freshness', () => {
     await ok('compact', '--lake', lake);
     await ok('rollup', '--lake', lake);
     expect((await rows(lake, "SELECT * FROM user_daily WHERE dt = DATE '2026-11-21' ORDER BY user_key")).rows).toEqual(intraday);
-    // The next day's first activity and intraday run: the 21st now reads from the daily rollup, with the same figures.
+    // The next day's first activity and intraday run: the 21st still reads from the intraday rollup
+    // until the daily rollup has a later day (it then ran after the 21st was over).
     await putRaw(store, '2026-11-22T08:10:00Z', [rec('2026-11-22T08:00:00Z', 'today-a')]);
     await ok('rollup', '--lake', lake, '--intraday', '--dt', '2026-11-22');
+    expect((await rows(lake, figures)).rows.find((r) => r.dt === '2026-11-21')).toEqual(before.at(-1));
+    // The daily rollup with the 22nd: the 21st reads from it, with the same figures.
+    await ok('compact', '--lake', lake);
+    await ok('rollup', '--lake', lake);
     const after = (await rows(lake, figures)).rows;
     expect(after.find((r) => r.dt === '2026-11-21')).toEqual({ ...before.at(-1), source: 'final' });
     expect(after.filter((r) => String(r.dt) < '2026-11-21')).toEqual(before.filter((r) => String(r.dt) < '2026-11-21'));

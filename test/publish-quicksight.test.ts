@@ -621,7 +621,7 @@ describe('QuickSight publisher: SPICE refreshes', () => {
     qs.resetHistory();
     sleeps = [];
     const summary = await run(config, loadTemplates(), 'run00006');
-    const spice = loadTemplates().dataSets.filter((d) => d.DataSetId !== 'anomalies');
+    const spice = loadTemplates().dataSets.filter((d) => d.ImportMode === 'SPICE' && d.DataSetId !== 'anomalies');
     expect(calls(CreateIngestionCommand)).toEqual(
       spice.map((d) => ({ AwsAccountId: ACCOUNT, DataSetId: `${PREFIX}${d.DataSetId}`, IngestionId: '2026-11-21-a0006', IngestionType: 'FULL_REFRESH' })),
     );

@@ -500,10 +500,10 @@ describe('serverless package: the template', () => {
     ]);
   });
 
-  it('runs the intraday rollup hourly at minute 45 but 01:45 (the daily run holds the lock), with input {"intraday": true}', () => {
+  it('runs the intraday rollup every hour at minute 45, 01:45 too (it does not wait for the lake lock), with input {"intraday": true}', () => {
     const schedule = Object.values(template.Resources).find((r) => r.Properties?.Name === `cclake-${STAGE}-rollup-intraday`);
     expect(schedule?.Properties).toMatchObject({
-      ScheduleExpression: 'cron(45 0,2-23 * * ? *)',
+      ScheduleExpression: 'cron(45 * * * ? *)',
       ScheduleExpressionTimezone: 'UTC',
       State: 'ENABLED',
       Target: { Arn: { 'Fn::GetAtt': ['RollupLambdaFunction', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['RollupSchedulerRole', 'Arn'] }, Input: '{"intraday":true}' },
@@ -525,9 +525,16 @@ describe('serverless package: the template', () => {
       {
         Effect: 'Allow',
         Action: ['s3:PutObject'],
-        Resource: ['/rollups/*', '/seeds/*', ...commits, '/_cclake/sql/*', '/_cclake/rollup/*', '/_cclake/locks/compact/*', '/_cclake/athena-results/*'].map(
-          lakeArn,
-        ),
+        Resource: [
+          '/rollups/*',
+          '/seeds/*',
+          ...commits,
+          '/_cclake/sql/*',
+          '/_cclake/rollup/*',
+          '/_cclake/locks/compact/*',
+          '/_cclake/locks/intraday/*',
+          '/_cclake/athena-results/*',
+        ].map(lakeArn),
       },
       // UNLOAD's parallel (multipart) writes, and the query results.
       {
@@ -535,7 +542,7 @@ describe('serverless package: the template', () => {
         Action: ['s3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
         Resource: ['/rollups/*', '/_cclake/athena-results/*'].map(lakeArn),
       },
-      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/rollups/*', '/_cclake/locks/compact/*'].map(lakeArn) },
+      { Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: ['/rollups/*', '/_cclake/locks/compact/*', '/_cclake/locks/intraday/*'].map(lakeArn) },
       {
         Effect: 'Allow',
         Action: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],

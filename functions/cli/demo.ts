@@ -45,6 +45,8 @@ export interface DemoOptions {
   faults: boolean;
   /** Inject labelled anomalies (needs 28 days or more). */
   anomalies?: boolean;
+  /** The demo's clock (default: now): the lake holds what Firehose has delivered by then, and the intraday rollup computes that day so far. */
+  now?: number;
 }
 
 /** The sample Claude Code OTLP/JSON exports shipped with cclake (the Firehose transform's input). */
@@ -65,6 +67,10 @@ const LOOKS = [
   {
     title: 'Active developers (view active_users_daily: DAU, WAU over 7 days, MAU over 28, from the user_daily rollup)',
     sql: `SELECT dt, dau, wau, mau FROM active_users_daily ORDER BY dt DESC LIMIT 7`,
+  },
+  {
+    title: "Today so far and the days before (view leadership_daily_figures: the dashboards' today figures; source intraday or final)",
+    sql: `SELECT dt, source, active_users, requests, tokens, round(cost_usd, 2) AS cost_usd FROM leadership_daily_figures ORDER BY dt DESC LIMIT 3`,
   },
   {
     title: 'Token burn and cost by team, last 7 days (rollup user_daily)',
@@ -129,6 +135,7 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
     seed: o.seed,
     faults: o.faults,
     anomalies: !!o.anomalies,
+    until: o.now ?? Date.now(),
     onProgress: progress('generate'),
   });
   printGenerateSummary(io, store.location, gen);
@@ -153,6 +160,9 @@ export async function runDemo(io: Io, store: LocalObjectStore, config: Config, o
   const engine = await LocalQueryEngine.open(store, config);
   try {
     printRollupSummary(io, store.location, await rollup(store, catalog, engine, config, { onProgress: progress('rollup') }));
+    // Then today so far, as the hourly intraday run computes it on AWS: the dashboards' "today" figures.
+    io.out(`then the intraday rollup: today so far (${config.reporting.timeZone}), from events with the uncompacted tail`);
+    printRollupSummary(io, store.location, await rollup(store, catalog, engine, config, { intraday: true, now: o.now }));
     await engine.refresh();
     io.out(`\n== 6. anomalies: detectors over the rollups, each against its own baseline; new alerts to stdout and ${store.location}alerts/`);
     printAnomaliesSummary(io, store.location, await detectAnomalies(store, catalog, engine, new LocalNotifier(store, io.out), config));

@@ -64,6 +64,8 @@ export function yesterdayUtc(now = Date.now()): string {
   return new Date(now - 86_400_000).toISOString().slice(0, 10);
 }
 
+export const todayUtc = (now = Date.now()): string => new Date(now).toISOString().slice(0, 10);
+
 /*
  * Each command imports what it runs when it runs (DuckDB, the AWS SDK clients, vega, playwright,
  * parquet-wasm are heavy), so `cclake --help` and a local query load only what they use.
@@ -416,7 +418,7 @@ export function buildProgram(io: Io): Command {
     .option('--users <n>', 'developers', positiveInt('--users'), 200)
     .option('--days <d>', 'days of activity', positiveInt('--days'), 14)
     .option('--seed <s>', 'random seed', '42')
-    .option('--end <date>', 'last day, YYYY-MM-DD (default: yesterday, UTC)', isoDate('--end'))
+    .option('--end <date>', 'last day, YYYY-MM-DD (default: today, UTC, as far as it has arrived by now)', isoDate('--end'))
     .option('--faults', 'inject delivery faults into the generated lake')
     .option('--anomalies', 'inject labelled anomalies for the detectors to find (needs --days 28 or more)')
     .action(async (o: GlobalOpts & { users: number; days: number; seed: string; end?: string; faults?: boolean; anomalies?: boolean }) => {
@@ -427,7 +429,7 @@ export function buildProgram(io: Io): Command {
         users: o.users,
         days: o.days,
         seed: o.seed,
-        end: o.end ?? yesterdayUtc(),
+        end: o.end ?? todayUtc(),
         faults: !!o.faults,
         anomalies: !!o.anomalies,
       });

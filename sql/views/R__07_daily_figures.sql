@@ -1,17 +1,22 @@
 -- The figures of each day per team (issue 20, freshness): the day's final numbers from user_daily,
--- except for the newest day with rows in intraday_user_daily (today so far, recomputed hourly by
--- `rollup --intraday` from events with the uncompacted tail), which comes from there; once the
--- intraday rollup has rows of the next day, that day reads from the daily rollup (which by then
--- has computed it whole). Active: as in
--- active_user_days (a request or a token that day). `source` says which side a row comes from.
+-- except for the days with rows in intraday_user_daily (today so far, recomputed hourly by
+-- `rollup --intraday` from events with the uncompacted tail) that the daily rollup has not gone
+-- past yet (no day of user_daily after them), which come from there. A day is final once the daily
+-- rollup has computed a later day, so it ran after that day was over: until then its user_daily
+-- rows can be the partial day of the run at 01:40 (the intraday run recomputes yesterday as well
+-- while that is so). Active: as in active_user_days (a request or a token that day). `source` says
+-- which side a row comes from.
 CREATE OR REPLACE VIEW daily_figures AS
-WITH today AS (
-  SELECT max(dt) AS dt FROM intraday_user_daily
+WITH cut AS (
+  SELECT coalesce(max(dt), DATE '0001-01-01') AS dt FROM user_daily
+),
+intraday_days AS (
+  SELECT DISTINCT i.dt FROM intraday_user_daily i WHERE i.dt >= (SELECT dt FROM cut)
 ),
 days AS (
-  SELECT u.*, 'final' AS source FROM user_daily u WHERE u.dt <> coalesce((SELECT dt FROM today), DATE '0001-01-01')
+  SELECT u.*, 'final' AS source FROM user_daily u WHERE u.dt NOT IN (SELECT dt FROM intraday_days)
   UNION ALL
-  SELECT i.*, 'intraday' AS source FROM intraday_user_daily i WHERE i.dt = (SELECT dt FROM today)
+  SELECT i.*, 'intraday' AS source FROM intraday_user_daily i WHERE i.dt IN (SELECT dt FROM intraday_days)
 )
 SELECT
   dt,

@@ -23,7 +23,7 @@
  *  - a receipt joins the evidence chain (`reports/evidence/seq=…/erasure.json`): zones, times, rows,
  *    each file's digest before and after, never the identity.
  *
- * Under the lake lock and both export locks. A journal (`_cclake/erasures/pending/`) holds the
+ * Under the lake lock, the intraday rollup's lock and both export locks. A journal (`_cclake/erasures/pending/`) holds the
  * identity values and their tokens while an erasure runs (the lake holds them anyway until it is
  * done) and what it did; a run killed at any point is finished by running the same command again.
  * A second run of a finished erasure finds nothing and writes nothing. Evidence reports are
@@ -51,7 +51,7 @@ import { focusParquet } from '../exports/focus-file';
 import { withExportLock } from '../exports/lock';
 import { isoSeconds } from '../exports/periods';
 import { Generations, RETIRED_PREFIX } from '../generations/generations';
-import { takeLakeLock, type LeaseLock } from '../lock/lease';
+import { INTRADAY_LOCK_PREFIX, takeLakeLock, type LeaseLock } from '../lock/lease';
 import { deletePrefix, listAll, ObjectNotFoundError, type ObjectStore } from '../store/port';
 import { CHARGEBACK_PREFIX, type ChargebackManifest } from './chargeback';
 import { EVIDENCE_PREFIX, listReports, lockFor, reportPrefix, type EvidenceManifest } from './evidence';
@@ -231,7 +231,15 @@ export async function erase(store: ObjectStore, catalog: Catalog, config: Config
       const taken = await takeLakeLock(store, `erase ${runId}`, config.compaction.leaseMinutes);
       if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Date.now() - started };
       try {
-        await withExportLock(store, 'chargeback', `erase ${runId}`, config.compaction.leaseMinutes, () => run(ctx, input, runId, taken.lock));
+        // The intraday rollup runs beside the lake lock holders, not beside an erasure: one that read
+        // the person before the erasure could commit them back into intraday_user_daily after it.
+        const intraday = await takeLakeLock(store, `erase ${runId}`, config.compaction.leaseMinutes, INTRADAY_LOCK_PREFIX);
+        if ('lockedBy' in intraday) return { ...summary, status: 'locked', lockedBy: intraday.lockedBy, durationMs: Date.now() - started };
+        try {
+          await withExportLock(store, 'chargeback', `erase ${runId}`, config.compaction.leaseMinutes, () => run(ctx, input, runId, taken.lock));
+        } finally {
+          await intraday.lock.release();
+        }
       } finally {
         await taken.lock.release();
       }

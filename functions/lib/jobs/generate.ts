@@ -53,6 +53,11 @@ export interface GenerateOptions {
   profile?: 'cclake' | 'bedrock-guidance';
   /** Called as developer-days are generated (units: days of one partition). */
   onProgress?: OnProgress;
+  /**
+   * The lake as of this instant (ms): an object Firehose would deliver later is not written (its
+   * rows are still in the buffer), so a lake generated up to today holds today so far.
+   */
+  until?: number;
 }
 
 export interface FaultLabels {
@@ -326,6 +331,7 @@ export async function generatePartition(sink: ObjectSink, plan: PartitionPlan, d
   const flushWindow = async (start: number, rows: Record<string, unknown>[]) => {
     // Firehose stamps the object with the flush time; the buffer flushes when the interval ends.
     const flushAt = start + bufferMs + writeRng.int(0, 20_000);
+    if (options.until !== undefined && flushAt > options.until) return;
     const table = guidance
       ? BEDROCK_GUIDANCE_METRICS
       : !faults

@@ -20,12 +20,22 @@
  *     that died between their UNLOAD and their commit.
  *
  * It runs under the lake lock shared with compaction and the partitions stage (all three move
- * partitions of generation tables).
+ * partitions of generation tables). The intraday run (`intraday`) takes its own lock instead
+ * (INTRADAY_LOCK_PREFIX: one intraday run at a time), so the daily run at 01:40 or a long compaction
+ * never makes today's figures wait an hour: what it writes is safe beside them without the lake lock:
+ *  - the intraday tables: committed by compare-and-swap, and no other job writes them;
+ *  - its garbage collection: the intraday tables only (the daily run's own tables are its business);
+ *  - its reads (curated events and the raw tail): as any query, consistent while compaction commits
+ *    (the tail leaves out the records the curated partitions hold, whichever generation is read);
+ *  - the seeds: content-addressed, and both runs write the same content (the `prices` seed prices
+ *    every model in the curated events and in the tail, whichever run writes it);
+ *  - the views and the SQL ledger: `CREATE OR REPLACE` of the same files; a ledger entry lost to two
+ *    runs saving it at once only makes the next run apply that view or check that model again.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
-import { INTRADAY_TABLES, ROLLUP_TABLES } from '../../../schemas/rollups';
+import { INTRADAY_TABLES, ROLLUP_TABLES, USER_DAILY } from '../../../schemas/rollups';
 import { duckdbColumns } from '../../../schemas/columns';
 import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
@@ -33,7 +43,7 @@ import { ensureTables } from '../catalog/sync';
 import { assertTableTests } from '../quality/table-tests';
 import { generationTables } from '../catalog/tables';
 import { Generations } from '../generations/generations';
-import { takeLakeLock } from '../lock/lease';
+import { INTRADAY_LOCK_PREFIX, takeLakeLock } from '../lock/lease';
 import type { Config } from '../config/schema';
 import type { QueryEngine } from '../engine/port';
 import { currentModels, readSqlTree, type ModelFile, type SqlTree } from '../sql/files';
@@ -121,7 +131,9 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     durationMs: 0,
   };
   const tree = options.sql ?? readSqlTree();
-  const taken = await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
+  const taken = options.intraday
+    ? await takeLakeLock(store, `rollup --intraday ${runId}`, config.compaction.leaseMinutes, INTRADAY_LOCK_PREFIX)
+    : await takeLakeLock(store, `rollup ${runId}`, config.compaction.leaseMinutes);
   if ('lockedBy' in taken) return { ...summary, status: 'locked', lockedBy: taken.lockedBy, durationMs: Math.round(performance.now() - started) };
   const lock = taken.lock;
   const generations = new Generations(
@@ -144,12 +156,17 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     const models = currentModels(tree);
     const curated = new Map((await commits.list(CURATED_EVENTS.name)).map((c) => [c.dt, c]));
     if (options.intraday) {
-      // Today so far, in the reporting time zone (or the day asked for), from events with its tail.
-      const dt = options.dt ?? dateIn(config.reporting.timeZone, now);
+      // Today so far, in the reporting time zone (or the day asked for), from events with its tail;
+      // and yesterday too while the daily rollup has no later day (daily_figures reads it from here
+      // until then: its user_daily rows may be the partial day the 01:40 run saw).
+      const today = options.dt ?? dateIn(config.reporting.timeZone, now);
+      const yesterday = addDays(today, -1);
+      const dailyNewest = (await commits.list(USER_DAILY.name)).reduce<string | null>((a, c) => (a === null || c.dt > a ? c.dt : a), null);
+      const days = !options.dt && (dailyNewest === null || dailyNewest <= yesterday) ? [yesterday, today] : [today];
       for (const def of INTRADAY_TABLES) {
         const model = models.get(def.name);
         if (!model) throw new Error(`no model computes intraday table ${def.name}: add sql/models/V<nnn>__${def.name}.sql`);
-        summary.days.push(await computeDay(def.name, model, dt, 'intraday', curated.get(dt) ?? null));
+        for (const dt of days) summary.days.push(await computeDay(def.name, model, dt, 'intraday', curated.get(dt) ?? null));
       }
     }
     // Planned first, so progress knows the total.
@@ -168,7 +185,7 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
     // Views over the rollups (local sessions list files when they start) now see the new days.
     if (summary.days.length) await engine.refresh();
     const gc = await generations.collectGarbage(
-      [...ROLLUP_TABLES, ...INTRADAY_TABLES].map((t) => t.name),
+      [...(options.intraday ? [] : ROLLUP_TABLES), ...INTRADAY_TABLES].map((t) => t.name),
       { now, graceMinutes: config.retention.generationGraceMinutes },
     );
     summary.generationsDeleted = gc.deleted;
@@ -179,10 +196,13 @@ export async function rollup(store: ObjectStore, catalog: Catalog, engine: Query
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 
-  /** Every model id in the curated events (and, for the intraday tables, the tail): the `prices` seed prices each one exactly. */
+  /**
+   * Every model id in the curated events and the tail: the `prices` seed prices each one exactly. The
+   * daily and the intraday runs see the same set, so neither undoes the other's seed when they overlap.
+   */
   async function modelsSeen(): Promise<string[]> {
     if (!(await catalog.getTable(CURATED_EVENTS.name))) return [];
-    const from = options.intraday ? `(SELECT model FROM ${CURATED_EVENTS.name} UNION ALL SELECT model FROM ${EVENTS_TAIL}) AS seen` : CURATED_EVENTS.name;
+    const from = `(SELECT model FROM ${CURATED_EVENTS.name} UNION ALL SELECT model FROM ${EVENTS_TAIL}) AS seen`;
     const r = await engine.query(`SELECT DISTINCT model FROM ${from} WHERE model IS NOT NULL`);
     return r.rows.map((x) => String(x.model));
   }

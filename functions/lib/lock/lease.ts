@@ -37,6 +37,14 @@ export type AcquireResult = { acquired: true; lock: LeaseLock } | { acquired: fa
  */
 export const COMPACT_LOCK_PREFIX = '_cclake/locks/compact/';
 
+/**
+ * The intraday rollup's own lock (issue 20): one `rollup --intraday` run at a time. It does not take
+ * the lake lock: it only commits intraday tables (compare-and-swap, which no other job writes) and
+ * reads curated events and the raw tail as any query does, so the daily rollup or a compaction
+ * holding the lake lock never delays today's figures.
+ */
+export const INTRADAY_LOCK_PREFIX = '_cclake/locks/intraday/';
+
 const NUMBER = /(\d{6,})\.json$/;
 
 export class LockLostError extends Error {
@@ -108,11 +116,16 @@ export class LeaseLock {
 }
 
 /**
- * Takes the lake lock (COMPACT_LOCK_PREFIX) for a job, with the configured lease; when another run
- * holds it, says who and until when, for the job's `locked` summary.
+ * Takes the lake lock (COMPACT_LOCK_PREFIX; or another lock's `prefix`) for a job, with the
+ * configured lease; when another run holds it, says who and until when, for the job's `locked` summary.
  */
-export async function takeLakeLock(store: ObjectStore, owner: string, leaseMinutes: number): Promise<{ lock: LeaseLock } | { lockedBy: string }> {
-  const taken = await LeaseLock.acquire(store, COMPACT_LOCK_PREFIX, owner, leaseMinutes * 60_000);
+export async function takeLakeLock(
+  store: ObjectStore,
+  owner: string,
+  leaseMinutes: number,
+  prefix: string = COMPACT_LOCK_PREFIX,
+): Promise<{ lock: LeaseLock } | { lockedBy: string }> {
+  const taken = await LeaseLock.acquire(store, prefix, owner, leaseMinutes * 60_000);
   if (taken.acquired) return { lock: taken.lock };
   const h = taken.heldBy;
   return { lockedBy: `${h.owner} on ${h.host} (pid ${h.pid}) until ${h.expiresAt}` };

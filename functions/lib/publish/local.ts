@@ -20,6 +20,7 @@ import type { LocalObjectStore } from '../store/local';
 import { inputCoverageNotes } from '../sql/input-coverage';
 import { DefinitionError, type ColumnType, type DataSetDef } from './definitions';
 import { dashboardModels, type DataSetRows } from './html/model';
+import { intradayAsOf, TODAY_DATASET, todayLabel } from './today';
 import { dashboardPage, defaultFilter } from './html/page';
 import { ChromiumMissingError, printDashboard } from './html/pdf';
 import { tableValues, type PageFilter, type VisualModel } from './html/runtime';
@@ -103,6 +104,12 @@ export class HtmlPublisher implements Publisher {
       step(`dataset ${def.DataSetId}`);
     }
 
+    // The "today" figures say what their newest day is: intraday (as of when) or final.
+    const todayRows = data.get(TODAY_DATASET)?.rows ?? [];
+    const newestDt = todayRows.reduce<string | null>((a, r) => (a === null || String(r.dt) > a ? String(r.dt) : a), null);
+    const asOf = newestDt === null ? null : await intradayAsOf(this.store, newestDt);
+    const today = todayLabel(todayRows, () => asOf);
+
     const dashboards: DashboardResult[] = [];
     const models = new Map<string, VisualModel[]>();
     const filters = new Map<string, PageFilter>();
@@ -111,6 +118,7 @@ export class HtmlPublisher implements Publisher {
         (id) => data.get(id)!,
       );
       const vm = dashboardModels(dash, data);
+      if (today) for (const m of vm) if (m.dataSetId === TODAY_DATASET && !m.missing) m.subtitle = m.subtitle ? `${m.subtitle}. ${today}` : today;
       const rows = used.flatMap((u) => u.rows ?? []);
       const teams = [...new Set(rows.map((r) => r.team).filter((t): t is string => typeof t === 'string' && t !== 'ALL'))].sort();
       const dates = rows
