@@ -111,13 +111,22 @@ describe('the long-context tier', () => {
   it('the prices seed carries both tiers: long prices and the threshold where the book has a long row, the standard prices and no threshold where not', () => {
     const rows = PriceBook.fromConfig(config).seedRows([SONNET, HAIKU]);
     const at = (id: string) => rows.find((r) => r.model_like === id && r.valid_to === null)!;
-    expect(at(SONNET)).toMatchObject({ input: 3, long_above_tokens: 200_000, long_input: 6, long_output: 22.5, long_cache_read: 0.6, long_cache_creation: 7.5 });
+    expect(at(SONNET)).toMatchObject({
+      input: 3,
+      long_above_tokens: 200_000,
+      long_input: 6,
+      long_output: 22.5,
+      long_cache_read: 0.6,
+      long_cache_creation: 7.5,
+    });
     expect(at(HAIKU)).toMatchObject({ input: 1, long_above_tokens: null, long_input: 1, long_output: 5, long_cache_read: 0.1, long_cache_creation: 1.25 });
     // An override row is a flat rate unless it gives long prices.
     const override = (long?: object) =>
       PriceBook.fromConfig(
         parseConfig({
-          prices: { rows: [{ model: '*sonnet*', validFrom: '2026-01-01', input: 2, output: 10, cacheRead: 0.2, cacheCreation: 2.5, ...(long ? { long } : {}) }] },
+          prices: {
+            rows: [{ model: '*sonnet*', validFrom: '2026-01-01', input: 2, output: 10, cacheRead: 0.2, cacheCreation: 2.5, ...(long ? { long } : {}) }],
+          },
         }),
       )
         .seedRows([SONNET])
@@ -165,7 +174,16 @@ describe('the long-context tier', () => {
       store,
       `SELECT user_key, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, priced_cost_usd FROM user_daily WHERE dt = DATE '${DAY}' ORDER BY user_key`,
     );
-    expect(users.map((r) => [r.user_key, tokens(r.input_tokens), tokens(r.output_tokens), tokens(r.cache_read_tokens), tokens(r.cache_creation_tokens), usd(r.priced_cost_usd)])).toEqual([
+    expect(
+      users.map((r) => [
+        r.user_key,
+        tokens(r.input_tokens),
+        tokens(r.output_tokens),
+        tokens(r.cache_read_tokens),
+        tokens(r.cache_creation_tokens),
+        usd(r.priced_cost_usd),
+      ]),
+    ).toEqual([
       ['u1@example.com', 12_001, 3_000, 398_000, 300_000, 2.561856], // 0.0702 + 0.136656 + 2.355
       ['u2@example.com', 303_000, 1_100, 250_000, 0, 0.9385], // 1,000 + 2,000 + 300,000 in; 0.031 + 0.0075 + 0.9
     ]);

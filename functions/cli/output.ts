@@ -219,7 +219,9 @@ export function printPricesCheck(io: Io, c: PricesCheck): void {
     `requests above ${LONG_CONTEXT_THRESHOLD_TOKENS.toLocaleString('en-US')} input tokens: ${requests('long')} priced at the long-context tier, ${requests('standard')} at the standard tier (no long-context price for the model)`,
   );
   for (const l of c.longContext)
-    io.out(`  ${l.dt} ${l.model}: ${l.requests} request(s), ${l.tier === 'long' ? 'long-context tier' : 'standard tier: the book has no long-context price for it'}`);
+    io.out(
+      `  ${l.dt} ${l.model}: ${l.requests} request(s), ${l.tier === 'long' ? 'long-context tier' : 'standard tier: the book has no long-context price for it'}`,
+    );
 }
 
 /** What a session left out of the tail of `events`, for stderr. */

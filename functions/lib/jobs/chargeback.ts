@@ -690,8 +690,7 @@ export async function loadRevisions(store: ObjectStore, month: string): Promise<
         .filter((n) => !groups.some((g) => g.includes(n)))
         .join(',');
     const readable = [without(), without(ALLOCATION_COLUMNS), without(TIER_COLUMNS), without(ALLOCATION_COLUMNS, TIER_COLUMNS)];
-    if (!readable.includes(header ?? ''))
-      throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
+    if (!readable.includes(header ?? '')) throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
     out.push({ revision: n, prefix, manifest, manifestSha256: sha256Hex(body), files, rows });
   }
   return out;

@@ -333,7 +333,8 @@ type Priced = Extract<Resolution, { priced: true }>;
 function seedRow(id: string, day: string, std: Priced, long: Resolution): PriceSeedRow {
   const l = long.priced ? long : std;
   const p = std.prices;
-  const differs = l.prices.input !== p.input || l.prices.output !== p.output || l.prices.cacheRead !== p.cacheRead || l.prices.cacheCreation !== p.cacheCreation;
+  const differs =
+    l.prices.input !== p.input || l.prices.output !== p.output || l.prices.cacheRead !== p.cacheRead || l.prices.cacheCreation !== p.cacheCreation;
   return {
     version: std.version,
     model_pattern: std.pattern,
@@ -354,9 +355,22 @@ function seedRow(id: string, day: string, std: Priced, long: Resolution): PriceS
 }
 
 const samePrice = (a: PriceSeedRow, b: PriceSeedRow) =>
-  (['version', 'model_pattern', 'input', 'output', 'cache_read', 'cache_creation', 'source', 'long_above_tokens', 'long_input', 'long_output', 'long_cache_read', 'long_cache_creation'] as const).every(
-    (k) => a[k] === b[k],
-  );
+  (
+    [
+      'version',
+      'model_pattern',
+      'input',
+      'output',
+      'cache_read',
+      'cache_creation',
+      'source',
+      'long_above_tokens',
+      'long_input',
+      'long_output',
+      'long_cache_read',
+      'long_cache_creation',
+    ] as const
+  ).every((k) => a[k] === b[k]);
 
 /** USD for one request's tokens at a resolution's unit prices (per million tokens). */
 export function requestCost(p: UnitPrices, t: { input: number; output: number; cacheRead: number; cacheCreation: number }): number {
