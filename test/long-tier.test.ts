@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalCatalog } from '../functions/lib/catalog/local';
+import { sha256Hex } from '../functions/lib/exports/digest';
 import { parseConfig } from '../functions/lib/config/load';
 import { LocalQueryEngine } from '../functions/lib/engine/local';
 import { exportChargeback } from '../functions/lib/jobs/chargeback';
@@ -57,42 +58,60 @@ const request = (min: number, user: string, model: string, session: string, t: [
     cost_usd: 0.01,
   });
 
-async function lake(): Promise<LocalObjectStore> {
+async function lake(rows = LAKE): Promise<LocalObjectStore> {
   const store = new LocalObjectStore(tmp.make());
   mkdirSync(path.join(store.root, 'reference'), { recursive: true });
   writeFileSync(
     path.join(store.root, 'reference', 'org-directory.csv'),
     'user_email,user_id,team,department,cost_center,valid_from,valid_to\nu1@example.com,u1,alpha,eng,CC-A,2026-01-01,\nu2@example.com,u2,beta,eng,CC-B,2026-01-01,\n',
   );
-  await putRaw(store, `${DAY}T12:05:00Z`, [
-    request(0, 'u1', SONNET, 's1', [1_000, 500, 199_000, 0]),
-    request(1, 'u1', SONNET, 's1', [1_001, 500, 199_000, 0]),
-    request(2, 'u1', SONNET, 's1', [10_000, 2_000, 0, 300_000]),
-    request(3, 'u2', HAIKU, 's2', [1_000, 1_000, 250_000, 0]),
-    request(4, 'u2', SONNET, 's2', [2_000, 100, 0, 0]),
-    rec(`${DAY}T09:05:00Z`, 'u2', {
-      signal: 'metric',
-      name: 'claude_code.token.usage',
-      session_id: 's3',
-      model: SONNET,
-      metric_type: 'input',
-      value: 300_000,
-      temporality: 'delta',
-      input_tokens: null,
-      output_tokens: null,
-      cost_usd: null,
-    }),
-  ]);
+  await putRaw(store, `${DAY}T12:05:00Z`, rows());
   const catalog = new LocalCatalog(store, config.aws.glueDatabase);
   await compact(store, catalog, config, { now: Date.parse(`${DAY}T13:00:00Z`) });
+  await rollupAt(store, Date.parse('2026-10-06T02:00:00Z'));
+  return store;
+}
+
+async function rollupAt(store: LocalObjectStore, now: number): Promise<void> {
   const engine = await LocalQueryEngine.open(store, config);
   try {
-    await rollup(store, catalog, engine, config, { now: Date.parse('2026-10-06T02:00:00Z') });
+    await rollup(store, new LocalCatalog(store, config.aws.glueDatabase), engine, config, { now });
   } finally {
     engine.close();
   }
-  return store;
 }
+
+async function exportAt(store: LocalObjectStore, now: number) {
+  const engine = await LocalQueryEngine.open(store, config);
+  try {
+    return await exportChargeback(store, engine, config, { month: '2026-10', now });
+  } finally {
+    engine.close();
+  }
+}
+
+const focusRows = (store: LocalObjectStore, rev: number) =>
+  parse(readFileSync(path.join(store.root, `exports/chargeback/month=2026-10/rev=00${rev}/focus.csv`), 'utf8'), { columns: true }) as Record<string, string>[];
+
+const LAKE = () => [
+  request(0, 'u1', SONNET, 's1', [1_000, 500, 199_000, 0]),
+  request(1, 'u1', SONNET, 's1', [1_001, 500, 199_000, 0]),
+  request(2, 'u1', SONNET, 's1', [10_000, 2_000, 0, 300_000]),
+  request(3, 'u2', HAIKU, 's2', [1_000, 1_000, 250_000, 0]),
+  request(4, 'u2', SONNET, 's2', [2_000, 100, 0, 0]),
+  rec(`${DAY}T09:05:00Z`, 'u2', {
+    signal: 'metric',
+    name: 'claude_code.token.usage',
+    session_id: 's3',
+    model: SONNET,
+    metric_type: 'input',
+    value: 300_000,
+    temporality: 'delta',
+    input_tokens: null,
+    output_tokens: null,
+    cost_usd: null,
+  }),
+];
 
 async function query(store: LocalObjectStore, sql: string): Promise<Record<string, unknown>[]> {
   const engine = await LocalQueryEngine.open(store, config);
@@ -247,5 +266,37 @@ describe('the long-context tier', () => {
     );
     // 3,000 + 66,006 + 7,500 + 56,250 + 59,700 + 119,400 + 2,250,000 + 1,000 + 5,000 + 25,000 + 906,000 + 1,500 = 3,500,356 millionths
     expect(rows.reduce((n, r) => n + Math.round(Number(r.x_BilledCostExact) * 1e6), 0)).toBe(3_500_356);
+  });
+  it('reads a revision written before x_PriceTier: its standard lines keep their keys, late long-context tokens make long adjustment lines only', async () => {
+    // Revision 1 of a month with standard requests only (a, e), as a cclake without tiers wrote it: no x_PriceTier column.
+    const store = await lake(() => [request(0, 'u1', SONNET, 's1', [1_000, 500, 199_000, 0]), request(4, 'u2', SONNET, 's2', [2_000, 100, 0, 0])]);
+    expect(await exportAt(store, Date.parse('2026-11-05T10:00:00Z'))).toMatchObject({ status: 'written', revision: 1 });
+    const rev1 = 'exports/chargeback/month=2026-10/rev=001/';
+    const old = focusRows(store, 1);
+    const keep = Object.keys(old[0]!).filter((c) => c !== 'x_PriceTier');
+    const cell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const body = `${[keep.join(','), ...old.map((r) => keep.map((c) => cell(r[c]!)).join(','))].join('\n')}\n`;
+    writeFileSync(path.join(store.root, `${rev1}focus.csv`), body);
+    const manifestFile = path.join(store.root, `${rev1}manifest.json`);
+    const m = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    const entry = m.files.find((f: { name: string }) => f.name === 'focus.csv');
+    entry.sha256 = sha256Hex(new TextEncoder().encode(body));
+    entry.bytes = Buffer.byteLength(body);
+    writeFileSync(manifestFile, `${JSON.stringify(m, null, 2)}\n`);
+
+    // Late data: request b (200,001 input-side tokens, long) arrives after the close.
+    await putRaw(store, '2026-11-06T08:05:00Z', [request(1, 'u1', SONNET, 's1', [1_001, 500, 199_000, 0])]);
+    await compact(store, new LocalCatalog(store, config.aws.glueDatabase), config, { now: Date.parse('2026-11-06T09:00:00Z') });
+    await rollupAt(store, Date.parse('2026-11-06T10:00:00Z'));
+    const r2 = await exportAt(store, Date.parse('2026-11-06T11:00:00Z'));
+    // 0.0702 (a) + 0.0075 (e) + 0.136656 (b) = 0.214356
+    expect(r2).toMatchObject({ status: 'written', revision: 2 });
+    expect(r2.totals).toMatchObject({ lakePricedCostExact: '0.214356', cumulativeBilledCost: '0.21' });
+    // Only b's tokens, at the long prices: no correction of the standard lines revision 1 billed.
+    expect(focusRows(store, 2).map((r) => [r.ChargeCategory, r.x_TokenType, r.x_PriceTier, r.ConsumedQuantity, r.ListUnitPrice, r.x_BilledCostExact])).toEqual([
+      ['Adjustment', 'input', 'long', '1001', '6.00', '0.006006'],
+      ['Adjustment', 'output', 'long', '500', '22.50', '0.01125'],
+      ['Adjustment', 'cache_read', 'long', '199000', '0.60', '0.1194'],
+    ]);
   });
 });

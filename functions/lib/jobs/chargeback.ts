@@ -3,7 +3,8 @@
  * month, under `exports/chargeback/month=YYYY-MM/rev=NNN/`:
  *
  *   focus.csv, focus.parquet   the FOCUS 1.2-shaped detail (schemas/focus.ts), one line per charge
- *                              period, cost center, team, developer, model, token type and price row
+ *                              period, cost center, team, developer, model, token type, price row
+ *                              and context tier
  *   summary.csv                per cost center: direct cost, allocated share of unattributed cost,
  *                              total, change since the previous revision
  *   manifest.json              period, row counts, totals, reconciliation, allocation rule, price
