@@ -150,6 +150,12 @@ export const FOCUS_COLUMNS = [
   },
   { name: 'x_PriceTableVersion', type: 'string', nullable: true, doc: 'Config prices.version of the price row applied (null when unpriced)' },
   { name: 'x_PriceModelPattern', type: 'string', nullable: true, doc: 'The model glob of the price row applied (the most specific match)' },
+  {
+    name: 'x_PriceTier',
+    type: 'string',
+    nullable: true,
+    doc: "The context tier of the unit price: 'long' for tokens of requests above the long-context threshold where the model has a long-context price, else 'standard'; null when not priced",
+  },
   { name: 'x_BilledCostExact', type: EXACT, doc: 'BilledCost before rounding, exact' },
   { name: 'x_ListCostExact', type: EXACT, doc: 'ListCost before rounding (exact product, or the reported cost to 12 places)' },
   { name: 'x_Revision', type: 'int32', doc: 'The export revision this line belongs to (1 = the close)' },
@@ -157,6 +163,9 @@ export const FOCUS_COLUMNS = [
 
 /** The allocation columns added with the bill true-up: revisions written before them lack them (the chargeback still reads those). */
 export const ALLOCATION_COLUMNS = ['AllocatedMethodId', 'AllocatedMethodDetails', 'AllocatedResourceId', 'AllocatedResourceName', 'AllocatedTags'] as const;
+
+/** The column added with the long-context tier: revisions written before it lack it (their priced lines are standard). */
+export const TIER_COLUMNS = ['x_PriceTier'] as const;
 
 export type FocusColumnName = (typeof FOCUS_COLUMNS)[number]['name'];
 /** One detail line as the writers take it: decimals as exact text, date/times as 'YYYY-MM-DDTHH:mm:ssZ'. */

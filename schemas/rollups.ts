@@ -130,14 +130,14 @@ export const COMPLIANCE_DAILY = {
 } as const satisfies TableDef;
 
 /**
- * `chargeback_daily` (behind the finance export, issue 7): per day, developer, team, cost center, model
- * and the price row in force, the tokens by type, the reported cost and the unit prices the priced
+ * `chargeback_daily` (behind the finance export, issue 7): per day, developer, team, cost center, model,
+ * context tier and the price row in force, the tokens by type, the reported cost and the unit prices the priced
  * cost comes from. Unit prices rather than a cost, so the export multiplies exact integers and
  * decimals (never a sum of doubles); null prices where the price table does not cover the model.
  */
 export const CHARGEBACK_DAILY = {
   name: 'chargeback_daily',
-  doc: 'Per day, developer, team, cost center, model and price row: tokens by type, reported cost and the configured unit prices (the chargeback export reads it)',
+  doc: 'Per day, developer, team, cost center, model, context tier and price row: tokens by type, reported cost and the unit prices at that tier (the chargeback export reads it)',
   columns: [
     { name: 'user_key', type: 'string', nullable: false, doc: 'CONTRACTS section 3 user_key' },
     { name: 'team', type: 'string', nullable: false, doc: 'Team that day (as in user_daily)' },
@@ -156,8 +156,14 @@ export const CHARGEBACK_DAILY = {
     { name: 'price_output', type: 'double', doc: 'USD per million output tokens' },
     { name: 'price_cache_read', type: 'double', doc: 'USD per million cache read tokens' },
     { name: 'price_cache_creation', type: 'double', doc: 'USD per million cache creation tokens' },
+    {
+      name: 'price_tier',
+      type: 'string',
+      nullable: false,
+      doc: "long: the api_requests above the price row's long_above_tokens, at its long prices; standard: the rest (token.usage datapoints and unpriced models included)",
+    },
   ],
-  key: ['user_key', 'model'],
+  key: ['user_key', 'model', 'price_tier'],
   partitionKeys: DT,
 } as const satisfies TableDef;
 

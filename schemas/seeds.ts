@@ -9,7 +9,7 @@ import { ORG_DIRECTORY } from './org-directory';
 /**
  * The prices of the model ids seen in the lake, effective-dated, USD per million tokens: the list-price
  * book (schemas/price-book.ts) with the configured negotiated rates, resolved per id (one row per id
- * and stretch of days with one price, the pattern being the id itself).
+ * and stretch of days with one price, the pattern being the id itself), both context tiers in the row.
  */
 export const PRICES = {
   name: 'prices',
@@ -34,7 +34,16 @@ export const PRICES = {
     { name: 'output', type: 'double', nullable: false, doc: 'Output tokens' },
     { name: 'cache_read', type: 'double', nullable: false, doc: 'Cache read tokens' },
     { name: 'cache_creation', type: 'double', nullable: false, doc: 'Cache creation tokens' },
-    { name: 'source', type: 'string', doc: 'The rule that priced the id and where its price comes from' },
+    { name: 'source', type: 'string', doc: 'The rule that priced the id and where its price comes from (both tiers where they differ)' },
+    {
+      name: 'long_above_tokens',
+      type: 'int64',
+      doc: 'A request whose input + cache read + cache creation tokens exceed this pays the long_ prices (LONG_CONTEXT_THRESHOLD_TOKENS); null: the id has no long-context price',
+    },
+    { name: 'long_input', type: 'double', nullable: false, doc: 'Input tokens of a long-context request (= input where there is no long price)' },
+    { name: 'long_output', type: 'double', nullable: false, doc: 'Output tokens of a long-context request' },
+    { name: 'long_cache_read', type: 'double', nullable: false, doc: 'Cache read tokens of a long-context request' },
+    { name: 'long_cache_creation', type: 'double', nullable: false, doc: 'Cache creation tokens of a long-context request' },
   ],
 } as const satisfies TableDef;
 

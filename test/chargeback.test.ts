@@ -376,7 +376,7 @@ describe('chargeback export', () => {
       },
       unpriced: { lines: 1, tokens: '15', reported_cost: '0.37', models: [OPUS] },
     });
-    expect(manifest.sql.models).toEqual([expect.objectContaining({ file: 'sql/models/V020__chargeback_daily.sql', version: 20 })]);
+    expect(manifest.sql.models).toEqual([expect.objectContaining({ file: 'sql/models/V054__chargeback_daily.sql', version: 54 })]);
     expect(manifest.sql.queries.map((q: { file: string }) => q.file)).toEqual([
       'sql/exports/chargeback_detail.sql',
       'sql/exports/chargeback_total.sql',

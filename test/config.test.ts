@@ -280,7 +280,18 @@ describe('fixtures/config/cclake.config.example.yaml: the documented full exampl
       book: 'default',
       version: 'acme-2026',
       discounts: [{ provider: 'bedrock', model: 'claude-opus-4-*', validFrom: '2026-01-01', validTo: '2027-01-01', percent: 12 }],
-      rows: [{ model: '*claude-haiku-4-5*', validFrom: '2026-06-01', validTo: '2027-06-01', input: 0.9, output: 4.5, cacheRead: 0.09, cacheCreation: 1.125 }],
+      rows: [
+        {
+          model: '*claude-haiku-4-5*',
+          validFrom: '2026-06-01',
+          validTo: '2027-06-01',
+          input: 0.9,
+          output: 4.5,
+          cacheRead: 0.09,
+          cacheCreation: 1.125,
+          long: { input: 1.8, output: 6.75, cacheRead: 0.18, cacheCreation: 2.25 },
+        },
+      ],
       driftThreshold: 0.05,
     });
     expect(config.roi).toEqual({

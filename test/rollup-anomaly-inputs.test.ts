@@ -39,7 +39,8 @@ const metric = (iso: string, session: string, name: string, type: string | null,
 
 describe('user_daily v16: event and metrics-only sessions on the same model', () => {
   it('counts both sessions, priced and reported, whichever order the engine meets them in', async () => {
-    expect(currentModels(readSqlTree()).get('user_daily')?.file).toBe('sql/models/V016__user_daily.sql');
+    // V052 (the long-context tier) keeps V016's fix: lines are summed per developer, model and tier before pricing.
+    expect(currentModels(readSqlTree()).get('user_daily')?.file).toBe('sql/models/V052__user_daily.sql');
     const config = parseConfig({
       prices: { version: 'p', rows: [{ model: '*claude-sonnet-4*', validFrom: '2026-01-01', input: 3, output: 15, cacheRead: 0.3, cacheCreation: 3.75 }] },
     });

@@ -9,6 +9,7 @@ import type { PricesCheck } from '../lib/jobs/prices-check';
 import type { RollupSummary } from '../lib/jobs/rollup';
 import type { PublishSummary } from '../lib/publish/port';
 import type { Io } from './common';
+import { LONG_CONTEXT_THRESHOLD_TOKENS } from '../../schemas/price-book';
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -213,8 +214,14 @@ export function printPricesCheck(io: Io, c: PricesCheck): void {
   io.out(`days where priced and reported cost differ by more than ${c.driftThreshold * 100}%: ${c.drift.length}`);
   for (const d of c.drift)
     io.out(`  ${d.dt} ${d.model}: priced ${usd(d.pricedUsd)} USD, reported ${usd(d.reportedUsd)} USD (${d.differencePct > 0 ? '+' : ''}${d.differencePct}%)`);
-  io.out(`long-context requests priced at the standard tier: ${c.longContext.reduce((n, l) => n + l.requests, 0)}`);
-  for (const l of c.longContext) io.out(`  ${l.dt} ${l.model}: ${l.requests} request(s) above 200,000 input tokens`);
+  const requests = (tier: string) => c.longContext.filter((l) => l.tier === tier).reduce((n, l) => n + l.requests, 0);
+  io.out(
+    `requests above ${LONG_CONTEXT_THRESHOLD_TOKENS.toLocaleString('en-US')} input tokens: ${requests('long')} priced at the long-context tier, ${requests('standard')} at the standard tier (no long-context price for the model)`,
+  );
+  for (const l of c.longContext)
+    io.out(
+      `  ${l.dt} ${l.model}: ${l.requests} request(s), ${l.tier === 'long' ? 'long-context tier' : 'standard tier: the book has no long-context price for it'}`,
+    );
 }
 
 /** What a session left out of the tail of `events`, for stderr. */

@@ -45,6 +45,18 @@ export const PriceRowSchema = z
     output: z.number().nonnegative(),
     cacheRead: z.number().nonnegative(),
     cacheCreation: z.number().nonnegative(),
+    /**
+     * The long-context tier's prices (requests above LONG_CONTEXT_THRESHOLD_TOKENS input-side
+     * tokens); omitted: the row's prices apply to every request (a flat negotiated rate).
+     */
+    long: z
+      .strictObject({
+        input: z.number().nonnegative(),
+        output: z.number().nonnegative(),
+        cacheRead: z.number().nonnegative(),
+        cacheCreation: z.number().nonnegative(),
+      })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     if (r.validTo !== undefined && r.validTo <= r.validFrom) {

@@ -3,19 +3,22 @@
  * difference between what the lake says now and what earlier revisions already billed, cents by
  * largest remainder, FOCUS rows, and the cost-center summary with the allocation of unattributed cost.
  *
- * A line is one (charge period, cost center, team, developer, model, token type, price row). Its
+ * A line is one (charge period, cost center, team, developer, model, token type, price row and
+ * context tier: a request above the long-context threshold is billed at its model's long prices). Its
  * exact amounts are femto-dollars (money.ts). A revision bills the difference, line by line, between
  * the lake now and the sum of all earlier revisions; the first revision of a month is that
  * difference from nothing. Rounding: the revision's lines are rounded so that the running total in
  * cents is always the exact running total rounded half-up, which is what reconciles to the cent.
  */
 import { TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
+import { LONG_CONTEXT_THRESHOLD_TOKENS } from '../../../schemas/price-book';
 import type { BillProvider } from './billed';
 import type { Config } from '../config/schema';
 import { apportion, EXACT_SCALE, formatCents, formatDecimal, largestRemainder, parseDecimal, PRICE_SCALE, roundHalfUp, UNITS_PER_CENT } from './money';
 import { isoSeconds, nextMonth, startOfDay } from './periods';
 
 export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_creation'] as const;
+export type PriceTier = 'standard' | 'long';
 export type TokenType = (typeof TOKEN_TYPES)[number] | 'all';
 const TOKEN_ORDER: Record<TokenType, number> = { input: 0, output: 1, cache_read: 2, cache_creation: 3, all: 4 };
 
@@ -28,6 +31,8 @@ export interface LineAttrs {
   priced: boolean;
   priceVersion: string | null;
   pricePattern: string | null;
+  /** The context tier whose prices apply (chargeback_daily price_tier); null when unpriced. */
+  priceTier: PriceTier | null;
   /** USD per million tokens, in units of 10^-9 (PRICE_SCALE); null when unpriced. */
   unitPrice: bigint | null;
   /** FOCUS ChargePeriodStart/End ('YYYY-MM-DDTHH:mm:ssZ'). */
@@ -83,6 +88,8 @@ export const lineKey = (a: LineAttrs) =>
     a.tokenType,
     a.priced ? 'priced' : 'unpriced',
     a.pricePattern ?? '',
+    // Only long lines name their tier, so a standard line keeps the key revisions before tiers gave it.
+    ...(a.priceTier === 'long' ? ['long'] : []),
     ...(a.billProvider ? [a.billProvider] : []),
   ].join('\u0001');
 
@@ -98,6 +105,7 @@ export function compareAttrs(a: LineAttrs, b: LineAttrs): number {
     [TOKEN_ORDER[a.tokenType], TOKEN_ORDER[b.tokenType]],
     [a.priced ? 0 : 1, b.priced ? 0 : 1],
     [a.pricePattern ?? '', b.pricePattern ?? ''],
+    [a.priceTier === 'long' ? 1 : 0, b.priceTier === 'long' ? 1 : 0],
     [a.billProvider ?? '', b.billProvider ?? ''],
   ];
   for (const [x, y] of keys) if (x !== y) return x < y ? -1 : 1;
@@ -174,7 +182,17 @@ export function linesFromDetail(rows: readonly Record<string, unknown>[], bounds
       const tokens = TOKEN_TYPES.reduce((n, t) => n + big(r[TOKEN_COLUMN[t]]), 0n);
       if (tokens === 0n && reported === 0n) continue;
       add(
-        { ...base, tokenType: 'all', priced: false, priceVersion: null, pricePattern: null, unitPrice: null, chargeStart: bounds.start, chargeEnd: bounds.end },
+        {
+          ...base,
+          tokenType: 'all',
+          priced: false,
+          priceVersion: null,
+          pricePattern: null,
+          priceTier: null,
+          unitPrice: null,
+          chargeStart: bounds.start,
+          chargeEnd: bounds.end,
+        },
         { tokens, billedExact: 0n, listExact: reported },
       );
       continue;
@@ -196,6 +214,7 @@ export function linesFromDetail(rows: readonly Record<string, unknown>[], bounds
           priced: true,
           priceVersion: str(r.price_version),
           pricePattern: str(r.price_model_pattern),
+          priceTier: r.price_tier === 'long' ? 'long' : 'standard',
           unitPrice,
           chargeStart,
           chargeEnd,
@@ -349,7 +368,7 @@ function describe(c: Change, ctx: RowContext, allocation: Allocation | undefined
   const what = a.billProvider
     ? allocation!.describe
     : (a.priced
-        ? `${tokens} ${a.tokenType} tokens of ${a.model} at ${formatDecimal(a.unitPrice!, PRICE_SCALE, 2)} ${ctx.currency} per million tokens (price table ${a.priceVersion}, pattern ${a.pricePattern})`
+        ? `${tokens} ${a.tokenType} tokens of ${a.model}${a.priceTier === 'long' ? ` in long-context requests (above ${LONG_CONTEXT_THRESHOLD_TOKENS} input tokens)` : ''} at ${formatDecimal(a.unitPrice!, PRICE_SCALE, 2)} ${ctx.currency} per million tokens (price table ${a.priceVersion}, pattern ${a.pricePattern}${a.priceTier === 'long' ? ', long-context tier' : ''})`
         : `${tokens} tokens of ${a.model}: no price row covers this model, so it is not billed; ListCost is the cost Claude Code reported`) +
       (allocation ? `; ${allocation.describe}` : '');
   if (ctx.category === 'Usage') return a.billProvider ? what : `Claude Code usage: ${what}`;
@@ -416,6 +435,7 @@ export function focusRow(c: Change, ctx: RowContext): FocusRow {
     x_PriceStatus: a.priced ? 'priced' : a.billProvider ? UNALLOCATED : 'unpriced',
     x_PriceTableVersion: a.priceVersion,
     x_PriceModelPattern: a.pricePattern,
+    x_PriceTier: a.priced ? (a.priceTier ?? 'standard') : null,
     x_BilledCostExact: formatDecimal(c.delta.billedExact, EXACT_SCALE, 2),
     x_ListCostExact: formatDecimal(c.delta.listExact, EXACT_SCALE, 2),
     x_Revision: ctx.revision,
@@ -435,6 +455,8 @@ export function addBilledRows(state: BilledState, rows: readonly Record<string, 
       priced,
       priceVersion: r.x_PriceTableVersion || null,
       pricePattern: r.x_PriceModelPattern || null,
+      // A revision written before tiers has no x_PriceTier: all its priced lines were standard.
+      priceTier: priced ? (r.x_PriceTier === 'long' ? 'long' : 'standard') : null,
       unitPrice: priced ? parseDecimal(r.ListUnitPrice!, PRICE_SCALE) : null,
       chargeStart: r.ChargePeriodStart!,
       chargeEnd: r.ChargePeriodEnd!,

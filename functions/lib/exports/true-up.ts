@@ -121,6 +121,7 @@ export function trueUp(lines: readonly Line[], billed: BilledAmounts, bounds: Mo
       priced: false,
       priceVersion: null,
       pricePattern: null,
+      priceTier: null,
       unitPrice: null,
       chargeStart: bounds.start,
       chargeEnd: bounds.end,

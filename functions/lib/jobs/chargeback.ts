@@ -3,7 +3,8 @@
  * month, under `exports/chargeback/month=YYYY-MM/rev=NNN/`:
  *
  *   focus.csv, focus.parquet   the FOCUS 1.2-shaped detail (schemas/focus.ts), one line per charge
- *                              period, cost center, team, developer, model, token type and price row
+ *                              period, cost center, team, developer, model, token type, price row
+ *                              and context tier
  *   summary.csv                per cost center: direct cost, allocated share of unattributed cost,
  *                              total, change since the previous revision
  *   manifest.json              period, row counts, totals, reconciliation, allocation rule, price
@@ -36,7 +37,7 @@
 import { performance } from 'node:perf_hooks';
 import { parse } from 'csv-parse/sync';
 import { CURATED_EVENTS } from '../../../schemas/curated-events';
-import { ALLOCATION_COLUMNS, FOCUS_COLUMNS, FOCUS_VERSION, SUMMARY_COLUMNS, TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
+import { ALLOCATION_COLUMNS, FOCUS_COLUMNS, FOCUS_VERSION, SUMMARY_COLUMNS, TIER_COLUMNS, TRUE_UP_METHOD_ID, type FocusRow } from '../../../schemas/focus';
 import { PartitionCommits, type PartitionCommit } from '../catalog/commits';
 import type { LeaseLock } from '../lock/lease';
 import type { Config } from '../config/schema';
@@ -684,10 +685,13 @@ export async function loadRevisions(store: ObjectStore, month: string): Promise<
     if (!csv) throw new Error(`${where}: its manifest lists no focus.csv`);
     const rows = parseCsv(csv);
     const header = decode(csv).split('\n', 1)[0];
-    // Revisions written before the allocation columns existed are read as they are.
-    const legacy = FOCUS_COLUMNS.map((c) => c.name).filter((n) => !(ALLOCATION_COLUMNS as readonly string[]).includes(n));
-    if (header !== FOCUS_COLUMNS.map((c) => c.name).join(',') && header !== legacy.join(','))
-      throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
+    // Revisions written before the allocation columns, or the tier column, existed are read as they are.
+    const without = (...groups: (readonly string[])[]) =>
+      FOCUS_COLUMNS.map((c) => c.name)
+        .filter((n) => !groups.some((g) => g.includes(n)))
+        .join(',');
+    const readable = [without(), without(ALLOCATION_COLUMNS), without(TIER_COLUMNS), without(ALLOCATION_COLUMNS, TIER_COLUMNS)];
+    if (!readable.includes(header ?? '')) throw new Error(`${where}: focus.csv has columns this version does not read (${header?.slice(0, 80)}…)`);
     out.push({ revision: n, prefix, manifest, manifestSha256: sha256Hex(body), files, rows });
   }
   return out;

@@ -6,8 +6,8 @@
  *  - days and models where the priced cost and the cost Claude Code reported differ by more than
  *    config prices.driftThreshold (Claude Code estimates with list prices: a drift says the book, or
  *    a negotiated rate, is stale or was mistyped);
- *  - requests above the long-context threshold on models whose book has a long-context price (the
- *    rollups price aggregated tokens at the standard tier, so these days are under-priced).
+ *  - requests above the long-context threshold, and the tier the rollups priced them at: long where
+ *    the model has a long-context price that day, else standard (the book publishes none for it).
  * Reads the chargeback_daily rollup and the curated events (sql/exports/prices_*.sql).
  */
 import { LONG_CONTEXT_THRESHOLD_TOKENS } from '../../../schemas/price-book';
@@ -21,7 +21,7 @@ export interface PricesCheck {
   unpriced: { model: string; reason: string; firstDay: string; lastDay: string; days: number; tokens: number; reportedUsd: number }[];
   overlaps: string[];
   drift: { dt: string; model: string; reportedUsd: number; pricedUsd: number; differencePct: number }[];
-  longContext: { dt: string; model: string; requests: number }[];
+  longContext: { dt: string; model: string; tier: 'long' | 'standard'; requests: number }[];
   driftThreshold: number;
   queries: QueryRun[];
 }
@@ -66,13 +66,12 @@ export async function checkPrices(engine: QueryEngine, config: Config): Promise<
   }
 
   const long = (await runQuery(engine, readQuery('prices_long_requests'), [LONG_CONTEXT_THRESHOLD_TOKENS], queries)).rows;
-  const longContext = long
-    .map((r) => ({ dt: String(r.dt), model: String(r.model), requests: num(r.requests) }))
-    .filter(({ dt, model }) => {
-      const std = book.resolve(model, dt, { tier: 'standard' });
-      const lng = book.resolve(model, dt, { tier: 'long' });
-      return std.priced && lng.priced && lng.prices.input !== std.prices.input;
-    });
+  const longContext = long.map((r) => ({
+    dt: String(r.dt),
+    model: String(r.model),
+    tier: r.tier === 'long' ? ('long' as const) : ('standard' as const),
+    requests: num(r.requests),
+  }));
 
   return {
     bookVersion: book.version,

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { PRICE_BOOK } from '../../../schemas/price-book';
+import { LONG_CONTEXT_THRESHOLD_TOKENS, PRICE_BOOK } from '../../../schemas/price-book';
 import type { Config } from '../config/schema';
 import { isIsoDate } from '../util/dates';
 import { normalizeModelId, type ModelRef, type Profile } from './model-id';
@@ -167,18 +167,20 @@ export class PriceBook {
       .filter((r) => inForce(r.validFrom, r.validTo, day) && ids.some((id) => globRegex(r.model).test(id)))
       .sort((a, b) => b.model.length - a.model.length || (b.validFrom < a.validFrom ? -1 : 1))[0];
     if (override) {
+      // A row without long prices is a flat rate: its prices apply to long requests too.
+      const p = tier === 'long' && override.long ? override.long : override;
       const prices = {
-        input: override.input,
-        output: override.output,
-        cacheRead: override.cacheRead,
-        cacheCreation: override.cacheCreation,
-        cacheWrite1h: override.cacheCreation,
+        input: p.input,
+        output: p.output,
+        cacheRead: p.cacheRead,
+        cacheCreation: p.cacheCreation,
+        cacheWrite1h: p.cacheCreation,
       };
       return {
         priced: true,
         prices,
         version: this.prices.version,
-        rule: `override ${override.model} from ${override.validFrom}`,
+        rule: `override ${override.model} from ${override.validFrom}${p === override.long ? ' long' : ''}`,
         pattern: override.model,
         source: `config prices.rows (${this.prices.version})`,
         model,
@@ -249,8 +251,11 @@ export class PriceBook {
   /**
    * The `prices` seed rows for the model ids seen in the lake: one per id and stretch of days with
    * one price, its LIKE pattern the id itself, so the SQL's match is exact (model_pattern names the
-   * rule: the configured glob, or the book's model version). Standard tier only: the SQL
-   * prices aggregated tokens (`prices check` reports requests above the long-context threshold).
+   * rule: the configured glob, or the book's model version). Each row carries both tiers: the
+   * standard prices, and the long-context prices with the threshold above which a request pays
+   * them (`long_above_tokens`, LONG_CONTEXT_THRESHOLD_TOKENS); where the id has no long-context
+   * price that day (no book row, or an override row without one) the long prices are the standard
+   * ones and the threshold is null, so the SQL never prices such a request as long.
    */
   seedRows(models: readonly string[]): PriceSeedRow[] {
     const bounds = this.boundaries();
@@ -259,25 +264,13 @@ export class PriceBook {
       let open: PriceSeedRow | null = null;
       for (const day of bounds) {
         const r = this.resolve(id, day);
-        if (open && (!r.priced || !samePrice(open, r))) {
+        const row = r.priced ? seedRow(id, day, r, this.resolve(id, day, { tier: 'long' })) : null;
+        if (open && (!row || !samePrice(open, row))) {
           open.valid_to = day;
           out.push(open);
           open = null;
         }
-        if (r.priced && !open) {
-          open = {
-            version: r.version,
-            model_pattern: r.pattern,
-            model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`),
-            valid_from: day,
-            valid_to: null,
-            input: r.prices.input,
-            output: r.prices.output,
-            cache_read: r.prices.cacheRead,
-            cache_creation: r.prices.cacheCreation,
-            source: `${r.rule}: ${r.source}`,
-          };
-        }
+        if (row && !open) open = row;
       }
       if (open) out.push(open);
     }
@@ -326,16 +319,58 @@ export interface PriceSeedRow extends Record<string, unknown> {
   cache_read: number;
   cache_creation: number;
   source: string;
+  /** Input + cache read + cache write tokens above which a request pays the long prices; null: no long tier. */
+  long_above_tokens: number | null;
+  long_input: number;
+  long_output: number;
+  long_cache_read: number;
+  long_cache_creation: number;
 }
 
-const samePrice = (a: PriceSeedRow, r: Extract<Resolution, { priced: true }>) =>
-  a.version === r.version &&
-  a.model_pattern === r.pattern &&
-  a.input === r.prices.input &&
-  a.output === r.prices.output &&
-  a.cache_read === r.prices.cacheRead &&
-  a.cache_creation === r.prices.cacheCreation &&
-  a.source === `${r.rule}: ${r.source}`;
+type Priced = Extract<Resolution, { priced: true }>;
+
+/** The seed row of `id` from `day` on: the standard resolution, and the long one (the standard prices where there is none). */
+function seedRow(id: string, day: string, std: Priced, long: Resolution): PriceSeedRow {
+  const l = long.priced ? long : std;
+  const p = std.prices;
+  const differs =
+    l.prices.input !== p.input || l.prices.output !== p.output || l.prices.cacheRead !== p.cacheRead || l.prices.cacheCreation !== p.cacheCreation;
+  return {
+    version: std.version,
+    model_pattern: std.pattern,
+    model_like: id.replace(/[\\%_]/g, (c) => `\\${c}`),
+    valid_from: day,
+    valid_to: null,
+    input: p.input,
+    output: p.output,
+    cache_read: p.cacheRead,
+    cache_creation: p.cacheCreation,
+    source: `${std.rule}: ${std.source}${differs ? `; above ${LONG_CONTEXT_THRESHOLD_TOKENS} input tokens ${l.rule}: ${l.source}` : ''}`,
+    long_above_tokens: differs ? LONG_CONTEXT_THRESHOLD_TOKENS : null,
+    long_input: l.prices.input,
+    long_output: l.prices.output,
+    long_cache_read: l.prices.cacheRead,
+    long_cache_creation: l.prices.cacheCreation,
+  };
+}
+
+const samePrice = (a: PriceSeedRow, b: PriceSeedRow) =>
+  (
+    [
+      'version',
+      'model_pattern',
+      'input',
+      'output',
+      'cache_read',
+      'cache_creation',
+      'source',
+      'long_above_tokens',
+      'long_input',
+      'long_output',
+      'long_cache_read',
+      'long_cache_creation',
+    ] as const
+  ).every((k) => a[k] === b[k]);
 
 /** USD for one request's tokens at a resolution's unit prices (per million tokens). */
 export function requestCost(p: UnitPrices, t: { input: number; output: number; cacheRead: number; cacheCreation: number }): number {
