@@ -15,6 +15,8 @@
  *    run is imported (revision 2). The bad delivery is tried again by the next run.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -36,7 +38,10 @@ import { handler, parseImportBillEvent } from '../functions/import-bill/handler'
 import type { BillLineRow } from '../functions/lib/bills/line';
 import { PartitionCommits } from '../functions/lib/catalog/commits';
 import { parseConfig } from '../functions/lib/config/load';
-import { billSourceStateKey, deliveriesOf } from '../functions/lib/jobs/import-bill-sources';
+import { LocalCatalog } from '../functions/lib/catalog/local';
+import { billSourceStateKey, deliveriesOf, importBillSources } from '../functions/lib/jobs/import-bill-sources';
+import { takeLakeLock } from '../functions/lib/lock/lease';
+import { LocalObjectStore } from '../functions/lib/store/local';
 import { readRows } from '../functions/lib/parquet/io';
 import { listAll } from '../functions/lib/store/port';
 import { S3ObjectStore } from '../functions/lib/store/s3';
@@ -126,6 +131,96 @@ describe('deliveriesOf', () => {
       '2026-10/a.json',
       '2026-10/b.json.gz',
     ]);
+  });
+});
+
+describe('importBillSources: deliveries that cannot be imported, and the lake lock', () => {
+  const dirs: string[] = [];
+  afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const source = { format: 'focus' as const, bucket: EXPORTS, prefix: 'focus/' };
+  const other = { format: 'cur2' as const, bucket: EXPORTS, prefix: 'cur/' };
+
+  /** A local lake and one local folder per source (the job reaches sources through the ObjectStore port). */
+  async function setup() {
+    const root = await mkdtemp(path.join(tmpdir(), 'cclake-bill-sources-'));
+    dirs.push(root);
+    const lake = new LocalObjectStore(path.join(root, 'lake'));
+    const folders = new Map([source, other].map((s) => [s.prefix, new LocalObjectStore(path.join(root, 'exports', s.prefix))]));
+    const config = parseConfig({ lake: { local: { path: path.join(root, 'lake') } }, bills: { sources: [source, other] } });
+    const run = (runId: string) =>
+      importBillSources(lake, new LocalCatalog(lake, config.aws.glueDatabase), config, {
+        openSource: (s) => folders.get(s.prefix)!,
+        runId,
+        now: Date.parse('2026-11-02T06:00:00Z'),
+      });
+    return { lake, focus: folders.get('focus/')!, cur: folders.get('cur/')!, run };
+  }
+  const focusManifest = (files: string[]) => JSON.stringify({ executionId: 'e', dataFiles: files.map((f) => `s3://${EXPORTS}/focus/${f}`) });
+  const curManifest = (files: string[]) => JSON.stringify({ executionId: 'e', dataFiles: files.map((f) => `s3://${EXPORTS}/cur/${f}`) });
+
+  it('refuses a file of another format than the source, a manifest naming a missing file or one outside the source, and imports the other source', async () => {
+    const { lake, focus, cur, run } = await setup();
+    // The focus source's export delivered a CUR file; the cur source's delivery is good.
+    await focus.put('exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet', CUR);
+    await focus.put('exp/metadata/BILLING_PERIOD=2026-10/exp-Manifest.json', focusManifest(['exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet']));
+    await focus.put('exp/metadata/BILLING_PERIOD=2026-09/exp-Manifest.json', focusManifest(['exp/data/BILLING_PERIOD=2026-09/exp-00001.snappy.parquet']));
+    await focus.put('exp/metadata/BILLING_PERIOD=2026-08/exp-Manifest.json', JSON.stringify({ dataFiles: [`s3://${EXPORTS}/elsewhere/x.parquet`] }));
+    await focus.put('exp/metadata/BILLING_PERIOD=2026-07/exp-Manifest.json', '{"dataFiles": "exp-00001.parquet"}');
+    await cur.put('exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet', CUR);
+    await cur.put('exp/metadata/BILLING_PERIOD=2026-10/exp-Manifest.json', curManifest(['exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet']));
+
+    const got = await run('r1');
+    const manifestUri = (period: string) => `${focus.location}exp/metadata/BILLING_PERIOD=${period}/exp-Manifest.json`;
+    expect(got.failed).toEqual([
+      {
+        source: `s3://${EXPORTS}/focus/`,
+        delivery: manifestUri('2026-07'),
+        error: `${manifestUri('2026-07')}: no dataFiles list of S3 URIs (a Data Exports Manifest.json lists its delivery's data files there)`,
+      },
+      {
+        source: `s3://${EXPORTS}/focus/`,
+        delivery: manifestUri('2026-08'),
+        error: `${manifestUri('2026-08')}: lists data file "s3://${EXPORTS}/elsewhere/x.parquet", which is not under the source s3://${EXPORTS}/focus/`,
+      },
+      {
+        source: `s3://${EXPORTS}/focus/`,
+        delivery: manifestUri('2026-09'),
+        error: `data file ${focus.location}exp/data/BILLING_PERIOD=2026-09/exp-00001.snappy.parquet is not there (the export may be mid-delivery: the next run tries again)`,
+      },
+      {
+        source: `s3://${EXPORTS}/focus/`,
+        delivery: manifestUri('2026-10'),
+        error: `${focus.location}exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet: a cur2 file where the source holds focus files; nothing was imported`,
+      },
+    ]);
+    expect(got.imported).toBe(1);
+    expect(got.sources[1]!.deliveries.map((d) => [d.status, d.bills.map((b) => `${b.billId} ${b.status}`)])).toEqual([['imported', [`${CUR_BILL} new`]]]);
+    // Only the cur source's delivery is in the lake, and only it is remembered.
+    const commit = await new PartitionCommits(lake).get('bill_lines', '2026-10-01');
+    const rows = readRows<BillLineRow>(await lake.get(commit!.files[0]!.key));
+    expect(new Set(rows.map((r) => r.source_file))).toEqual(new Set([`${cur.location}exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet`]));
+    expect(await lake.head(billSourceStateKey(source))).toBeNull();
+    expect(await lake.head(billSourceStateKey(other))).not.toBeNull();
+  });
+
+  it('leaves the deliveries for the next run when another job holds the lake lock (those after the first without reading their files)', async () => {
+    const { lake, cur, run } = await setup();
+    await cur.put('exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet', CUR);
+    await cur.put('exp/metadata/BILLING_PERIOD=2026-10/exp-Manifest.json', curManifest(['exp/data/BILLING_PERIOD=2026-10/exp-00001.snappy.parquet']));
+    await cur.put('exp/metadata/BILLING_PERIOD=2026-11/exp-Manifest.json', curManifest(['exp/data/BILLING_PERIOD=2026-11/not-read.parquet']));
+    const held = await takeLakeLock(lake, 'compact test', 15);
+    if (!('lock' in held)) throw new Error('the lock should be free');
+    const locked = await run('r2');
+    expect(locked).toMatchObject({ imported: 0, locked: 2, failed: [] });
+    expect(locked.sources[1]!.deliveries.map((d) => [d.status, d.error])).toEqual([
+      ['locked', expect.stringMatching(/^the lake lock is held by compact test on /)],
+      ['locked', expect.stringMatching(/^the lake lock is held by compact test on /)],
+    ]);
+    expect(await lake.head(billSourceStateKey(other))).toBeNull();
+    await held.lock.release();
+    const next = await run('r3');
+    expect(next.imported).toBe(1);
+    expect(next.failed.map((f) => f.error)).toEqual([expect.stringMatching(/not-read\.parquet is not there/)]);
   });
 });
 
