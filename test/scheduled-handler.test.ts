@@ -32,12 +32,12 @@ describe('every scheduled function', () => {
     .map((d) => d.name);
 
   // erase is invoked, not scheduled, but is built by the same factory (strict event, one summary line).
-  it('is the seven scheduled functions and the erase function', () =>
-    expect(handlers.sort()).toEqual(['anomalies', 'chargeback', 'compact', 'erase', 'evidence', 'partitions', 'publish', 'rollup']));
+  it('is the eight scheduled functions and the erase function', () =>
+    expect(handlers.sort()).toEqual(['anomalies', 'chargeback', 'compact', 'erase', 'evidence', 'import-bill', 'partitions', 'publish', 'rollup']));
 
   it.each(handlers)('%s is one scheduledHandler with a strict event schema, and reads no SQL of its own', async (name) => {
     const source = readFileSync(new URL(`${name}/handler.ts`, FUNCTIONS), 'utf8');
-    expect(source).toMatch(/export const handler = scheduledHandler\(\{\n  job: '[a-z]+',/);
+    expect(source).toMatch(/export const handler = scheduledHandler\(\{\n  job: '[a-z-]+',/);
     expect(source).not.toMatch(/instrumentedRun|jobRuntime|import\.meta\.url/);
     const mod = await import(`../functions/${name}/handler.ts`);
     expect(mod.handler.runtime.job).toBe(name);

@@ -6,7 +6,8 @@
  * over a small generated local lake; the partitions function over a generated and compacted lake;
  * the rollup, publish, chargeback, evidence and anomalies functions (Athena/QuickSight only, so no
  * lake run here: their modules' tests run them) against bad events, with their SQL, definitions and
- * parquet-wasm found from the unpacked zip. The template is test/serverless-template.test.ts's.
+ * parquet-wasm found from the unpacked zip; the bill import over a local lake from a CUR 2.0 export
+ * delivery on s3rver. The template is test/serverless-template.test.ts's.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +18,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { readSqlTree } from '../functions/lib/sql/files';
 import { readDetectorSql } from '../functions/lib/anomalies/queries';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startS3rver } from './helpers/s3rver';
 import {
   ANOMALIES_TABLE,
   DETECTOR_FILES,
   EXPORT_SQL,
-  FunctionResource,
+  type FunctionResource,
   GLUE_DATABASE,
-  Json,
-  JsonObject,
+  type Json,
+  type JsonObject,
   ROLLUPS,
   ROOT,
   SQL_FILES,
@@ -52,13 +55,14 @@ describe('serverless package: the bundles', () => {
   let chargebackFn: FunctionResource;
   let evidenceFn: FunctionResource;
   let anomaliesFn: FunctionResource;
+  let importBillFn: FunctionResource;
   let dir = '';
   const unpacked = new Map<string, Promise<string>>();
 
   beforeAll(async () => {
     const stack = await loadStack();
     pkgDir = stack.dir;
-    ({ fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn } = stack.functions);
+    ({ fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn, importBillFn } = stack.functions);
     dir = mkdtempSync(join(tmpdir(), 'cclake-sls-'));
   }, 600_000);
 
@@ -437,5 +441,58 @@ describe('serverless package: the bundles', () => {
     await expect(invoke({ day: '2026-11-20' })).rejects.toThrow(/the anomalies event accepts only "dt", "from" and "to", got "day"/);
     // Deployed, the stack always sets the topic; without it the function refuses to run rather than drop alerts.
     await expect(invoke({})).rejects.toThrow(/no SNS topic for alerts/);
+  }, 120_000);
+
+  it('ships the bill import bundle with parquet-wasm and no DuckDB; it imports a CUR 2.0 delivery from S3 (s3rver) into a local lake once', async () => {
+    const dest = await unpackFunction(importBillFn, 'importBill.zip');
+    const files = listFiles(dest).sort();
+    expect(files.filter((f) => !f.startsWith('node_modules/'))).toEqual(['functions/import-bill/handler.mjs', 'functions/import-bill/handler.mjs.map']);
+    expect(packagesIn(files)).toEqual(['parquet-wasm']);
+    const handlerFile = join(dest, 'functions/import-bill/handler.mjs');
+    expect(readFileSync(handlerFile, 'utf8')).not.toMatch(/@duckdb\//);
+    console.info(`importBill.zip ${statSync(join(pkgDir, 'importBill.zip')).size} bytes`);
+
+    const server = await startS3rver({ bucket: 'cclake-bundle-bills' });
+    try {
+      const exports = 'acme-billing-exports';
+      await server.client.send(new CreateBucketCommand({ Bucket: exports }));
+      const data = 'cur/cclake-cur/data/BILLING_PERIOD=2026-10/cclake-cur-00001.snappy.parquet';
+      await server.client.send(new PutObjectCommand({ Bucket: exports, Key: data, Body: readFileSync(join(ROOT, 'fixtures/bills/cur2-2026-10.parquet')) }));
+      await server.client.send(
+        new PutObjectCommand({
+          Bucket: exports,
+          Key: 'cur/cclake-cur/metadata/BILLING_PERIOD=2026-10/cclake-cur-Manifest.json',
+          Body: JSON.stringify({ executionId: 'exec-1', dataFiles: [`s3://${exports}/${data}`] }),
+        }),
+      );
+      const lake = join(dir, 'lake-bills');
+      const env = {
+        ...Object.fromEntries(Object.entries(envOf(importBillFn)).filter(([, v]) => typeof v === 'string')),
+        CCLAKE_CONFIG: JSON.stringify({ lake: { local: { path: lake } }, bills: { sources: [{ format: 'cur2', bucket: exports, prefix: 'cur/' }] } }),
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_ENDPOINT_URL_S3: server.endpoint,
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+      };
+      type Run = {
+        imported: number;
+        alreadyImported: number;
+        failed: Json[];
+        sources: { deliveries: { status: string; bills: { status: string; revision: number }[] }[] }[];
+      };
+      const invoke = (event: unknown, requestId: string) => invokeBundle<Run>({ unpacked: dest, handlerFile, event, requestId, env, workDir: dir });
+      await expect(invoke({ month: '2026-10' }, 'b1110000-0000')).rejects.toThrow(/the import-bill event accepts only "reimport", got "month"/);
+      const first = await invoke({}, 'b1110001-0000');
+      expect(first.result).toMatchObject({ imported: 1, alreadyImported: 0, failed: [] });
+      expect(first.result.sources[0]!.deliveries[0]!.bills).toEqual([expect.objectContaining({ status: 'new', revision: 1 })]);
+      expect(logLine(first.stdout, 'import bill run')).toMatchObject({ service: 'cclake-import-bill', imported: 1 });
+      expect(existsSync(join(lake, '_cclake/commits/bill_lines/dt=2026-10-01.json'))).toBe(true);
+      const second = await invoke({}, 'b1110002-0000');
+      expect(second.result).toMatchObject({ imported: 0, alreadyImported: 1, failed: [] });
+    } finally {
+      await server.close();
+    }
   }, 120_000);
 });

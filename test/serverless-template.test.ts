@@ -75,6 +75,7 @@ describe('serverless package: the template', () => {
   let rollupFn: FunctionResource;
   let publishFn: FunctionResource;
   let chargebackFn: FunctionResource;
+  let importBillFn: FunctionResource;
   let evidenceFn: FunctionResource;
   let anomaliesFn: FunctionResource;
   let packageMs = 0;
@@ -82,7 +83,7 @@ describe('serverless package: the template', () => {
   beforeAll(async () => {
     const stack = await loadStack();
     ({ dir: pkgDir, template, packageMs } = stack);
-    ({ fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn } = stack.functions);
+    ({ fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn, importBillFn } = stack.functions);
   }, 600_000);
 
   /** The function's own log group, created by the stack with the configured retention, before it. */
@@ -131,6 +132,8 @@ describe('serverless package: the template', () => {
       'EvidenceRole',
       'EvidenceSchedulerRole',
       'FirehoseRole',
+      'ImportBillRole',
+      'ImportBillSchedulerRole',
       'PartitionsRole',
       'PartitionsSchedulerRole',
       'PublishRole',
@@ -146,7 +149,7 @@ describe('serverless package: the template', () => {
 
   it('scopes every Glue grant to the catalog, the lake database and named tables (never a wildcard table)', () => {
     const glue = statements(template as unknown as Json).filter((st) => asList(st.Action).some((a) => typeof a === 'string' && a.startsWith('glue:')));
-    expect(glue.length).toBe(19); // the two of compact-catalog (events_curated; creating reidentification), partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, erase-catalog, Firehose's read of events_raw, ReidentificationReaderPolicy's read of reidentification
+    expect(glue.length).toBe(20); // the two of compact-catalog (events_curated; creating reidentification), partitions-catalog, the five of rollup-catalog, publish-catalog, two each of chargeback- and evidence-catalog, the three of anomalies-catalog, erase-catalog, import-bill-catalog, Firehose's read of events_raw, ReidentificationReaderPolicy's read of reidentification
     // Athena's documented `default` database grant is the one database outside the lake's.
     const allowed = [
       ...glueTableArns(
@@ -192,7 +195,7 @@ describe('serverless package: the template', () => {
           a.MetricName === metric &&
           JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: functionName }]),
       );
-    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn]) {
+    for (const f of [fn, compactFn, partitionsFn, rollupFn, publishFn, chargebackFn, evidenceFn, anomaliesFn, importBillFn]) {
       const name = String(f.Properties.FunctionName);
       const errors = lambdaAlarm('Errors', name);
       expect(errors, name).toMatchObject({
@@ -224,6 +227,7 @@ describe('serverless package: the template', () => {
       ['ChargebackLambdaFunction', 'ChargebackRole'],
       ['EvidenceLambdaFunction', 'EvidenceRole'],
       ['AnomaliesLambdaFunction', 'AnomaliesRole'],
+      ['ImportBillLambdaFunction', 'ImportBillRole'],
     ] as const) {
       expect(invokeConfigs.find((c) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: id }))?.DestinationConfig, id).toEqual({
         OnFailure: { Destination: { 'Fn::GetAtt': ['FailedRunsQueue', 'Arn'] } },
@@ -374,12 +378,14 @@ describe('serverless package: the template', () => {
     { job: 'evidence', every: 'scheduled', expression: 'cron(0 4 ? * MON *)', functionId: 'EvidenceLambdaFunction', roleId: 'EvidenceSchedulerRole' },
     // Daily, after the rollup (done by 01:55) and the 02:00 compaction (15 min); before the 02:30 catalog sync.
     { job: 'anomalies', every: 'daily', expression: 'cron(20 2 * * ? *)', functionId: 'AnomaliesLambdaFunction', roleId: 'AnomaliesSchedulerRole' },
+    // Daily in the lake lock's quiet window: after the 02:30 catalog sync (5 min), before the 03:00 compaction and, on the 1st, the chargeback.
+    { job: 'import-bill', every: 'daily', expression: 'cron(40 2 * * ? *)', functionId: 'ImportBillLambdaFunction', roleId: 'ImportBillSchedulerRole' },
   ])(
     'runs $job $every ($expression, UTC) from EventBridge Scheduler, through a role that may only invoke it',
     ({ job, every, expression, functionId, roleId }) => {
       expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toEqual([]);
       const schedules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
-      expect(schedules.length).toBe(8);
+      expect(schedules.length).toBe(9);
       const name = `cclake-${STAGE}-${job}-${every}`;
       const schedule = schedules.find((r) => r.Properties?.Name === name);
       expect(schedule?.Properties).toMatchObject({
@@ -618,6 +624,41 @@ describe('serverless package: the template', () => {
         'compliance_findings',
       ]),
     );
+  });
+
+  it('declares the importBill function: arm64 (no DuckDB), 2048 MB, 600 s, one at a time, the same config', () => {
+    expect(importBillFn.Properties).toMatchObject({
+      Handler: 'functions/import-bill/handler.handler',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 2048,
+      Timeout: 600,
+      ReservedConcurrentExecutions: 1,
+      Role: { 'Fn::GetAtt': ['ImportBillRole', 'Arn'] },
+    });
+    expect(envOf(importBillFn).POWERTOOLS_SERVICE_NAME).toBe('cclake-import-bill');
+    expect(envOf(importBillFn).CCLAKE_CONFIG).toBe(envOf(compactFn).CCLAKE_CONFIG);
+  });
+
+  it('scopes the importBill role to the billing exports prefix (read), the bill_lines objects, commits, its state and the lake lock, and the bill_lines Glue table', () => {
+    const sources = (suffix = '') => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::cclake-${STAGE}-billing-exports${suffix}` });
+    expect(functionRoleGrants('ImportBillRole', 'ImportBillLogGroup')).toEqual([
+      // The default billSourcePrefix is "": the whole billing exports bucket.
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sources()], Condition: { StringLike: { 's3:prefix': ['*'] } } },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sources('/*')] },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [lakeArn()] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Resource: ['/bills/lines/*', '/_cclake/generations/retired/bill_lines/*', '/_cclake/locks/compact/*'].map(lakeArn),
+      },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: ['/_cclake/commits/bill_lines/*', '/_cclake/bills/sources/*'].map(lakeArn) },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetTable', 'glue:CreateTable', 'glue:GetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+        Resource: glueTableArns(BILL_LINES.name),
+      },
+    ]);
   });
 
   it('declares the ReidentificationReaderPolicy: listing and reading reidentify/ and the reidentification table only, attached to no one by the stack', () => {

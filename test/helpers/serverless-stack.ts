@@ -27,6 +27,7 @@ export const QUICKSIGHT_PREFIX = `cclake-${STAGE}-`;
 export const CHARGEBACK_NAME = `cclake-${STAGE}-chargeback`;
 export const EVIDENCE_NAME = `cclake-${STAGE}-evidence`;
 export const ANOMALIES_NAME = `cclake-${STAGE}-anomalies`;
+export const IMPORT_BILL_NAME = `cclake-${STAGE}-importBill`;
 /** The anomalies table (schemas/anomalies.ts): created by the rollup (the view is over it), kept by partitions and the anomalies job. */
 export const ANOMALIES_TABLE = 'detected_anomalies';
 /** serverless.yml's default Athena workgroup (params.default.athenaWorkgroup) for the test stage. */
@@ -214,6 +215,7 @@ export interface StackFunctions {
   chargebackFn: FunctionResource;
   evidenceFn: FunctionResource;
   anomaliesFn: FunctionResource;
+  importBillFn: FunctionResource;
 }
 
 /** The packaged stack (packaged once per content) and its functions, by the names serverless.yml gives them. */
@@ -241,6 +243,7 @@ export async function loadStack(): Promise<{ dir: string; template: Template; fu
       chargebackFn: named(CHARGEBACK_NAME),
       evidenceFn: named(EVIDENCE_NAME),
       anomaliesFn: named(ANOMALIES_NAME),
+      importBillFn: named(IMPORT_BILL_NAME),
     },
   };
 }

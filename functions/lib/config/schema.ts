@@ -467,6 +467,37 @@ export const ConfigSchema = z.strictObject({
       anthropicAccount: z.string().min(1).default('anthropic'),
       /** `bill_variance` alerts when |billed - priced| / priced of a month, provider, account and model passes this share. */
       varianceThreshold: z.number().gt(0).default(0.05),
+      /**
+       * Where the bills land on S3, for the scheduled import (functions/import-bill, jobs/import-bill-sources.ts):
+       * `cur2`/`focus` the prefix of an AWS Data Exports export (its `<export-name>/data/` and
+       * `metadata/` folders below it), `anthropic` a prefix of Anthropic cost report JSON objects.
+       */
+      sources: z
+        .array(
+          z.strictObject({
+            format: z.enum(['cur2', 'focus', 'anthropic']),
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name'),
+            prefix: keyPrefix.default(''),
+            /** The bucket's region when it is not the lake's. */
+            region: z.string().min(1).optional(),
+          }),
+        )
+        .default([])
+        .superRefine((sources, ctx) => {
+          const seen = new Map<string, number>();
+          sources.forEach((s, i) => {
+            const where = `s3://${s.bucket}/${s.prefix}`;
+            const other = [...seen].find(([w]) => w.startsWith(where) || where.startsWith(w));
+            if (other)
+              ctx.addIssue({
+                code: 'custom',
+                message: `${where} overlaps source ${other[1]} (${other[0]}): each object belongs to one source`,
+                path: [i, 'prefix'],
+                input: s.prefix,
+              });
+            seen.set(where, i);
+          });
+        }),
     })
     .prefault({}),
   engine: z.enum(['duckdb', 'athena']).default('duckdb'),

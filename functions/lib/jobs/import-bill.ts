@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BILL_LINES } from '../../../schemas/bills';
-import { BillFileError, type BillLine, type BillLineRow } from '../bills/line';
+import { BillFileError, type BillLine, type BillLineRow, type ParsedBill } from '../bills/line';
 import { readBillFile } from '../bills/readers';
 import type { PartitionCommit } from '../catalog/commits';
 import type { Catalog } from '../catalog/port';
@@ -41,6 +41,8 @@ export interface BillFile {
 export interface ImportBillOptions {
   now?: number;
   runId?: string;
+  /** Every file must be of this format (a scheduled source's); one that is not is a bad file. */
+  format?: ParsedBill['format'];
 }
 
 export interface ImportedBill {
@@ -109,12 +111,14 @@ const exactSum = (lines: readonly { billed_usd_exact: string | null }[]) =>
   );
 
 /** Reads and checks every file; throws BillImportError (nothing imported) when any cannot be read. */
-export function readBillFiles(files: readonly BillFile[], config: Config) {
+export function readBillFiles(files: readonly BillFile[], config: Config, format?: ParsedBill['format']) {
   const problems: BillFileError[] = [];
   const parsed = [];
   for (const f of files) {
     try {
-      parsed.push({ file: f.name, ...readBillFile(f.name, f.bytes, { anthropicAccount: config.bills.anthropicAccount }) });
+      const bill = readBillFile(f.name, f.bytes, { anthropicAccount: config.bills.anthropicAccount });
+      if (format && bill.format !== format) throw new BillFileError(f.name, null, `a ${bill.format} file where the source holds ${format} files`);
+      parsed.push({ file: f.name, ...bill });
     } catch (err) {
       if (err instanceof BillFileError) problems.push(err);
       else problems.push(new BillFileError(f.name, null, (err as Error).message));
@@ -135,7 +139,7 @@ export async function importBills(
   const now = options.now ?? Date.now();
   const runId = options.runId ?? randomUUID().slice(0, 8);
   const spec = billLinesTable();
-  const parsed = readBillFiles(files, config);
+  const parsed = readBillFiles(files, config, options.format);
   const summary: ImportBillSummary = {
     runId,
     status: 'completed',

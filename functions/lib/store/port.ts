@@ -6,6 +6,8 @@ export interface ObjectInfo {
   key: string;
   size: number;
   lastModified: Date;
+  /** The object's version tag where the store lists one (S3: the ETag); changes whenever the bytes do. */
+  etag?: string;
 }
 
 export interface DeleteFailure {

@@ -273,7 +273,7 @@ export class S3ObjectStore implements ObjectStore {
       for (const o of page.Contents ?? []) {
         // Zero-byte `folder/` markers (as the S3 console creates) are not objects of the lake.
         if (!o.Key?.startsWith(this.prefix) || o.Key.endsWith('/')) continue;
-        yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+        yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0), ...(o.ETag ? { etag: o.ETag } : {}) };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
