@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/main';
 import { lintSql } from '../functions/lib/sql/dialect';
+import { currentModels, readSqlTree } from '../functions/lib/sql/files';
 import { athenaEventsTailViewSql } from '../functions/lib/sql/events-tail';
 import { eventsViewSql } from '../functions/lib/sql/events-view';
 import { LocalObjectStore } from '../functions/lib/store/local';
@@ -182,5 +183,24 @@ describe('the Athena tail view', () => {
     expect(forms[0]).toContain("CAST(CAST((event_time AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Berlin' AS TIMESTAMP) AS DATE) AS dt");
     expect(forms[1]).not.toMatch(/NOT IN \('s3|year \|\|/);
     expect(forms[2]).toMatch(/FROM events_curated\nWHERE false/);
+  });
+});
+
+describe('the intraday model', () => {
+  // intraday_user_daily must count a day exactly as user_daily does (daily_figures switches from one
+  // to the other): its current model is the current user_daily model over curated ∪ tail, nothing
+  // else. Versioned models are copies, so this keeps the two from drifting when either gets a version.
+  it('is the current user_daily model with events_tail added to its source, and no other difference', () => {
+    const models = currentModels(readSqlTree());
+    const body = (sql: string) =>
+      sql
+        .split('\n')
+        .filter((l) => !l.startsWith('--'))
+        .join('\n');
+    const daily = body(models.get('user_daily')!.sql);
+    const intraday = body(models.get('intraday_user_daily')!.sql);
+    const from = '  FROM events_curated e';
+    expect(daily.split(from)).toHaveLength(2);
+    expect(intraday).toBe(daily.replace(from, '  FROM (SELECT * FROM events_curated UNION ALL SELECT * FROM events_tail) e'));
   });
 });
